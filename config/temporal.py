@@ -1,0 +1,27 @@
+"""The one Temporal client factory: pydantic data converter, optional TLS / mTLS."""
+
+from __future__ import annotations
+
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from config.settings import Settings
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    if not (settings.temporal_tls_cert or settings.temporal_tls_ca):
+        return False
+    return TLSConfig(
+        server_root_ca_cert=settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None,
+        client_cert=settings.temporal_tls_cert.read_bytes() if settings.temporal_tls_cert else None,
+        client_private_key=settings.temporal_tls_key.read_bytes() if settings.temporal_tls_key else None,
+    )
+
+
+async def connect(settings: Settings, address: str | None = None) -> Client:
+    return await Client.connect(
+        address or settings.temporal_address or "127.0.0.1:7233",
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+        tls=tls_config(settings),
+    )

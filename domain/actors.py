@@ -1,0 +1,23 @@
+"""Who acts. The API builds an Actor from the authenticated account; workflow validators trust it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    EXPERT = "expert"
+    OPS = "ops"
+
+
+class Actor(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    user_id: UUID
+    role: Role
+    org_id: UUID | None = None  # set for client members
+    expert_id: UUID | None = None  # set for experts

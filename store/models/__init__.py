@@ -1,0 +1,5 @@
+"""Import every model module so that Base.metadata knows all tables (alembic and tests rely on it)."""
+
+from store.models import community
+
+__all__ = ["community"]

@@ -1,0 +1,153 @@
+"""The two communities and their accounts: users, client organisations, experts, memberships, tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from store.base import Base, IdMixin, TimestampMixin
+
+
+class Organisation(IdMixin, TimestampMixin, Base):
+    """A client company. French organisations carry SIREN/SIRET; EU ones a VAT number."""
+
+    __tablename__ = "organisations"
+
+    legal_name: Mapped[str] = mapped_column(String(200))
+    legal_form: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2))
+    siren: Mapped[str | None] = mapped_column(String(9), index=True)
+    siret: Mapped[str | None] = mapped_column(String(14))
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    address_line: Mapped[str] = mapped_column(String(200))
+    postcode: Mapped[str] = mapped_column(String(20))
+    city: Mapped[str] = mapped_column(String(100))
+    billing_email: Mapped[str] = mapped_column(String(254))
+
+    members: Mapped[list[User]] = relationship(back_populates="organisation")
+
+
+class Expert(IdMixin, TimestampMixin, Base):
+    """An independent consultant's profile: what matching ranks and what mission invoices name as seller."""
+
+    __tablename__ = "experts"
+
+    display_name: Mapped[str] = mapped_column(String(200))
+    legal_name: Mapped[str] = mapped_column(String(200), doc="name or company name on invoices")
+    legal_form: Mapped[str] = mapped_column(String(64), default="Entrepreneur individuel")
+    headline: Mapped[str] = mapped_column(String(300), default="")
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    address_line: Mapped[str] = mapped_column(String(200))
+    postcode: Mapped[str] = mapped_column(String(20))
+    city: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    utc_offset_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    business_functions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    countries: Mapped[list[str]] = mapped_column(JSON, default=list, doc="where on-site work is possible")
+    remote: Mapped[bool] = mapped_column(Boolean, default=True)
+    daily_rate: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    available_from: Mapped[date] = mapped_column(Date)
+    available_days_per_week: Mapped[int] = mapped_column(Integer, default=5)
+    vat_regime: Mapped[str] = mapped_column(
+        String(24), doc="'vat_registered' | 'franchise_en_base' | 'non_eu' (seller VAT treatment)"
+    )
+    siren: Mapped[str | None] = mapped_column(String(9))
+    siret: Mapped[str | None] = mapped_column(String(14))
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    billing_mandate_accepted_on: Mapped[date | None] = mapped_column(Date)
+    rating: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("0"))
+    ratings_count: Mapped[int] = mapped_column(Integer, default=0)
+    completed_missions: Mapped[int] = mapped_column(Integer, default=0)
+    recent_shortlists: Mapped[int] = mapped_column(Integer, default=0, doc="exposure over the fairness window")
+    membership_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+
+    user: Mapped[User | None] = relationship(back_populates="expert")
+
+    __table_args__ = (Index("ix_experts_active_rate", "membership_active", "currency", "daily_rate"),)
+
+
+class User(IdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), doc="client | expert | ops")
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    expert_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("experts.id"), unique=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="members")
+    expert: Mapped[Expert | None] = relationship(back_populates="user")
+
+
+class Membership(IdMixin, TimestampMixin, Base):
+    """One community membership (an organisation's or an expert's); its process is MembershipWorkflow."""
+
+    __tablename__ = "memberships"
+
+    community: Mapped[str] = mapped_column(String(16), doc="client_organisation | expert")
+    member_id: Mapped[uuid.UUID] = mapped_column(unique=True, doc="organisation id or expert id")
+    status: Mapped[str] = mapped_column(String(16), default="pending", doc="pending | active | lapsed")
+    fee_schedule_version: Mapped[str] = mapped_column(String(32))
+    fee_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    term_start: Mapped[date | None] = mapped_column(Date)
+    term_end: Mapped[date | None] = mapped_column(Date)
+
+
+class RefreshToken(IdMixin, TimestampMixin, Base):
+    """Refresh tokens are stored hashed; revoking one sets revoked_at."""
+
+    __tablename__ = "refresh_tokens"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginAttempt(IdMixin, Base):
+    """Failed and successful logins, for the rate limit (shared by every API replica through the database)."""
+
+    __tablename__ = "login_attempts"
+
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class AuditEntry(IdMixin, Base):
+    """Who did what, why and when: every ops action and every privileged read."""
+
+    __tablename__ = "audit_log"
+
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class IdempotencyRecord(Base):
+    """First answer to a POST carrying an Idempotency-Key, replayed on retries."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column()
+    key: Mapped[str] = mapped_column(String(200))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, object]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
