@@ -6,7 +6,18 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.base import Base, IdMixin, TimestampMixin
@@ -66,7 +77,9 @@ class Expert(IdMixin, TimestampMixin, Base):
     rating: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("0"))
     ratings_count: Mapped[int] = mapped_column(Integer, default=0)
     completed_missions: Mapped[int] = mapped_column(Integer, default=0)
-    recent_shortlists: Mapped[int] = mapped_column(Integer, default=0, doc="exposure over the fairness window")
+    recent_shortlists: Mapped[int] = mapped_column(
+        Integer, default=0, doc="exposure over the fairness window"
+    )
     membership_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
 
     user: Mapped[User | None] = relationship(back_populates="expert")
@@ -95,7 +108,7 @@ class Membership(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "memberships"
 
-    community: Mapped[str] = mapped_column(String(16), doc="client_organisation | expert")
+    community: Mapped[str] = mapped_column(String(24), doc="client_organisation | expert")
     member_id: Mapped[uuid.UUID] = mapped_column(unique=True, doc="organisation id or expert id")
     status: Mapped[str] = mapped_column(String(16), default="pending", doc="pending | active | lapsed")
     fee_schedule_version: Mapped[str] = mapped_column(String(32))

@@ -1,0 +1,79 @@
+"""The FastAPI application: one app serving the JSON API for clients, experts and ops, and the portal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from api import errors
+from api.routers import auth, clients, experts, health, ops
+from config.settings import Settings, get_settings
+from config.temporal import connect
+from store.db import make_engine, make_session_factory
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """
+innot runs a private consulting marketplace end to end. Client organisations post needs, vetted experts
+answer, and durable workflows carry every mission from the need to the feedback. **No commission is ever
+taken on a deal**: the platform lives on the two communities' registration fees.
+
+Authenticate with `POST /auth/login`, then send `Authorization: Bearer <access_token>`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, temporal: Client | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    lock = asyncio.Lock()
+
+    async def connect_temporal() -> Client | None:
+        """Connect once, lazily: the API serves what it can while Temporal is down, and reconnects."""
+        async with lock:
+            if app.state.temporal is None:
+                try:
+                    app.state.temporal = await asyncio.wait_for(connect(settings), timeout=5)
+                except Exception as exc:
+                    log.warning("temporal unreachable", error=str(exc)[:200])
+            client: Client | None = app.state.temporal
+            return client
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if app.state.temporal is None:
+            await connect_temporal()
+        yield
+        if app.state.owns_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title="innot",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "auth", "description": "registration of both communities, login, tokens"},
+            {"name": "clients", "description": "members of a client organisation"},
+            {"name": "experts", "description": "independent experts"},
+            {"name": "ops", "description": "platform staff; every action is audited"},
+            {"name": "health", "description": "liveness of the database and Temporal"},
+        ],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.owns_engine = True
+    app.state.session_factory = make_session_factory(engine)
+    app.state.temporal = temporal
+    app.state.connect_temporal = connect_temporal
+    errors.install(app)
+    for module in (health, auth, clients, experts, ops):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,98 @@
+"""Dependencies: settings, database session, Temporal client, the authenticated user and role guards."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from api.security import InvalidToken, decode_access_token
+from config.settings import Settings
+from domain.actors import Actor, Role
+from store.models.community import RefreshToken, User
+
+_bearer = HTTPBearer(auto_error=False, description="access token from POST /auth/login")
+ACCESS_COOKIE = "innot_access"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.session_factory() as session:
+        yield session
+
+
+def get_temporal(request: Request) -> Client:
+    client: Client | None = request.app.state.temporal
+    if client is None:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow engine (Temporal) is not reachable"
+        )
+    return client
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def current_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    token = credentials.credentials if credentials else request.cookies.get(ACCESS_COOKIE)
+    if not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required", headers=_UNAUTHORIZED)
+    try:
+        claims = decode_access_token(settings, token)
+        user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
+    except (InvalidToken, ValueError) as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers=_UNAUTHORIZED) from exc
+    login_session = session.get(RefreshToken, session_id)
+    if login_session is None or login_session.revoked_at is not None or login_session.user_id != user_id:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "session revoked: log in again", headers=_UNAUTHORIZED
+        )
+    if login_session.expires_at < datetime.now(UTC):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "session expired: log in again", headers=_UNAUTHORIZED
+        )
+    user = session.get(User, user_id)
+    request.state.session_id = session_id
+    if user is None or not user.is_active:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "account disabled", headers=_UNAUTHORIZED)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_role(role: Role) -> Callable[[User], User]:
+    def guard(user: CurrentUser) -> User:
+        if user.role != role.value:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this route is for {role.value} accounts")
+        return user
+
+    return guard
+
+
+ClientUser = Annotated[User, Depends(require_role(Role.CLIENT))]
+ExpertUser = Annotated[User, Depends(require_role(Role.EXPERT))]
+OpsUser = Annotated[User, Depends(require_role(Role.OPS))]
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user_id=user.id, role=Role(user.role), org_id=user.organisation_id, expert_id=user.expert_id)

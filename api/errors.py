@@ -1,0 +1,78 @@
+"""Error answers: 422 naming the field, 409 for conflicts, 503 when a dependency is down; never a bare 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+log = structlog.get_logger(__name__)
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ValidationErrorBody(BaseModel):
+    detail: str
+    errors: list[FieldError]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing, expired or revoked token"},
+    403: {"model": ErrorBody, "description": "the account's role may not use this route"},
+    404: {"model": ErrorBody, "description": "not found (also for resources of other organisations)"},
+    409: {"model": ErrorBody, "description": "conflict with the current state"},
+    422: {"model": ValidationErrorBody, "description": "invalid input; each error names its field"},
+    503: {"model": ErrorBody, "description": "a dependency (database or Temporal) is unavailable"},
+}
+
+
+def _field_of(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
+    message = str(error.get("msg", ""))
+    # model-level validators name their field as "field: message"
+    inner = message.removeprefix("Value error, ")
+    head, sep, _ = inner.partition(": ")
+    if sep and head.isidentifier() and head not in loc:
+        loc.append(head)
+    return ".".join(loc) or "body"
+
+
+def _message_of(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    head, sep, rest = message.partition(": ")
+    return rest if sep and head.isidentifier() else message
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [FieldError(field=_field_of(e), message=_message_of(e)) for e in exc.errors()]
+    summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    body = ValidationErrorBody(detail=f"invalid input: {summary}", errors=errors)
+    return JSONResponse(body.model_dump(), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def _database_down(_request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    return JSONResponse(
+        {"detail": "the database is unavailable; nothing was changed, please retry shortly"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(InterfaceError, _database_down)

@@ -1,0 +1,191 @@
+"""Registration of both communities, login, token refresh and logout."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.errors import ERROR_RESPONSES, ErrorBody
+from api.schemas.accounts import (
+    ClientRegistration,
+    ExpertRegistration,
+    LoginRequest,
+    RefreshRequest,
+    RegistrationResult,
+    TokenPair,
+    UserRead,
+)
+from api.security import create_access_token, hash_password, hash_token, new_refresh_token, verify_password
+from config.settings import Settings
+from store import accounts
+from store.db import transaction
+from store.models.community import RefreshToken, User
+
+router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
+
+
+def _factory(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
+Factory = Annotated[sessionmaker[Session], Depends(_factory)]
+
+
+def _duplicate(exc: Exception) -> HTTPException:
+    message = (
+        str(exc) if isinstance(exc, accounts.DuplicateEmail) else "an account with this e-mail already exists"
+    )
+    return HTTPException(status.HTTP_409_CONFLICT, message)
+
+
+@router.post("/register/client", status_code=status.HTTP_201_CREATED, response_model=RegistrationResult)
+async def register_client(
+    body: ClientRegistration, factory: Factory, settings: SettingsDep
+) -> RegistrationResult:
+    """Register a client organisation with its first member. Nothing is written if any field is invalid."""
+    password_hash = await hash_password(body.account.password.get_secret_value())
+    user_fields = body.account.model_dump(exclude={"password"}) | {"password_hash": password_hash}
+    org_fields = body.organisation.model_dump()
+    org_fields["siren"] = org_fields["siret"][:9] if org_fields.get("siret") else None
+
+    def write() -> RegistrationResult:
+        with transaction(factory) as session:
+            user, org = accounts.register_organisation(session, organisation=org_fields, user=user_fields)
+            membership = accounts.create_membership(
+                session,
+                community="client_organisation",
+                member_id=org.id,
+                schedule_version=settings.fees.version,
+                fee=settings.fees.client_organisation,
+                currency=settings.fees.currency,
+            )
+            return RegistrationResult(
+                user=UserRead.model_validate(user), member_id=org.id, membership_status=membership.status
+            )
+
+    try:
+        return await anyio.to_thread.run_sync(write)
+    except (accounts.DuplicateEmail, IntegrityError) as exc:
+        raise _duplicate(exc) from exc
+
+
+@router.post("/register/expert", status_code=status.HTTP_201_CREATED, response_model=RegistrationResult)
+async def register_expert(
+    body: ExpertRegistration, factory: Factory, settings: SettingsDep
+) -> RegistrationResult:
+    """Register an expert, who accepts the billing mandate. Nothing is written if any field is invalid."""
+    password_hash = await hash_password(body.account.password.get_secret_value())
+    user_fields = body.account.model_dump(exclude={"password"}) | {"password_hash": password_hash}
+    profile = body.profile.model_dump()
+
+    def write() -> RegistrationResult:
+        with transaction(factory) as session:
+            user, expert = accounts.register_expert(
+                session, profile=profile, user=user_fields, today=datetime.now(UTC).date()
+            )
+            membership = accounts.create_membership(
+                session,
+                community="expert",
+                member_id=expert.id,
+                schedule_version=settings.fees.version,
+                fee=settings.fees.expert,
+                currency=settings.fees.currency,
+            )
+            return RegistrationResult(
+                user=UserRead.model_validate(user), member_id=expert.id, membership_status=membership.status
+            )
+
+    try:
+        return await anyio.to_thread.run_sync(write)
+    except (accounts.DuplicateEmail, IntegrityError) as exc:
+        raise _duplicate(exc) from exc
+
+
+def _issue_tokens(session: Session, settings: Settings, user: User) -> TokenPair:
+    refresh = new_refresh_token()
+    login = accounts.open_session(
+        session, user_id=user.id, token_hash=hash_token(refresh), days=settings.refresh_token_days
+    )
+    access = create_access_token(settings, user_id=user.id, role=user.role, session_id=login.id)
+    return TokenPair(
+        access_token=access, refresh_token=refresh, expires_in=settings.access_token_minutes * 60
+    )
+
+
+@router.post(
+    "/login",
+    response_model=TokenPair,
+    responses={429: {"model": ErrorBody, "description": "too many attempts"}},
+)
+async def login(body: LoginRequest, factory: Factory, settings: SettingsDep) -> TokenPair:
+    email = str(body.email).lower()
+
+    def lookup() -> tuple[int, User | None]:
+        with factory() as session:
+            failures = accounts.recent_failed_logins(session, email=email, window=timedelta(minutes=1))
+            return failures, accounts.user_by_email(session, email=email)
+
+    failures, user = await anyio.to_thread.run_sync(lookup)
+    if failures >= settings.login_attempts_per_minute:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed logins for this account: wait a minute and try again",
+            headers={"Retry-After": "60"},
+        )
+    ok = await verify_password(body.password.get_secret_value(), user.password_hash if user else None)
+    ok = ok and user is not None and user.is_active
+
+    def record() -> TokenPair | None:
+        with transaction(factory) as session:
+            accounts.record_login(session, email=email, succeeded=ok)
+            if not ok or user is None:
+                return None
+            return _issue_tokens(session, settings, user)
+
+    pair = await anyio.to_thread.run_sync(record)
+    if pair is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
+    return pair
+
+
+@router.post("/refresh", response_model=TokenPair)
+def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    """Rotate the refresh token. Presenting an already rotated token revokes every session of its user."""
+    row = accounts.find_refresh_token(session, token_hash=hash_token(body.refresh_token))
+    if row is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown refresh token")
+    if row.revoked_at is not None:
+        accounts.revoke_all_sessions(session, user_id=row.user_id)
+        session.commit()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "refresh token revoked: log in again")
+    if row.expires_at < datetime.now(UTC):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "refresh token expired: log in again")
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "account disabled")
+    row.revoked_at = datetime.now(UTC)
+    pair = _issue_tokens(session, settings, user)
+    session.commit()
+    return pair
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    """Revoke this session: its refresh token and, at once, every access token issued for it."""
+    row = session.get(RefreshToken, request.state.session_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=UserRead)
+def me(user: CurrentUser) -> UserRead:
+    return UserRead.model_validate(user)

@@ -1,0 +1,89 @@
+"""Read and update models of organisations, expert profiles and the audit log."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.accounts import Country, LanguageCode
+from domain.money import Currency
+
+
+class OrganisationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    legal_name: str
+    legal_form: str
+    country: str
+    siren: str | None
+    siret: str | None
+    vat_number: str | None
+    address_line: str
+    postcode: str
+    city: str
+    billing_email: str
+
+
+class MemberRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    full_name: str
+    email: str
+
+
+class ExpertProfileRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    display_name: str
+    legal_name: str
+    headline: str
+    country: str
+    timezone: str
+    business_functions: list[str]
+    skills: list[str]
+    languages: list[str]
+    countries: list[str]
+    remote: bool
+    daily_rate: Decimal
+    currency: str
+    available_from: date
+    available_days_per_week: int
+    vat_regime: str
+    rating: Decimal
+    completed_missions: int
+    membership_active: bool
+    billing_mandate_accepted_on: date | None
+
+
+class ExpertProfileUpdate(BaseModel):
+    """Fields an expert may change at any time; legal identifiers change through support (they are on invoices)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    headline: str | None = Field(default=None, max_length=300)
+    skills: list[str] | None = Field(default=None, min_length=1, max_length=40)
+    languages: list[LanguageCode] | None = Field(default=None, min_length=1, max_length=10)
+    countries: list[Country] | None = Field(default=None, max_length=50)
+    remote: bool | None = None
+    daily_rate: Decimal | None = Field(default=None, gt=0, max_digits=14, decimal_places=2)
+    currency: Currency | None = None
+    available_from: date | None = None
+    available_days_per_week: int | None = Field(default=None, ge=1, le=7)
+
+
+class AuditRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    at: datetime
+    actor_user_id: UUID | None
+    action: str
+    target: str
+    reason: str
+    details: dict[str, object]

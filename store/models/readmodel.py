@@ -1,0 +1,136 @@
+"""Read models projected by the mission workflows: what the API lists (missions, timelines, inboxes).
+
+Every row is written by an activity keyed by (workflow id, event sequence number) or (workflow id, key), so a
+retried or replayed projection never duplicates anything (unique constraints, insert-or-ignore, upsert).
+Temporal stays authoritative for "what happens next"; these tables can be rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from store.base import Base, IdMixin, utcnow
+
+
+class MissionRecord(Base):
+    """One row per mission: the list views of clients, experts and ops."""
+
+    __tablename__ = "missions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, doc="the mission id (business key)")
+    workflow_id: Mapped[str] = mapped_column(String(120), unique=True)
+    client_org_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    business_function: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(32), index=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    selected_expert_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    next_deadline: Mapped[datetime | None]
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0, doc="projection order guard")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MissionExpert(IdMixin, Base):
+    """Which experts take part in a mission and how far (for an expert's list of missions)."""
+
+    __tablename__ = "mission_experts"
+    __table_args__ = (UniqueConstraint("mission_id", "expert_id"),)
+
+    mission_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    expert_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(16), doc="invited|accepted|declined|expired|withdrawn|selected")
+
+
+class MissionMilestone(IdMixin, Base):
+    """One row per milestone child workflow: delivery, invoice and payment status."""
+
+    __tablename__ = "mission_milestones"
+    __table_args__ = (UniqueConstraint("mission_id", "number"),)
+
+    mission_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    workflow_id: Mapped[str] = mapped_column(String(160), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    stage: Mapped[str] = mapped_column(String(32))
+    invoice_number: Mapped[str | None] = mapped_column(String(64))
+    invoice_due: Mapped[date | None] = mapped_column(Date)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TimelineEvent(IdMixin, Base):
+    """What happened, in order, per workflow. (workflow_id, seq) makes a replayed projection a no-op."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (UniqueConstraint("workflow_id", "seq"),)
+
+    workflow_id: Mapped[str] = mapped_column(String(160))
+    seq: Mapped[int] = mapped_column(Integer)
+    mission_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(48))
+    stage: Mapped[str] = mapped_column(String(32))
+    actor_user_id: Mapped[uuid.UUID | None]
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+class Task(IdMixin, Base):
+    """A pending human action: one inbox per client organisation, expert, and for ops."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("workflow_id", "key"),)
+
+    workflow_id: Mapped[str] = mapped_column(String(160))
+    key: Mapped[str] = mapped_column(String(160))
+    mission_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    role: Mapped[str] = mapped_column(String(16), index=True, doc="client | expert | ops")
+    party_id: Mapped[uuid.UUID | None] = mapped_column(index=True, doc="org id, expert id, or none for ops")
+    action: Mapped[str] = mapped_column(String(48))
+    title: Mapped[str] = mapped_column(String(300))
+    due_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    outcome: Mapped[str | None] = mapped_column(String(300))
+
+
+class Notification(IdMixin, Base):
+    """Outbox of notices (reminders, late-payment notices...): ids and parameters only, no message bodies."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("workflow_id", "key"),)
+
+    workflow_id: Mapped[str] = mapped_column(String(160))
+    key: Mapped[str] = mapped_column(String(160))
+    mission_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    party_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    params: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class MissionRating(IdMixin, Base):
+    """One rating per side per mission; the expert's aggregate is updated in the same transaction."""
+
+    __tablename__ = "mission_ratings"
+    __table_args__ = (UniqueConstraint("mission_id", "by"),)
+
+    mission_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    by: Mapped[str] = mapped_column(String(16), doc="client (rates the expert) | expert (rates the client)")
+    expert_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    client_org_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
