@@ -1,0 +1,1 @@
+"""Legal documents: rendering (Jinja2 + WeasyPrint), Factur-X, signatures, content-addressed storage."""

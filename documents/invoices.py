@@ -1,0 +1,33 @@
+"""An `Invoice` to a Factur-X PDF: render the PDF/A-3b once, build the CII XML, embed it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from documents.facturx import build_cii_xml, embed_facturx, french_notes, payment_terms_text
+from documents.rendering import Renderer
+from domain.invoice import Invoice
+
+
+@dataclass(frozen=True)
+class RenderedInvoice:
+    pdf: bytes
+    xml: bytes
+
+
+def render_invoice(renderer: Renderer, invoice: Invoice, *, platform_name: str) -> RenderedInvoice:
+    fr = invoice.language == "fr"
+    notes = french_notes(invoice)
+    pdf = renderer.pdf(
+        "invoice.html",
+        language=invoice.language,
+        title=f"{invoice.number} — {invoice.seller.name}",
+        invoice=invoice,
+        platform_name=platform_name,
+        mandate=invoice.mandate_wording_fr if fr else invoice.mandate_wording_en,
+        vat_wording=invoice.vat.wording(invoice.language),
+        payment_terms=payment_terms_text(invoice),
+        legal_notes=[text for code, text in notes if code in {"PMD", "PMT", "AAB"}],
+    )
+    xml = build_cii_xml(invoice)
+    return RenderedInvoice(pdf=embed_facturx(pdf, xml, invoice=invoice), xml=xml)
