@@ -1,0 +1,47 @@
+# The two commands of the quick start: `make run` and `make test`. CI runs `.ci/run`, which calls `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+PYTEST_WORKERS ?= 2
+
+.PHONY: install run test lint types pytest test-db test-faults bench sysdeps browser clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+# System packages the tests need (pdftotext for document checks). Installed once; a no-op afterwards.
+sysdeps:
+	@command -v pdftotext >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
+
+run: install
+	@$(BIN)/innot dev
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy
+
+pytest: install sysdeps
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider
+
+test: lint types pytest
+
+# Every database test again, against PostgreSQL (fresh database per run, created by the fixtures).
+test-db: install sysdeps
+	INNOT_TEST_POSTGRES_URL=$${INNOT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider -m db
+
+bench: install sysdeps
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf var/ .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,132 @@
+"""The `innot` command: run the platform, operate it, seed it, check its documents."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import signal
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from config.settings import get_settings
+
+app = typer.Typer(help="innot: the zero-commission consulting marketplace engine", no_args_is_help=True)
+db_app = typer.Typer(help="database schema", no_args_is_help=True)
+ops_app = typer.Typer(help="operations: accounts, missions, repairs", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(ops_app, name="ops")
+console = Console()
+
+
+def _sigterm_as_interrupt(_signum: int, _frame: object) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+@app.command()
+def dev() -> None:
+    """Migrate, seed a demo on first run, start Temporal (unless INNOT_TEMPORAL_ADDRESS is set), worker and API."""
+    from cli.bootstrap import bootstrap
+    from cli.dev import run_dev
+
+    settings = get_settings()
+    bootstrap(settings, console)
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    raise typer.Exit(run_dev(settings))
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="'all', 'missions' or 'documents'")] = "all",
+) -> None:
+    """Run a Temporal worker (graceful shutdown on SIGTERM)."""
+    import worker as worker_module
+
+    asyncio.run(worker_module.run(queues=queues))
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Serve the API and the portal with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the migrations up to REVISION (default: head)."""
+    from store.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url, revision)
+    console.print(f"database at revision {revision}")
+
+
+@ops_app.command("create-user")
+def create_ops_user(
+    email: Annotated[str, typer.Option(help="e-mail of the ops account")],
+    name: Annotated[str, typer.Option(help="full name")],
+    password: Annotated[str | None, typer.Option(help="password (prompted when omitted)")] = None,
+) -> None:
+    """Create a platform staff account. Ops accounts are created here only, never through the API."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from api.schemas.accounts import AccountCreate
+    from api.security import hash_password
+    from store.accounts import DuplicateEmail, create_user
+    from store.db import make_engine, make_session_factory, transaction
+
+    secret = password or getpass.getpass("password: ")
+    try:
+        account = TypeAdapter(AccountCreate).validate_python({"email": email, "full_name": name, "password": secret})
+    except ValidationError as exc:
+        console.print(f"[red]{exc.errors()[0]['msg']}[/red]")
+        raise typer.Exit(2) from exc
+    settings = get_settings()
+    factory = make_session_factory(make_engine(settings.database_url))
+    password_hash = asyncio.run(hash_password(account.password.get_secret_value()))
+    try:
+        with transaction(factory) as session:
+            user = create_user(
+                session, email=str(account.email), full_name=name, password_hash=password_hash, role="ops"
+            )
+    except DuplicateEmail as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"ops account {user.email} created ({user.id})")
+
+
+@app.command()
+def seed(
+    experts: Annotated[int, typer.Option(help="number of synthetic experts")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="random seed (same seed, same directory)")] = 42,
+) -> None:
+    """Generate a realistic synthetic international expert directory."""
+    from cli.bootstrap import seed_directory
+
+    settings = get_settings()
+    seed_directory(settings, console, experts=experts, seed=seed)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    app()
