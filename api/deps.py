@@ -34,9 +34,7 @@ def get_session(request: Request) -> Iterator[Session]:
 def get_temporal(request: Request) -> Client:
     client: Client | None = request.app.state.temporal
     if client is None:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow engine (Temporal) is not reachable"
-        )
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow engine (Temporal) is not reachable")
     return client
 
 
@@ -63,13 +61,9 @@ def current_user(
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers=_UNAUTHORIZED) from exc
     login_session = session.get(RefreshToken, session_id)
     if login_session is None or login_session.revoked_at is not None or login_session.user_id != user_id:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "session revoked: log in again", headers=_UNAUTHORIZED
-        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "session revoked: log in again", headers=_UNAUTHORIZED)
     if login_session.expires_at < datetime.now(UTC):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "session expired: log in again", headers=_UNAUTHORIZED
-        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "session expired: log in again", headers=_UNAUTHORIZED)
     user = session.get(User, user_id)
     request.state.session_id = session_id
     if user is None or not user.is_active:

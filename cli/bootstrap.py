@@ -25,11 +25,14 @@ def seed_directory(settings: Settings, console: Console, *, experts: int, seed: 
 
     factory = make_session_factory(make_engine(settings.database_url))
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
         console=console,
     ) as progress:
         task = progress.add_task("experts", total=experts)
-        seed_experts(factory, experts, seed, progress=lambda done: progress.update(task, completed=done))
+        seed_experts(factory, experts, seed, progress=lambda done, _total: progress.update(task, completed=done))
     console.print(f"{experts} synthetic experts written (seed {seed})")
 
 
@@ -95,8 +98,12 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
         expert.membership_active = True
         session.add(
             Membership(
-                community="expert", member_id=expert.id, status="active", fee_schedule_version=settings.fees.version,
-                fee_amount=settings.fees.expert, currency=settings.fees.currency,
+                community="expert",
+                member_id=expert.id,
+                status="active",
+                fee_schedule_version=settings.fees.version,
+                fee_amount=settings.fees.expert,
+                currency=settings.fees.currency,
             )
         )
         accounts.create_user(

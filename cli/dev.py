@@ -23,7 +23,7 @@ def _wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[0]} exited with code {proc.returncode} before listening on {port}")
+            raise RuntimeError(f"a child process exited with code {proc.returncode} before listening on {port}")
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return
@@ -123,9 +123,9 @@ def run_dev(settings: Settings) -> int:
         console.print("Press Ctrl-C to stop.\n")
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
-        dead = next(p for p in procs if p.poll() is not None)
-        console.print(f"[red]{dead.args[2] if len(dead.args) > 2 else dead.args[0]} stopped (code {dead.returncode}); "
-                      "see the logs under var/[/red]")
+        names = ["temporal", "worker", "api"][-len(procs) :]
+        dead = next(name for name, p in zip(names, procs, strict=True) if p.poll() is not None)
+        console.print(f"[red]the {dead} process stopped; see its log under var/[/red]")
         return 1
     except KeyboardInterrupt:
         console.print("\nStopping...")

@@ -46,9 +46,7 @@ class PlatformIdentity(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="INNOT_", env_file=".env", extra="ignore", env_nested_delimiter="__"
-    )
+    model_config = SettingsConfigDict(env_prefix="INNOT_", env_file=".env", extra="ignore", env_nested_delimiter="__")
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite:///{VAR / 'innot.db'}"

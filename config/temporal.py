@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 
+from config.codec import EncryptionCodec
+from config.crypto import DataCipher
 from config.settings import Settings
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """Pydantic payloads, encrypted by the codec: the Temporal history holds no personal data in clear."""
+    return dataclasses.replace(
+        pydantic_data_converter, payload_codec=EncryptionCodec(DataCipher.from_settings(settings))
+    )
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -22,6 +34,6 @@ async def connect(settings: Settings, address: str | None = None) -> Client:
     return await Client.connect(
         address or settings.temporal_address or "127.0.0.1:7233",
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
         tls=tls_config(settings),
     )

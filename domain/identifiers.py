@@ -18,8 +18,8 @@ from stdnum.fr import siret as _siret
 EU_COUNTRIES = frozenset(
     "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
 )
-_COUNTRIES = frozenset(code for code in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", code))
-_LANGUAGES = frozenset(code for code in Locale("en").languages if re.fullmatch(r"[a-z]{2}", code))
+_COUNTRIES = frozenset(str(c) for c in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(c)))
+_LANGUAGES = frozenset(str(c) for c in Locale("en").languages if re.fullmatch(r"[a-z]{2}", str(c)))
 
 
 def country(value: str) -> str:
@@ -41,7 +41,7 @@ def siren(value: str) -> str:
         return str(_siren.validate(value))
     except ValidationError as exc:
         raise ValueError(
-            f"invalid SIREN {value!r}: {exc.message} (9 digits with a valid check digit)"
+            f"invalid SIREN {value!r}: {exc} (9 digits with a valid check digit)"
         ) from exc
 
 
@@ -49,7 +49,7 @@ def siret(value: str) -> str:
     try:
         return str(_siret.validate(value))
     except ValidationError as exc:
-        raise ValueError(f"invalid SIRET {value!r}: {exc.message} (14 digits: SIREN + NIC)") from exc
+        raise ValueError(f"invalid SIRET {value!r}: {exc} (14 digits: SIREN + NIC)") from exc
 
 
 def vat_number(value: str, expected_country: str | None = None) -> str:
@@ -57,7 +57,7 @@ def vat_number(value: str, expected_country: str | None = None) -> str:
         number = str(_vat.compact(value))
         _vat.validate(number)
     except ValidationError as exc:
-        raise ValueError(f"invalid VAT number {value!r}: {exc.message}") from exc
+        raise ValueError(f"invalid VAT number {value!r}: {exc}") from exc
     prefix = "GR" if number[:2] == "EL" else number[:2]
     if expected_country and expected_country in EU_COUNTRIES and prefix != expected_country:
         raise ValueError(f"VAT number {value!r} is not a {expected_country} number")
@@ -68,7 +68,7 @@ def iban(value: str) -> str:
     try:
         return str(_iban.validate(value))
     except ValidationError as exc:
-        raise ValueError(f"invalid IBAN {value!r}: {exc.message}") from exc
+        raise ValueError(f"invalid IBAN {value!r}: {exc}") from exc
 
 
 def password_strength(value: str, *, email: str = "") -> str:

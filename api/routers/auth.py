@@ -39,16 +39,12 @@ Factory = Annotated[sessionmaker[Session], Depends(_factory)]
 
 
 def _duplicate(exc: Exception) -> HTTPException:
-    message = (
-        str(exc) if isinstance(exc, accounts.DuplicateEmail) else "an account with this e-mail already exists"
-    )
+    message = str(exc) if isinstance(exc, accounts.DuplicateEmail) else "an account with this e-mail already exists"
     return HTTPException(status.HTTP_409_CONFLICT, message)
 
 
 @router.post("/register/client", status_code=status.HTTP_201_CREATED, response_model=RegistrationResult)
-async def register_client(
-    body: ClientRegistration, factory: Factory, settings: SettingsDep
-) -> RegistrationResult:
+async def register_client(body: ClientRegistration, factory: Factory, settings: SettingsDep) -> RegistrationResult:
     """Register a client organisation with its first member. Nothing is written if any field is invalid."""
     password_hash = await hash_password(body.account.password.get_secret_value())
     user_fields = body.account.model_dump(exclude={"password"}) | {"password_hash": password_hash}
@@ -77,9 +73,7 @@ async def register_client(
 
 
 @router.post("/register/expert", status_code=status.HTTP_201_CREATED, response_model=RegistrationResult)
-async def register_expert(
-    body: ExpertRegistration, factory: Factory, settings: SettingsDep
-) -> RegistrationResult:
+async def register_expert(body: ExpertRegistration, factory: Factory, settings: SettingsDep) -> RegistrationResult:
     """Register an expert, who accepts the billing mandate. Nothing is written if any field is invalid."""
     password_hash = await hash_password(body.account.password.get_secret_value())
     user_fields = body.account.model_dump(exclude={"password"}) | {"password_hash": password_hash}
@@ -114,9 +108,7 @@ def _issue_tokens(session: Session, settings: Settings, user: User) -> TokenPair
         session, user_id=user.id, token_hash=hash_token(refresh), days=settings.refresh_token_days
     )
     access = create_access_token(settings, user_id=user.id, role=user.role, session_id=login.id)
-    return TokenPair(
-        access_token=access, refresh_token=refresh, expires_in=settings.access_token_minutes * 60
-    )
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=settings.access_token_minutes * 60)
 
 
 @router.post(

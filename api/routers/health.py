@@ -31,9 +31,7 @@ def _check_database(request: Request) -> PartHealth:
             session.execute(text("SELECT 1"))
         return PartHealth(status="up")
     except Exception as exc:  # any failure means "down"; the message names it
-        return PartHealth(
-            status="down", detail=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        )
+        return PartHealth(status="down", detail=str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
 
 
 async def _check_temporal(request: Request) -> PartHealth:

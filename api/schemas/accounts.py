@@ -129,13 +129,9 @@ class ExpertProfileCreate(Address):
         if self.country == "FR" and not self.siret:
             raise _field_error("siret", "a French expert must give a SIRET")
         if self.vat_regime == "franchise_en_base" and self.country != "FR":
-            raise _field_error(
-                "vat_regime", "franchise en base (art. 293 B du CGI) applies to French sellers only"
-            )
+            raise _field_error("vat_regime", "franchise en base (art. 293 B du CGI) applies to French sellers only")
         if self.vat_regime == "non_eu" and self.country in EU_COUNTRIES:
-            raise _field_error(
-                "vat_regime", f"'non_eu' is for sellers outside the EU; {self.country} is in the EU"
-            )
+            raise _field_error("vat_regime", f"'non_eu' is for sellers outside the EU; {self.country} is in the EU")
         if self.vat_regime == "vat_registered" and self.country in EU_COUNTRIES and not self.vat_number:
             raise _field_error("vat_number", "a VAT-registered EU expert must give a VAT number")
         if self.vat_number:
@@ -163,7 +159,7 @@ class RefreshRequest(BaseModel):
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a token type, not a secret
     expires_in: int = Field(description="seconds until the access token expires")
 
 

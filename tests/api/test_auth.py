@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
-
 import httpx
+import jwt
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.security import create_access_token, hash_password
+from config.settings import Settings
 from store.accounts import create_user
 from store.db import transaction
-from config.settings import Settings
 from store.models.community import Expert, Membership, Organisation, User
 from tests.api.conftest import PASSWORD, bearer, client_registration, expert_registration, login, unique_email
 

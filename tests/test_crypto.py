@@ -1,0 +1,53 @@
+"""Encryption at rest and of Temporal payloads: round trips, key rotation, tampering, unknown keys."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from temporalio.converter import DataConverter
+
+from config.codec import EncryptionCodec
+from config.crypto import DataCipher, UnknownKey
+from config.settings import Settings
+from config.temporal import data_converter
+
+SECRET = "Le prix convenu est de 12 345,67 EUR — confidentiel"
+
+
+def test_seal_and_open_text_with_rotation() -> None:
+    old, new = os.urandom(32), os.urandom(32)
+    before = DataCipher({"k1": old}, "k1")
+    sealed = before.seal_text(SECRET, associated="mission:1")
+    assert SECRET not in sealed and sealed.startswith("k1:")
+    after = DataCipher({"k1": old, "k2": new}, "k2")
+    assert after.open_text(sealed, associated="mission:1") == SECRET
+    assert after.seal_text(SECRET).startswith("k2:")
+    with pytest.raises(UnknownKey, match="k1"):
+        DataCipher({"k2": new}, "k2").open_text(sealed, associated="mission:1")
+
+
+def test_tampering_and_wrong_context_are_detected() -> None:
+    cipher = DataCipher({"k1": os.urandom(32)}, "k1")
+    key_id, sealed = cipher.encrypt(SECRET.encode(), associated=b"mission:1")
+    flipped = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    with pytest.raises(InvalidTag):
+        cipher.decrypt(key_id, flipped, associated=b"mission:1")
+    with pytest.raises(InvalidTag):
+        cipher.decrypt(key_id, sealed, associated=b"mission:2")
+
+
+def test_keys_must_be_aes256() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        DataCipher({"k1": b"short"}, "k1")
+
+
+async def test_payload_codec_hides_values_and_round_trips() -> None:
+    converter: DataConverter = data_converter(Settings(environment="test"))
+    assert isinstance(converter.payload_codec, EncryptionCodec)
+    payloads = await converter.encode([{"message": SECRET, "email": "claire@acme.example"}])
+    raw = b"".join(p.SerializeToString() for p in payloads)
+    assert SECRET.encode() not in raw and b"claire@acme.example" not in raw
+    assert payloads[0].metadata["encryption-key-id"] == b"k1"
+    assert await converter.decode(payloads, [dict]) == [{"message": SECRET, "email": "claire@acme.example"}]
