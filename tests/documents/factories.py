@@ -82,17 +82,13 @@ def make_invoice(case: str, language: str = "fr", *, credit_note_of: Invoice | N
             unit_code="DAY",
             unit_price=Decimal("850.00"),
         ),
-        InvoiceLine(
-            description="Atelier de restitution", quantity=Decimal("1"), unit_price=Decimal("333.335")
-        ),
+        InvoiceLine(description="Atelier de restitution", quantity=Decimal("1"), unit_price=Decimal("333.335")),
         InvoiceLine(description="Frais de dossier", quantity=Decimal("3"), unit_price=Decimal("0.3333")),
     ]
     return Invoice(
         kind="credit_note" if credit_note_of else "mission_invoice",
         type_code="381" if credit_note_of else "380",
-        number=f"AV-{case[:6].upper()}-2026-000001"
-        if credit_note_of
-        else f"FA-{case[:6].upper()}-2026-000001",
+        number=f"AV-{case[:6].upper()}-2026-000001" if credit_note_of else f"FA-{case[:6].upper()}-2026-000001",
         issue_date=date(2026, 9, 15),
         service_date=date(2026, 9, 12),
         due_date=date(2026, 10, 15),

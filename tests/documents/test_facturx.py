@@ -34,9 +34,7 @@ def _assert_schematrons_pass(schematron: SchematronValidator, invoice: Invoice, 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
 @pytest.mark.parametrize("case", CASES)
-def test_xml_passes_xsd_and_both_schematrons(
-    schematron: SchematronValidator, case: str, language: str
-) -> None:
+def test_xml_passes_xsd_and_both_schematrons(schematron: SchematronValidator, case: str, language: str) -> None:
     invoice = make_invoice(case, language)
     xml = build_cii_xml(invoice)
     check_xsd(xml)
@@ -45,9 +43,7 @@ def test_xml_passes_xsd_and_both_schematrons(
     credit_xml = build_cii_xml(credit_note)
     check_xsd(credit_xml)
     _assert_schematrons_pass(schematron, credit_note, credit_xml)
-    reference = etree.fromstring(credit_xml).find(
-        ".//ram:InvoiceReferencedDocument/ram:IssuerAssignedID", NSMAP
-    )
+    reference = etree.fromstring(credit_xml).find(".//ram:InvoiceReferencedDocument/ram:IssuerAssignedID", NSMAP)
     assert reference is not None and reference.text == invoice.number
 
 
@@ -80,9 +76,7 @@ def test_pdf_embeds_the_xml_and_prints_every_mandatory_mention(
     seller, buyer = invoice.seller, invoice.buyer
     expected = [invoice.number, seller.name, buyer.name, seller.address.line, buyer.address.line,
                 seller.address.city, buyer.address.city, invoice.currency]  # fmt: skip
-    expected += [
-        v for v in (seller.siren, seller.siret, seller.legal_form, buyer.siren, seller.vat_number) if v
-    ]
+    expected += [v for v in (seller.siren, seller.siret, seller.legal_form, buyer.siren, seller.vat_number) if v]
     if invoice.vat.show_both_vat_numbers:
         expected += [seller.vat_number or "", buyer.vat_number or ""]
     if invoice.vat.wording(language):

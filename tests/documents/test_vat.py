@@ -73,9 +73,7 @@ def test_totals_follow_en16931_rounding() -> None:
 
 def test_vat_is_computed_on_the_sum_of_nets_not_per_line() -> None:
     base = make_invoice("domestic")
-    lines = [
-        InvoiceLine(description=f"l{i}", quantity=Decimal(1), unit_price=Decimal("0.02")) for i in range(3)
-    ]
+    lines = [InvoiceLine(description=f"l{i}", quantity=Decimal(1), unit_price=Decimal("0.02")) for i in range(3)]
     invoice = base.model_copy(update={"lines": lines})
     invoice = Invoice.model_validate(invoice.model_dump())
     assert invoice.total_vat == Decimal("0.01")  # per line it would be 3 x 0.00
