@@ -1,0 +1,110 @@
+"""SQL side of matching: load the directory (active experts, indexed filter), fetch fresh rows by id, tell when
+the directory changed, and find the experts who belong to the client organisation (never matched to it)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, func, select
+from sqlalchemy.orm import Session
+
+from domain.matching import ExpertProfile
+from store.models.community import Expert, Organisation, User
+
+_COLUMNS = (
+    Expert.id,
+    Expert.business_functions,
+    Expert.skills,
+    Expert.languages,
+    Expert.country,
+    Expert.countries,
+    Expert.remote,
+    Expert.utc_offset_minutes,
+    Expert.daily_rate,
+    Expert.currency,
+    Expert.available_from,
+    Expert.available_days_per_week,
+    Expert.rating,
+    Expert.ratings_count,
+    Expert.completed_missions,
+    Expert.recent_shortlists,
+    Expert.membership_active,
+)
+
+
+def _profile(row: Row[Any]) -> ExpertProfile:
+    return ExpertProfile(
+        id=row[0],
+        business_functions=tuple(row[1] or ()),
+        skills=tuple(row[2] or ()),
+        languages=tuple(lang.lower() for lang in row[3] or ()),
+        country=row[4].upper(),
+        countries=tuple(c.upper() for c in row[5] or ()),
+        remote=bool(row[6]),
+        utc_offset_minutes=int(row[7]),
+        daily_rate=row[8],
+        currency=row[9],
+        available_from=row[10],
+        available_days_per_week=int(row[11]),
+        rating=row[12],
+        ratings_count=int(row[13]),
+        completed_missions=int(row[14]),
+        recent_shortlists=int(row[15]),
+        membership_active=bool(row[16]),
+    )
+
+
+def active_experts_query() -> Select[Any]:
+    """The pre-filter every ranking starts from: members in good standing (indexed column)."""
+    return select(*_COLUMNS).where(Expert.membership_active.is_(True))
+
+
+def load_active_profiles(session: Session) -> list[ExpertProfile]:
+    return [_profile(row) for row in session.execute(active_experts_query().order_by(Expert.id))]
+
+
+def fetch_profiles(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ExpertProfile]:
+    """Current rows of the given experts (active or not): the last word before a shortlist goes out."""
+    if not ids:
+        return {}
+    return {p.id: p for p in map(_profile, session.execute(select(*_COLUMNS).where(Expert.id.in_(list(ids)))))}
+
+
+@dataclass(frozen=True, slots=True)
+class DirectorySignature:
+    """Changes when experts are added or removed, or when a membership lapses or is renewed."""
+
+    count: int
+    active: int
+    last_created_at: datetime | None
+
+
+def directory_signature(session: Session) -> DirectorySignature:
+    count, active, last = session.execute(
+        select(
+            func.count(Expert.id),
+            func.count(Expert.id).filter(Expert.membership_active.is_(True)),
+            func.max(Expert.created_at),
+        )
+    ).one()
+    return DirectorySignature(int(count), int(active), last)
+
+
+def client_org_expert_ids(session: Session, client_org_id: uuid.UUID) -> set[uuid.UUID]:
+    """Experts whose user account belongs to the client organisation: they never appear in its shortlists."""
+    rows = session.execute(
+        select(User.expert_id).where(User.organisation_id == client_org_id, User.expert_id.is_not(None))
+    )
+    return {r[0] for r in rows}
+
+
+def organisation_country(session: Session, org_id: uuid.UUID) -> str | None:
+    return session.execute(select(Organisation.country).where(Organisation.id == org_id)).scalar_one_or_none()
+
+
+def profiles_of(rows: Iterable[Row[Any]]) -> list[ExpertProfile]:
+    return [_profile(r) for r in rows]
