@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api import errors
-from api.routers import auth, clients, experts, health, ops
+from api.routers import auth, clients, experts, health, messages, ops
+from config.crypto import DataCipher
 from config.settings import Settings, get_settings
 from config.temporal import connect
 from store.db import make_engine, make_session_factory
@@ -64,6 +65,7 @@ def create_app(
             {"name": "clients", "description": "members of a client organisation"},
             {"name": "experts", "description": "independent experts"},
             {"name": "ops", "description": "platform staff; every action is audited"},
+            {"name": "messages", "description": "private, encrypted conversations inside a mission"},
             {"name": "health", "description": "liveness of the database and Temporal"},
         ],
     )
@@ -72,8 +74,9 @@ def create_app(
     app.state.owns_engine = True
     app.state.session_factory = make_session_factory(engine)
     app.state.temporal = temporal
+    app.state.cipher = DataCipher.from_settings(settings)
     app.state.connect_temporal = connect_temporal
     errors.install(app)
-    for module in (health, auth, clients, experts, ops):
+    for module in (health, auth, clients, experts, ops, messages):
         app.include_router(module.router)
     return app

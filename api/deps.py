@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from api.security import InvalidToken, decode_access_token
+from config.crypto import DataCipher
 from config.settings import Settings
 from domain.actors import Actor, Role
+from store.access import visible_mission
 from store.models.community import RefreshToken, User
+from store.models.readmodel import MissionRecord
 
 _bearer = HTTPBearer(auto_error=False, description="access token from POST /auth/login")
 ACCESS_COOKIE = "innot_access"
@@ -90,3 +93,22 @@ OpsUser = Annotated[User, Depends(require_role(Role.OPS))]
 
 def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, role=Role(user.role), org_id=user.organisation_id, expert_id=user.expert_id)
+
+
+def cipher_of(request: Request) -> DataCipher:
+    cipher: DataCipher = request.app.state.cipher
+    return cipher
+
+
+CipherDep = Annotated[DataCipher, Depends(cipher_of)]
+
+
+def visible_mission_or_404(mission_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> MissionRecord:
+    """The mission, if this user may see it; otherwise 404 exactly as for a mission that does not exist."""
+    mission = visible_mission(session, user=user, mission_id=mission_id)
+    if mission is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
+    return mission
+
+
+VisibleMission = Annotated[MissionRecord, Depends(visible_mission_or_404)]

@@ -20,9 +20,7 @@ PASSWORD = "Sturdy-Passw0rd!"
 @pytest.fixture
 def api_settings(var_dir: Any) -> Settings:
     # Port 1 refuses at once: these tests run without Temporal unless they ask for it.
-    return Settings(
-        environment="test", temporal_address="127.0.0.1:1", document_store=f"file://{var_dir}/docs"
-    )
+    return Settings(environment="test", temporal_address="127.0.0.1:1", document_store=f"file://{var_dir}/docs")
 
 
 @pytest.fixture

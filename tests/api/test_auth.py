@@ -128,9 +128,7 @@ async def test_login_refresh_rotation_and_logout(api: httpx.AsyncClient) -> None
     assert (await api.post("/auth/logout", headers=bearer(fresh))).status_code == 204
     revoked = await api.get("/auth/me", headers=bearer(fresh))
     assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
-    assert (
-        await api.post("/auth/refresh", json={"refresh_token": fresh["refresh_token"]})
-    ).status_code == 401
+    assert (await api.post("/auth/refresh", json={"refresh_token": fresh["refresh_token"]})).status_code == 401
 
 
 async def test_expired_and_forged_tokens_get_401(api: httpx.AsyncClient, api_settings: Settings) -> None:
@@ -149,9 +147,7 @@ async def test_expired_and_forged_tokens_get_401(api: httpx.AsyncClient, api_set
     response = await api.get("/auth/me", headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401 and "expired" in response.json()["detail"]
     forged = Settings(environment="test", secret_key="x" * 40)
-    other = create_access_token(
-        forged, user_id=uuid.UUID(me["id"]), role="ops", session_id=uuid.UUID(claims_sid)
-    )
+    other = create_access_token(forged, user_id=uuid.UUID(me["id"]), role="ops", session_id=uuid.UUID(claims_sid))
     assert (await api.get("/auth/me", headers={"Authorization": f"Bearer {other}"})).status_code == 401
     assert (await api.get("/auth/me")).status_code == 401
 
