@@ -64,9 +64,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.globals.update(
-            money=money, unit_price=unit_price, number=number, long_date=long_date, labels=LABELS
-        )
+        self.env.globals.update(money=money, unit_price=unit_price, number=number, long_date=long_date, labels=LABELS)
         self.font_config = FontConfiguration()
         self.stylesheet = CSS(filename=str(templates_dir / "documents.css"), font_config=self.font_config)
         self._srgb = _srgb_profile()
