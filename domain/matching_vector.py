@@ -220,7 +220,9 @@ def score_directory(
 
     wanted_countries = [d.countries[c] for c in q.countries if c in d.countries]
     if q.countries:
-        in_country = np.isin(d.country, np.array(wanted_countries, dtype=np.int64))
+        lookup = np.zeros(len(d.countries), dtype=bool)
+        lookup[wanted_countries] = True
+        in_country = lookup[d.country]
         on_site_ok = in_country | _any(d.onsite_bits, wanted_countries)
     else:
         on_site_ok = np.zeros(n, dtype=bool)
