@@ -1,0 +1,83 @@
+"""Inputs of the projection and notify activities: what the mission workflows send to the read model.
+Kept apart from the activities so that workflows import no SQL code (ids, stages and short texts only)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class TaskSpec(BaseModel):
+    key: str
+    role: Literal["client", "expert", "ops"]
+    party_id: UUID | None = None
+    action: str
+    title: str
+    due_at: datetime | None = None
+
+
+class MissionRow(BaseModel):
+    mission_id: UUID
+    client_org_id: UUID
+    title: str
+    business_function: str
+    stage: str
+    paused: bool = False
+    selected_expert_id: UUID | None = None
+    next_deadline: datetime | None = None
+    closed_reason: str | None = None
+    experts: dict[str, str] = Field(default_factory=dict, description="expert id -> participation status")
+
+
+class MilestoneRow(BaseModel):
+    mission_id: UUID
+    number: int
+    title: str
+    amount: Decimal
+    currency: str
+    stage: str
+    invoice_number: str | None = None
+    invoice_due: date | None = None
+    paid_on: date | None = None
+
+
+class Projection(BaseModel):
+    workflow_id: str
+    seq: int
+    mission_id: UUID
+    at: datetime
+    kind: str
+    stage: str
+    summary: str = ""
+    actor_user_id: UUID | None = None
+    actor_role: str | None = None
+    details: dict[str, str] = Field(default_factory=dict)
+    mission: MissionRow | None = None
+    milestone: MilestoneRow | None = None
+    open_tasks: list[TaskSpec] = Field(default_factory=list)
+    close_tasks: list[str] = Field(default_factory=list, description="task keys; '*' closes every open task")
+    outcome: str | None = None
+
+
+class RatingRecord(BaseModel):
+    mission_id: UUID
+    by: Literal["client", "expert"]
+    expert_id: UUID
+    client_org_id: UUID
+    score: int
+    comment: str = ""
+    at: datetime
+
+
+class NoticeRequest(BaseModel):
+    workflow_id: str
+    key: str = Field(description="unique per workflow: a retry with the same key is a no-op")
+    mission_id: UUID
+    role: Literal["client", "expert", "ops"]
+    party_id: UUID | None = None
+    kind: str = Field(description="e.g. reminder, deadline_expired, late_payment_notice, pool_exhausted")
+    params: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,178 @@
+"""Projection of the mission workflows into the SQL read model (missions, timeline, tasks, ratings).
+
+One activity call per workflow event, keyed by (workflow id, seq): the timeline row, the mission or milestone
+row and the task changes commit in one transaction, and a projection whose (workflow id, seq) is already stored
+is skipped whole. A retry or a replay therefore never duplicates a timeline event or a task.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+
+from activities.projection import Projection, RatingRecord, TaskSpec
+from store.db import transaction
+from store.models.community import Expert
+from store.models.readmodel import (
+    MissionExpert,
+    MissionMilestone,
+    MissionRating,
+    MissionRecord,
+    Task,
+    TimelineEvent,
+)
+
+
+class ReadModelActivities:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+
+    @activity.defn(name="project_mission_event")
+    def project(self, p: Projection) -> bool:
+        """Apply one event; False when it was applied already (retry or replay)."""
+        try:
+            with transaction(self._sessions) as s:
+                seen = s.scalar(
+                    select(TimelineEvent.id).where(
+                        TimelineEvent.workflow_id == p.workflow_id, TimelineEvent.seq == p.seq
+                    )
+                )
+                if seen is not None:
+                    return False
+                s.add(
+                    TimelineEvent(
+                        workflow_id=p.workflow_id,
+                        seq=p.seq,
+                        mission_id=p.mission_id,
+                        at=p.at,
+                        kind=p.kind,
+                        stage=p.stage,
+                        actor_user_id=p.actor_user_id,
+                        actor_role=p.actor_role,
+                        summary=p.summary,
+                        details=p.details,
+                    )
+                )
+                if p.mission:
+                    _upsert_mission(s, p)
+                if p.milestone:
+                    _upsert_milestone(s, p)
+                _close_tasks(s, p)
+                for spec in p.open_tasks:
+                    _open_task(s, p, spec)
+                s.flush()
+            return True
+        except IntegrityError:
+            return False  # a concurrent attempt of the same projection won the race: same outcome
+
+    @activity.defn(name="record_mission_rating")
+    def record_rating(self, r: RatingRecord) -> bool:
+        """Store one side's rating; a client's rating of the expert updates the expert's reputation once."""
+        try:
+            with transaction(self._sessions) as s:
+                exists = s.scalar(
+                    select(MissionRating.id).where(MissionRating.mission_id == r.mission_id, MissionRating.by == r.by)
+                )
+                if exists is not None:
+                    return False
+                s.add(MissionRating(**r.model_dump()))
+                if r.by == "client":
+                    expert = s.get(Expert, r.expert_id, with_for_update=True)
+                    if expert is not None:
+                        count = expert.ratings_count or 0
+                        total = Decimal(expert.rating or 0) * count + r.score
+                        expert.ratings_count = count + 1
+                        expert.rating = (total / (count + 1)).quantize(Decimal("0.01"))
+                        expert.completed_missions = (expert.completed_missions or 0) + 1
+                s.flush()
+            return True
+        except IntegrityError:
+            return False
+
+
+def _upsert_mission(s: Session, p: Projection) -> None:
+    row = p.mission
+    assert row is not None
+    rec = s.get(MissionRecord, row.mission_id)
+    if rec is None:
+        rec = MissionRecord(id=row.mission_id, workflow_id=p.workflow_id, created_at=p.at, last_seq=0)
+        s.add(rec)
+    if rec.last_seq > p.seq:
+        return  # an older event arriving late must not roll the row back
+    rec.client_org_id = row.client_org_id
+    rec.title = row.title
+    rec.business_function = row.business_function
+    rec.stage = row.stage
+    rec.paused = row.paused
+    rec.selected_expert_id = row.selected_expert_id
+    rec.next_deadline = row.next_deadline
+    rec.closed_reason = row.closed_reason
+    rec.last_seq = p.seq
+    rec.updated_at = p.at
+    current = {
+        str(e.expert_id): e for e in s.scalars(select(MissionExpert).where(MissionExpert.mission_id == row.mission_id))
+    }
+    for expert_id, status in row.experts.items():
+        if expert_id in current:
+            current[expert_id].status = status
+        else:
+            s.add(MissionExpert(mission_id=row.mission_id, expert_id=UUID(expert_id), status=status))
+
+
+def _upsert_milestone(s: Session, p: Projection) -> None:
+    row = p.milestone
+    assert row is not None
+    rec = s.scalar(select(MissionMilestone).where(MissionMilestone.workflow_id == p.workflow_id))
+    if rec is None:
+        rec = MissionMilestone(workflow_id=p.workflow_id, mission_id=row.mission_id, number=row.number, last_seq=0)
+        s.add(rec)
+    if rec.last_seq > p.seq:
+        return
+    rec.title = row.title
+    rec.amount = row.amount
+    rec.currency = row.currency
+    rec.stage = row.stage
+    rec.invoice_number = row.invoice_number
+    rec.invoice_due = row.invoice_due
+    rec.paid_on = row.paid_on
+    rec.last_seq = p.seq
+
+
+def _close_tasks(s: Session, p: Projection) -> None:
+    if not p.close_tasks:
+        return
+    query = select(Task).where(Task.workflow_id == p.workflow_id, Task.closed_at.is_(None))
+    if "*" not in p.close_tasks:
+        query = query.where(Task.key.in_(p.close_tasks))
+    for task in s.scalars(query):
+        task.closed_at = p.at
+        task.outcome = (p.outcome or p.kind)[:300]
+
+
+def _open_task(s: Session, p: Projection, spec: TaskSpec) -> None:
+    task = s.scalar(select(Task).where(Task.workflow_id == p.workflow_id, Task.key == spec.key))
+    if task is None:
+        s.add(
+            Task(
+                workflow_id=p.workflow_id,
+                key=spec.key,
+                mission_id=p.mission_id,
+                role=spec.role,
+                party_id=spec.party_id,
+                action=spec.action,
+                title=spec.title[:300],
+                due_at=spec.due_at,
+                opened_at=p.at,
+            )
+        )
+        return
+    # the same pending action again (e.g. a deadline moved): refresh it and reopen it
+    task.title = spec.title[:300]
+    task.due_at = spec.due_at
+    task.closed_at = None
+    task.outcome = None

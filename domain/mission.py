@@ -1,0 +1,323 @@
+"""What the mission workflows accept and show: update inputs (commands), state and views.
+
+Every update takes one command carrying the `actor` who acts (built by the API from the authenticated
+account) and returns the workflow's view. Payloads hold ids, hashes, amounts and short texts: never message
+bodies or file bytes. `activities.contracts` is imported for the shared proposal and document models (a pure
+pydantic module that imports nothing but `domain`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from activities.contracts import Candidate, IssuedDocument, MilestonePlan, ProposalTerms
+from domain.actors import Actor, Role
+from domain.money import Money
+from domain.need import Language, Need
+from domain.policy import Policy
+from domain.stages import MilestoneStage, Stage
+
+Reason = str
+
+# --- who may act -----------------------------------------------------------------------------------------
+
+
+def is_client_member(actor: Actor, org_id: UUID) -> bool:
+    return actor.role is Role.CLIENT and actor.org_id == org_id
+
+
+def is_expert(actor: Actor, expert_id: UUID | None) -> bool:
+    return actor.role is Role.EXPERT and expert_id is not None and actor.expert_id == expert_id
+
+
+def is_ops(actor: Actor) -> bool:
+    return actor.role is Role.OPS
+
+
+def proposal_total(terms: ProposalTerms) -> Money:
+    """The contract price: the sum of the milestone amounts (they must add up to the price)."""
+    return Money(amount=sum((m.amount for m in terms.milestones), Decimal("0")), currency=terms.currency)
+
+
+# --- workflow inputs ---------------------------------------------------------------------------------------
+
+
+class StartMission(BaseModel):
+    mission_id: UUID
+    client_org_id: UUID
+    need: Need
+    actor: Actor = Field(description="the client member who submits the need")
+    policy: Policy = Policy()
+    documents_task_queue: str | None = Field(default=None, description="None: the workflow's own queue")
+    matching_task_queue: str | None = None
+    search_attributes: bool = Field(
+        default=True, description="upsert MissionStage & co; off on the time-skipping test server (unsupported)"
+    )
+
+
+class StartMilestone(BaseModel):
+    mission_id: UUID
+    number: int = Field(ge=1)
+    plan: MilestonePlan
+    currency: str
+    contract_id: UUID
+    client_org_id: UUID
+    expert_id: UUID
+    mission_title: str
+    language: Language
+    policy: Policy
+    documents_task_queue: str | None = None
+    search_attributes: bool = True
+
+
+def mission_workflow_id(mission_id: UUID) -> str:
+    return f"mission:{mission_id}"
+
+
+def milestone_workflow_id(mission_id: UUID, number: int) -> str:
+    return f"mission:{mission_id}:milestone:{number}"
+
+
+# --- commands (update inputs) ----------------------------------------------------------------------------
+
+
+class Command(BaseModel):
+    actor: Actor
+
+
+class ReviseNeed(Command):
+    need: Need
+
+
+class QualifyNeed(Command):
+    decision: Literal["approve", "reject", "ask_details"]
+    reason: Reason = Field(default="", max_length=2000)
+
+
+class EditShortlist(Command):
+    remove_expert_ids: list[UUID] = Field(min_length=1)
+
+
+class StartInvitations(Command):
+    pass
+
+
+class AnswerInvitation(Command):
+    reason: Reason = Field(default="", max_length=2000)
+
+
+class SubmitProposal(Command):
+    terms: ProposalTerms
+
+
+class WithdrawProposal(Command):
+    reason: Reason = Field(default="", max_length=2000)
+
+
+class SelectProposal(Command):
+    expert_id: UUID
+
+
+class RequestNewRound(Command):
+    reason: Reason = Field(min_length=3, max_length=2000)
+
+
+class SignContract(Command):
+    expected_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hash of the PDF the signer saw")
+
+
+class RateParty(Command):
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+
+
+class CancelMission(Command):
+    reason: Reason = Field(min_length=3, max_length=2000)
+
+
+class OpenDispute(Command):
+    reason: Reason = Field(min_length=3, max_length=2000)
+
+
+class PauseMission(Command):
+    reason: Reason = Field(min_length=3, max_length=2000)
+
+
+class ResumeMission(Command):
+    reason: Reason = Field(default="", max_length=2000)
+
+
+class ExtendDeadline(Command):
+    key: str
+    new_due: datetime
+    reason: Reason = Field(default="", max_length=2000)
+
+
+class ReassignExpert(Command):
+    from_expert_id: UUID
+    to_expert_id: UUID
+    reason: Reason = Field(min_length=3, max_length=2000)
+
+
+class ResolveDispute(Command):
+    outcome: Literal["continue", "cancel", "close"]
+    reason: Reason = Field(min_length=3, max_length=2000)
+
+
+class SubmitDeliverable(Command):
+    document_id: UUID
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class AcceptDeliverable(Command):
+    pass
+
+
+class RequestRevision(Command):
+    reason: Reason = Field(min_length=3, max_length=2000)
+
+
+class ConfirmPayment(Command):
+    paid_on: date
+    reference: str = Field(default="", max_length=140)
+
+
+class MilestoneHold(BaseModel):
+    """Parent -> child signal: the mission is paused or disputed (hold) or running again."""
+
+    held: bool
+    reason: Reason = ""
+
+
+# --- state and views -------------------------------------------------------------------------------------
+
+
+class Deadline(BaseModel):
+    key: str = Field(description="e.g. 'invitation:<expert>', 'proposals:1', 'signature', 'review:2'")
+    kind: str
+    due: datetime
+    remind_at: datetime
+    reminded: bool = False
+    expired: bool = False
+    escalations: int = 0
+
+
+class PendingAction(BaseModel):
+    key: str
+    role: Role
+    party_id: UUID | None = Field(description="org id (client), expert id (expert), None (ops)")
+    action: str
+    title: str = ""
+    due: datetime | None = None
+    deadline: str | None = Field(default=None, description="key of the deadline this action answers")
+
+
+class Invitation(BaseModel):
+    expert_id: UUID
+    status: Literal["pending", "accepted", "declined", "expired", "withdrawn"] = "pending"
+    invited_at: datetime
+    answered_at: datetime | None = None
+
+
+class Proposal(BaseModel):
+    expert_id: UUID
+    round: int
+    terms: ProposalTerms
+    total: Money
+    status: Literal["submitted", "withdrawn", "selected"] = "submitted"
+    submitted_at: datetime
+
+
+class Signature(BaseModel):
+    party: Literal["client", "expert"]
+    user_id: UUID
+    signed_at: datetime
+    sha256: str
+    recorded: bool = False
+
+
+class ContractState(BaseModel):
+    document: IssuedDocument
+    signatures: list[Signature] = Field(default_factory=list)
+    sealed: IssuedDocument | None = None
+
+
+class MilestoneView(BaseModel):
+    workflow_id: str
+    mission_id: UUID
+    number: int
+    title: str
+    amount: Money
+    due_date: date
+    stage: MilestoneStage
+    client_org_id: UUID
+    expert_id: UUID
+    deliverable_document_id: UUID | None = None
+    deliverable_sha256: str | None = None
+    revisions: int = 0
+    accepted_at: datetime | None = None
+    accepted_automatically: bool = False
+    invoice: IssuedDocument | None = None
+    invoice_due: date | None = None
+    paid_on: date | None = None
+    held: bool = False
+    attention_reason: str | None = None
+    deadlines: list[Deadline] = Field(default_factory=list)
+    pending_actions: list[PendingAction] = Field(default_factory=list)
+
+
+class Rating(BaseModel):
+    by: Literal["client", "expert"]
+    score: int
+    comment: str = ""
+    at: datetime
+
+
+class MissionView(BaseModel):
+    """The full state of a mission, as the `state` query and every update return it."""
+
+    workflow_id: str
+    mission_id: UUID
+    client_org_id: UUID
+    need: Need
+    policy: Policy
+    stage: Stage
+    paused: bool = False
+    paused_reason: str | None = None
+    resume_stage: Stage | None = Field(default=None, description="where a dispute or repair returns to")
+    attention_reason: str | None = None
+    dispute_reason: str | None = None
+    closed_reason: str | None = None
+    shortlist: list[Candidate] = Field(default_factory=list)
+    reserve: list[Candidate] = Field(default_factory=list)
+    removed_expert_ids: list[UUID] = Field(default_factory=list)
+    invitations: list[Invitation] = Field(default_factory=list)
+    proposal_round: int = 0
+    proposals_open: bool = False
+    proposals: list[Proposal] = Field(default_factory=list)
+    selected_expert_id: UUID | None = None
+    contract: ContractState | None = None
+    milestones: list[MilestoneView] = Field(default_factory=list)
+    ratings: list[Rating] = Field(default_factory=list)
+    deadlines: list[Deadline] = Field(default_factory=list)
+    pending_actions: list[PendingAction] = Field(default_factory=list)
+    started_at: datetime
+    updated_at: datetime
+
+    def expert_ids(self) -> list[UUID]:
+        return [i.expert_id for i in self.invitations]
+
+    def accepted_expert_ids(self) -> list[UUID]:
+        return [i.expert_id for i in self.invitations if i.status == "accepted"]
+
+    def documents(self) -> list[IssuedDocument]:
+        docs: list[IssuedDocument] = []
+        if self.contract:
+            docs.append(self.contract.sealed or self.contract.document)
+        docs += [m.invoice for m in self.milestones if m.invoice]
+        return docs

@@ -1,0 +1,201 @@
+"""A worker per test (own task queue) running the mission workflows, the real projection and notify activities
+on the test database, and name-matched fakes of matching and documents."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.contracts import MilestonePlan, ProposalTerms
+from activities.notify import NotifyActivities
+from activities.readmodel import ReadModelActivities
+from domain.actors import Actor, Role
+from domain.mission import MilestoneView, MissionView, milestone_workflow_id
+from domain.need import Need
+from domain.policy import Policy
+from store.models.readmodel import Notification, Task, TimelineEvent
+from tests.workflows.fakes import Fakes
+from workflows import ALL_WORKFLOWS
+from workflows.client import start_mission
+
+START = date(2030, 1, 6)
+
+
+def make_need(**overrides: Any) -> Need:
+    data: dict[str, Any] = {
+        "title": "Finance transformation",
+        "description": "Redesign the monthly close of a mid-size industrial group.",
+        "business_function": "finance",
+        "skills": ["fpa", "closing"],
+        "languages": ["en"],
+        "budget_min": Decimal("600"),
+        "budget_max": Decimal("1200"),
+        "start_date": START,
+        "duration_days": 30,
+    }
+    data.update(overrides)
+    return Need(**data)
+
+
+def terms(*amounts: str, daily: bool = False) -> ProposalTerms:
+    milestones = [
+        MilestonePlan(title=f"Phase {i + 1}", amount=Decimal(a), due_date=START + timedelta(days=10 * (i + 1)))
+        for i, a in enumerate(amounts or ("4000.00",))
+    ]
+    total = sum((m.amount for m in milestones), Decimal("0"))
+    if daily:
+        return ProposalTerms(
+            approach="A clear and tested approach.",
+            pricing="daily",
+            daily_rate=total / 5,
+            days=Decimal("5"),
+            milestones=milestones,
+        )
+    return ProposalTerms(approach="A clear and tested approach.", pricing="fixed", milestones=milestones)
+
+
+@dataclass
+class Harness:
+    env: WorkflowEnvironment
+    task_queue: str
+    fakes: Fakes
+    sessions: sessionmaker[Session]
+    search_attributes: bool
+    org_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    mission_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    def __post_init__(self) -> None:
+        self.client_actor = Actor(user_id=uuid.uuid4(), role=Role.CLIENT, org_id=self.org_id)
+        self.ops = Actor(user_id=uuid.uuid4(), role=Role.OPS)
+        self.outsider = Actor(user_id=uuid.uuid4(), role=Role.CLIENT, org_id=uuid.uuid4())
+
+    def expert(self, expert_id: uuid.UUID) -> Actor:
+        return Actor(user_id=uuid.uuid5(expert_id, "user"), role=Role.EXPERT, expert_id=expert_id)
+
+    async def start(self, policy: Policy | None = None, **need: Any) -> WorkflowHandle[Any, MissionView]:
+        return await start_mission(
+            self.env.client,
+            mission_id=self.mission_id,
+            client_org_id=self.org_id,
+            need=make_need(**need),
+            actor=self.client_actor,
+            task_queue=self.task_queue,
+            policy=policy,
+            documents_task_queue=self.task_queue,
+            search_attributes=self.search_attributes,
+        )
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, MissionView]:
+        return self.env.client.get_workflow_handle(f"mission:{self.mission_id}", result_type=MissionView)
+
+    def milestone(self, n: int) -> WorkflowHandle[Any, MilestoneView]:
+        return self.env.client.get_workflow_handle(milestone_workflow_id(self.mission_id, n), result_type=MilestoneView)
+
+    async def state(self) -> MissionView:
+        return await self.handle.query("state", result_type=MissionView)
+
+    async def milestone_state(self, n: int) -> MilestoneView:
+        return await self.milestone(n).query("state", result_type=MilestoneView)
+
+    async def until(self, check: Callable[[MissionView], bool], within: float = 15) -> MissionView:
+        return await _poll(self.state, check, within)
+
+    async def until_milestone(
+        self, n: int, check: Callable[[MilestoneView], bool], within: float = 15
+    ) -> MilestoneView:
+        async def get() -> MilestoneView:
+            try:
+                return await self.milestone_state(n)
+            except Exception:
+                return None  # type: ignore[return-value]
+
+        return await _poll(get, lambda v: v is not None and check(v), within)
+
+    async def update(self, name: str, cmd: BaseModel) -> MissionView:
+        return await self.handle.execute_update(name, cmd, result_type=MissionView)
+
+    async def update_milestone(self, n: int, name: str, cmd: BaseModel) -> MilestoneView:
+        return await self.milestone(n).execute_update(name, cmd, result_type=MilestoneView)
+
+    def open_tasks(self, role: str | None = None) -> list[Task]:
+        with self.sessions() as s:
+            q = select(Task).where(Task.mission_id == self.mission_id, Task.closed_at.is_(None))
+            if role:
+                q = q.where(Task.role == role)
+            return list(s.scalars(q.order_by(Task.opened_at, Task.key)))
+
+    def timeline(self) -> list[TimelineEvent]:
+        with self.sessions() as s:
+            q = select(TimelineEvent).where(TimelineEvent.mission_id == self.mission_id)
+            return list(s.scalars(q.order_by(TimelineEvent.at, TimelineEvent.workflow_id, TimelineEvent.seq)))
+
+    def notifications(self, kind: str | None = None) -> list[Notification]:
+        with self.sessions() as s:
+            q = select(Notification).where(Notification.mission_id == self.mission_id)
+            if kind:
+                q = q.where(Notification.kind == kind)
+            return list(s.scalars(q.order_by(Notification.created_at)))
+
+
+async def _poll(get: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], within: float) -> Any:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        value = await get()
+        if check(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not reached in {within}s; last state: {value!r:.2000}")
+        await asyncio.sleep(0.05)
+
+
+async def _harness(
+    env: WorkflowEnvironment, task_queue: str, sessions: sessionmaker[Session], search_attributes: bool
+) -> AsyncIterator[Harness]:
+    fakes = Fakes()
+    readmodel = ReadModelActivities(sessions)
+    notify = NotifyActivities(sessions)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        async with Worker(
+            env.client,
+            task_queue=task_queue,
+            workflows=ALL_WORKFLOWS,
+            activities=[readmodel.project, readmodel.record_rating, notify.notify, *fakes.activities()],
+            activity_executor=pool,
+        ):
+            yield Harness(env, task_queue, fakes, sessions, search_attributes)
+
+
+@pytest.fixture
+async def ts(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, session_factory: sessionmaker[Session]
+) -> AsyncIterator[Harness]:
+    """Time-skipping server: it does not know custom search attributes, so upserts are switched off."""
+    async for h in _harness(time_skipping_env, task_queue, session_factory, search_attributes=False):
+        yield h
+
+
+@pytest.fixture
+async def both(
+    workflow_env: WorkflowEnvironment,
+    task_queue: str,
+    session_factory: sessionmaker[Session],
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[Harness]:
+    sa = request.node.callspec.params["workflow_env"] == "dev-server"
+    async for h in _harness(workflow_env, task_queue, session_factory, search_attributes=sa):
+        yield h

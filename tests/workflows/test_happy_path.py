@@ -1,0 +1,63 @@
+"""The whole mission, need to closed, on the time-skipping server and on the real dev server."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from domain.stages import MilestoneStage, Stage
+from store.models.readmodel import MissionMilestone, MissionRating, MissionRecord
+from tests.workflows import flows
+from tests.workflows.conftest import Harness, terms
+from workflows.search_attributes import CLIENT_ORG, EXPERT_IDS, MISSION_STAGE
+
+pytestmark = pytest.mark.db
+
+
+async def test_mission_runs_from_need_to_closed(both: Harness) -> None:
+    h = both
+    await flows.to_delivery(h, terms("3000.00", "2000.00"))
+    for n in (1, 2):
+        await flows.deliver(h, n)
+        await flows.accept(h, n)
+    await flows.rate_both(h)
+    for n in (1, 2):
+        await flows.pay(h, n)
+
+    result = await h.handle.result()
+
+    assert result.stage is Stage.CLOSED
+    assert [m.stage for m in result.milestones] == [MilestoneStage.PAID, MilestoneStage.PAID]
+    assert [m.invoice.number for m in result.milestones if m.invoice] == ["F-0001", "F-0002"]
+    assert result.contract is not None and result.contract.sealed is not None
+    assert [s.party for s in result.contract.signatures] == ["client", "expert"]
+    assert h.fakes.calls["render_contract"] == 1 and h.fakes.calls["seal_contract"] == 1
+    assert h.fakes.calls["issue_mission_invoice"] == 2
+    assert h.open_tasks() == [], "every pending action is closed at the end"
+    kinds = [e.kind for e in h.timeline()]
+    for expected in (
+        "need_submitted",
+        "stage:shortlist",
+        "stage:invitations",
+        "stage:proposals",
+        "stage:contract",
+        "contract_signed",
+        "stage:delivery",
+        "milestone:paid",
+        "stage:feedback",
+        "rated",
+        "stage:closed",
+    ):
+        assert expected in kinds
+    with h.sessions() as s:
+        row = s.get(MissionRecord, h.mission_id)
+        assert row is not None and row.stage == "closed" and row.selected_expert_id == result.selected_expert_id
+        paid = s.scalars(select(MissionMilestone.stage).where(MissionMilestone.mission_id == h.mission_id)).all()
+        assert sorted(paid) == ["paid", "paid"]
+        assert len(s.scalars(select(MissionRating).where(MissionRating.mission_id == h.mission_id)).all()) == 2
+    if h.search_attributes:
+        described = await h.handle.describe()
+        attrs = described.typed_search_attributes
+        assert attrs.get(MISSION_STAGE) == "closed"
+        assert attrs.get(CLIENT_ORG) == str(h.org_id)
+        assert str(result.selected_expert_id) in (attrs.get(EXPERT_IDS) or [])

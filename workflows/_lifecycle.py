@@ -1,0 +1,310 @@
+"""What MissionWorkflow and MilestoneWorkflow share: projection to the read model, notices, durable
+deadlines (reminder before, expiry handler after, frozen while the process is suspended) and calls to
+capability activities that park the process in needs_attention when they fail for good.
+
+Determinism rule for every change to this module and the workflows: a change that alters the commands a
+running workflow emits (activities, timers, children, search attributes) must be guarded by
+`workflow.patched("<change-id>")`, and the saved histories under tests/histories/ must keep replaying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError
+
+from workflows.search_attributes import CLIENT_ORG, EXPERT_IDS, MISSION_STAGE, NEXT_DEADLINE
+
+with workflow.unsafe.imports_passed_through():
+    from activities.projection import MilestoneRow, MissionRow, NoticeRequest, Projection, TaskSpec
+    from domain.actors import Actor, Role
+    from domain.mission import Deadline, PendingAction
+
+T = TypeVar("T", bound=BaseModel)
+Party = Literal["client", "expert", "ops"]
+
+
+def _party(role: Role) -> Party:
+    return role.value
+
+
+PROJECTION_TIMEOUT = timedelta(seconds=30)
+# the read model must eventually catch up: retry for as long as it takes, never fail the mission
+PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+CAPABILITY_TIMEOUT = timedelta(minutes=2)
+CAPABILITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+    non_retryable_error_types=["ValueError", "ValidationError"],
+)
+
+
+class Lifecycle:
+    """Mixin of the two workflows. Subclasses set the attributes below in their run() before anything else."""
+
+    _workflow_id: str
+    _mission_id: UUID
+    _seq: int
+    _changes: int
+    _resume_requested: bool
+    _search_attributes: bool
+    _upserted: dict[str, Any]
+
+    # --- hooks --------------------------------------------------------------------------------------
+
+    def _deadlines(self) -> list[Deadline]:
+        raise NotImplementedError
+
+    def _pending(self) -> list[PendingAction]:
+        raise NotImplementedError
+
+    def _suspended(self) -> bool:
+        raise NotImplementedError
+
+    def _stage_name(self) -> str:
+        raise NotImplementedError
+
+    def _rows(self) -> tuple[MissionRow | None, MilestoneRow | None]:
+        raise NotImplementedError
+
+    def _search_values(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def _on_expired(self, deadline: Deadline) -> None:
+        await self._escalate(deadline)
+
+    async def _enter_attention(self, reason: str) -> None:
+        raise NotImplementedError
+
+    async def _leave_attention(self) -> None:
+        raise NotImplementedError
+
+    # --- read model -----------------------------------------------------------------------------------
+
+    async def _project(
+        self,
+        kind: str,
+        summary: str = "",
+        *,
+        actor: Actor | None = None,
+        open_tasks: list[PendingAction] | None = None,
+        close_tasks: list[str] | None = None,
+        details: dict[str, str] | None = None,
+        outcome: str | None = None,
+    ) -> None:
+        """Record one event: timeline row, list row, tasks opened and closed; then the search attributes."""
+        pending = self._pending()
+        closing = set(close_tasks or [])
+        if "*" in closing:
+            pending.clear()
+        else:
+            pending[:] = [a for a in pending if a.key not in closing]
+        for action in open_tasks or []:
+            pending[:] = [a for a in pending if a.key != action.key]
+            pending.append(action)
+        self._seq += 1
+        mission_row, milestone_row = self._rows()
+        projection = Projection(
+            workflow_id=self._workflow_id,
+            seq=self._seq,
+            mission_id=self._mission_id,
+            at=workflow.now(),
+            kind=kind,
+            stage=self._stage_name(),
+            summary=summary,
+            actor_user_id=actor.user_id if actor else None,
+            actor_role=actor.role.value if actor else None,
+            details=details or {},
+            mission=mission_row,
+            milestone=milestone_row,
+            open_tasks=[
+                TaskSpec(
+                    key=a.key,
+                    role=_party(a.role),
+                    party_id=a.party_id,
+                    action=a.action,
+                    title=a.title or a.action,
+                    due_at=a.due,
+                )
+                for a in open_tasks or []
+            ],
+            close_tasks=sorted(closing),
+            outcome=outcome,
+        )
+        # shielded: a cancelled stage still leaves its event in the timeline
+        await asyncio.shield(
+            workflow.execute_activity(
+                "project_mission_event",
+                projection,
+                result_type=bool,
+                start_to_close_timeout=PROJECTION_TIMEOUT,
+                retry_policy=PROJECTION_RETRY,
+            )
+        )
+        self._upsert_search_attributes()
+
+    def _upsert_search_attributes(self) -> None:
+        if not self._search_attributes:
+            return
+        values = self._search_values()
+        updates: list[SearchAttributeUpdate[Any]] = []
+        for name, value in values.items():
+            if self._upserted.get(name) == value:
+                continue
+            self._upserted[name] = value
+            if name == "NextDeadline":
+                updates.append(NEXT_DEADLINE.value_set(value) if value else NEXT_DEADLINE.value_unset())
+            elif name == "ExpertIds":
+                updates.append(EXPERT_IDS.value_set(value))
+            else:
+                updates.append((MISSION_STAGE if name == "MissionStage" else CLIENT_ORG).value_set(value))
+        if updates:
+            workflow.upsert_search_attributes(updates)
+
+    async def _notify(
+        self, key: str, role: Party, party_id: UUID | None, kind: str, params: dict[str, str] | None = None
+    ) -> None:
+        await workflow.execute_activity(
+            "notify_party",
+            NoticeRequest(
+                workflow_id=self._workflow_id,
+                key=key,
+                mission_id=self._mission_id,
+                role=role,
+                party_id=party_id,
+                kind=kind,
+                params=params or {},
+            ),
+            result_type=bool,
+            start_to_close_timeout=PROJECTION_TIMEOUT,
+            retry_policy=PROJECTION_RETRY,
+        )
+
+    # --- deadlines -----------------------------------------------------------------------------------------
+
+    def _add_deadline(
+        self, key: str, kind: str, span: timedelta, reminder: timedelta, due: datetime | None = None
+    ) -> Deadline:
+        due = due or workflow.now() + span
+        deadline = Deadline(key=key, kind=kind, due=due, remind_at=due - reminder)
+        self._drop_deadline(key)
+        self._deadlines().append(deadline)
+        self._changes += 1
+        return deadline
+
+    def _drop_deadline(self, key: str) -> None:
+        self._deadlines()[:] = [d for d in self._deadlines() if d.key != key]
+        self._changes += 1
+
+    def _deadline(self, key: str) -> Deadline | None:
+        return next((d for d in self._deadlines() if d.key == key), None)
+
+    def _shift_deadlines(self, by: timedelta) -> None:
+        """Time spent suspended (paused, disputed, under repair) does not count against anyone."""
+        for d in self._deadlines():
+            if not d.expired:
+                d.due += by
+                d.remind_at += by
+        for a in self._pending():
+            if a.due and a.deadline and self._deadline(a.deadline):
+                a.due += by
+        self._changes += 1
+
+    def _next_deadline(self) -> datetime | None:
+        upcoming = [d.due for d in self._deadlines() if not d.expired]
+        return min(upcoming) if upcoming else None
+
+    async def _await(self, done: Callable[[], bool]) -> None:
+        """Wait until done(), sending reminders and handling expiries of the deadlines on the way."""
+        while not done():
+            if self._suspended():
+                await workflow.wait_condition(lambda: done() or not self._suspended())
+                continue
+            now = workflow.now()
+            for d in list(self._deadlines()):
+                if not d.reminded and not d.expired and now >= d.remind_at and now < d.due:
+                    d.reminded = True
+                    await self._remind(d)
+                if not d.expired and now >= d.due:
+                    d.expired = True
+                    await self._on_expired(d)
+            if done():
+                return
+            moments = [d.remind_at for d in self._deadlines() if not d.reminded and not d.expired]
+            moments += [d.due for d in self._deadlines() if not d.expired]
+            future = [m for m in moments if m > now]
+            timeout = (min(future) - now) if future else None
+            seen = self._changes
+            with suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda seen=seen: done() or self._changes != seen or self._suspended(),  # type: ignore[misc]
+                    timeout=timeout,
+                )
+
+    async def _remind(self, d: Deadline) -> None:
+        for a in self._pending():
+            if a.deadline == d.key:
+                await self._notify(
+                    f"reminder:{a.key}:{d.due.isoformat()}",
+                    _party(a.role),
+                    a.party_id,
+                    "reminder",
+                    {"action": a.action, "due": d.due.isoformat()},
+                )
+
+    async def _escalate(self, d: Deadline) -> None:
+        """A deadline passed without the expected action: an ops task, and the late party is told."""
+        d.escalations += 1
+        late = [a for a in self._pending() if a.deadline == d.key]
+        for a in late:
+            await self._notify(
+                f"expired:{a.key}:{d.escalations}", _party(a.role), a.party_id, "deadline_expired", {"action": a.action}
+            )
+        await self._project(
+            "deadline_escalated",
+            f"deadline {d.key} passed",
+            open_tasks=[
+                PendingAction(
+                    key=f"escalation:{d.key}",
+                    role=Role.OPS,
+                    party_id=None,
+                    action="follow_up_deadline",
+                    title=f"Deadline {d.kind} passed: {', '.join(a.action for a in late) or 'no action'}",
+                )
+            ],
+            details={"deadline": d.key},
+        )
+
+    # --- capability calls ----------------------------------------------------------------------------------
+
+    async def _call(self, step: str, activity: str, arg: BaseModel, result_type: type[T], task_queue: str | None) -> T:
+        """Call another capability by activity name. A failure for good parks the process in needs_attention
+        with the reason; ops `resume` retries the same step."""
+        while True:
+            try:
+                result: T = await workflow.execute_activity(
+                    activity,
+                    arg,
+                    result_type=result_type,
+                    task_queue=task_queue,
+                    start_to_close_timeout=CAPABILITY_TIMEOUT,
+                    retry_policy=CAPABILITY_RETRY,
+                )
+                return result
+            except ActivityError as err:
+                cause = err.cause
+                reason = f"{step} failed: {cause if cause is not None else err}"
+                self._resume_requested = False
+                await self._enter_attention(reason[:1000])
+                await workflow.wait_condition(lambda: self._resume_requested)
+                self._resume_requested = False
+                await self._leave_attention()

@@ -1,0 +1,125 @@
+"""Thin typed helpers for the API and `innot demo`: start a mission, send an update, read the state.
+
+Update names are the workflow methods' names (`MissionWorkflow.<name>` / `MilestoneWorkflow.<name>`); a
+validator's refusal comes back as `temporalio.client.WorkflowUpdateFailedError` whose cause carries the reason
+(see `rejection_reason`).
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+
+from domain.actors import Actor
+from domain.mission import (
+    Command,
+    MilestoneView,
+    MissionView,
+    StartMission,
+    milestone_workflow_id,
+    mission_workflow_id,
+)
+from domain.need import Need
+from domain.policy import Policy
+from workflows.milestone import MilestoneWorkflow
+from workflows.mission import MissionWorkflow
+
+V = TypeVar("V", bound=BaseModel)
+
+
+async def start_mission(
+    client: Client,
+    *,
+    mission_id: UUID,
+    client_org_id: UUID,
+    need: Need,
+    actor: Actor,
+    task_queue: str,
+    policy: Policy | None = None,
+    documents_task_queue: str | None = None,
+    matching_task_queue: str | None = None,
+    search_attributes: bool = True,
+) -> WorkflowHandle[MissionWorkflow, MissionView]:
+    """Start `mission:{id}`. A mission id is never reused: starting it twice fails (WorkflowAlreadyStartedError)."""
+    return await client.start_workflow(
+        MissionWorkflow.run,
+        StartMission(
+            mission_id=mission_id,
+            client_org_id=client_org_id,
+            need=need,
+            actor=actor,
+            policy=policy or Policy(),
+            documents_task_queue=documents_task_queue,
+            matching_task_queue=matching_task_queue,
+            search_attributes=search_attributes,
+        ),
+        id=mission_workflow_id(mission_id),
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+
+
+async def send_update(client: Client, mission_id: UUID, update: str, command: Command) -> MissionView:
+    """Run a MissionWorkflow update by name (e.g. "select_proposal") and return the new state."""
+    handle = client.get_workflow_handle(mission_workflow_id(mission_id))
+    view: MissionView = await handle.execute_update(update, command, result_type=MissionView)
+    return view
+
+
+async def send_milestone_update(
+    client: Client, mission_id: UUID, number: int, update: str, command: Command
+) -> MilestoneView:
+    """Run a MilestoneWorkflow update by name (e.g. "accept_deliverable") on `mission:{id}:milestone:{n}`."""
+    handle = client.get_workflow_handle(milestone_workflow_id(mission_id, number))
+    view: MilestoneView = await handle.execute_update(update, command, result_type=MilestoneView)
+    return view
+
+
+async def mission_state(client: Client, mission_id: UUID) -> MissionView:
+    handle = client.get_workflow_handle(mission_workflow_id(mission_id))
+    return await handle.query(MissionWorkflow.state)
+
+
+async def milestone_state(client: Client, mission_id: UUID, number: int) -> MilestoneView:
+    handle = client.get_workflow_handle(milestone_workflow_id(mission_id, number))
+    return await handle.query(MilestoneWorkflow.state)
+
+
+def rejection_reason(err: WorkflowUpdateFailedError) -> str:
+    """The validator's message, for a 409/422 answer."""
+    cause = err.cause
+    return getattr(cause, "message", None) or str(cause or err)
+
+
+MISSION_UPDATES: dict[str, str] = {
+    "revise_need": "ReviseNeed",
+    "qualify_need": "QualifyNeed",
+    "edit_shortlist": "EditShortlist",
+    "start_invitations": "StartInvitations",
+    "accept_invitation": "AnswerInvitation",
+    "decline_invitation": "AnswerInvitation",
+    "submit_proposal": "SubmitProposal",
+    "withdraw_proposal": "WithdrawProposal",
+    "select_proposal": "SelectProposal",
+    "request_new_round": "RequestNewRound",
+    "sign_contract": "SignContract",
+    "rate": "RateParty",
+    "cancel": "CancelMission",
+    "open_dispute": "OpenDispute",
+    "pause": "PauseMission",
+    "resume": "ResumeMission",
+    "extend_deadline": "ExtendDeadline",
+    "reassign_expert": "ReassignExpert",
+    "resolve_dispute": "ResolveDispute",
+}
+MILESTONE_UPDATES: dict[str, str] = {
+    "submit_deliverable": "SubmitDeliverable",
+    "accept_deliverable": "AcceptDeliverable",
+    "request_revision": "RequestRevision",
+    "confirm_payment": "ConfirmPayment",
+    "resume": "ResumeMission",
+}

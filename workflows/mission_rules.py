@@ -1,0 +1,398 @@
+"""Pure helpers of MissionWorkflow: the validators' rules (who may do what, when) and the task builders.
+
+Validators raise ValueError with a reason a person can act on; Temporal rejects the update before anything
+enters the history. No I/O here, no clock but the `now` passed in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from activities.projection import MissionRow
+from domain.actors import Actor, Role
+from domain.mission import (
+    AnswerInvitation,
+    CancelMission,
+    Deadline,
+    EditShortlist,
+    ExtendDeadline,
+    Invitation,
+    MilestoneView,
+    MissionView,
+    OpenDispute,
+    PauseMission,
+    PendingAction,
+    Proposal,
+    QualifyNeed,
+    RateParty,
+    Rating,
+    ReassignExpert,
+    RequestNewRound,
+    ResolveDispute,
+    ResumeMission,
+    ReviseNeed,
+    SelectProposal,
+    Signature,
+    SignContract,
+    StartInvitations,
+    StartMilestone,
+    SubmitProposal,
+    WithdrawProposal,
+    is_client_member,
+    is_expert,
+    is_ops,
+    proposal_total,
+)
+from domain.money import Money
+from domain.policy import Policy
+from domain.stages import TERMINAL, WORKING, MilestoneStage, Stage
+
+CLIENT_CANCELS_IN = frozenset(
+    {Stage.NEED, Stage.QUALIFICATION, Stage.SHORTLIST, Stage.INVITATIONS, Stage.PROPOSALS, Stage.CONTRACT}
+)
+# deadlines whose expiry is handled once for good (the window closed): they cannot be reopened
+ONE_SHOT = frozenset({"invitation", "proposals", "feedback", "review"})
+
+
+# --- task builders ------------------------------------------------------------------------------------------
+
+
+def qualify_task() -> PendingAction:
+    return PendingAction(key="qualify", role=Role.OPS, party_id=None, action="qualify_need", title="Qualify the need")
+
+
+def client_task(
+    view: MissionView, key: str, title: str, deadline: Deadline | None = None, *, action: str | None = None
+) -> PendingAction:
+    return PendingAction(
+        key=key,
+        role=Role.CLIENT,
+        party_id=view.client_org_id,
+        action=action or key,
+        title=title,
+        due=deadline.due if deadline else None,
+        deadline=deadline.key if deadline else None,
+    )
+
+
+def expert_task(expert_id: UUID | None, key: str, action: str, title: str, deadline: Deadline) -> PendingAction:
+    return PendingAction(
+        key=key,
+        role=Role.EXPERT,
+        party_id=expert_id,
+        action=action,
+        title=title,
+        due=deadline.due,
+        deadline=deadline.key,
+    )
+
+
+def proposal_task(expert_id: UUID, round_: int, deadline: Deadline) -> PendingAction:
+    return expert_task(expert_id, f"proposal:{round_}:{expert_id}", "submit_proposal", "Submit a proposal", deadline)
+
+
+def initial_milestone(workflow_id: str, start: StartMilestone) -> MilestoneView:
+    return MilestoneView(
+        workflow_id=workflow_id,
+        mission_id=start.mission_id,
+        number=start.number,
+        title=start.plan.title,
+        amount=Money(amount=start.plan.amount, currency=start.currency),
+        due_date=start.plan.due_date,
+        stage=MilestoneStage.AWAITING_DELIVERABLE,
+        client_org_id=start.client_org_id,
+        expert_id=start.expert_id,
+    )
+
+
+def mission_row(view: MissionView, next_deadline: datetime | None) -> MissionRow:
+    experts: dict[str, str] = {str(i.expert_id): i.status for i in view.invitations}
+    if view.selected_expert_id:
+        experts[str(view.selected_expert_id)] = "selected"
+    return MissionRow(
+        mission_id=view.mission_id,
+        client_org_id=view.client_org_id,
+        title=view.need.title,
+        business_function=view.need.business_function,
+        stage=view.stage.value,
+        paused=view.paused,
+        selected_expert_id=view.selected_expert_id,
+        next_deadline=next_deadline,
+        closed_reason=view.closed_reason,
+        experts=experts,
+    )
+
+
+# --- queries on the state --------------------------------------------------------------------------------
+
+
+def invitation(view: MissionView, expert_id: UUID) -> Invitation | None:
+    return next((i for i in view.invitations if i.expert_id == expert_id), None)
+
+
+def accepted_or_pending(view: MissionView) -> int:
+    return sum(1 for i in view.invitations if i.status in ("accepted", "pending"))
+
+
+def pending_or_reserve(view: MissionView) -> bool:
+    return any(i.status == "pending" for i in view.invitations) or bool(view.reserve)
+
+
+def all_answered(view: MissionView) -> bool:
+    answered = {p.expert_id for p in view.proposals if p.round == view.proposal_round}
+    return all(e in answered for e in view.accepted_expert_ids())
+
+
+def selected_proposal(view: MissionView) -> Proposal:
+    return next(p for p in view.proposals if p.status == "selected" and p.expert_id == view.selected_expert_id)
+
+
+def signing_party(actor: Actor) -> Literal["client", "expert"]:
+    return "client" if actor.role is Role.CLIENT else "expert"
+
+
+def new_signature(party: Literal["client", "expert"], cmd: SignContract, now: datetime) -> Signature:
+    return Signature(party=party, user_id=cmd.actor.user_id, signed_at=now, sha256=cmd.expected_sha256)
+
+
+def new_rating(by: str, cmd: RateParty, now: datetime) -> Rating:
+    return Rating(by="client" if by == "client" else "expert", score=cmd.score, comment=cmd.comment, at=now)
+
+
+def extend(d: Deadline, new_due: datetime, policy: Policy, now: datetime) -> None:
+    d.due = new_due
+    d.remind_at = new_due - policy.reminder_for(new_due - now)
+    d.reminded = d.remind_at <= now
+    d.expired = False
+
+
+# --- validators ------------------------------------------------------------------------------------------
+
+
+def _stage(view: MissionView, *stages: Stage, doing: str) -> None:
+    if view.stage not in stages:
+        wanted = " or ".join(s.value for s in stages)
+        raise ValueError(f"cannot {doing} while the mission is in {view.stage.value} (only in {wanted})")
+
+
+def _not_paused(view: MissionView, actor: Actor) -> None:
+    if view.paused and not is_ops(actor):
+        raise ValueError(f"the mission is paused by ops: {view.paused_reason}")
+
+
+def _client(view: MissionView, actor: Actor, doing: str) -> None:
+    if not is_client_member(actor, view.client_org_id):
+        raise ValueError(f"only a member of the client organisation may {doing}")
+    _not_paused(view, actor)
+
+
+def _ops(actor: Actor, doing: str) -> None:
+    if not is_ops(actor):
+        raise ValueError(f"only ops may {doing}")
+
+
+def _before(d: Deadline | None, now: datetime, what: str) -> None:
+    if d is not None and now > d.due:
+        raise ValueError(f"{what} closed at {d.due.isoformat()}")
+
+
+def _deadline(view: MissionView, key: str) -> Deadline | None:
+    return next((d for d in view.deadlines if d.key == key), None)
+
+
+def check_revise_need(view: MissionView, cmd: ReviseNeed) -> None:
+    _client(view, cmd.actor, "revise the need")
+    _stage(view, Stage.NEED, doing="revise the need")
+    if not any(a.key == "need_details" for a in view.pending_actions):
+        raise ValueError("ops have not asked for details")
+
+
+def check_qualify(view: MissionView, cmd: QualifyNeed) -> None:
+    _ops(cmd.actor, "qualify a need")
+    _stage(view, Stage.QUALIFICATION, doing="qualify the need")
+    if cmd.decision != "approve" and len(cmd.reason.strip()) < 3:
+        raise ValueError("give the client a reason")
+
+
+def check_edit_shortlist(view: MissionView, cmd: EditShortlist) -> None:
+    _client(view, cmd.actor, "edit the shortlist")
+    _stage(view, Stage.SHORTLIST, doing="edit the shortlist")
+    listed = {c.expert_id for c in view.shortlist}
+    unknown = [str(e) for e in cmd.remove_expert_ids if e not in listed]
+    if unknown:
+        raise ValueError(f"not on the shortlist: {', '.join(unknown)}")
+    if listed <= set(cmd.remove_expert_ids):
+        raise ValueError("keep at least one candidate (or cancel the mission)")
+
+
+def check_start_invitations(view: MissionView, cmd: StartInvitations) -> None:
+    _client(view, cmd.actor, "start the invitations")
+    _stage(view, Stage.SHORTLIST, doing="start invitations")
+    if not view.shortlist:
+        raise ValueError("the shortlist is not ready yet")
+
+
+def check_answer_invitation(view: MissionView, cmd: AnswerInvitation, now: datetime) -> None:
+    _not_paused(view, cmd.actor)
+    _stage(view, Stage.INVITATIONS, doing="answer an invitation")
+    inv = invitation(view, cmd.actor.expert_id) if cmd.actor.role is Role.EXPERT and cmd.actor.expert_id else None
+    if inv is None:
+        raise ValueError("only an invited expert may answer this invitation")
+    if inv.status != "pending":
+        raise ValueError(f"the invitation is already {inv.status}")
+    _before(_deadline(view, f"invitation:{inv.expert_id}"), now, "the invitation")
+
+
+def check_submit_proposal(view: MissionView, cmd: SubmitProposal, now: datetime) -> None:
+    check_withdraw_proposal(view, cmd)
+    _before(_deadline(view, f"proposals:{view.proposal_round}"), now, "the proposal window")
+    terms = cmd.terms
+    total = proposal_total(terms).amount
+    if terms.pricing == "daily":
+        if terms.daily_rate is None or terms.days is None:
+            raise ValueError("a daily-rate proposal needs daily_rate and days")
+        priced = (terms.daily_rate * terms.days).quantize(Decimal("0.01"))
+        if priced != total:
+            raise ValueError(f"daily_rate x days = {priced} but the milestones add up to {total}")
+    if any(m.due_date < view.need.start_date for m in terms.milestones):
+        raise ValueError("a milestone is due before the mission starts")
+
+
+def check_withdraw_proposal(view: MissionView, cmd: SubmitProposal | WithdrawProposal) -> None:
+    _not_paused(view, cmd.actor)
+    _stage(view, Stage.PROPOSALS, doing="submit or withdraw a proposal")
+    if not view.proposals_open:
+        raise ValueError(f"the proposal window of round {view.proposal_round} is closed")
+    accepted = view.accepted_expert_ids()
+    if not (cmd.actor.role is Role.EXPERT and cmd.actor.expert_id in accepted):
+        raise ValueError("only an expert who accepted the invitation may submit or withdraw a proposal")
+    if isinstance(cmd, WithdrawProposal) and not any(
+        p.expert_id == cmd.actor.expert_id and p.round == view.proposal_round and p.status == "submitted"
+        for p in view.proposals
+    ):
+        raise ValueError("there is no proposal of yours in this round to withdraw")
+
+
+def check_select_proposal(view: MissionView, cmd: SelectProposal) -> None:
+    _client(view, cmd.actor, "select a proposal")
+    _stage(view, Stage.PROPOSALS, doing="select a proposal")
+    if view.proposals_open:
+        raise ValueError("the proposal window is still open")
+    if not any(
+        p.expert_id == cmd.expert_id and p.round == view.proposal_round and p.status == "submitted"
+        for p in view.proposals
+    ):
+        raise ValueError(f"no live proposal from expert {cmd.expert_id} in round {view.proposal_round}")
+
+
+def check_request_new_round(view: MissionView, cmd: RequestNewRound, already: bool) -> None:
+    _client(view, cmd.actor, "ask for a new round")
+    _stage(view, Stage.PROPOSALS, doing="ask for a new round")
+    if view.proposals_open or already:
+        raise ValueError("the proposal window is still open")
+    if view.proposal_round >= view.policy.proposal_rounds:
+        raise ValueError(f"the {view.policy.proposal_rounds} proposal rounds are used up: select or cancel")
+    if not view.accepted_expert_ids():
+        raise ValueError("no expert left to propose")
+
+
+def check_sign_contract(view: MissionView, cmd: SignContract, now: datetime) -> None:
+    _not_paused(view, cmd.actor)
+    _stage(view, Stage.CONTRACT, doing="sign the contract")
+    if view.contract is None:
+        raise ValueError("the contract is being prepared")
+    if cmd.actor.role is Role.CLIENT:
+        if not is_client_member(cmd.actor, view.client_org_id):
+            raise ValueError("only a member of the client organisation may sign for the client")
+    elif not is_expert(cmd.actor, view.selected_expert_id):
+        raise ValueError("only the selected expert may sign for the expert")
+    party = signing_party(cmd.actor)
+    if any(s.party == party for s in view.contract.signatures):
+        raise ValueError(f"the {party} has signed already")
+    if any(not s.recorded for s in view.contract.signatures):
+        raise ValueError("the other party's signature is being recorded: reload the contract and sign again")
+    if cmd.expected_sha256 != view.contract.document.sha256:
+        raise ValueError("the contract changed since you opened it: reload it before signing")
+
+
+def check_rate(view: MissionView, cmd: RateParty, now: datetime) -> None:
+    _not_paused(view, cmd.actor)
+    _stage(view, Stage.FEEDBACK, doing="rate")
+    if cmd.actor.role is Role.CLIENT:
+        if not is_client_member(cmd.actor, view.client_org_id):
+            raise ValueError("only a member of the client organisation may rate the expert")
+    elif not is_expert(cmd.actor, view.selected_expert_id):
+        raise ValueError("only the mission's expert may rate the client")
+    by = signing_party(cmd.actor)
+    if any(r.by == by for r in view.ratings):
+        raise ValueError(f"the {by} has rated already")
+    _before(_deadline(view, "feedback"), now, "the feedback window")
+
+
+def check_cancel(view: MissionView, cmd: CancelMission, stopping: bool) -> None:
+    if view.stage in TERMINAL or stopping:
+        raise ValueError(f"the mission is {view.stage.value} already")
+    if is_ops(cmd.actor):
+        return
+    _client(view, cmd.actor, "cancel the mission")
+    if view.stage not in CLIENT_CANCELS_IN:
+        raise ValueError(
+            f"the contract binds both parties in {view.stage.value}: open a dispute, ops will settle the cancellation"
+        )
+
+
+def check_open_dispute(view: MissionView, cmd: OpenDispute) -> None:
+    party = is_client_member(cmd.actor, view.client_org_id) or is_expert(cmd.actor, view.selected_expert_id)
+    if not party:
+        raise ValueError("only the client or the selected expert may open a dispute")
+    _stage(view, Stage.CONTRACT, Stage.DELIVERY, Stage.FEEDBACK, doing="open a dispute")
+
+
+def check_pause(view: MissionView, cmd: PauseMission) -> None:
+    _ops(cmd.actor, "pause a mission")
+    if view.paused:
+        raise ValueError("the mission is paused already")
+    if view.stage in TERMINAL:
+        raise ValueError(f"the mission is {view.stage.value}")
+
+
+def check_resume(view: MissionView, cmd: ResumeMission) -> None:
+    _ops(cmd.actor, "resume a mission")
+    if not view.paused and view.stage is not Stage.NEEDS_ATTENTION:
+        raise ValueError("the mission is neither paused nor waiting for a repair")
+
+
+def check_extend(view: MissionView, cmd: ExtendDeadline, now: datetime) -> None:
+    _ops(cmd.actor, "extend a deadline")
+    d = _deadline(view, cmd.key)
+    if d is None:
+        keys = ", ".join(x.key for x in view.deadlines) or "none"
+        raise ValueError(f"no running deadline {cmd.key!r} (running: {keys})")
+    if cmd.new_due.tzinfo is None or cmd.new_due <= now:
+        raise ValueError("the new due date must be in the future (timezone-aware)")
+    if d.expired and d.kind in ONE_SHOT:
+        raise ValueError(f"the {d.kind} deadline has passed and was handled: it cannot be reopened")
+
+
+def check_reassign(view: MissionView, cmd: ReassignExpert) -> None:
+    _ops(cmd.actor, "reassign an expert")
+    if view.stage in (Stage.CONTRACT, Stage.DELIVERY, Stage.FEEDBACK):
+        raise ValueError("the contract binds the selected expert: cancel through a dispute instead")
+    _stage(view, Stage.INVITATIONS, Stage.PROPOSALS, doing="reassign an expert")
+    old = invitation(view, cmd.from_expert_id)
+    if old is None or old.status not in ("pending", "accepted"):
+        raise ValueError(f"expert {cmd.from_expert_id} is not taking part in this mission")
+    if view.stage is Stage.PROPOSALS and not view.proposals_open:
+        raise ValueError("the proposal window is closed")
+    if invitation(view, cmd.to_expert_id) is not None:
+        raise ValueError(f"expert {cmd.to_expert_id} was invited already")
+
+
+def check_resolve_dispute(view: MissionView, cmd: ResolveDispute) -> None:
+    _ops(cmd.actor, "resolve a dispute")
+    _stage(view, Stage.DISPUTED, doing="resolve a dispute")
+    if cmd.outcome == "continue" and view.resume_stage not in WORKING:
+        raise ValueError("there is no stage to continue")
