@@ -1,0 +1,241 @@
+"""The document activities end to end on the real database, store, renderer and dev PKI: contract rendered,
+signed by client then expert, sealed; invoices issued once; everything verifiable; ledger tamper-evident."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.exceptions import ApplicationError
+
+from activities.contracts import (
+    ContractRequest,
+    MilestonePlan,
+    MissionInvoiceRequest,
+    ProposalTerms,
+    SealContractRequest,
+    SignContractRequest,
+)
+from activities.documents import CreditNoteRequest, DocumentActivities, FeeInvoiceRequest, FeePaidRequest
+from config.settings import Settings
+from documents.facturx import extract_facturx
+from documents.rendering import Renderer
+from documents.signing import DevPki, verify_document
+from documents.store import LocalDocumentStore
+from domain.money import Money
+from store.db import transaction
+from store.legal import export_ledger_csv, verify_ledger
+from store.models.community import Expert, Organisation, User
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture(scope="module")
+def setup(
+    session_factory: sessionmaker[Session], renderer: Renderer, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[DocumentActivities, LocalDocumentStore, Settings, uuid.UUID, uuid.UUID, uuid.UUID, uuid.UUID]:
+    root = tmp_path_factory.mktemp("docs")
+    settings = Settings(keys_dir=root / "keys", document_store=f"file://{root / 'store'}")
+    store = LocalDocumentStore(root / "store")
+    with transaction(session_factory) as s:
+        org = Organisation(
+            legal_name="Acme Industries SA",
+            legal_form="SA",
+            country="FR",
+            siren="552100554",
+            siret="55210055400013",
+            vat_number="FR03552100554",
+            address_line="25 avenue de l'Opéra",
+            postcode="75001",
+            city="Paris",
+            billing_email="ap@acme.fr",
+        )
+        expert = Expert(
+            display_name="Marie",
+            legal_name="Marie Dupont Conseil",
+            legal_form="EI",
+            country="FR",
+            address_line="12 quai Saint-Antoine",
+            postcode="69002",
+            city="Lyon",
+            daily_rate=Decimal("850"),
+            available_from=date(2026, 1, 1),
+            vat_regime="vat_registered",
+            siren="732829320",
+            siret="73282932000074",
+            vat_number="FR44732829320",
+            iban="FR7630006000011234567890189",
+            billing_mandate_accepted_on=date(2026, 1, 2),
+        )
+        s.add_all([org, expert])
+        s.flush()
+        client_user = User(
+            email=f"c{uuid.uuid4().hex[:6]}@acme.fr",
+            full_name="Claire Client",
+            password_hash="x",
+            role="client",
+            organisation_id=org.id,
+        )
+        expert_user = User(
+            email=f"m{uuid.uuid4().hex[:6]}@dupont.fr",
+            full_name="Marie Dupont",
+            password_hash="x",
+            role="expert",
+            expert_id=expert.id,
+        )
+        s.add_all([client_user, expert_user])
+        s.flush()
+        ids = (org.id, expert.id, client_user.id, expert_user.id)
+    return (DocumentActivities(session_factory, store, renderer, settings), store, settings, *ids)
+
+
+def _contract_request(org_id: uuid.UUID, expert_id: uuid.UUID, mission_id: uuid.UUID) -> ContractRequest:
+    terms = ProposalTerms(
+        approach="Diagnostic financier puis plan de trésorerie sur 13 semaines.",
+        pricing="daily",
+        daily_rate=Decimal("850.00"),
+        days=Decimal("4.0"),
+        currency="EUR",
+        milestones=[
+            MilestonePlan(title="Diagnostic", amount=Decimal("1700.00"), due_date=date(2026, 10, 1)),
+            MilestonePlan(title="Plan", amount=Decimal("1700.00"), due_date=date(2026, 10, 15)),
+        ],
+    )
+    return ContractRequest(
+        mission_id=mission_id,
+        client_org_id=org_id,
+        expert_id=expert_id,
+        mission_title="Plan de trésorerie",
+        language="fr",
+        confidential=True,
+        terms=terms,
+        total=Money(amount=Decimal("3400.00"), currency="EUR"),
+    )
+
+
+def test_contract_is_rendered_signed_in_order_sealed_and_verifiable(setup, session_factory) -> None:  # type: ignore[no-untyped-def]
+    acts, store, settings, org_id, expert_id, client_user, expert_user = setup
+    mission_id = uuid.uuid4()
+    request = _contract_request(org_id, expert_id, mission_id)
+    rendered = acts.render_contract(request)
+    assert acts.render_contract(request) == rendered  # retry: same contract, same bytes
+    changed = request.model_copy(update={"mission_title": "Autre chose"})
+    with pytest.raises(ApplicationError, match="other terms"):
+        acts.render_contract(changed)
+
+    now = datetime.now(UTC)
+
+    def sign(party: str, user: uuid.UUID, sha: str) -> str:
+        return acts.sign_contract(
+            SignContractRequest(
+                mission_id=mission_id,
+                contract_id=rendered.document_id,
+                party=party,
+                signer_user_id=user,
+                signed_at=now,  # type: ignore[arg-type]
+                expected_sha256=sha,
+            )
+        ).sha256
+
+    with pytest.raises(ApplicationError, match="cannot sign"):
+        sign("expert", expert_user, rendered.sha256)  # the client signs first
+    with pytest.raises(ApplicationError, match="changed since"):
+        sign("client", client_user, "0" * 64)
+    client_signed = sign("client", client_user, rendered.sha256)
+    assert sign("client", client_user, rendered.sha256) == client_signed  # idempotent
+    expert_signed = sign("expert", expert_user, client_signed)
+    sealed = acts.seal_contract(SealContractRequest(mission_id=mission_id, contract_id=rendered.document_id))
+    assert acts.seal_contract(SealContractRequest(mission_id=mission_id, contract_id=rendered.document_id)) == sealed
+    assert len({rendered.sha256, client_signed, expert_signed, sealed.sha256}) == 4
+
+    trust_root = DevPki(settings.keys_dir).ca_cert_path
+    pdf = store.get(sealed.sha256)
+    report = verify_document(pdf, trust_root=trust_root)
+    assert report.ok, report.summary()
+    assert [s.field_name for s in report.signatures] == ["ClientSignature", "ExpertSignature", "PlatformSeal"]
+    assert [s.timestamped for s in report.signatures] == [False, False, True]
+    assert "Claire Client" in report.signatures[0].signer and "Marie Dupont" in report.signatures[1].signer
+
+    tampered = bytearray(pdf)
+    position = pdf.index(b"stream", len(pdf) // 3) + 20  # inside signed content
+    tampered[position] ^= 0x01
+    bad = verify_document(bytes(tampered), trust_root=trust_root)
+    assert not bad.ok
+    assert "modified after signing" in bad.summary() or "cannot be" in bad.summary(), bad.summary()
+
+
+def test_invoices_are_issued_once_and_carry_valid_factur_x(setup, session_factory) -> None:  # type: ignore[no-untyped-def]
+    acts, store, settings, org_id, expert_id, *_ = setup
+    mission_id = uuid.uuid4()
+    request = MissionInvoiceRequest(
+        mission_id=mission_id,
+        milestone_id=f"mission:{mission_id}:milestone:1",
+        contract_id=uuid.uuid4(),
+        expert_id=expert_id,
+        client_org_id=org_id,
+        description="Jalon 1 : diagnostic",
+        amount=Money(amount=Decimal("1700.00"), currency="EUR"),
+        service_date=date(2026, 9, 30),
+        issue_date=date(2026, 10, 1),
+        language="fr",
+    )
+    issued = acts.issue_mission_invoice(request)
+    assert acts.issue_mission_invoice(request) == issued  # the retry returns the invoice already issued
+    assert issued.number and issued.number.startswith("FA-") and issued.number.endswith("-2026-000001")
+    assert issued.total_incl_tax.amount == Decimal("2040.00") and issued.due_date == date(2026, 10, 31)
+    pdf = store.get(issued.sha256)
+    assert extract_facturx(pdf) is not None
+    report = verify_document(pdf, trust_root=DevPki(settings.keys_dir).ca_cert_path, expect_facturx=True)
+    assert report.ok and report.facturx == "valid", report.summary()
+
+    second = acts.issue_mission_invoice(request.model_copy(update={"milestone_id": f"mission:{mission_id}:m:2"}))
+    assert second.number == issued.number.replace("000001", "000002")
+
+    credit = acts.issue_credit_note(
+        CreditNoteRequest(
+            invoice_number=issued.number,
+            idempotency_key=f"cn:{issued.number}",
+            reason="erreur de montant",
+            issue_date=date(2026, 10, 2),
+        )
+    )
+    assert credit.kind == "credit_note" and credit.number and credit.number.startswith("AV-")
+    assert credit.total_incl_tax == issued.total_incl_tax
+
+    fee = acts.issue_fee_invoice(
+        FeeInvoiceRequest(
+            membership_id=uuid.uuid4(),
+            term_key=f"membership:{org_id}:term:2026-10-01",
+            community="client_organisation",
+            member_id=org_id,
+            amount=Money(amount=Decimal("480.00"), currency="EUR"),
+            term_start=date(2026, 10, 1),
+            term_end=date(2027, 9, 30),
+            issue_date=date(2026, 10, 1),
+        )
+    )
+    assert fee.number and fee.number.startswith("FP-PLATFORM-2026-") and fee.total_incl_tax.amount == Decimal("576.00")
+    assert acts.record_fee_paid(FeePaidRequest(invoice_number=fee.number, paid_on=date(2026, 10, 5)))
+
+
+def test_ledger_is_chained_exported_and_tamper_evident(setup, session_factory) -> None:  # type: ignore[no-untyped-def]
+    with session_factory() as s:
+        assert verify_ledger(s) == []
+        csv_text = export_ledger_csv(s)
+    assert "period,community,kind,currency,count,total,commission" in csv_text
+    assert ",fee_paid,EUR,1,480.00,0.00" in csv_text
+
+    with transaction(session_factory) as s:  # a silent edit, behind the ORM's back
+        s.execute(text("UPDATE transparency_ledger SET amount = amount + 1 WHERE sequence = 1"))
+    with session_factory() as s:
+        assert verify_ledger(s) == ["entry 1: content does not match its hash (edited)"]
+    with transaction(session_factory) as s:
+        s.execute(text("UPDATE transparency_ledger SET amount = amount - 1 WHERE sequence = 1"))
+        s.execute(text("DELETE FROM transparency_ledger WHERE sequence = 2"))
+    with session_factory() as s:
+        problems = verify_ledger(s)
+    assert any("missing (removed)" in p for p in problems) and any("chain broken" in p for p in problems)
