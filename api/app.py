@@ -12,10 +12,11 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api import errors
-from api.routers import auth, clients, experts, health, messages, ops
+from api.routers import auth, clients, experts, health, messages, missions, ops, ops_missions
 from config.crypto import DataCipher
 from config.settings import Settings, get_settings
 from config.temporal import connect
+from documents.store import open_document_store
 from store.db import make_engine, make_session_factory
 
 log = structlog.get_logger(__name__)
@@ -62,6 +63,7 @@ def create_app(
         lifespan=lifespan,
         openapi_tags=[
             {"name": "auth", "description": "registration of both communities, login, tokens"},
+            {"name": "missions", "description": "needs, shortlists, proposals, contracts, delivery, feedback"},
             {"name": "clients", "description": "members of a client organisation"},
             {"name": "experts", "description": "independent experts"},
             {"name": "ops", "description": "platform staff; every action is audited"},
@@ -75,8 +77,9 @@ def create_app(
     app.state.session_factory = make_session_factory(engine)
     app.state.temporal = temporal
     app.state.cipher = DataCipher.from_settings(settings)
+    app.state.document_store = open_document_store(settings.document_store)
     app.state.connect_temporal = connect_temporal
     errors.install(app)
-    for module in (health, auth, clients, experts, ops, messages):
+    for module in (health, auth, missions, messages, clients, experts, ops, ops_missions):
         app.include_router(module.router)
     return app

@@ -15,6 +15,7 @@ from temporalio.client import Client
 from api.security import InvalidToken, decode_access_token
 from config.crypto import DataCipher
 from config.settings import Settings
+from documents.store import DocumentStore
 from domain.actors import Actor, Role
 from store.access import visible_mission
 from store.models.community import RefreshToken, User
@@ -112,3 +113,11 @@ def visible_mission_or_404(mission_id: uuid.UUID, user: CurrentUser, session: Se
 
 
 VisibleMission = Annotated[MissionRecord, Depends(visible_mission_or_404)]
+
+
+def document_store_of(request: Request) -> DocumentStore:
+    store: DocumentStore = request.app.state.document_store
+    return store
+
+
+DocumentStoreDep = Annotated[DocumentStore, Depends(document_store_of)]

@@ -1,0 +1,126 @@
+"""The API's door to the mission workflows: start, update, query — with Temporal's errors turned into HTTP
+answers (a validator's refusal is 409 with its reason; an unknown workflow 404; Temporal down 503)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from uuid import UUID
+
+from fastapi import HTTPException, status
+from pydantic import BaseModel
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from config.settings import Settings
+from domain.mission import (
+    MilestoneView,
+    MissionView,
+    StartMission,
+    milestone_workflow_id,
+    mission_workflow_id,
+)
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def http_error(exc: Exception, what: str) -> HTTPException:
+    if isinstance(exc, WorkflowUpdateFailedError):
+        cause = exc.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        return HTTPException(status.HTTP_409_CONFLICT, message)
+    if isinstance(exc, RPCError):
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+        if exc.status in (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.ALREADY_EXISTS):
+            return HTTPException(status.HTTP_409_CONFLICT, f"{what} no longer accepts actions: {exc.message}")
+        if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            return HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow engine is unavailable; nothing was changed"
+            )
+    raise exc
+
+
+async def start_mission(client: Client, settings: Settings, start: StartMission) -> MissionView:
+    """Start (or find, for a retried request) the mission workflow; its id is the business key."""
+    try:
+        handle = await client.start_workflow(
+            "MissionWorkflow",
+            start,
+            id=mission_workflow_id(start.mission_id),
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            result_type=MissionView,
+        )
+        view: MissionView = await handle.query("state", result_type=MissionView)
+        return view
+    except WorkflowAlreadyStartedError:
+        return await mission_state(client, start.mission_id)
+    except RPCError as exc:
+        raise http_error(exc, "mission") from exc
+
+
+async def mission_state(client: Client, mission_id: UUID) -> MissionView:
+    try:
+        handle = client.get_workflow_handle(mission_workflow_id(mission_id))
+        view: MissionView = await handle.query("state", result_type=MissionView)
+        return view
+    except RPCError as exc:
+        raise http_error(exc, "mission") from exc
+
+
+async def mission_update(client: Client, mission_id: UUID, update: str, command: BaseModel) -> MissionView:
+    return await _update(client, mission_workflow_id(mission_id), update, command, MissionView, "mission")
+
+
+async def milestone_update(
+    client: Client, mission_id: UUID, number: int, update: str, command: BaseModel
+) -> MilestoneView:
+    workflow_id = milestone_workflow_id(mission_id, number)
+    return await _update(client, workflow_id, update, command, MilestoneView, "milestone")
+
+
+async def _update(client: Client, workflow_id: str, update: str, command: BaseModel, result: type[T], what: str) -> T:
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        answer: T = await handle.execute_update(update, command, result_type=result)
+        return answer
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        raise http_error(exc, what) from exc
+
+
+async def history_events(client: Client, workflow_id: str) -> list[dict[str, Any]]:
+    """The Temporal history of a workflow, summarised as a readable timeline (event type, time, names only)."""
+    handle = client.get_workflow_handle(workflow_id)
+    events: list[dict[str, Any]] = []
+    try:
+        async for event in handle.fetch_history_events():
+            kind = event.WhichOneof("attributes") or ""
+            name = ""
+            attrs: Any = getattr(event, kind) if kind else None
+            for field in ("activity_type", "workflow_type", "signal_name"):
+                value: Any = getattr(attrs, field, None) if attrs is not None else None
+                if isinstance(value, str):
+                    name = value or name
+                elif value is not None and value.name:
+                    name = str(value.name)
+            if kind == "workflow_execution_update_accepted_event_attributes" and attrs is not None:
+                name = attrs.accepted_request.input.name
+            if kind == "timer_started_event_attributes" and attrs is not None:
+                name = f"timer {attrs.start_to_fire_timeout.ToTimedelta()}"
+            failure = getattr(attrs, "failure", None) if attrs is not None else None
+            events.append(
+                {
+                    "id": event.event_id,
+                    "at": event.event_time.ToDatetime().isoformat() + "Z",
+                    "type": EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower(),
+                    "name": name,
+                    "failure": failure.message if failure is not None and failure.message else "",
+                }
+            )
+    except RPCError as exc:
+        raise http_error(exc, "workflow") from exc
+    return events

@@ -1,0 +1,416 @@
+"""Missions for clients and experts: create a need, list, detail, inbox, and every human action.
+
+Each action is a workflow Update: the workflow's validator decides (409 with its reason when it refuses); a
+mission the user may not see answers 404 exactly like a missing one. Reads come from the read model; only the
+full state (`/state`) asks the workflow.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, UploadFile, status
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api import gateway
+from api.deps import (
+    ClientUser,
+    CurrentUser,
+    DocumentStoreDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    VisibleMission,
+    actor_of,
+)
+from api.errors import ERROR_RESPONSES
+from api.schemas.missions import (
+    MilestoneSummary,
+    MissionDetail,
+    MissionPage,
+    MissionSummary,
+    TaskRead,
+    TimelineEntry,
+    body_of,
+    to_command,
+)
+from api.views import redact
+from domain import mission as cmds
+from domain.mission import MilestoneView, MissionView, StartMission
+from domain.need import Need
+from domain.policy import Policy
+from store import missions as queries
+from store.models.community import IdempotencyRecord, Membership
+from store.models.legal import DocumentRecord
+
+router = APIRouter(tags=["missions"], responses=ERROR_RESPONSES)
+
+IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c3f44-8a55-4c55-9a39-6f3c4a0d3e21")
+
+# The route that completes each kind of task, shown in the inbox.
+FORMS = {
+    "answer_invitation": "POST /missions/{mission_id}/invitation/accept | /invitation/decline",
+    "submit_proposal": "POST /missions/{mission_id}/proposal",
+    "review_shortlist": "POST /missions/{mission_id}/shortlist/remove | /invitations/start",
+    "select_proposal": "POST /missions/{mission_id}/proposals/select | /proposals/new-round",
+    "sign_contract": "POST /missions/{mission_id}/contract/sign",
+    "submit_deliverable": "POST /missions/{mission_id}/milestones/{n}/deliverable",
+    "review_deliverable": "POST /missions/{mission_id}/milestones/{n}/accept | /revision",
+    "confirm_payment": "POST /missions/{mission_id}/milestones/{n}/payment",
+    "rate_expert": "POST /missions/{mission_id}/rating",
+    "rate_client": "POST /missions/{mission_id}/rating",
+    "need_details": "POST /missions/{mission_id}/need",
+    "qualify_need": "POST /ops/missions/{mission_id}/qualify",
+    "resolve_dispute": "POST /ops/missions/{mission_id}/resolve-dispute",
+    "repair": "POST /ops/missions/{mission_id}/resume",
+    "follow_up_deadline": "POST /ops/missions/{mission_id}/extend",
+}
+
+
+def task_read(task: Any) -> TaskRead:
+    answer = TaskRead.model_validate(task)
+    answer.form = FORMS.get(task.action, "").replace("{mission_id}", str(task.mission_id))
+    return answer
+
+
+class CreatedMission(BaseModel):
+    mission_id: uuid.UUID
+    workflow_id: str
+    stage: str
+
+
+def _membership_active(session: Any, member_id: uuid.UUID | None) -> bool:
+    membership = session.query(Membership).filter(Membership.member_id == member_id).one_or_none()
+    return membership is not None and membership.status == "active"
+
+
+@router.post(
+    "/missions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CreatedMission,
+    summary="Post a need (starts the mission)",
+)
+async def create_mission(
+    need: Need,
+    user: ClientUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200, description="retry-safe key")] = None,
+) -> CreatedMission:
+    """The mission id derives from the idempotency key: a retried POST finds the mission it already started."""
+    if idempotency_key:
+        previous = session.query(IdempotencyRecord).filter_by(user_id=user.id, key=idempotency_key).one_or_none()
+        if previous is not None:
+            return CreatedMission.model_validate(previous.body)
+    if not await anyio.to_thread.run_sync(_membership_active, session, user.organisation_id):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "your organisation's membership is not active: pay the registration fee first"
+        )
+    mission_id = uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user.id}:{idempotency_key}") if idempotency_key else uuid.uuid4()
+    assert user.organisation_id is not None
+    start = StartMission(
+        mission_id=mission_id,
+        client_org_id=user.organisation_id,
+        need=need,
+        actor=actor_of(user),
+        policy=Policy(),
+        documents_task_queue=settings.documents_task_queue,
+    )
+    view = await gateway.start_mission(client, settings, start)
+    answer = CreatedMission(mission_id=mission_id, workflow_id=view.workflow_id, stage=view.stage.value)
+    if idempotency_key:
+        session.add(
+            IdempotencyRecord(
+                user_id=user.id,
+                key=idempotency_key,
+                status_code=201,
+                body=answer.model_dump(mode="json"),
+                created_at=datetime.now(UTC),
+            )
+        )
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # a concurrent retry stored it first: same mission id, same answer
+    return answer
+
+
+@router.get("/missions", response_model=MissionPage, summary="List the missions I may see")
+def list_missions(
+    user: CurrentUser,
+    session: SessionDep,
+    stage: Annotated[list[str] | None, Query(description="filter by stage (repeatable)")] = None,
+    deadline_before: Annotated[datetime | None, Query()] = None,
+    deadline_after: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> MissionPage:
+    rows, total = queries.list_missions(
+        session,
+        user=user,
+        stages=stage,
+        deadline_before=deadline_before,
+        deadline_after=deadline_after,
+        limit=limit,
+        offset=offset,
+    )
+    items = [MissionSummary.model_validate(r) for r in rows]
+    return MissionPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/missions/{mission_id}", response_model=MissionDetail, summary="Mission detail with its timeline")
+def mission_detail(mission: VisibleMission, user: CurrentUser, session: SessionDep) -> MissionDetail:
+    events = queries.timeline(session, mission_id=mission.id)
+    if user.role == "expert":  # an expert does not see the other candidates' steps
+        mine = str(user.expert_id)
+        events = [e for e in events if not e.details.get("expert_id") or e.details.get("expert_id") == mine]
+    return MissionDetail(
+        mission=MissionSummary.model_validate(mission),
+        timeline=[TimelineEntry.model_validate(e) for e in events],
+        milestones=[MilestoneSummary.model_validate(m) for m in queries.milestones(session, mission_id=mission.id)],
+        open_tasks=[task_read(t) for t in queries.open_tasks(session, user=user, mission_id=mission.id)],
+    )
+
+
+@router.get(
+    "/missions/{mission_id}/state",
+    response_model=MissionView,
+    summary="Full state from the workflow: shortlist with explanations, proposals side by side, contract",
+)
+async def mission_state(mission: VisibleMission, user: CurrentUser, client: TemporalDep) -> MissionView:
+    return redact(await gateway.mission_state(client, mission.id), user)
+
+
+@router.get("/tasks", response_model=list[TaskRead], summary="My inbox: open tasks across all my missions")
+def inbox(user: CurrentUser, session: SessionDep) -> list[TaskRead]:
+    return [task_read(t) for t in queries.open_tasks(session, user=user)]
+
+
+# --- actions ------------------------------------------------------------------------------------------------
+
+
+def _mission_action(path: str, update: str, command: type[cmds.Command], role: str, summary: str) -> None:
+    body_model = body_of(command)
+
+    async def action(
+        mission: VisibleMission,
+        body: body_model,  # type: ignore[valid-type]
+        user: CurrentUser,
+        client: TemporalDep,
+    ) -> MissionView:
+        if user.role != role:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {role} can {summary.lower()}")
+        view = await gateway.mission_update(client, mission.id, update, to_command(command, body, actor_of(user)))
+        return redact(view, user)
+
+    action.__name__ = update
+    router.add_api_route(
+        f"/missions/{{mission_id}}/{path}",
+        action,
+        methods=["POST"],
+        response_model=MissionView,
+        summary=summary,
+        name=f"{role}:{update}",
+    )
+
+
+def _milestone_action(path: str, update: str, command: type[cmds.Command], role: str, summary: str) -> None:
+    body_model = body_of(command)
+
+    async def action(
+        mission: VisibleMission,
+        number: Annotated[int, Path(ge=1, le=50, description="milestone number, from 1")],
+        body: body_model,  # type: ignore[valid-type]
+        user: CurrentUser,
+        client: TemporalDep,
+    ) -> MilestoneView:
+        if user.role != role:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {role} can {summary.lower()}")
+        command_ = to_command(command, body, actor_of(user))
+        return await gateway.milestone_update(client, mission.id, number, update, command_)
+
+    action.__name__ = f"milestone_{update}"
+    router.add_api_route(
+        f"/missions/{{mission_id}}/milestones/{{number}}/{path}",
+        action,
+        methods=["POST"],
+        response_model=MilestoneView,
+        summary=summary,
+        name=f"{role}:milestone_{update}",
+    )
+
+
+_ACTIONS: list[tuple[str, str, type[cmds.Command], str, str]] = [
+    ("need", "revise_need", cmds.ReviseNeed, "client", "Revise the need (after ops asked for details)"),
+    ("shortlist/remove", "edit_shortlist", cmds.EditShortlist, "client", "Remove candidates from the shortlist"),
+    ("invitations/start", "start_invitations", cmds.StartInvitations, "client", "Send the invitations"),
+    ("proposals/select", "select_proposal", cmds.SelectProposal, "client", "Select a proposal"),
+    ("proposals/new-round", "request_new_round", cmds.RequestNewRound, "client", "Ask for a new round"),
+    ("cancel", "cancel", cmds.CancelMission, "client", "Cancel the mission"),
+    ("dispute", "open_dispute", cmds.OpenDispute, "client", "Open a dispute"),
+    ("invitation/accept", "accept_invitation", cmds.AnswerInvitation, "expert", "Accept the invitation"),
+    ("invitation/decline", "decline_invitation", cmds.AnswerInvitation, "expert", "Decline the invitation"),
+    ("proposal", "submit_proposal", cmds.SubmitProposal, "expert", "Submit a proposal"),
+    ("proposal/withdraw", "withdraw_proposal", cmds.WithdrawProposal, "expert", "Withdraw my proposal"),
+]
+for _path, _update, _command, _role, _summary in _ACTIONS:
+    _mission_action(_path, _update, _command, _role, _summary)
+
+_MILESTONE_ACTIONS: list[tuple[str, str, type[cmds.Command], str, str]] = [
+    ("accept", "accept_deliverable", cmds.AcceptDeliverable, "client", "Accept the deliverable"),
+    ("revision", "request_revision", cmds.RequestRevision, "client", "Ask for a revision"),
+    ("payment", "confirm_payment", cmds.ConfirmPayment, "client", "Confirm the payment"),
+]
+for _path, _update, _command, _role, _summary in _MILESTONE_ACTIONS:
+    _milestone_action(_path, _update, _command, _role, _summary)
+
+
+# Actions both parties take: the role comes from the account.
+def _party_action(path: str, update: str, command: type[cmds.Command], summary: str) -> None:
+    body_model = body_of(command)
+
+    async def action(
+        mission: VisibleMission,
+        body: body_model,  # type: ignore[valid-type]
+        user: CurrentUser,
+        client: TemporalDep,
+    ) -> MissionView:
+        if user.role not in ("client", "expert"):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "only the parties of the mission can do this")
+        view = await gateway.mission_update(client, mission.id, update, to_command(command, body, actor_of(user)))
+        return redact(view, user)
+
+    action.__name__ = update
+    router.add_api_route(
+        f"/missions/{{mission_id}}/{path}",
+        action,
+        methods=["POST"],
+        response_model=MissionView,
+        summary=summary,
+        name=f"party:{update}",
+    )
+
+
+_party_action("contract/sign", "sign_contract", cmds.SignContract, "Sign the contract (both parties)")
+_party_action("rating", "rate", cmds.RateParty, "Rate the other party")
+
+
+# --- documents and deliverables ----------------------------------------------------------------------------
+
+MAX_DELIVERABLE_BYTES = 25 * 1024 * 1024
+DELIVERABLE_TYPES = {
+    "application/pdf": ".pdf",
+    "application/zip": ".zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+    "application/vnd.oasis.opendocument.text": ".odt",
+    "text/plain": ".txt",
+    "text/csv": ".csv",
+    "text/markdown": ".md",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+}
+
+ACCEPTED = ", ".join(sorted(set(DELIVERABLE_TYPES.values())))
+
+
+class DocumentRead(BaseModel):
+    id: uuid.UUID
+    kind: str
+    number: str | None
+    sha256: str
+    size: int
+    media_type: str
+    stage: str
+    created_at: datetime
+
+
+def _may_see_documents(mission: Any, user: Any) -> bool:
+    return user.role in ("ops", "client") or mission.selected_expert_id == user.expert_id
+
+
+@router.get(
+    "/missions/{mission_id}/documents", response_model=list[DocumentRead], summary="Contract, invoices, deliverables"
+)
+def list_documents(mission: VisibleMission, user: CurrentUser, session: SessionDep) -> list[DocumentRead]:
+    if not _may_see_documents(mission, user):
+        return []
+    rows = session.scalars(
+        select(DocumentRecord).where(DocumentRecord.mission_id == mission.id).order_by(DocumentRecord.created_at)
+    )
+    return [DocumentRead.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get(
+    "/missions/{mission_id}/documents/{document_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the document's bytes"}},
+    summary="Download a document of the mission",
+)
+def download_document(
+    mission: VisibleMission, document_id: uuid.UUID, user: CurrentUser, session: SessionDep, store: DocumentStoreDep
+) -> Response:
+    record = session.get(DocumentRecord, document_id)
+    if record is None or record.mission_id != mission.id or not _may_see_documents(mission, user):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "document not found")
+    extension = DELIVERABLE_TYPES.get(record.media_type, ".bin") if record.kind == "deliverable" else ".pdf"
+    name = f"{record.kind}-{record.number or record.id}{extension}"
+    return Response(
+        store.get(record.sha256),
+        media_type=record.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Content-SHA256": record.sha256},
+    )
+
+
+@router.post(
+    "/missions/{mission_id}/milestones/{number}/deliverable",
+    response_model=MilestoneView,
+    summary="Upload the milestone's deliverable (expert)",
+)
+async def submit_deliverable(
+    mission: VisibleMission,
+    number: Annotated[int, Path(ge=1, le=50)],
+    file: UploadFile,
+    user: CurrentUser,
+    session: SessionDep,
+    client: TemporalDep,
+    store: DocumentStoreDep,
+) -> MilestoneView:
+    if user.role != "expert":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the expert delivers")
+    media_type = (file.content_type or "").split(";")[0].strip()
+    if media_type not in DELIVERABLE_TYPES:
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"file: type {media_type or 'unknown'} is not accepted; use one of {ACCEPTED}",
+        )
+    data = await file.read(MAX_DELIVERABLE_BYTES + 1)
+    if len(data) > MAX_DELIVERABLE_BYTES:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "file: larger than 25 MB")
+    if not data:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "file: empty")
+    sha256 = await anyio.to_thread.run_sync(store.put, data)
+    record = DocumentRecord(
+        kind="deliverable",
+        sha256=sha256,
+        size=len(data),
+        media_type=media_type,
+        mission_id=mission.id,
+        language="en",
+        stage="submitted",
+    )
+    session.add(record)
+    session.flush()
+    command = cmds.SubmitDeliverable(actor=actor_of(user), document_id=record.id, sha256=sha256)
+    try:
+        view = await gateway.milestone_update(client, mission.id, number, "submit_deliverable", command)
+    except Exception:
+        session.rollback()  # refused: no document record (the bytes are content-addressed, harmless)
+        raise
+    session.commit()
+    return view

@@ -1,0 +1,213 @@
+"""Ops control of missions: find, inspect (state + readable Temporal history), repair. Every action is audited
+(who, what, why, when), whether the workflow accepted it or refused it."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+from temporalio.service import RPCError
+
+from api import gateway
+from api.deps import OpsUser, SessionDep, TemporalDep, actor_of
+from api.errors import ERROR_RESPONSES
+from api.schemas.missions import HistoryEvent, MissionPage, MissionSummary, body_of, to_command
+from domain import mission as cmds
+from domain.mission import MilestoneView, MissionView, milestone_workflow_id, mission_workflow_id
+from store import missions as queries
+from store.models.community import AuditEntry, User
+from store.models.readmodel import MissionRecord
+
+router = APIRouter(prefix="/ops", tags=["ops"], responses=ERROR_RESPONSES)
+
+
+def audit(session: Session, *, user: User, action: str, target: str, reason: str, details: dict[str, Any]) -> None:
+    session.add(
+        AuditEntry(
+            at=datetime.now(UTC), actor_user_id=user.id, action=action, target=target, reason=reason, details=details
+        )
+    )
+    session.commit()
+
+
+def _mission_or_404(session: Session, mission_id: uuid.UUID) -> MissionRecord:
+    mission = session.get(MissionRecord, mission_id)
+    if mission is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
+    return mission
+
+
+@router.get("/missions", response_model=MissionPage, summary="Find missions (stage, client, expert, deadlines)")
+def find_missions(
+    user: OpsUser,
+    session: SessionDep,
+    stage: Annotated[list[str] | None, Query()] = None,
+    needs_attention: Annotated[bool, Query(description="only missions waiting for a repair")] = False,
+    client_org_id: Annotated[uuid.UUID | None, Query()] = None,
+    expert_id: Annotated[uuid.UUID | None, Query()] = None,
+    deadline_before: Annotated[datetime | None, Query()] = None,
+    deadline_after: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> MissionPage:
+    stages = ["needs_attention"] if needs_attention else stage
+    rows, total = queries.list_missions(
+        session,
+        user=user,
+        stages=stages,
+        client_org_id=client_org_id,
+        expert_id=expert_id,
+        deadline_before=deadline_before,
+        deadline_after=deadline_after,
+        limit=limit,
+        offset=offset,
+    )
+    return MissionPage(items=[MissionSummary.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+class Inspection(BaseModel):
+    state: MissionView
+    history: list[HistoryEvent] = Field(description="the mission workflow's Temporal history, summarised")
+    milestones: dict[str, list[HistoryEvent]] = Field(description="each milestone workflow's history")
+    temporal_ui: str = Field(description="where to open this workflow in the Temporal Web UI")
+
+
+@router.get("/missions/{mission_id}", response_model=Inspection, summary="Inspect: state and Temporal history")
+async def inspect_mission(mission_id: uuid.UUID, user: OpsUser, session: SessionDep, client: TemporalDep) -> Inspection:
+    _mission_or_404(session, mission_id)
+    state = await gateway.mission_state(client, mission_id)
+    history = await gateway.history_events(client, mission_workflow_id(mission_id))
+    children = {
+        m.workflow_id: [HistoryEvent(**e) for e in await gateway.history_events(client, m.workflow_id)]
+        for m in state.milestones
+    }
+    namespace = client.namespace
+    return Inspection(
+        state=state,
+        history=[HistoryEvent(**e) for e in history],
+        milestones=children,
+        temporal_ui=f"/namespaces/{namespace}/workflows/{mission_workflow_id(mission_id)}",
+    )
+
+
+def _ops_action(path: str, update: str, command: type[cmds.Command], summary: str) -> None:
+    body_model = body_of(command)
+
+    async def action(
+        mission_id: uuid.UUID,
+        body: body_model,  # type: ignore[valid-type]
+        user: OpsUser,
+        session: SessionDep,
+        client: TemporalDep,
+    ) -> MissionView:
+        _mission_or_404(session, mission_id)
+        details = body.model_dump(mode="json")  # type: ignore[attr-defined]
+        reason = str(details.get("reason", "")) or summary
+        try:
+            view = await gateway.mission_update(client, mission_id, update, to_command(command, body, actor_of(user)))
+        except HTTPException as exc:
+            audit(
+                session,
+                user=user,
+                action=update,
+                target=f"mission:{mission_id}",
+                reason=reason,
+                details=details | {"outcome": f"refused: {exc.detail}"},
+            )
+            raise
+        audit(
+            session,
+            user=user,
+            action=update,
+            target=f"mission:{mission_id}",
+            reason=reason,
+            details=details | {"outcome": f"done; stage {view.stage.value}"},
+        )
+        return view
+
+    action.__name__ = f"ops_{update}"
+    router.add_api_route(
+        f"/missions/{{mission_id}}/{path}",
+        action,
+        methods=["POST"],
+        response_model=MissionView,
+        summary=summary,
+        name=f"ops:{update}",
+    )
+
+
+_OPS_ACTIONS: list[tuple[str, str, type[cmds.Command], str]] = [
+    ("qualify", "qualify_need", cmds.QualifyNeed, "Qualify the need: approve, reject, ask for details"),
+    ("pause", "pause", cmds.PauseMission, "Pause the mission (timers stop counting)"),
+    ("resume", "resume", cmds.ResumeMission, "Resume: after a pause, or retry after needs_attention"),
+    ("extend", "extend_deadline", cmds.ExtendDeadline, "Extend a deadline"),
+    ("reassign", "reassign_expert", cmds.ReassignExpert, "Reassign the expert"),
+    ("resolve-dispute", "resolve_dispute", cmds.ResolveDispute, "Resolve a dispute"),
+    ("cancel", "cancel", cmds.CancelMission, "Cancel the mission"),
+]
+for _path, _update, _command, _summary in _OPS_ACTIONS:
+    _ops_action(_path, _update, _command, _summary)
+
+
+@router.post(
+    "/missions/{mission_id}/milestones/{number}/resume",
+    response_model=MilestoneView,
+    summary="Retry a milestone step that failed for good (needs_attention)",
+)
+async def resume_milestone(
+    mission_id: uuid.UUID,
+    number: Annotated[int, Path(ge=1, le=50)],
+    body: body_of(cmds.ResumeMission),  # type: ignore[valid-type]
+    user: OpsUser,
+    session: SessionDep,
+    client: TemporalDep,
+) -> MilestoneView:
+    _mission_or_404(session, mission_id)
+    command = to_command(cmds.ResumeMission, body, actor_of(user))
+    target = milestone_workflow_id(mission_id, number)
+    try:
+        view = await gateway.milestone_update(client, mission_id, number, "resume", command)
+    except HTTPException as exc:
+        audit(
+            session,
+            user=user,
+            action="resume",
+            target=target,
+            reason=command.reason,  # type: ignore[attr-defined]
+            details={"outcome": f"refused: {exc.detail}"},
+        )
+        raise
+    audit(
+        session,
+        user=user,
+        action="resume",
+        target=target,
+        reason=command.reason,  # type: ignore[attr-defined]
+        details={"outcome": f"done; stage {view.stage.value}"},
+    )
+    return view
+
+
+class Termination(BaseModel):
+    reason: str = Field(min_length=5, max_length=2000)
+
+
+@router.post(
+    "/missions/{mission_id}/terminate",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Terminate the workflow (last resort: no clean-up runs)",
+)
+async def terminate_mission(
+    mission_id: uuid.UUID, body: Termination, user: OpsUser, session: SessionDep, client: TemporalDep
+) -> None:
+    mission = _mission_or_404(session, mission_id)
+    try:
+        await client.get_workflow_handle(mission_workflow_id(mission_id)).terminate(reason=f"ops: {body.reason}")
+    except RPCError as exc:
+        raise gateway.http_error(exc, "mission") from exc
+    mission.stage = "terminated"
+    mission.closed_reason = f"terminated by ops: {body.reason}"
+    mission.updated_at = datetime.now(UTC)
+    audit(session, user=user, action="terminate", target=f"mission:{mission_id}", reason=body.reason, details={})

@@ -1,0 +1,93 @@
+"""Queries over the mission read models: what each audience may list, filtered and paginated."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from store.access import EXPERT_VISIBLE
+from store.models.community import User
+from store.models.readmodel import MissionExpert, MissionMilestone, MissionRecord, Task, TimelineEvent
+
+
+def _visible(query: Select[tuple[MissionRecord]], user: User) -> Select[tuple[MissionRecord]]:
+    if user.role == "client":
+        return query.where(MissionRecord.client_org_id == user.organisation_id)
+    if user.role == "expert":
+        engaged = select(MissionExpert.mission_id).where(
+            MissionExpert.expert_id == user.expert_id, MissionExpert.status.in_(EXPERT_VISIBLE)
+        )
+        return query.where(or_(MissionRecord.id.in_(engaged), MissionRecord.selected_expert_id == user.expert_id))
+    return query  # ops see every mission
+
+
+def list_missions(
+    session: Session,
+    *,
+    user: User,
+    stages: list[str] | None = None,
+    deadline_before: datetime | None = None,
+    deadline_after: datetime | None = None,
+    client_org_id: uuid.UUID | None = None,
+    expert_id: uuid.UUID | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[MissionRecord], int]:
+    query = _visible(select(MissionRecord), user)
+    if stages:
+        query = query.where(MissionRecord.stage.in_(stages))
+    if deadline_before:
+        query = query.where(MissionRecord.next_deadline <= deadline_before)
+    if deadline_after:
+        query = query.where(MissionRecord.next_deadline >= deadline_after)
+    if client_org_id:
+        query = query.where(MissionRecord.client_org_id == client_org_id)
+    if expert_id:
+        query = query.where(
+            or_(
+                MissionRecord.selected_expert_id == expert_id,
+                MissionRecord.id.in_(select(MissionExpert.mission_id).where(MissionExpert.expert_id == expert_id)),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(
+            MissionRecord.next_deadline.is_(None), MissionRecord.next_deadline, MissionRecord.updated_at.desc()
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total)
+
+
+def timeline(session: Session, *, mission_id: uuid.UUID) -> list[TimelineEvent]:
+    return list(
+        session.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.mission_id == mission_id)
+            .order_by(TimelineEvent.at, TimelineEvent.seq)
+        )
+    )
+
+
+def milestones(session: Session, *, mission_id: uuid.UUID) -> list[MissionMilestone]:
+    return list(
+        session.scalars(
+            select(MissionMilestone).where(MissionMilestone.mission_id == mission_id).order_by(MissionMilestone.number)
+        )
+    )
+
+
+def open_tasks(session: Session, *, user: User, mission_id: uuid.UUID | None = None, limit: int = 200) -> list[Task]:
+    """The inbox: open tasks addressed to this user's organisation, expert profile, or to ops."""
+    query = select(Task).where(Task.closed_at.is_(None), Task.role == user.role)
+    if user.role == "client":
+        query = query.where(Task.party_id == user.organisation_id)
+    elif user.role == "expert":
+        query = query.where(Task.party_id == user.expert_id)
+    if mission_id:
+        query = query.where(Task.mission_id == mission_id)
+    return list(session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at, Task.opened_at).limit(limit)))
