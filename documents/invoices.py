@@ -31,3 +31,15 @@ def render_invoice(renderer: Renderer, invoice: Invoice, *, platform_name: str) 
     )
     xml = build_cii_xml(invoice)
     return RenderedInvoice(pdf=embed_facturx(pdf, xml, invoice=invoice), xml=xml)
+
+
+def render_payment_reminder(renderer: Renderer, invoice: Invoice, *, days_late: int, platform_name: str) -> bytes:
+    """A reminder for an unpaid invoice (a plain PDF/A: the invoice itself stays the legal document)."""
+    return renderer.pdf(
+        "reminder.html",
+        language=invoice.language,
+        title=f"{invoice.number} — reminder",
+        invoice=invoice,
+        days_late=days_late,
+        platform_name=platform_name,
+    )

@@ -12,7 +12,7 @@ import pytest
 from lxml import etree
 
 from documents.facturx import NSMAP, build_cii_xml, check_xsd, extract_facturx
-from documents.invoices import render_invoice
+from documents.invoices import render_invoice, render_payment_reminder
 from documents.rendering import Renderer, money
 from documents.schematron import SchematronValidator
 from domain.invoice import Invoice
@@ -110,3 +110,13 @@ def test_pdf_embeds_the_xml_and_prints_every_mandatory_mention(
     assert sum((li.net for li in invoice.lines), Decimal(0)) == invoice.total_net
     assert invoice.total_net + invoice.total_vat == invoice.grand_total
     assert re.search(r"\b1\s*/\s*1\b", text), "page numbering missing"
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_payment_reminder_names_the_invoice_and_the_amount_due(
+    renderer: Renderer, language: str, tmp_path: object
+) -> None:
+    invoice = make_invoice("domestic", language)
+    text = _pdftotext(render_payment_reminder(renderer, invoice, days_late=12, platform_name="innot SAS"), tmp_path)
+    for expected in (invoice.number, money(invoice.grand_total, "EUR", language), "12", "40 EUR"):
+        assert " ".join(expected.split()) in text
