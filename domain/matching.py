@@ -38,8 +38,8 @@ WEIGHTS: Mapping[str, float] = {
 }
 CRITERIA: tuple[str, ...] = tuple(WEIGHTS)
 FAIR_EXPOSURE = "fair_exposure"
-QUALIFIED_THRESHOLD = 0.65
-FAIR_EXPOSURE_MAX = 0.04
+QUALIFIED_THRESHOLD = 0.70
+FAIR_EXPOSURE_MAX = 0.10
 
 WORKDAY_MINUTES = 540  # 9:00-18:00 local: overlap of two such days shrinks with the offset difference
 FULL_WEEK_DAYS = 5

@@ -6,14 +6,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from domain.matching import ExpertProfile
 from store.models.community import Expert, Organisation, User
+from store.models.matching import ShortlistExposure
 
 _COLUMNS = (
     Expert.id,
@@ -108,3 +109,35 @@ def organisation_country(session: Session, org_id: uuid.UUID) -> str | None:
 
 def profiles_of(rows: Iterable[Row[Any]]) -> list[ExpertProfile]:
     return [_profile(r) for r in rows]
+
+
+def record_exposure(session: Session, mission_id: uuid.UUID, expert_ids: Sequence[uuid.UUID], at: datetime) -> int:
+    """Count one exposure per (mission, expert) and bump ``recent_shortlists`` of the newly exposed experts, in
+    the caller's transaction. Idempotent: a repeat for the same mission counts nothing. Returns the number of
+    new exposures."""
+    wanted = list(dict.fromkeys(expert_ids))
+    if not wanted:
+        return 0
+    known = set(
+        session.scalars(
+            select(ShortlistExposure.expert_id).where(
+                ShortlistExposure.mission_id == mission_id, ShortlistExposure.expert_id.in_(wanted)
+            )
+        )
+    )
+    new = [e for e in wanted if e not in known]
+    if new:
+        session.execute(insert(ShortlistExposure), [{"mission_id": mission_id, "expert_id": e, "at": at} for e in new])
+        session.execute(update(Expert).where(Expert.id.in_(new)).values(recent_shortlists=Expert.recent_shortlists + 1))
+    return len(new)
+
+
+def refresh_recent_shortlists(session: Session, now: datetime, window_days: int = 90) -> None:
+    """Recompute every expert's ``recent_shortlists`` over the fairness window (a periodic job), so that old
+    exposure stops counting."""
+    recent = (
+        select(func.count(ShortlistExposure.id))
+        .where(ShortlistExposure.expert_id == Expert.id, ShortlistExposure.at >= now - timedelta(days=window_days))
+        .scalar_subquery()
+    )
+    session.execute(update(Expert).values(recent_shortlists=recent))
