@@ -8,11 +8,13 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import errors
-from api.routers import auth, clients, experts, health, messages, missions, ops, ops_missions
+from api import errors, metrics
+from api.routers import auth, clients, codec, experts, health, messages, missions, ops, ops_missions
+from config.codec import EncryptionCodec
 from config.crypto import DataCipher
 from config.settings import Settings, get_settings
 from config.temporal import connect
@@ -77,9 +79,22 @@ def create_app(
     app.state.session_factory = make_session_factory(engine)
     app.state.temporal = temporal
     app.state.cipher = DataCipher.from_settings(settings)
+    app.state.payload_codec = EncryptionCodec(app.state.cipher)
     app.state.document_store = open_document_store(settings.document_store)
     app.state.connect_temporal = connect_temporal
     errors.install(app)
-    for module in (health, auth, missions, messages, clients, experts, ops, ops_missions):
+    metrics.install(app, app.state.session_factory)
+    # The Temporal Web UI calls the codec server from the browser, with the ops user's token.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=[
+            f"http://127.0.0.1:{settings.temporal_ui_port}",
+            f"http://localhost:{settings.temporal_ui_port}",
+        ],
+        allow_methods=["POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Namespace"],
+        allow_credentials=True,
+    )
+    for module in (health, auth, missions, messages, clients, experts, ops, ops_missions, codec):
         app.include_router(module.router)
     return app

@@ -47,7 +47,7 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
     passwords = {role: _demo_password() for role in ("client", "expert", "ops")}
     hashes = {role: asyncio.run(hash_password(pw)) for role, pw in passwords.items()}
     with transaction(factory) as session:
-        accounts.register_organisation(
+        _, org = accounts.register_organisation(
             session,
             organisation={
                 "legal_name": "Démo Industrie SAS",

@@ -56,7 +56,10 @@ def api(
     """Serve the API and the portal with uvicorn."""
     import uvicorn
 
+    from config.observability import configure_logging
+
     settings = get_settings()
+    configure_logging(settings)
     uvicorn.run(
         "api.app:create_app",
         factory=True,

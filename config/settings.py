@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     access_token_minutes: int = 15
     refresh_token_days: int = 30
     login_attempts_per_minute: int = 10
+    worker_metrics_address: str | None = Field(
+        default=None, description="host:port where the worker serves Temporal SDK metrics (/metrics) for Prometheus"
+    )
+    tracing: bool = Field(default=False, description="OpenTelemetry tracing interceptor on workers and clients")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     temporal_ui_port: int = 8233

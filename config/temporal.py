@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from temporalio.client import Client, TLSConfig
+from temporalio.client import Client, Interceptor, TLSConfig
+from temporalio.runtime import Runtime
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 
@@ -30,10 +31,22 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings, address: str | None = None) -> Client:
+def interceptors(settings: Settings) -> list[Interceptor]:
+    """OpenTelemetry tracing of workflows and activities, off unless INNOT_TRACING is set (the exporter is the
+    deployment's choice: configure the OpenTelemetry SDK with OTEL_* variables)."""
+    if not settings.tracing:
+        return []
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    return [TracingInterceptor()]
+
+
+async def connect(settings: Settings, address: str | None = None, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         address or settings.temporal_address or "127.0.0.1:7233",
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         tls=tls_config(settings),
+        interceptors=interceptors(settings),
+        runtime=runtime,
     )

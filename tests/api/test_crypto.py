@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -51,3 +52,29 @@ async def test_payload_codec_hides_values_and_round_trips() -> None:
     assert SECRET.encode() not in raw and b"claire@acme.example" not in raw
     assert payloads[0].metadata["encryption-key-id"] == b"k1"
     assert await converter.decode(payloads, [dict]) == [{"message": SECRET, "email": "claire@acme.example"}]
+
+
+async def test_codec_server_decodes_for_ops_only(api: Any, session_factory: Any) -> None:
+    from google.protobuf import json_format
+    from temporalio.api.common.v1 import Payloads
+
+    from api.security import hash_password
+    from store.accounts import create_user
+    from store.db import transaction
+    from tests.api.conftest import PASSWORD, bearer, client_registration, login, unique_email
+
+    converter = data_converter(Settings(environment="test"))
+    encoded = await converter.encode([{"message": SECRET}])
+    body = json_format.MessageToJson(Payloads(payloads=encoded))
+    ops_email, client_email = unique_email("ops"), unique_email("client")
+    with transaction(session_factory) as session:
+        create_user(session, email=ops_email, full_name="Ops", password_hash=await hash_password(PASSWORD), role="ops")
+    await api.post("/auth/register/client", json=client_registration(client_email))
+
+    as_client = await api.post("/codec/decode", content=body, headers=bearer(await login(api, client_email)))
+    assert as_client.status_code == 403
+    assert (await api.post("/codec/decode", content=body)).status_code == 401
+    as_ops = await api.post("/codec/decode", content=body, headers=bearer(await login(api, ops_email)))
+    assert as_ops.status_code == 200
+    decoded = json_format.ParseDict(as_ops.json(), Payloads())
+    assert await converter.decode(decoded.payloads, [dict]) == [{"message": SECRET}]

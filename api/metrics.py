@@ -1,0 +1,75 @@
+"""Prometheus metrics of the API: requests and latencies per route, plus business gauges read from the read
+models at scrape time (missions per stage, overdue deadlines, documents issued)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from store.models.legal import DocumentRecord
+from store.models.readmodel import MissionRecord, Task
+
+
+class ReadModelCollector(Collector):
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def collect(self) -> Iterator[Metric]:
+        stages = GaugeMetricFamily("innot_missions", "Missions per stage", labels=["stage"])
+        overdue = GaugeMetricFamily("innot_overdue_tasks", "Open tasks past their due date", labels=["role"])
+        documents = GaugeMetricFamily("innot_documents_issued", "Documents issued", labels=["kind"])
+        try:
+            with self.factory() as session:
+                for stage, count in session.execute(
+                    select(MissionRecord.stage, func.count()).group_by(MissionRecord.stage)
+                ):
+                    stages.add_metric([stage], count)
+                now = datetime.now(UTC)
+                for role, count in session.execute(
+                    select(Task.role, func.count())
+                    .where(Task.closed_at.is_(None), Task.due_at < now)
+                    .group_by(Task.role)
+                ):
+                    overdue.add_metric([role], count)
+                for kind, count in session.execute(
+                    select(DocumentRecord.kind, func.count()).group_by(DocumentRecord.kind)
+                ):
+                    documents.add_metric([kind], count)
+        except Exception:  # the database being down must not break the scrape of the other metrics
+            return
+        yield from (stages, overdue, documents)
+
+
+def install(app: FastAPI, factory: sessionmaker[Session]) -> None:
+    registry = CollectorRegistry()
+    requests = Counter("innot_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
+    latency = Histogram(
+        "innot_http_request_seconds",
+        "HTTP request latency",
+        ["method", "route"],
+        registry=registry,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    )
+    registry.register(ReadModelCollector(factory))
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        latency.labels(request.method, template).observe(time.perf_counter() - started)
+        requests.labels(request.method, template, str(response.status_code)).inc()
+        return response
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,54 @@
+"""Codec server for the Temporal Web UI and CLI (Temporal's remote codec protocol): ops only.
+
+Payloads in the Temporal history are AES-GCM encrypted (config.codec). Staff point the Web UI's "codec server"
+setting at `<api>/codec` (with "pass the user access token" on) to read them; every decode is audited by count.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payloads
+
+from api.deps import OpsUser, SessionDep
+from config.codec import EncryptionCodec
+from store.models.community import AuditEntry
+
+router = APIRouter(prefix="/codec", tags=["ops"], include_in_schema=True)
+
+
+async def _payloads(request: Request) -> Payloads:
+    return json_format.Parse(await request.body(), Payloads())
+
+
+def _codec(request: Request) -> EncryptionCodec:
+    codec: EncryptionCodec = request.app.state.payload_codec
+    return codec
+
+
+@router.post("/encode", summary="Encode payloads (Temporal codec protocol)")
+async def encode(request: Request, _user: OpsUser) -> JSONResponse:
+    payloads = await _payloads(request)
+    encoded = await _codec(request).encode(payloads.payloads)
+    return JSONResponse(json_format.MessageToDict(Payloads(payloads=encoded)))
+
+
+@router.post("/decode", summary="Decode payloads for the Temporal Web UI (ops only, audited)")
+async def decode(request: Request, user: OpsUser, session: SessionDep) -> JSONResponse:
+    payloads = await _payloads(request)
+    decoded = await _codec(request).decode(payloads.payloads)
+    session.add(
+        AuditEntry(
+            at=datetime.now(UTC),
+            actor_user_id=user.id,
+            action="decode_payloads",
+            target=f"namespace:{request.headers.get('X-Namespace', 'default')}",
+            reason="Temporal Web UI / CLI codec server",
+            details={"payloads": len(decoded)},
+        )
+    )
+    session.commit()
+    return JSONResponse(json_format.MessageToDict(Payloads(payloads=decoded)))
