@@ -15,9 +15,7 @@ from stdnum.exceptions import ValidationError
 from stdnum.fr import siren as _siren
 from stdnum.fr import siret as _siret
 
-EU_COUNTRIES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
-)
+EU_COUNTRIES = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
 _COUNTRIES = frozenset(str(c) for c in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(c)))
 _LANGUAGES = frozenset(str(c) for c in Locale("en").languages if re.fullmatch(r"[a-z]{2}", str(c)))
 
@@ -40,9 +38,7 @@ def siren(value: str) -> str:
     try:
         return str(_siren.validate(value))
     except ValidationError as exc:
-        raise ValueError(
-            f"invalid SIREN {value!r}: {exc} (9 digits with a valid check digit)"
-        ) from exc
+        raise ValueError(f"invalid SIREN {value!r}: {exc} (9 digits with a valid check digit)") from exc
 
 
 def siret(value: str) -> str:

@@ -8,7 +8,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 CENT = Decimal("0.01")
-CURRENCIES = frozenset({"EUR", "USD", "GBP", "CHF", "CAD", "JPY", "SEK", "NOK", "DKK", "PLN", "AUD", "SGD", "INR", "BRL"})
+CURRENCIES = frozenset(
+    {"EUR", "USD", "GBP", "CHF", "CAD", "JPY", "SEK", "NOK", "DKK", "PLN", "AUD", "SGD", "INR", "BRL"}
+)
 
 
 def round_money(value: Decimal) -> Decimal:

@@ -101,9 +101,7 @@ def register_expert(
 
 
 def open_session(session: Session, *, user_id: uuid.UUID, token_hash: str, days: int) -> RefreshToken:
-    row = RefreshToken(
-        user_id=user_id, token_hash=token_hash, expires_at=datetime.now(UTC) + timedelta(days=days)
-    )
+    row = RefreshToken(user_id=user_id, token_hash=token_hash, expires_at=datetime.now(UTC) + timedelta(days=days))
     session.add(row)
     session.flush()
     return row

@@ -32,7 +32,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'innot.db'}"
         return
     name = f"innot_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(str(make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        str(make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

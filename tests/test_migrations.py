@@ -34,9 +34,7 @@ def test_migrations_match_models(tmp_path: pytest.TempPathFactory, database_url:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(
-                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
-            )
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
             tables = set(inspect(conn).get_table_names())
         assert diff == [], f"models and migrations disagree: {diff}"
         assert set(Base.metadata.tables) <= tables

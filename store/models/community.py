@@ -77,9 +77,7 @@ class Expert(IdMixin, TimestampMixin, Base):
     rating: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("0"))
     ratings_count: Mapped[int] = mapped_column(Integer, default=0)
     completed_missions: Mapped[int] = mapped_column(Integer, default=0)
-    recent_shortlists: Mapped[int] = mapped_column(
-        Integer, default=0, doc="exposure over the fairness window"
-    )
+    recent_shortlists: Mapped[int] = mapped_column(Integer, default=0, doc="exposure over the fairness window")
     membership_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
 
     user: Mapped[User | None] = relationship(back_populates="expert")
