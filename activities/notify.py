@@ -4,6 +4,9 @@ message from the kind in the recipient's language."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +20,10 @@ from store.models.readmodel import Notification
 class NotifyActivities:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The activities to register on the missions task queue (sync: give the worker a thread pool)."""
+        return [self.notify]
 
     @activity.defn(name="notify_party")
     def notify(self, n: NoticeRequest) -> bool:

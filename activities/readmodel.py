@@ -7,7 +7,9 @@ is skipped whole. A retry or a replay therefore never duplicates a timeline even
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -31,6 +33,10 @@ from store.models.readmodel import (
 class ReadModelActivities:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The activities to register on the missions task queue (sync: give the worker a thread pool)."""
+        return [self.project, self.record_rating]
 
     @activity.defn(name="project_mission_event")
     def project(self, p: Projection) -> bool:

@@ -161,21 +161,26 @@ class MissionWorkflow(Lifecycle):
     async def _shortlist_stage(self) -> None:
         if self.view.stage is not Stage.SHORTLIST:
             await self._advance(Stage.SHORTLIST, "matching experts")
-        exclude = [*self.view.removed_expert_ids, *self.view.expert_ids()]
-        shortlist = await self._call(
-            "matching",
-            "shortlist_experts",
-            ShortlistRequest(
-                mission_id=self.inp.mission_id,
-                client_org_id=self.inp.client_org_id,
-                need=self.view.need,
-                exclude_expert_ids=exclude,
-                size=self.inp.policy.shortlist_size,
-                reserve_size=self.inp.policy.reserve_size,
-            ),
-            Shortlist,
-            self.inp.matching_task_queue,
-        )
+        self.view.shortlist, self.view.reserve = [], []
+        while True:
+            exclude = [*self.view.removed_expert_ids, *self.view.expert_ids()]
+            shortlist = await self._call(
+                "matching",
+                "shortlist_experts",
+                ShortlistRequest(
+                    mission_id=self.inp.mission_id,
+                    client_org_id=self.inp.client_org_id,
+                    need=self.view.need,
+                    exclude_expert_ids=exclude,
+                    size=self.inp.policy.shortlist_size,
+                    reserve_size=self.inp.policy.reserve_size,
+                ),
+                Shortlist,
+                self.inp.matching_task_queue,
+            )
+            if shortlist.candidates:
+                break
+            await self._pool_exhausted("matching found no available expert for this need")
         self.view.shortlist = shortlist.candidates
         self.view.reserve = shortlist.reserve
         await self._project(
@@ -184,6 +189,17 @@ class MissionWorkflow(Lifecycle):
             open_tasks=[rules.client_task(self.view, "review_shortlist", "Review the shortlist and invite")],
         )
         await self._await(lambda: self.view.stage is not Stage.SHORTLIST)
+
+    async def _pool_exhausted(self, reason: str) -> None:
+        """Nobody left to invite: the client is told, ops get a task; ops `resume` runs matching again."""
+        await self._notify(f"pool_exhausted:{self._seq}", "client", self.inp.client_org_id, "pool_exhausted")
+        self._resume_requested = False
+        await self._enter_attention(reason)
+        self.view.resume_stage = Stage.SHORTLIST
+        self.view.shortlist, self.view.reserve = [], []
+        await workflow.wait_condition(lambda: self._resume_requested)
+        self._resume_requested = False
+        await self._leave_attention()
 
     async def _invitation_stage(self) -> bool:
         """Invite the shortlist; backfill declines and silences from the reserve. False: pool exhausted."""
@@ -203,13 +219,7 @@ class MissionWorkflow(Lifecycle):
                 )
         accepted = self.view.accepted_expert_ids()
         if not accepted:
-            await self._notify(f"pool_exhausted:{self._seq}", "client", self.inp.client_org_id, "pool_exhausted")
-            self._resume_requested = False
-            await self._enter_attention("no expert accepted and the reserve is exhausted")
-            self.view.resume_stage = Stage.SHORTLIST  # ops resume: a new matching round
-            await workflow.wait_condition(lambda: self._resume_requested)
-            self._resume_requested = False
-            await self._leave_attention()
+            await self._pool_exhausted("no expert accepted and the reserve is exhausted")
             return False
         if len(accepted) < target:
             await self._notify(

@@ -310,6 +310,8 @@ def check_sign_contract(view: MissionView, cmd: SignContract, now: datetime) -> 
     elif not is_expert(cmd.actor, view.selected_expert_id):
         raise ValueError("only the selected expert may sign for the expert")
     party = signing_party(cmd.actor)
+    if party == "expert" and not any(s.party == "client" for s in view.contract.signatures):
+        raise ValueError("the client signs first, then the expert")
     if any(s.party == party for s in view.contract.signatures):
         raise ValueError(f"the {party} has signed already")
     if any(not s.recorded for s in view.contract.signatures):

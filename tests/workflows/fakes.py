@@ -74,6 +74,11 @@ class Fakes:
     async def sign_contract(self, req: SignContractRequest) -> IssuedDocument:
         self._maybe_fail("sign_contract")
         self.requests.append(req)
+        if req.party == "expert" and not any(
+            isinstance(r, SignContractRequest) and r.party == "client" and r.contract_id == req.contract_id
+            for r in self.requests
+        ):
+            raise ApplicationError("the client signs first", non_retryable=True, type="SignOrder")
         return IssuedDocument(document_id=req.contract_id, kind="contract", sha256=sha(req.expected_sha256, req.party))
 
     @activity.defn(name="seal_contract")
