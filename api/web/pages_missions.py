@@ -1,0 +1,251 @@
+"""Client and expert pages of a mission: dashboard, new need, the mission page, its actions and messages."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from api import gateway
+from api.deps import SessionDep, SettingsDep
+from api.routers import messages as message_routes
+from api.routers import missions
+from api.schemas.messages import MessageCreate
+from api.views import redact
+from api.web import actions, forms
+from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
+from api.web.i18n import translator
+from domain.mission import MissionView, PendingAction
+from domain.stages import Stage
+from store import messaging
+from store import missions as queries
+from store.access import visible_mission
+from store.models.community import Expert, Membership, User
+from store.models.readmodel import MissionRecord
+
+router = APIRouter(prefix="/portal/missions", include_in_schema=False)
+
+STAGE_ORDER = [s.value for s in Stage]
+
+
+@router.get("")
+def dashboard(request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "client", "expert")
+    rows, _total = queries.list_missions(session, user=user, limit=200)
+    by_stage: dict[str, list[MissionRecord]] = defaultdict(list)
+    for row in rows:
+        by_stage[row.stage].append(row)
+    stages = sorted(by_stage, key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else len(STAGE_ORDER))
+    member_id = user.organisation_id if user.role == "client" else user.expert_id
+    membership = session.scalar(select(Membership).where(Membership.member_id == member_id))
+    tasks = queries.open_tasks(session, user=user)
+    titles = {r.id: r.title for r in rows}
+    return render(
+        request,
+        "dashboard.html",
+        user,
+        stages=[(s, by_stage[s]) for s in stages],
+        tasks=tasks,
+        titles=titles,
+        membership_active=membership is not None and membership.status == "active",
+    )
+
+
+@router.get("/new")
+def new_need_page(request: Request, user: WebUser) -> Response:
+    require(user, "client")
+    lang = language_of(request, user)
+    values = {"remote": "on", "confidential": "on", "currency": "EUR", "mission_language": lang, "languages": lang}
+    return render(
+        request, "need_new.html", user, values=values, functions=function_choices(lang), key=str(uuid.uuid4())
+    )
+
+
+@router.post("/new", dependencies=[CsrfChecked])
+async def post_need(request: Request, user: WebUser, session: SessionDep, settings: SettingsDep) -> Response:
+    require(user, "client")
+    form = await request.form()
+    lang = language_of(request, user)
+    try:
+        need = forms.need(form)
+        client = await actions.temporal_of(request)
+        created = await missions.create_mission(
+            need, user, session, settings, client, idempotency_key=forms.text(form, "idempotency_key") or None
+        )
+    except (ValidationError, HTTPException) as exc:
+        return render(
+            request,
+            "need_new.html",
+            user,
+            status_code=422,
+            values=forms.values(form),
+            functions=function_choices(lang),
+            key=forms.text(form, "idempotency_key") or str(uuid.uuid4()),
+            flash=("error", error_text(exc)),
+        )
+    return redirect(request, f"/portal/missions/{created.mission_id}", ok=translator(lang)("need.created"))
+
+
+def _mission_or_404(session: Any, user: User, mission_id: uuid.UUID) -> MissionRecord:
+    mission = visible_mission(session, user=user, mission_id=mission_id)
+    if mission is None:
+        raise HTTPException(404, "mission not found")
+    return mission
+
+
+def _mine(actions_: list[PendingAction], user: User) -> set[str]:
+    party = user.organisation_id if user.role == "client" else user.expert_id
+    return {a.action for a in actions_ if a.role.value == user.role and a.party_id == party}
+
+
+def _names(session: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Expert.id, Expert.display_name).where(Expert.id.in_(ids)))
+    return {expert_id: name for expert_id, name in rows}
+
+
+@router.get("/{mission_id}")
+async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "client", "expert")
+    try:
+        mission = _mission_or_404(session, user, mission_id)
+    except HTTPException:
+        t = translator(language_of(request, user))
+        return render(request, "error.html", user, status_code=404, message=t("error.not_found"))
+    detail = missions.mission_detail(mission, user, session)
+    view: MissionView | None = None
+    try:
+        client = await actions.temporal_of(request)
+        view = redact(await gateway.mission_state(client, mission.id), user)
+    except HTTPException:
+        view = None
+    documents = missions.list_documents(mission, user, session)
+    doc_by_sha = {d.sha256: d for d in documents}
+    ids: set[uuid.UUID] = set()
+    if view is not None:
+        ids |= {c.expert_id for c in view.shortlist + view.reserve}
+        ids |= {i.expert_id for i in view.invitations} | {p.expert_id for p in view.proposals}
+    if mission.selected_expert_id:
+        ids.add(mission.selected_expert_id)
+    names = _names(session, ids)
+    threads: list[tuple[uuid.UUID, list[messaging.PlainMessage]]] = []
+    partners = [user.expert_id] if user.role == "expert" else sorted(names, key=lambda e: names[e])
+    for expert_id in partners:
+        if expert_id is None:
+            continue
+        try:
+            messaging.check_participant(session, user=user, mission=mission, expert_id=expert_id)
+        except messaging.NotAParticipant:
+            continue
+        threads.append(
+            (expert_id, messaging.read(session, request.app.state.cipher, mission=mission, expert_id=expert_id))
+        )
+    my_actions = _mine(view.pending_actions, user) if view else set()
+    milestone_actions = {m.number: _mine(m.pending_actions, user) for m in view.milestones} if view else {}
+    return render(
+        request,
+        "mission.html",
+        user,
+        mission=mission,
+        detail=detail,
+        view=view,
+        names=names,
+        documents=documents,
+        doc_by_sha=doc_by_sha,
+        threads=threads,
+        my_actions=my_actions,
+        milestone_actions=milestone_actions,
+        today=date.today().isoformat(),
+    )
+
+
+def _back(form: Any, mission_id: uuid.UUID) -> str:
+    back = forms.text(form, "back")
+    return back if back.startswith("/portal/") else f"/portal/missions/{mission_id}"
+
+
+@router.post("/{mission_id}/act/{update}", dependencies=[CsrfChecked])
+async def mission_action(
+    mission_id: uuid.UUID, update: str, request: Request, user: WebUser, session: SessionDep
+) -> Response:
+    form = await request.form()
+    back = _back(form, mission_id)
+    lang = language_of(request, user)
+    if update not in actions.MISSION_ACTIONS:
+        raise HTTPException(404, "unknown action")
+    try:
+        mission = _mission_or_404(session, user, mission_id)
+        body = actions.body(actions.MISSION_ACTIONS[update], form)
+        client = await actions.temporal_of(request)
+        await actions.mission_endpoint(update)(mission=mission, body=body, user=user, client=client)
+    except (ValidationError, HTTPException) as exc:
+        return redirect(request, back, error=error_text(exc))
+    return redirect(request, back, ok=translator(lang)("ops.done"))
+
+
+@router.post("/{mission_id}/milestones/{number}/deliverable", dependencies=[CsrfChecked])
+async def upload_deliverable(
+    mission_id: uuid.UUID, number: int, request: Request, user: WebUser, session: SessionDep
+) -> Response:
+    form = await request.form()
+    back = _back(form, mission_id)
+    upload = form.get("file")
+    try:
+        mission = _mission_or_404(session, user, mission_id)
+        if isinstance(upload, str) or upload is None or not upload.filename:
+            raise HTTPException(422, "file: choose a file to upload")
+        client = await actions.temporal_of(request)
+        store = request.app.state.document_store
+        await missions.submit_deliverable(mission, number, upload, user, session, client, store)  # type: ignore[arg-type]
+    except HTTPException as exc:
+        return redirect(request, back, error=error_text(exc))
+    return redirect(request, back, ok=translator(language_of(request, user))("ops.done"))
+
+
+@router.post("/{mission_id}/milestones/{number}/{update}", dependencies=[CsrfChecked])
+async def milestone_action(
+    mission_id: uuid.UUID, number: int, update: str, request: Request, user: WebUser, session: SessionDep
+) -> Response:
+    form = await request.form()
+    back = _back(form, mission_id)
+    if update not in actions.MILESTONE_ACTIONS:
+        raise HTTPException(404, "unknown action")
+    try:
+        mission = _mission_or_404(session, user, mission_id)
+        body = actions.body(actions.MILESTONE_ACTIONS[update], form)
+        client = await actions.temporal_of(request)
+        await actions.milestone_endpoint(update)(mission=mission, number=number, body=body, user=user, client=client)
+    except (ValidationError, HTTPException) as exc:
+        return redirect(request, back, error=error_text(exc))
+    return redirect(request, back, ok=translator(language_of(request, user))("ops.done"))
+
+
+@router.get("/{mission_id}/documents/{document_id}")
+def download(
+    mission_id: uuid.UUID, document_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep
+) -> Response:
+    mission = _mission_or_404(session, user, mission_id)
+    result: Response = missions.download_document(mission, document_id, user, session, request.app.state.document_store)
+    return result
+
+
+@router.post("/{mission_id}/threads/{expert_id}", dependencies=[CsrfChecked])
+async def post_message(
+    mission_id: uuid.UUID, expert_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep
+) -> Response:
+    form = await request.form()
+    back = f"/portal/missions/{mission_id}#thread-{expert_id}"
+    try:
+        mission = _mission_or_404(session, user, mission_id)
+        body = MessageCreate(body=forms.text(form, "body"))
+        message_routes.post_message(body, mission, expert_id, user, session, request.app.state.cipher)
+    except (ValidationError, HTTPException) as exc:
+        return redirect(request, back, error=error_text(exc))
+    return redirect(request, back)

@@ -1,0 +1,197 @@
+"""Ops pages: find missions, the needs_attention queue, inspection with the workflow history, audited actions,
+the audit log and the charts (funnel and lead time per stage)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep
+from api.routers import ops, ops_missions
+from api.schemas.missions import body_of
+from api.web import actions, forms
+from api.web.charts import bar_chart
+from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
+from api.web.i18n import stage_label, translator
+from domain import mission as cmds
+from domain.stages import Stage
+from store import missions as queries
+from store.models.readmodel import MissionRecord, TimelineEvent
+
+router = APIRouter(prefix="/portal/ops", include_in_schema=False)
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _moment(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/missions")
+def find(request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "ops")
+    q = request.query_params
+    filters = {k: q.get(k, "") for k in ("stage", "client_org_id", "expert_id", "deadline_before", "deadline_after")}
+    page = ops_missions.find_missions(
+        user,
+        session,
+        stage=[filters["stage"]] if filters["stage"] else None,
+        client_org_id=_uuid(filters["client_org_id"]),
+        expert_id=_uuid(filters["expert_id"]),
+        deadline_before=_moment(filters["deadline_before"]),
+        deadline_after=_moment(filters["deadline_after"]),
+        limit=200,
+    )
+    return render(
+        request, "ops_missions.html", user, page=page, filters=filters, stages=[s.value for s in Stage], attention=False
+    )
+
+
+@router.get("/attention")
+def attention(request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "ops")
+    page = ops_missions.find_missions(user, session, needs_attention=True, limit=200)
+    tasks = queries.open_tasks(session, user=user)
+    return render(
+        request,
+        "ops_missions.html",
+        user,
+        page=page,
+        tasks=tasks,
+        filters={},
+        stages=[s.value for s in Stage],
+        attention=True,
+    )
+
+
+@router.get("/missions/{mission_id}")
+async def inspect(mission_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "ops")
+    mission = session.get(MissionRecord, mission_id)
+    if mission is None:
+        t = translator(language_of(request, user))
+        return render(request, "error.html", user, status_code=404, message=t("error.not_found"))
+    inspection: Any = None
+    problem = None
+    try:
+        inspection = await ops_missions.inspect_mission(mission_id, user, session, await actions.temporal_of(request))
+    except HTTPException as exc:
+        problem = error_text(exc)
+    audit = ops.audit_log(user, session, target=f"mission:{mission_id}", limit=100)
+    return render(
+        request,
+        "ops_mission.html",
+        user,
+        mission=mission,
+        inspection=inspection,
+        problem=problem,
+        timeline=queries.timeline(session, mission_id=mission_id),
+        audit=audit,
+    )
+
+
+@router.post("/missions/{mission_id}/{action}", dependencies=[CsrfChecked])
+async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "ops")
+    form = await request.form()
+    back = f"/portal/ops/missions/{mission_id}"
+    lang = language_of(request, user)
+    try:
+        if len(forms.text(form, "reason")) < 3:
+            raise HTTPException(422, f"reason: {translator(lang)('field.reason')}")
+        client = await actions.temporal_of(request)
+        number = forms.text(form, "milestone")
+        if action == "resume" and number.isdigit():
+            body = body_of(cmds.ResumeMission).model_validate({"reason": forms.text(form, "reason")})
+            await ops_missions.resume_milestone(mission_id, int(number), body, user, session, client)
+        elif action in actions.OPS_ACTIONS:
+            body = actions.body(actions.OPS_ACTIONS[action], form)
+            await actions.ops_endpoint(action)(
+                mission_id=mission_id, body=body, user=user, session=session, client=client
+            )
+        else:
+            raise HTTPException(404, "unknown action")
+    except (ValidationError, HTTPException) as exc:
+        return redirect(request, back, error=error_text(exc))
+    return redirect(request, back, ok=translator(lang)("ops.done"))
+
+
+@router.get("/audit")
+def audit_log(request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "ops")
+    target = request.query_params.get("target") or None
+    return render(
+        request,
+        "ops_audit.html",
+        user,
+        entries=ops.audit_log(user, session, target=target, limit=300),
+        target=target or "",
+    )
+
+
+def stage_counts(session: Session) -> list[tuple[str, int]]:
+    rows = session.execute(select(MissionRecord.stage, func.count()).group_by(MissionRecord.stage)).all()
+    counts: dict[str, int] = {str(stage): int(n) for stage, n in rows}
+    order = [s.value for s in Stage] + sorted(set(counts) - {s.value for s in Stage})
+    return [(s, int(counts.get(s, 0))) for s in order if s in counts or s in {x.value for x in Stage}]
+
+
+def lead_times(session: Session, limit: int = 50_000) -> list[tuple[str, float]]:
+    """Average hours spent in each stage, from the timeline: a stage lasts from its event to the next one's."""
+    rows = session.execute(
+        select(TimelineEvent.mission_id, TimelineEvent.at, TimelineEvent.kind)
+        .where((TimelineEvent.kind.like("stage:%")) | (TimelineEvent.kind == "need_submitted"))
+        .where(TimelineEvent.workflow_id.not_like("%:milestone:%"))
+        .order_by(TimelineEvent.mission_id, TimelineEvent.at, TimelineEvent.seq)
+        .limit(limit)
+    ).all()
+    spent: dict[str, list[float]] = defaultdict(list)
+    previous: tuple[uuid.UUID, datetime, str] | None = None
+    for mission_id, at, kind in rows:
+        stage = "need" if kind == "need_submitted" else kind.removeprefix("stage:")
+        if previous is not None and previous[0] == mission_id:
+            spent[previous[2]].append((at - previous[1]).total_seconds() / 3600)
+        previous = (mission_id, at, stage)
+    order = [s.value for s in Stage]
+    return [
+        (s, sum(v) / len(v))
+        for s, v in sorted(spent.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
+    ]
+
+
+@router.get("/charts")
+def charts(request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "ops")
+    lang = language_of(request, user)
+    t = translator(lang)
+    counts = stage_counts(session)
+    times = lead_times(session)
+    funnel = bar_chart(t("ops.funnel"), [(stage_label(s, lang), n) for s, n in counts])
+    lead = bar_chart(t("ops.lead_time"), [(stage_label(s, lang), round(h, 1)) for s, h in times], unit=" h")
+    total = Counter(dict(counts))
+    return render(
+        request,
+        "ops_charts.html",
+        user,
+        funnel=funnel,
+        lead=lead,
+        counts=counts,
+        times=times,
+        total=sum(total.values()),
+    )
