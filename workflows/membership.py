@@ -1,0 +1,264 @@
+"""MembershipWorkflow (id `membership:{member_id}`): one per client organisation or expert, for years.
+
+Per term: fix the fee (schedule version in force when the term starts), issue the fee invoice, remind at 7 and
+14 days, lapse at 30 days unpaid; ops confirm the payment (update `confirm_fee_payment`), which records it in
+the transparency ledger and activates the member. At the end of a paid term the workflow continues as new for
+the next term, whose fee is read from the settings in force then. A term that ends unpaid ends the workflow
+(the member stays lapsed; registering again starts a new one).
+
+Changing this code: a change of the commands a running membership emits must be guarded by
+`workflow.patched("<change-id>")` (memberships run for a year between two continue-as-new).
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from temporalio import workflow
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import IssuedInvoice
+    from activities.projection import NoticeRequest
+    from domain.membership import (
+        Community,
+        ConfirmFeePayment,
+        FeeInvoice,
+        FeeInvoiceRequest,
+        FeePaidRequest,
+        FeeSchedule,
+        MembershipProjection,
+        MembershipStatus,
+        MembershipView,
+        StartMembership,
+        StartTermRequest,
+        Term,
+        can_move,
+        check_confirm,
+        membership_workflow_id,
+    )
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+LOCAL_TIMEOUT = timedelta(seconds=30)
+# the read model and the outbox must eventually catch up: retry for as long as it takes
+LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+DOCUMENTS_TIMEOUT = timedelta(minutes=2)
+DOCUMENTS_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+
+
+class IllegalMove(RuntimeError):
+    """A bug, not a user error: it fails the workflow task (retried) until a fixed worker runs it."""
+
+
+@workflow.defn(name="MembershipWorkflow")
+class MembershipWorkflow:
+    @workflow.init
+    def __init__(self, inp: StartMembership) -> None:
+        self.inp = inp
+        self.view = MembershipView(
+            workflow_id=workflow.info().workflow_id,
+            member_id=inp.member_id,
+            community=inp.community,
+            status=inp.status,
+        )
+
+    @workflow.run
+    async def run(self, inp: StartMembership) -> MembershipView:
+        term = await workflow.execute_activity(
+            "start_membership_term",
+            StartTermRequest(
+                member_id=inp.member_id,
+                community=inp.community,
+                term=inp.term,
+                term_start=inp.term_start or workflow.now().date(),
+                schedule=inp.schedule,
+            ),
+            result_type=Term,
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=LOCAL_RETRY,
+        )
+        self.view.term = term
+        await self._project()
+        await self._issue_invoice(term)
+        await self._collect()
+        term_end = datetime.combine(term.end, time(), tzinfo=UTC)
+        self.view.renewal_at = term_end
+        await self._paid_before(term_end)  # a lapsed member may still pay late during the term
+        if term_end > workflow.now():
+            await workflow.sleep(term_end - workflow.now())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self.view.paid_on is None:
+            return self.view  # the term ended unpaid: the membership stays lapsed
+        workflow.continue_as_new(
+            StartMembership(
+                member_id=inp.member_id,
+                community=inp.community,
+                language=inp.language,
+                schedule=None,  # the next term takes the fee schedule in force at renewal
+                term=term.number + 1,
+                term_start=term.end,
+                status=self.view.status,
+                policy=inp.policy,
+                documents_task_queue=inp.documents_task_queue,
+            )
+        )
+
+    # --- steps ------------------------------------------------------------------------------------------
+
+    async def _issue_invoice(self, term: Term) -> None:
+        issued = await workflow.execute_activity(
+            "issue_fee_invoice",
+            FeeInvoiceRequest(
+                membership_id=term.membership_id,
+                term_key=f"{self.view.workflow_id}:term:{term.start.isoformat()}",
+                community=self.inp.community,
+                member_id=self.inp.member_id,
+                amount=term.fee,
+                term_start=term.start,
+                term_end=term.end,
+                issue_date=workflow.now().date(),
+                due_days=self.inp.policy.invoice_due_days,
+                language=self.inp.language,
+            ),
+            result_type=IssuedInvoice,
+            task_queue=self.inp.documents_task_queue,
+            start_to_close_timeout=DOCUMENTS_TIMEOUT,
+            retry_policy=DOCUMENTS_RETRY,
+        )
+        self.view.invoice = FeeInvoice(
+            number=issued.number,
+            document_id=issued.document_id,
+            total_excl_tax=issued.total_excl_tax,
+            total_incl_tax=issued.total_incl_tax,
+            due_date=issued.due_date,
+            issued_at=workflow.now(),
+        )
+
+    async def _collect(self) -> None:
+        """Reminders at the policy's delays after the invoice, then the lapse, unless paid before."""
+        assert self.view.invoice is not None
+        issued_at = self.view.invoice.issued_at
+        self.view.lapse_at = issued_at + self.inp.policy.lapse_after
+        for after in self.inp.policy.reminders:
+            if await self._paid_before(issued_at + after):
+                return
+            self.view.reminders_sent += 1
+            await self._notify(f"reminder:{self.view.reminders_sent}", "fee_payment_reminder")
+        if await self._paid_before(self.view.lapse_at):
+            return
+        await self._transition(MembershipStatus.LAPSED)
+        await self._notify("lapsed", "membership_lapsed")
+
+    async def _paid_before(self, moment: datetime) -> bool:
+        remaining = moment - workflow.now()
+        if remaining > timedelta(0):
+            with suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self.view.paid_on is not None, timeout=remaining)
+        return self.view.paid_on is not None
+
+    # --- the one door ----------------------------------------------------------------------------------
+
+    async def _transition(self, to: MembershipStatus) -> None:
+        if not can_move(self.view.status, to):
+            raise IllegalMove(f"{self.view.status} -> {to} not allowed")
+        self.view.status = to
+        await self._project()
+
+    async def _project(self) -> None:
+        assert self.view.term is not None
+        await workflow.execute_activity(
+            "project_membership",
+            MembershipProjection(
+                workflow_id=self.view.workflow_id,
+                member_id=self.inp.member_id,
+                community=self.inp.community,
+                status=self.view.status,
+                term=self.view.term,
+            ),
+            result_type=bool,
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=LOCAL_RETRY,
+        )
+
+    async def _notify(self, key: str, kind: str) -> None:
+        assert self.view.term is not None and self.view.invoice is not None
+        await workflow.execute_activity(
+            "notify_party",
+            NoticeRequest(
+                workflow_id=self.view.workflow_id,
+                key=f"term:{self.view.term.number}:{key}",
+                mission_id=self.inp.member_id,  # the outbox's subject id: here the member
+                role="client" if self.inp.community == "client_organisation" else "expert",
+                party_id=self.inp.member_id,
+                kind=kind,
+                params={
+                    "invoice_number": self.view.invoice.number,
+                    "amount": str(self.view.invoice.total_incl_tax.amount),
+                    "currency": self.view.invoice.total_incl_tax.currency,
+                    "due": self.view.invoice.due_date.isoformat(),
+                },
+            ),
+            result_type=bool,
+            start_to_close_timeout=LOCAL_TIMEOUT,
+            retry_policy=LOCAL_RETRY,
+        )
+
+    # --- queries and updates ---------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> MembershipView:
+        return self.view
+
+    @workflow.update
+    async def confirm_fee_payment(self, cmd: ConfirmFeePayment) -> MembershipView:
+        self.view.paid_on = cmd.paid_on  # first: a second confirmation is refused by the validator at once
+        assert self.view.invoice is not None
+        await workflow.execute_activity(
+            "record_fee_paid",
+            FeePaidRequest(invoice_number=self.view.invoice.number, paid_on=cmd.paid_on),
+            result_type=bool,
+            task_queue=self.inp.documents_task_queue,
+            start_to_close_timeout=DOCUMENTS_TIMEOUT,
+            retry_policy=DOCUMENTS_RETRY,
+        )
+        if self.view.status is not MembershipStatus.ACTIVE:
+            await self._transition(MembershipStatus.ACTIVE)
+        return self.view
+
+    @confirm_fee_payment.validator
+    def _can_confirm(self, cmd: ConfirmFeePayment) -> None:
+        check_confirm(self.view, cmd, workflow.now())
+
+
+# --- starting it ----------------------------------------------------------------------------------------
+
+
+def schedule_of(settings: Settings) -> FeeSchedule:
+    return FeeSchedule.model_validate(settings.fees.model_dump())
+
+
+async def start_membership(
+    client: Client, settings: Settings, community: Community, member_id: UUID, *, language: str = "fr"
+) -> WorkflowHandle[MembershipWorkflow, MembershipView]:
+    """Start `membership:{member_id}` at registration, at the fee schedule of `settings` (the one the
+    Membership row was created with). Idempotent: a retry finds the running workflow."""
+    return await client.start_workflow(
+        MembershipWorkflow.run,
+        StartMembership(
+            member_id=member_id,
+            community=community,
+            language="en" if language == "en" else "fr",
+            schedule=schedule_of(settings),
+            documents_task_queue=settings.documents_task_queue,
+        ),
+        id=membership_workflow_id(member_id),
+        task_queue=settings.task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
