@@ -1,0 +1,241 @@
+"""The real stack for browser tests: a Temporal dev server, a worker with the real activities, the API app with
+the portal under uvicorn (all in one background thread with its own event loop), and Debian's Chromium driven
+by Playwright's sync API."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.staticfiles import StaticFiles
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from pwdlib import PasswordHash
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.documents import DocumentActivities
+from activities.matching import MatchingActivities
+from activities.notify import NotifyActivities
+from activities.readmodel import ReadModelActivities
+from api.app import create_app
+from api.web.routes import STATIC_DIR
+from api.web.routes import router as web_router
+from config.settings import ROOT, Settings
+from config.temporal import connect
+from documents.rendering import Renderer
+from documents.store import open_document_store
+from store import accounts
+from store.db import make_session_factory
+from store.models.community import Expert, Membership, User
+from tests.conftest import _binary
+from workflows import ALL_WORKFLOWS
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+PASSWORD = "Sturdy-Passw0rd!"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _activities(*objects: object) -> list[Callable[..., Any]]:
+    """Every @activity.defn method of these activity objects."""
+    found: list[Callable[..., Any]] = []
+    for obj in objects:
+        for name in dir(type(obj)):
+            if hasattr(getattr(type(obj), name), "__temporal_activity_definition"):
+                found.append(getattr(obj, name))
+    return found
+
+
+def _workers(client: Client, settings: Settings, factory: sessionmaker[Session]) -> list[Worker]:
+    """The lead's `worker.build_workers` when it is importable, else the same wiring built here."""
+    try:
+        from worker import build_workers
+
+        return build_workers(client, settings)
+    except ImportError:
+        pass
+    missions = _activities(
+        ReadModelActivities(factory), NotifyActivities(factory), MatchingActivities(factory, settings)
+    )
+    documents = DocumentActivities(factory, open_document_store(settings.document_store), Renderer(), settings)
+    return [
+        Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=ALL_WORKFLOWS,
+            activities=missions,
+            activity_executor=ThreadPoolExecutor(max_workers=8),
+        ),
+        Worker(
+            client,
+            task_queue=settings.documents_task_queue,
+            activities=_activities(documents),
+            activity_executor=ThreadPoolExecutor(max_workers=2),
+        ),
+    ]
+
+
+@dataclass
+class Stack:
+    base_url: str
+    settings: Settings
+    sessions: sessionmaker[Session]
+
+
+class _Server(threading.Thread):
+    def __init__(self, settings: Settings, engine: Engine, port: int) -> None:
+        super().__init__(name="web-stack", daemon=True)
+        self.settings, self.engine, self.port = settings, engine, port
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported by the fixture, not as an unhandled thread exception
+            self.error = exc
+            self.ready.set()
+
+    async def _main(self) -> None:
+        self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
+        env = await WorkflowEnvironment.start_local(
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=_binary("temporal"),
+            search_attributes=list(SEARCH_ATTRIBUTES),
+            ui=False,
+        )
+        try:
+            client = await connect(self.settings, address=env.client.service_client.config.target_host)
+            workers = _workers(client, self.settings, make_session_factory(self.engine))
+            app = create_app(self.settings, engine=self.engine, temporal=client)
+            app.state.owns_engine = False
+            app.include_router(web_router)
+            app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+            running = [asyncio.create_task(w.run()) for w in workers]
+            serving = asyncio.create_task(server.serve())
+            while not server.started:
+                if serving.done():
+                    serving.result()
+                await asyncio.sleep(0.05)
+            self.ready.set()
+            await self._stopping.wait()
+            server.should_exit = True
+            await serving
+            await asyncio.gather(*(w.shutdown() for w in workers))
+            await asyncio.gather(*running, return_exceptions=True)
+        finally:
+            await env.shutdown()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        self.join(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def stack(
+    engine: Engine, session_factory: sessionmaker[Session], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    var = tmp_path_factory.mktemp("web")
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(
+        environment="test",
+        database_url=str(engine.url.render_as_string(hide_password=False)),
+        task_queue=f"web-missions-{suffix}",
+        documents_task_queue=f"web-documents-{suffix}",
+        document_store=f"file://{var / 'documents'}",
+        keys_dir=var / "keys",
+    )
+    port = _free_port()
+    server = _Server(settings, engine, port)
+    server.start()
+    if not server.ready.wait(timeout=120) or server.error is not None:
+        server.stop()
+        raise RuntimeError(f"the web stack did not start: {server.error!r}")
+    yield Stack(base_url=f"http://127.0.0.1:{port}", settings=settings, sessions=session_factory)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium missing: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        pw: Playwright = playwright
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, stack: Stack) -> Iterator[Callable[..., BrowserContext]]:
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        context = browser.new_context(base_url=stack.base_url, accept_downloads=True, **options)
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def unique_email(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def activate(sessions: sessionmaker[Session], email: str) -> None:
+    """What the membership workflow does once the fee is paid: the member may open or accept missions."""
+    with sessions() as s, s.begin():
+        user = s.scalars(select(User).where(User.email == email.lower())).one()
+        member_id = user.organisation_id or user.expert_id
+        s.execute(update(Membership).where(Membership.member_id == member_id).values(status="active"))
+        if user.expert_id:
+            s.execute(update(Expert).where(Expert.id == user.expert_id).values(membership_active=True))
+
+
+def create_ops_user(sessions: sessionmaker[Session]) -> str:
+    email = unique_email("ops")
+    with sessions() as s, s.begin():
+        accounts.create_user(
+            s, email=email, full_name="Olivia Ops", password_hash=PasswordHash.recommended().hash(PASSWORD), role="ops"
+        )
+    return email

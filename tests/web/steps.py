@@ -1,0 +1,98 @@
+"""What a person does in the portal, step by step, through the browser."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from playwright.sync_api import Page
+
+from tests.web.conftest import PASSWORD
+
+
+def fill_address(page: Page, *, country: str = "FR") -> None:
+    page.get_by_label("Address").fill("1 place de la Bourse")
+    page.get_by_label("Postcode").fill("69002")
+    page.get_by_label("City").fill("Lyon")
+    page.get_by_label("Country (ISO code, e.g. FR)").fill(country)
+
+
+def register_client(page: Page, email: str, *, organisation: str = "ACME Industrie SAS") -> None:
+    page.goto("/portal/register/client")
+    page.get_by_label("Full name").fill("Claire Martin")
+    page.get_by_label("E-mail", exact=True).fill(email)
+    page.get_by_label("Password (10+ characters, mixed)").fill(PASSWORD)
+    page.get_by_label("Legal name").fill(organisation)
+    page.get_by_label("Legal form").fill("SAS")
+    page.get_by_label("SIRET (French entities)").fill("73282932000074")
+    page.get_by_label("VAT number").fill("FR44732829320")
+    page.get_by_label("Billing e-mail").fill("compta@acme.example")
+    fill_address(page)
+    page.get_by_role("button", name="Register").click()
+    page.wait_for_url("**/portal/missions")
+
+
+def register_expert(page: Page, email: str, *, name: str = "Jean Dupont") -> None:
+    page.goto("/portal/register/expert")
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("E-mail", exact=True).fill(email)
+    page.get_by_label("Password (10+ characters, mixed)").fill(PASSWORD)
+    page.get_by_label("Display name").fill(name)
+    page.get_by_label("Headline").fill("Finance transformation, FP&A and closing")
+    page.get_by_label("Business function").select_option("finance")
+    page.get_by_label("Skills (comma separated keys)").fill("fpa, closing")
+    page.get_by_label("Languages (ISO codes, comma separated)").fill("en, fr")
+    page.get_by_label("Daily rate (excl. tax)").fill("850")
+    page.get_by_label("Available from").fill(date.today().isoformat())
+    page.get_by_label("Legal name").fill(f"{name} EI")
+    fill_address(page)
+    page.get_by_label("VAT regime").select_option("franchise_en_base")
+    page.get_by_label("SIRET (French entities)").fill("73282932000074")
+    page.get_by_label("IBAN").fill("FR1420041010050500013M02606")
+    page.get_by_label("I mandate the platform").check()
+    page.get_by_role("button", name="Register").click()
+    page.wait_for_url("**/portal/inbox")
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    page.goto("/portal/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def post_need(page: Page, title: str, *, function: str = "finance", skills: str = "fpa, closing") -> str:
+    """Post a need; returns the mission page's path."""
+    page.goto("/portal/missions/new")
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Description").fill("Redesign the monthly close of a mid-size industrial group, in 6 weeks.")
+    page.get_by_label("Business function").select_option(function)
+    page.get_by_label("Skills (comma separated keys)").fill(skills)
+    page.get_by_label("Languages (ISO codes, comma separated)").fill("en")
+    page.get_by_label("Daily budget, low").fill("600")
+    page.get_by_label("Daily budget, high").fill("1200")
+    page.get_by_label("Start date").fill((date.today() + timedelta(days=14)).isoformat())
+    page.get_by_label("Duration (days)").fill("30")
+    page.get_by_role("button", name="Post the need").click()
+    page.wait_for_url("**/portal/missions/*-*")
+    return page.url.split(page.url.split("/portal/")[0])[-1]
+
+
+def until(page: Page, ready: Callable[[], bool], *, what: str, timeout: float = 90.0) -> None:
+    """Reload the page until `ready()` holds: the workflow moves on asynchronously after each action."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {what}\n{page.inner_text('main')[:2000]}")
+        time.sleep(0.5)
+        page.reload()
+
+
+def has(page: Page, selector: str) -> Callable[[], bool]:
+    return lambda: page.locator(selector).count() > 0
+
+
+def flash_ok(page: Page) -> None:
+    error = page.locator(".flash-error")
+    assert error.count() == 0, error.inner_text()

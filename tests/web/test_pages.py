@@ -1,0 +1,161 @@
+"""Page-level behaviour: registration, login, language, CSRF, the public ledger, ops pages, accessibility."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page
+
+from tests.web.conftest import PASSWORD, Stack, activate, create_ops_user, shot, unique_email
+from tests.web.steps import log_in, register_client, register_expert
+
+pytestmark = [pytest.mark.db, pytest.mark.devserver]
+
+NewContext = Callable[..., BrowserContext]
+
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(el => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+  .map(el => el.outerHTML)"""
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
+def check_page(page: Page, name: str) -> None:
+    """Every field has a label, nothing overflows the viewport; and a screenshot for people to look at."""
+    assert page.evaluate(UNLABELLED) == [], f"{name}: inputs without a label"
+    assert page.evaluate(OVERFLOW) <= 0, f"{name}: wider than the screen"
+    shot(page, name)
+
+
+def test_client_registers_sees_pending_membership_and_switches_language(new_context: NewContext) -> None:
+    page = new_context().new_page()
+    email = unique_email("claire")
+    register_client(page, email)
+    assert "Your membership is pending" in page.inner_text("main")
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["innot_access"]["httpOnly"] and cookies["innot_access"]["sameSite"] == "Lax"
+    assert not cookies["innot_access"]["secure"], "secure only over https"
+    check_page(page, "client-dashboard-en")
+
+    page.get_by_label("Language").select_option("fr")
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert "Votre adhésion est en attente" in page.inner_text("main")
+    check_page(page, "client-dashboard-fr")
+
+    page.goto("/portal/missions/new")
+    check_page(page, "client-new-need-fr")
+    page.get_by_role("button", name="Déconnexion").click()
+    page.wait_for_url("**/portal/login")
+    page.goto("/portal/missions")
+    assert "/portal/login" in page.url, "logged out: the dashboard asks to log in again"
+
+
+def test_login_refuses_a_wrong_password_then_lets_the_member_in(new_context: NewContext, stack: Stack) -> None:
+    page = new_context().new_page()
+    email = unique_email("bob")
+    register_client(page, email)
+    page.context.clear_cookies()
+    log_in(page, email, "Wrong-Passw0rd!")
+    assert "Wrong e-mail or password" in page.locator(".flash-error").inner_text()
+    check_page(page, "login-error")
+    log_in(page, email)
+    page.wait_for_url("**/portal/missions")
+    assert page.get_by_role("heading", name="My missions").is_visible()
+
+
+def test_expert_registration_requires_the_billing_mandate(new_context: NewContext, stack: Stack) -> None:
+    page = new_context().new_page()
+    page.goto("/portal/register/expert")
+    check_page(page, "register-expert")
+    # the browser enforces `required`; remove it to show that the server refuses too
+    page.evaluate("document.querySelector('#f-billing_mandate_accepted').removeAttribute('required')")
+    email = unique_email("nomandate")
+    for label, value in (
+        ("Full name", "Ana Lopez"),
+        ("Password (10+ characters, mixed)", PASSWORD),
+        ("Display name", "Ana Lopez"),
+        ("Skills (comma separated keys)", "fpa"),
+        ("Languages (ISO codes, comma separated)", "en"),
+        ("Daily rate (excl. tax)", "700"),
+        ("Available from", "2030-01-01"),
+        ("Legal name", "Ana Lopez EI"),
+        ("Address", "5 rue des Lilas"),
+        ("Postcode", "33000"),
+        ("City", "Bordeaux"),
+        ("Country (ISO code, e.g. FR)", "FR"),
+        ("SIRET (French entities)", "73282932000074"),
+        ("IBAN", "FR1420041010050500013M02606"),
+    ):
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_label("E-mail", exact=True).fill(email)
+    page.get_by_role("button", name="Register").click()
+    assert "billing mandate must be accepted" in page.locator(".flash-error").inner_text()
+    assert page.get_by_label("Display name").input_value() == "Ana Lopez", "the form keeps what was typed"
+
+
+def test_a_post_without_the_csrf_token_is_refused(new_context: NewContext, stack: Stack) -> None:
+    page = new_context().new_page()
+    email = unique_email("csrf")
+    register_client(page, email)
+    activate(stack.sessions, email)
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    need = {"title": "Forged need", "description": "x" * 30, "business_function": "finance"}
+    with httpx.Client(base_url=stack.base_url, cookies=cookies) as http:
+        missing = http.post("/portal/missions/new", data=need)
+        forged = http.post("/portal/missions/new", data=need | {"csrf_token": "abc.def"})
+    with httpx.Client(base_url=stack.base_url, cookies={"innot_csrf": "x.y"}) as http:
+        other = http.post("/portal/login", data={"email": email, "password": PASSWORD, "csrf_token": "x.y"})
+    assert missing.status_code == 403 and forged.status_code == 403
+    assert other.status_code == 403, "a cookie the attacker planted is not signed with our key"
+    page.goto("/portal/missions")
+    assert "Forged need" not in page.inner_text("main")
+
+
+def test_transparency_page_shows_zero_commission_and_offers_the_csv(new_context: NewContext) -> None:
+    page = new_context(viewport={"width": 375, "height": 812}).new_page()
+    page.goto("/transparency")
+    assert page.locator("[data-commission]").inner_text() == "0.00"
+    assert page.locator("svg.chart").count() == 2
+    check_page(page, "transparency-phone")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the ledger (CSV)").click()
+    text = download.value.path().read_text(encoding="utf-8")
+    assert text.startswith("period,community,kind,currency,count,total,commission")
+
+
+def test_ops_pages_list_filter_and_chart_missions(new_context: NewContext, stack: Stack) -> None:
+    page = new_context().new_page()
+    log_in(page, create_ops_user(stack.sessions))
+    page.wait_for_url("**/portal/ops/missions")
+    check_page(page, "ops-missions")
+    page.get_by_label("Stage").select_option("needs_attention")
+    page.get_by_role("button", name="Filter").click()
+    assert "stage=needs_attention" in page.url
+    page.goto("/portal/ops/attention")
+    check_page(page, "ops-attention")
+    page.goto("/portal/ops/charts")
+    assert page.locator("svg.chart").count() == 2
+    check_page(page, "ops-charts")
+    page.goto("/portal/ops/audit")
+    check_page(page, "ops-audit")
+    page.goto("/portal/missions/new")
+    assert re.search(r"/portal/ops/missions$", page.url), "a client page sends ops back home"
+
+
+def test_keyboard_reaches_the_login_form_with_visible_focus(new_context: NewContext) -> None:
+    page = new_context().new_page()
+    page.goto("/portal/login")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "f-email":
+            break
+    assert page.evaluate("document.activeElement.id") == "f-email"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid", "focus is visible"
+    shot(page, "login-focus")
+    register_expert  # noqa: B018 - imported for the other modules' use
