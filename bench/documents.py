@@ -1,0 +1,272 @@
+"""Documents benchmark: ``python -m bench.documents [--invoices 15] [--contracts 8] [--throughput 16]``.
+
+In one run, on a temporary SQLite database, document store and development PKI:
+* median ms per mission invoice through our whole pipeline (the `issue_mission_invoice` activity: gapless
+  number, Jinja, WeasyPrint PDF/A-3b with the shared font configuration and pre-parsed stylesheet, Factur-X XML
+  embedded, stored and chained into the ledger), and the render step alone;
+* median ms per contract through our whole pipeline (render, client and expert PAdES signatures, timestamped
+  platform seal, each stored and recorded), and the render step alone;
+* next to each, the bare default WeasyPrint render of the same HTML (the stylesheet inlined so that the page is
+  the same): ``weasyprint.HTML(string=html).write_pdf()`` with nothing reused; and the ratio ours / bare;
+* documents per second with 2 processes issuing invoices through the whole pipeline on the same database.
+Prints the figures and writes ``var/bench/documents.json`` with the machine (nproc, Python version).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import store.models  # noqa: F401  (registers every table)
+from activities.contracts import (
+    ContractRequest,
+    MilestonePlan,
+    MissionInvoiceRequest,
+    ProposalTerms,
+    SealContractRequest,
+    SignContractRequest,
+)
+from activities.documents import DocumentActivities
+from config.settings import VAR, Settings
+from documents.rendering import TEMPLATES, Renderer
+from documents.store import LocalDocumentStore
+from domain.money import Money
+from store.base import Base
+from store.db import make_engine, make_session_factory, transaction
+from store.models.community import Expert, Organisation, User
+
+
+class RecordingRenderer(Renderer):
+    """Our renderer, keeping the last HTML it laid out (the bare render gets exactly the same page)."""
+
+    last_html: str = ""
+
+    def html(self, template: str, *, language: str, **context: Any) -> str:
+        self.last_html = super().html(template, language=language, **context)
+        return self.last_html
+
+
+def with_inline_css(html: str) -> str:
+    css = (TEMPLATES / "documents.css").read_text(encoding="utf-8")
+    return html.replace("</head>", f"<style>{css}</style></head>", 1)
+
+
+def bare_render(html: str) -> bytes:
+    import weasyprint
+
+    pdf: bytes = weasyprint.HTML(string=html).write_pdf()
+    return pdf
+
+
+def median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 1)
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+class Bench:
+    def __init__(self, root: Path, *, fresh: bool = True) -> None:
+        """`fresh`: create the tables and the parties; otherwise join the database another process created."""
+        self.root = root
+        self.database_url = f"sqlite:///{root / 'bench.db'}"
+        self.settings = Settings(
+            environment="test", database_url=self.database_url, keys_dir=root / "keys",
+            document_store=f"file://{root / 'docs'}",
+        )  # fmt: skip
+        engine = make_engine(self.database_url)
+        if fresh:
+            Base.metadata.create_all(engine)
+        self.sessions = make_session_factory(engine)
+        self.renderer = RecordingRenderer()
+        self.docs = DocumentActivities(self.sessions, LocalDocumentStore(root / "docs"), self.renderer, self.settings)
+        self.org_id, self.expert_id, self.client_user, self.expert_user = self._parties() if fresh else self._join()
+
+    def _join(self) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, uuid.UUID]:
+        with self.sessions() as s:
+            users = {u.role: u.id for u in s.query(User)}
+            return s.query(Organisation).one().id, s.query(Expert).one().id, users["client"], users["expert"]
+
+    def _parties(self) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, uuid.UUID]:
+        with transaction(self.sessions) as s:
+            org = Organisation(
+                legal_name="Acme Industries SA", legal_form="SA", country="FR", siren="552100554",
+                siret="55210055400013", vat_number="FR03552100554", address_line="25 avenue de l'Opéra",
+                postcode="75001", city="Paris", billing_email="ap@acme.fr",
+            )  # fmt: skip
+            expert = Expert(
+                display_name="Marie", legal_name="Marie Dupont Conseil", legal_form="EI", country="FR",
+                address_line="12 quai Saint-Antoine", postcode="69002", city="Lyon", daily_rate=Decimal("850"),
+                available_from=date(2026, 1, 1), vat_regime="vat_registered", siren="732829320",
+                siret="73282932000074", vat_number="FR44732829320", iban="FR7630006000011234567890189",
+                billing_mandate_accepted_on=date(2026, 1, 2),
+            )  # fmt: skip
+            s.add_all([org, expert])
+            s.flush()
+            unusable = "!"  # no login in a benchmark
+            client = User(email="c@acme.fr", full_name="Claire Client", password_hash=unusable, role="client",
+                          organisation_id=org.id)  # fmt: skip
+            consultant = User(email="m@dupont.fr", full_name="Marie Dupont", password_hash=unusable, role="expert",
+                              expert_id=expert.id)  # fmt: skip
+            s.add_all([client, consultant])
+            s.flush()
+            return org.id, expert.id, client.id, consultant.id
+
+    def invoice(self, n: int, tag: str = "main") -> None:
+        mission_id = uuid.uuid4()
+        self.docs.issue_mission_invoice(
+            MissionInvoiceRequest(
+                mission_id=mission_id, milestone_id=f"bench:{tag}:{n}", contract_id=uuid.uuid4(),
+                expert_id=self.expert_id, client_org_id=self.org_id,
+                description="Jalon 1 : diagnostic financier et plan de trésorerie sur 13 semaines",
+                amount=Money(amount=Decimal("4250.00")), service_date=date(2026, 9, 12),
+                issue_date=date(2026, 9, 15), language="fr",
+            )
+        )  # fmt: skip
+
+    def contract(self) -> None:
+        mission_id = uuid.uuid4()
+        terms = ProposalTerms(
+            approach="Diagnostic financier, puis plan de trésorerie sur 13 semaines et comité de pilotage.",
+            pricing="daily", daily_rate=Decimal("850.00"), days=Decimal("6.0"), currency="EUR",
+            milestones=[
+                MilestonePlan(title="Diagnostic", amount=Decimal("2550.00"), due_date=date(2026, 10, 1)),
+                MilestonePlan(title="Plan", amount=Decimal("2550.00"), due_date=date(2026, 10, 15)),
+            ],
+        )  # fmt: skip
+        contract = self.docs.render_contract(
+            ContractRequest(
+                mission_id=mission_id, client_org_id=self.org_id, expert_id=self.expert_id,
+                mission_title="Plan de trésorerie", language="fr", confidential=True, terms=terms,
+                total=Money(amount=Decimal("5100.00")),
+            )
+        )  # fmt: skip
+        sha = contract.sha256
+        for party, user in (("client", self.client_user), ("expert", self.expert_user)):
+            sha = self.docs.sign_contract(
+                SignContractRequest(
+                    mission_id=mission_id, contract_id=contract.document_id, party=party,
+                    signer_user_id=user, signed_at=datetime.now(UTC), expected_sha256=sha,
+                )
+            ).sha256  # fmt: skip
+        self.docs.seal_contract(SealContractRequest(mission_id=mission_id, contract_id=contract.document_id))
+
+    def render_only(self, template_html: str) -> float:
+        """Our render step alone (shared font configuration, pre-parsed stylesheet, PDF/A-3b) on the same page."""
+        from weasyprint import HTML
+
+        from documents.rendering import OUTPUT_INTENT, PDF_VARIANT
+
+        start = time.perf_counter()
+        document = HTML(string=template_html, base_url=str(TEMPLATES)).render(
+            stylesheets=[self.renderer.stylesheet], font_config=self.renderer.font_config, pdf_variant=PDF_VARIANT,
+            output_intent=OUTPUT_INTENT,
+        )  # fmt: skip
+        document.color_profiles[OUTPUT_INTENT] = self.renderer._srgb
+        document.write_pdf(pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT)
+        return time.perf_counter() - start
+
+
+def measure(bench: Bench, label: str, run: Callable[[int], None], count: int) -> dict[str, Any]:
+    run(-1)  # warm-up: templates compiled, fonts loaded, keys generated
+    html = bench.renderer.last_html
+    bare_html = with_inline_css(html)
+    bare_render(bare_html)
+    ours, bare, render = [], [], []
+    for i in range(count):  # interleaved, so that machine noise hits both sides alike
+        ours.append(timed(lambda i=i: run(i)))  # type: ignore[misc]
+        bare.append(timed(lambda: bare_render(bare_html)))
+        render.append(bench.render_only(html))
+    result = {
+        "count": count,
+        "ours_pipeline_ms": median_ms(ours),
+        "ours_render_only_ms": median_ms(render),
+        "bare_weasyprint_ms": median_ms(bare),
+    }
+    result["ratio_pipeline_over_bare"] = round(result["ours_pipeline_ms"] / result["bare_weasyprint_ms"], 3)
+    result["ratio_render_over_bare"] = round(result["ours_render_only_ms"] / result["bare_weasyprint_ms"], 3)
+    print(
+        f"{label:9s} ours (whole pipeline) {result['ours_pipeline_ms']:7.1f} ms | ours (render step) "
+        f"{result['ours_render_only_ms']:7.1f} ms | bare WeasyPrint {result['bare_weasyprint_ms']:7.1f} ms | "
+        f"ours/bare {result['ratio_pipeline_over_bare']:.2f}x (render step {result['ratio_render_over_bare']:.2f}x)"
+    )
+    return result
+
+
+def _worker(root: str, tag: str, count: int) -> float:
+    """One process: its own renderer and session factory on the shared database; returns its busy seconds."""
+    bench = Bench(Path(root), fresh=False)
+    bench.invoice(0, f"{tag}-warm")
+    start = time.perf_counter()
+    for n in range(count):
+        bench.invoice(n, tag)
+    return time.perf_counter() - start
+
+
+def throughput(root: Path, total: int, processes: int = 2) -> dict[str, Any]:
+    per = total // processes
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=processes) as pool:
+        futures = [pool.submit(_worker, str(root), f"p{i}", per) for i in range(processes)]
+        busy = [f.result() for f in futures]
+    wall = time.perf_counter() - start
+    # per-process busy time excludes process start-up and warm-up (fonts, templates): the steady state
+    steady = per * processes / max(busy)
+    print(
+        f"throughput with {processes} processes: {steady:.2f} invoices/s steady "
+        f"({per * processes} invoices, {wall:.1f} s wall including start-up)"
+    )
+    return {"processes": processes, "invoices": per * processes, "docs_per_second": round(steady, 2),
+            "wall_seconds_with_startup": round(wall, 2)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--invoices", type=int, default=15)
+    parser.add_argument("--contracts", type=int, default=8)
+    parser.add_argument("--throughput", type=int, default=16, help="invoices issued by the 2 processes")
+    parser.add_argument("--out", type=Path, default=VAR / "bench" / "documents.json")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="innot-bench-docs-") as tmp:
+        root = Path(tmp)
+        bench = Bench(root)
+        invoice = measure(bench, "invoice", bench.invoice, args.invoices)
+        contract = measure(bench, "contract", lambda _n: bench.contract(), args.contracts)
+        rate = throughput(root, args.throughput)
+    result = {
+        "machine": {
+            "nproc": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "weasyprint": __import__("weasyprint").__version__,
+        },
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "invoice": invoice,
+        "contract": contract,
+        "throughput": rate,
+        "goal": "ours_pipeline_ms <= 0.8 x bare_weasyprint_ms",
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"written to {args.out} ({result['seconds']} s)")
+
+
+if __name__ == "__main__":
+    main()
