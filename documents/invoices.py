@@ -15,11 +15,14 @@ class RenderedInvoice:
     xml: bytes
 
 
+TEMPLATES = {"fee_invoice": "fee_invoice.html", "credit_note": "credit_note.html"}  # default: invoice.html
+
+
 def render_invoice(renderer: Renderer, invoice: Invoice, *, platform_name: str) -> RenderedInvoice:
     fr = invoice.language == "fr"
     notes = french_notes(invoice)
     pdf = renderer.pdf(
-        "invoice.html",
+        TEMPLATES.get(invoice.kind, "invoice.html"),
         language=invoice.language,
         title=f"{invoice.number} — {invoice.seller.name}",
         invoice=invoice,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -77,7 +78,7 @@ def issued(session_factory: sessionmaker[Session], tmp_path_factory: pytest.Temp
         )
     )  # fmt: skip
     docs.record_fee_paid(FeePaidRequest(invoice_number=fee.number, paid_on=date(2031, 3, 9)))
-    return {"invoices": invoices, "credit": credit, "fee": fee}
+    return {"invoices": invoices, "credit": credit, "fee": fee, "store": LocalDocumentStore(root / "docs")}
 
 
 @pytest.fixture
@@ -173,3 +174,18 @@ async def test_an_edited_or_removed_entry_is_detected(
     finally:
         tamper(session_factory, insert(LEDGER).values(**tail))
     assert (await public_api.get("/public/ledger/verify", params={"head": tail["entry_hash"]})).json()["intact"]
+
+
+def pdf_text(pdf: bytes) -> str:
+    done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return " ".join(done.stdout.decode("utf-8").split())
+
+
+def test_fee_invoices_and_credit_notes_have_their_own_wording(issued: dict[str, Any]) -> None:
+    store: LocalDocumentStore = issued["store"]
+    fee = pdf_text(store.get(issued["fee"].sha256))
+    assert "Cotisation annuelle de membre" in fee and "Aucune commission" in fee
+    credit = pdf_text(store.get(issued["credit"].sha256))
+    assert f"Cet avoir annule intégralement la facture {issued['invoices'][1].number}" in credit
+    mission = pdf_text(store.get(issued["invoices"][0].sha256))
+    assert "Cotisation" not in mission and "Cet avoir" not in mission
