@@ -7,6 +7,8 @@ Wire them in cli/main.py with `app.add_typer(documents_app, name="documents")` a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +19,7 @@ from rich.console import Console
 from config.settings import get_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+    from sqlalchemy.orm import Session
 
     from documents.schematron import SchematronValidator
 
@@ -111,10 +113,17 @@ def verify(
     console.print("[green]OK[/green]")
 
 
-def _sessions() -> sessionmaker[Session]:
+@contextmanager
+def _session() -> Iterator[Session]:
+    """One session on the configured database; the engine (and its pool) is closed on the way out."""
     from store.db import make_engine, make_session_factory
 
-    return make_session_factory(make_engine(get_settings().database_url))
+    engine = make_engine(get_settings().database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @ledger_app.command("verify")
@@ -126,8 +135,7 @@ def ledger_verify(
     """Recompute every entry's hash and link; exit 1 on an edited, removed or reordered entry."""
     from api.routers.public import chain_status
 
-    factory = _sessions()
-    with factory() as session:
+    with _session() as session:
         status = chain_status(session, head)
     if not status.intact:
         console.print(f"[red]ledger BROKEN[/red] ({status.entries} entries)")
@@ -144,8 +152,7 @@ def ledger_export(
     """Write the public CSV: totals per period, community and kind, then every entry with its hashes."""
     from store.legal import export_ledger_csv
 
-    factory = _sessions()
-    with factory() as session:
+    with _session() as session:
         text = export_ledger_csv(session)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
