@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
 from activities.matching import MatchingActivities
+from activities.membership import MembershipActivities
 from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
 from config.observability import configure_logging, temporal_runtime
@@ -39,6 +40,7 @@ def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
     return [
         *ReadModelActivities(factory).all(),
         *NotifyActivities(factory).all(),
+        *MembershipActivities(factory, settings).all(),
         matching.shortlist_experts,
         matching.record_shortlist_exposure,
     ]

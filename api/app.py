@@ -13,7 +13,19 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api import errors, metrics
-from api.routers import auth, clients, codec, experts, health, messages, missions, ops, ops_missions
+from api.routers import (
+    auth,
+    clients,
+    codec,
+    experts,
+    health,
+    memberships,
+    messages,
+    missions,
+    ops,
+    ops_missions,
+    public,
+)
 from config.codec import EncryptionCodec
 from config.crypto import DataCipher
 from config.settings import Settings, get_settings
@@ -70,6 +82,7 @@ def create_app(
             {"name": "experts", "description": "independent experts"},
             {"name": "ops", "description": "platform staff; every action is audited"},
             {"name": "messages", "description": "private, encrypted conversations inside a mission"},
+            {"name": "public", "description": "the transparency ledger: fees, contracts, commission 0.00"},
             {"name": "health", "description": "liveness of the database and Temporal"},
         ],
     )
@@ -95,6 +108,6 @@ def create_app(
         allow_headers=["Authorization", "Content-Type", "X-Namespace"],
         allow_credentials=True,
     )
-    for module in (health, auth, missions, messages, clients, experts, ops, ops_missions, codec):
+    for module in (health, auth, missions, messages, clients, experts, memberships, ops, ops_missions, codec, public):
         app.include_router(module.router)
     return app

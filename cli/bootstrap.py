@@ -95,17 +95,22 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
             },
             today=date.today(),
         )
+        # The demo members start active (their fee counted as paid) so the platform is usable at once.
         expert.membership_active = True
-        session.add(
-            Membership(
-                community="expert",
-                member_id=expert.id,
-                status="active",
-                fee_schedule_version=settings.fees.version,
-                fee_amount=settings.fees.expert,
-                currency=settings.fees.currency,
+        for community, member_id, fee in (
+            ("client_organisation", org.id, settings.fees.client_organisation),
+            ("expert", expert.id, settings.fees.expert),
+        ):
+            session.add(
+                Membership(
+                    community=community,
+                    member_id=member_id,
+                    status="active",
+                    fee_schedule_version=settings.fees.version,
+                    fee_amount=fee,
+                    currency=settings.fees.currency,
+                )
             )
-        )
         accounts.create_user(
             session, email="ops@demo.innot.example", full_name="Olivia Ops", password_hash=hashes["ops"], role="ops"
         )

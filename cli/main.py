@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from cli.documents import documents_app, ledger_app
 from config.settings import get_settings
 
 app = typer.Typer(help="innot: the zero-commission consulting marketplace engine", no_args_is_help=True)
@@ -18,6 +19,8 @@ db_app = typer.Typer(help="database schema", no_args_is_help=True)
 ops_app = typer.Typer(help="operations: accounts, missions, repairs", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ops_app, name="ops")
+app.add_typer(documents_app, name="documents")
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 
 
@@ -113,6 +116,32 @@ def create_ops_user(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"ops account {user.email} created ({user.id})")
+
+
+@ops_app.command("reconcile")
+def reconcile() -> None:
+    """Start the membership workflow of every pending membership that has none (after a Temporal outage)."""
+    from sqlalchemy import select
+
+    from config.temporal import connect
+    from store.db import make_engine, make_session_factory
+    from store.models.community import Membership
+    from workflows.membership import start_membership
+
+    settings = get_settings()
+    factory = make_session_factory(make_engine(settings.database_url))
+    with factory() as session:
+        pending = list(
+            session.execute(select(Membership.community, Membership.member_id).where(Membership.status == "pending"))
+        )
+
+    async def start_all() -> None:
+        client = await connect(settings)
+        for community, member_id in pending:
+            await start_membership(client, settings, community, member_id)
+
+    asyncio.run(start_all())
+    console.print(f"{len(pending)} pending memberships have their workflow running")
 
 
 @app.command()

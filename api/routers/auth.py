@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import anyio
+import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from temporalio.service import RPCError
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES, ErrorBody
@@ -26,7 +28,9 @@ from config.settings import Settings
 from store import accounts
 from store.db import transaction
 from store.models.community import RefreshToken, User
+from workflows.membership import start_membership
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
 
@@ -44,7 +48,9 @@ def _duplicate(exc: Exception) -> HTTPException:
 
 
 @router.post("/register/client", status_code=status.HTTP_201_CREATED, response_model=RegistrationResult)
-async def register_client(body: ClientRegistration, factory: Factory, settings: SettingsDep) -> RegistrationResult:
+async def register_client(
+    body: ClientRegistration, request: Request, factory: Factory, settings: SettingsDep
+) -> RegistrationResult:
     """Register a client organisation with its first member. Nothing is written if any field is invalid."""
     password_hash = await hash_password(body.account.password.get_secret_value())
     user_fields = body.account.model_dump(exclude={"password"}) | {"password_hash": password_hash}
@@ -67,13 +73,30 @@ async def register_client(body: ClientRegistration, factory: Factory, settings: 
             )
 
     try:
-        return await anyio.to_thread.run_sync(write)
+        result = await anyio.to_thread.run_sync(write)
     except (accounts.DuplicateEmail, IntegrityError) as exc:
         raise _duplicate(exc) from exc
+    await _start_membership(request, settings, "client_organisation", result)
+    return result
+
+
+async def _start_membership(request: Request, settings: Settings, community: str, result: RegistrationResult) -> None:
+    """Start the member's MembershipWorkflow (fee invoice, reminders, activation). The account is already saved:
+    if Temporal is unreachable now, `innot ops reconcile` starts the workflows of pending memberships later."""
+    client = await request.app.state.connect_temporal()
+    if client is None:
+        log.warning("membership workflow not started: Temporal unreachable", member_id=str(result.member_id))
+        return
+    try:
+        await start_membership(client, settings, community, result.member_id, language=result.user.language)  # type: ignore[arg-type]
+    except RPCError as exc:
+        log.warning("membership workflow not started", member_id=str(result.member_id), error=str(exc))
 
 
 @router.post("/register/expert", status_code=status.HTTP_201_CREATED, response_model=RegistrationResult)
-async def register_expert(body: ExpertRegistration, factory: Factory, settings: SettingsDep) -> RegistrationResult:
+async def register_expert(
+    body: ExpertRegistration, request: Request, factory: Factory, settings: SettingsDep
+) -> RegistrationResult:
     """Register an expert, who accepts the billing mandate. Nothing is written if any field is invalid."""
     password_hash = await hash_password(body.account.password.get_secret_value())
     user_fields = body.account.model_dump(exclude={"password"}) | {"password_hash": password_hash}
@@ -97,9 +120,11 @@ async def register_expert(body: ExpertRegistration, factory: Factory, settings: 
             )
 
     try:
-        return await anyio.to_thread.run_sync(write)
+        result = await anyio.to_thread.run_sync(write)
     except (accounts.DuplicateEmail, IntegrityError) as exc:
         raise _duplicate(exc) from exc
+    await _start_membership(request, settings, "expert", result)
+    return result
 
 
 def _issue_tokens(session: Session, settings: Settings, user: User) -> TokenPair:

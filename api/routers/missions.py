@@ -27,6 +27,7 @@ from api.deps import (
     actor_of,
 )
 from api.errors import ERROR_RESPONSES
+from api.routers.memberships import membership_is_active
 from api.schemas.missions import (
     MilestoneSummary,
     MissionDetail,
@@ -43,7 +44,7 @@ from domain.mission import MilestoneView, MissionView, StartMission
 from domain.need import Need
 from domain.policy import Policy
 from store import missions as queries
-from store.models.community import IdempotencyRecord, Membership
+from store.models.community import IdempotencyRecord
 from store.models.legal import DocumentRecord
 
 router = APIRouter(tags=["missions"], responses=ERROR_RESPONSES)
@@ -82,11 +83,6 @@ class CreatedMission(BaseModel):
     stage: str
 
 
-def _membership_active(session: Any, member_id: uuid.UUID | None) -> bool:
-    membership = session.query(Membership).filter(Membership.member_id == member_id).one_or_none()
-    return membership is not None and membership.status == "active"
-
-
 @router.post(
     "/missions",
     status_code=status.HTTP_201_CREATED,
@@ -106,7 +102,7 @@ async def create_mission(
         previous = session.query(IdempotencyRecord).filter_by(user_id=user.id, key=idempotency_key).one_or_none()
         if previous is not None:
             return CreatedMission.model_validate(previous.body)
-    if not await anyio.to_thread.run_sync(_membership_active, session, user.organisation_id):
+    if not await anyio.to_thread.run_sync(membership_is_active, session, user.organisation_id):
         raise HTTPException(
             status.HTTP_409_CONFLICT, "your organisation's membership is not active: pay the registration fee first"
         )
@@ -193,6 +189,11 @@ def inbox(user: CurrentUser, session: SessionDep) -> list[TaskRead]:
 # --- actions ------------------------------------------------------------------------------------------------
 
 
+# A lapsed member cannot open or accept a mission (running missions continue): checked here, as the workflow
+# validators do no I/O.
+NEEDS_ACTIVE_MEMBERSHIP = frozenset({"accept_invitation", "submit_proposal"})
+
+
 def _mission_action(path: str, update: str, command: type[cmds.Command], role: str, summary: str) -> None:
     body_model = body_of(command)
 
@@ -200,10 +201,15 @@ def _mission_action(path: str, update: str, command: type[cmds.Command], role: s
         mission: VisibleMission,
         body: body_model,  # type: ignore[valid-type]
         user: CurrentUser,
+        session: SessionDep,
         client: TemporalDep,
     ) -> MissionView:
         if user.role != role:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {role} can {summary.lower()}")
+        if update in NEEDS_ACTIVE_MEMBERSHIP and not membership_is_active(session, user.expert_id):
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, "your membership is not active: pay the registration fee to take missions"
+            )
         view = await gateway.mission_update(client, mission.id, update, to_command(command, body, actor_of(user)))
         return redact(view, user)
 
