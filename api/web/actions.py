@@ -3,6 +3,7 @@ API's own route function (same validators, same workflow Update, same redaction,
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -106,6 +107,12 @@ def endpoint(router: APIRouter, name: str) -> Endpoint:
             function: Endpoint = route.endpoint
             return function
     raise LookupError(f"no API route named {name}")
+
+
+async def call(function: Endpoint, **available: Any) -> Any:
+    """Call an API route function with the arguments it declares, taken from what the portal has at hand."""
+    wanted = inspect.signature(function).parameters
+    return await function(**{name: value for name, value in available.items() if name in wanted})
 
 
 def body(spec: tuple[str, type[cmds.Command], FieldsOf], form: FormData) -> Any:

@@ -115,11 +115,11 @@ async def register(kind: str, request: Request, settings: SettingsDep) -> Respon
     try:
         if kind == "client":
             client_body = forms.client_registration(form)
-            await auth.register_client(client_body, factory, settings)
+            await auth.register_client(client_body, request, factory, settings)
             email, password = str(client_body.account.email), client_body.account.password
         else:
             expert_body = forms.expert_registration(form)
-            await auth.register_expert(expert_body, factory, settings)
+            await auth.register_expert(expert_body, request, factory, settings)
             email, password = str(expert_body.account.email), expert_body.account.password
         pair = await auth.login(LoginRequest(email=email, password=password), factory, settings)
     except (ValidationError, HTTPException) as exc:

@@ -7,13 +7,15 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, UploadFile
+import anyio
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from starlette.datastructures import UploadFile
 
 from api import gateway
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, actor_of
 from api.routers import messages as message_routes
 from api.routers import missions
 from api.schemas.messages import MessageCreate
@@ -21,12 +23,15 @@ from api.views import redact
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
 from api.web.i18n import translator
+from domain import mission as cmds
 from domain.mission import MissionView, PendingAction
 from domain.stages import Stage
+from domain.taxonomy import validate_need
 from store import messaging
 from store import missions as queries
 from store.access import visible_mission
 from store.models.community import Expert, Membership, User
+from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord
 
 router = APIRouter(prefix="/portal/missions", include_in_schema=False)
@@ -74,6 +79,9 @@ async def post_need(request: Request, user: WebUser, session: SessionDep, settin
     lang = language_of(request, user)
     try:
         need = forms.need(form)
+        problems = validate_need(need)  # the matching activity would refuse it later, as needs_attention
+        if problems:
+            raise HTTPException(422, "; ".join(problems))
         client = await actions.temporal_of(request)
         created = await missions.create_mission(
             need, user, session, settings, client, idempotency_key=forms.text(form, "idempotency_key") or None
@@ -184,7 +192,9 @@ async def mission_action(
         mission = _mission_or_404(session, user, mission_id)
         body = actions.body(actions.MISSION_ACTIONS[update], form)
         client = await actions.temporal_of(request)
-        await actions.mission_endpoint(update)(mission=mission, body=body, user=user, client=client)
+        await actions.call(
+            actions.mission_endpoint(update), mission=mission, body=body, user=user, client=client, session=session
+        )
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(lang)("ops.done"))
@@ -203,10 +213,46 @@ async def upload_deliverable(
             raise HTTPException(422, "file: choose a file to upload")
         client = await actions.temporal_of(request)
         store = request.app.state.document_store
-        await missions.submit_deliverable(mission, number, upload, user, session, client, store)  # type: ignore[arg-type]
+        await deliver(mission, number, upload, user, session, client, store)
     except HTTPException as exc:
         return redirect(request, back, error=error_text(exc))
+    finally:
+        await form.close()
     return redirect(request, back, ok=translator(language_of(request, user))("ops.done"))
+
+
+async def deliver(
+    mission: MissionRecord, number: int, upload: UploadFile, user: User, session: Any, client: Any, store: Any
+) -> None:
+    """The API's upload (same types, size limit and workflow update), except that the document record is
+    committed BEFORE the update: holding a write transaction while the workflow projects its read model
+    deadlocks SQLite (`api.routers.missions.submit_deliverable` does; reported to the lead)."""
+    if user.role != "expert":
+        raise HTTPException(403, "only the expert delivers")
+    media_type = (upload.content_type or "").split(";")[0].strip()
+    if media_type not in missions.DELIVERABLE_TYPES:
+        raise HTTPException(
+            415, f"file: type {media_type or 'unknown'} is not accepted; use one of {missions.ACCEPTED}"
+        )
+    data = await upload.read(missions.MAX_DELIVERABLE_BYTES + 1)
+    if len(data) > missions.MAX_DELIVERABLE_BYTES:
+        raise HTTPException(413, "file: larger than 25 MB")
+    if not data:
+        raise HTTPException(422, "file: empty")
+    sha256 = await anyio.to_thread.run_sync(store.put, data)
+    record = DocumentRecord(
+        kind="deliverable",
+        sha256=sha256,
+        size=len(data),
+        media_type=media_type,
+        mission_id=mission.id,
+        language="en",
+        stage="submitted",
+    )
+    session.add(record)
+    session.commit()
+    command = cmds.SubmitDeliverable(actor=actor_of(user), document_id=record.id, sha256=sha256)
+    await gateway.milestone_update(client, mission.id, number, "submit_deliverable", command)
 
 
 @router.post("/{mission_id}/milestones/{number}/{update}", dependencies=[CsrfChecked])
@@ -221,7 +267,15 @@ async def milestone_action(
         mission = _mission_or_404(session, user, mission_id)
         body = actions.body(actions.MILESTONE_ACTIONS[update], form)
         client = await actions.temporal_of(request)
-        await actions.milestone_endpoint(update)(mission=mission, number=number, body=body, user=user, client=client)
+        await actions.call(
+            actions.milestone_endpoint(update),
+            mission=mission,
+            number=number,
+            body=body,
+            user=user,
+            client=client,
+            session=session,
+        )
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(language_of(request, user))("ops.done"))

@@ -122,8 +122,13 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
             await ops_missions.resume_milestone(mission_id, int(number), body, user, session, client)
         elif action in actions.OPS_ACTIONS:
             body = actions.body(actions.OPS_ACTIONS[action], form)
-            await actions.ops_endpoint(action)(
-                mission_id=mission_id, body=body, user=user, session=session, client=client
+            await actions.call(
+                actions.ops_endpoint(action),
+                mission_id=mission_id,
+                body=body,
+                user=user,
+                session=session,
+                client=client,
             )
         else:
             raise HTTPException(404, "unknown action")

@@ -41,7 +41,7 @@ def register_expert(page: Page, email: str, *, name: str = "Jean Dupont") -> Non
     page.get_by_label("Display name").fill(name)
     page.get_by_label("Headline").fill("Finance transformation, FP&A and closing")
     page.get_by_label("Business function").select_option("finance")
-    page.get_by_label("Skills (comma separated keys)").fill("fpa, closing")
+    page.get_by_label("Skills (comma separated keys)").fill("management_control, consolidation")
     page.get_by_label("Languages (ISO codes, comma separated)").fill("en, fr")
     page.get_by_label("Daily rate (excl. tax)").fill("850")
     page.get_by_label("Available from").fill(date.today().isoformat())
@@ -62,7 +62,9 @@ def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def post_need(page: Page, title: str, *, function: str = "finance", skills: str = "fpa, closing") -> str:
+def post_need(
+    page: Page, title: str, *, function: str = "finance", skills: str = "management_control, consolidation"
+) -> str:
     """Post a need; returns the mission page's path."""
     page.goto("/portal/missions/new")
     page.get_by_label("Title").fill(title)
