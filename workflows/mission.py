@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from temporalio import workflow
+from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows._lifecycle import Lifecycle
@@ -128,7 +129,8 @@ class MissionWorkflow(Lifecycle):
             to, reason, actor = self._stop
             if self._children is not None and not self._children.done():
                 self._children.cancel()
-                with suppress(asyncio.CancelledError):
+                # a cancelled child ends as ChildWorkflowError(cause=CancelledError) for its parent
+                with suppress(asyncio.CancelledError, ChildWorkflowError):
                     await self._children
             self.view.deadlines.clear()
             self.view.closed_reason = reason
