@@ -16,9 +16,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# System packages the tests need (pdftotext for document checks). Installed once; a no-op afterwards.
+# System packages the tests need: pdftotext (document checks) and Debian's Chromium (browser tests, driven by
+# Playwright; Playwright's own browser download does not work offline). Installed once; a no-op afterwards.
 sysdeps:
-	@command -v pdftotext >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
+	@missing=""; command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	 test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	 if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 run: install
 	@$(BIN)/innot dev

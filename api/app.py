@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from temporalio.client import Client
 
@@ -26,6 +27,8 @@ from api.routers import (
     ops_missions,
     public,
 )
+from api.web.routes import STATIC_DIR
+from api.web.routes import router as web_router
 from config.codec import EncryptionCodec
 from config.crypto import DataCipher
 from config.settings import Settings, get_settings
@@ -110,4 +113,6 @@ def create_app(
     )
     for module in (health, auth, missions, messages, clients, experts, memberships, ops, ops_missions, codec, public):
         app.include_router(module.router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

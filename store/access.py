@@ -12,7 +12,7 @@ from store.models.community import User
 from store.models.readmodel import MissionExpert, MissionRecord
 
 # An expert keeps access to a mission while invited or engaged; not after declining or being dropped.
-EXPERT_VISIBLE = ("invited", "accepted", "selected", "proposed", "withdrawn")
+EXPERT_VISIBLE = ("pending", "invited", "accepted", "selected", "withdrawn")
 
 
 def visible_mission(session: Session, *, user: User, mission_id: uuid.UUID) -> MissionRecord | None:

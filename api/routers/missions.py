@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, UploadFile, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +44,7 @@ from domain import mission as cmds
 from domain.mission import MilestoneView, MissionView, StartMission
 from domain.need import Need
 from domain.policy import Policy
+from domain.taxonomy import normalise_need, validate_need
 from store import missions as queries
 from store.models.community import IdempotencyRecord
 from store.models.legal import DocumentRecord
@@ -98,6 +100,15 @@ async def create_mission(
     idempotency_key: Annotated[str | None, Header(max_length=200, description="retry-safe key")] = None,
 ) -> CreatedMission:
     """The mission id derives from the idempotency key: a retried POST finds the mission it already started."""
+    problems = validate_need(need)
+    if problems:
+        raise RequestValidationError(
+            [
+                {"loc": ("body", "skills" if "skill" in p else "business_function"), "msg": p, "type": "value_error"}
+                for p in problems
+            ]
+        )
+    need = normalise_need(need)
     if idempotency_key:
         previous = session.query(IdempotencyRecord).filter_by(user_id=user.id, key=idempotency_key).one_or_none()
         if previous is not None:
@@ -347,7 +358,9 @@ def list_documents(mission: VisibleMission, user: CurrentUser, session: SessionD
     if not _may_see_documents(mission, user):
         return []
     rows = session.scalars(
-        select(DocumentRecord).where(DocumentRecord.mission_id == mission.id).order_by(DocumentRecord.created_at)
+        select(DocumentRecord)
+        .where(DocumentRecord.mission_id == mission.id, DocumentRecord.stage != "refused")
+        .order_by(DocumentRecord.created_at)
     )
     return [DocumentRead.model_validate(r, from_attributes=True) for r in rows]
 
@@ -401,6 +414,8 @@ async def submit_deliverable(
     if not data:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "file: empty")
     sha256 = await anyio.to_thread.run_sync(store.put, data)
+    # The record is committed before the update (the workflow's projection writes the same database, and SQLite
+    # has one writer); its stage then says whether the workflow took it.
     record = DocumentRecord(
         kind="deliverable",
         sha256=sha256,
@@ -408,15 +423,17 @@ async def submit_deliverable(
         media_type=media_type,
         mission_id=mission.id,
         language="en",
-        stage="submitted",
+        stage="uploaded",
     )
     session.add(record)
-    session.flush()
+    session.commit()
     command = cmds.SubmitDeliverable(actor=actor_of(user), document_id=record.id, sha256=sha256)
     try:
         view = await gateway.milestone_update(client, mission.id, number, "submit_deliverable", command)
-    except Exception:
-        session.rollback()  # refused: no document record (the bytes are content-addressed, harmless)
+    except HTTPException:
+        record.stage = "refused"
+        session.commit()
         raise
+    record.stage = "submitted"
     session.commit()
     return view

@@ -139,6 +139,8 @@ _MUTABLE = {InvoiceRecord: {"document_id"}, ContractRecord: {"status", "current_
 def _refuse_edit(_mapper: Mapper[Any], _connection: Any, target: Any) -> None:
     state = inspect(target)
     allowed = _MUTABLE.get(type(target), set())
+    if isinstance(target, DocumentRecord) and target.kind == "deliverable":
+        allowed = {"stage"}  # uploaded -> submitted | refused: the workflow decides after the bytes are stored
     for attr in state.attrs:
         history = attr.history
         if not history.has_changes() or attr.key in allowed:
