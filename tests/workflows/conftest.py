@@ -255,3 +255,11 @@ async def both(
     sa = request.node.callspec.params["workflow_env"] == "dev-server"
     async for h in _harness(workflow_env, task_queue, session_factory, search_attributes=sa):
         yield h
+
+
+@pytest.fixture
+async def dev(
+    dev_server_env: WorkflowEnvironment, task_queue: str, session_factory: sessionmaker[Session]
+) -> AsyncIterator[Harness]:
+    async for h in _harness(dev_server_env, task_queue, session_factory, search_attributes=True):
+        yield h

@@ -1,0 +1,77 @@
+"""Record the reference histories replayed by test_replay.py. Run by hand when a workflow version is released:
+
+    .venv/bin/python -m tests.workflows.record_histories
+
+It runs one rich mission (a revision, an automatic acceptance, a payment reminder, a dispute resolved, ratings)
+on the time-skipping server and writes tests/histories/{mission,milestone_1,milestone_2}_v1.json. Commit them;
+never re-record to make a failing replay pass: a failing replay means the change needs `workflow.patched`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+import store.models  # noqa: F401
+from domain.mission import OpenDispute, RequestRevision, ResolveDispute
+from domain.stages import MilestoneStage, Stage
+from store.base import Base
+from store.db import make_engine, make_session_factory
+from tests.conftest import _binary
+from tests.workflows import flows
+from tests.workflows.conftest import _harness, terms
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+VERSION = "v1"
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/record.db")
+        Base.metadata.create_all(engine)
+        env = await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
+        )
+        try:
+            async for h in _harness(env, "record-histories", make_session_factory(engine), search_attributes=False):
+                await flows.to_delivery(h, terms("3000.00", "2000.00"))
+                view = await h.state()
+                assert view.selected_expert_id is not None
+                await flows.deliver(h, 1)
+                await h.until_milestone(1, lambda m: m.stage is MilestoneStage.IN_REVIEW)
+                await h.update_milestone(
+                    1, "request_revision", RequestRevision(actor=h.client_actor, reason="add KPIs")
+                )
+                await flows.deliver(h, 1)
+                await flows.accept(h, 1)
+                await h.update("open_dispute", OpenDispute(actor=h.client_actor, reason="late second phase"))
+                await h.update("resolve_dispute", ResolveDispute(actor=h.ops, outcome="continue", reason="new date"))
+                await flows.deliver(h, 2)
+                await h.skip(timedelta(days=10, hours=1))  # milestone 2 accepted by silence
+                await h.until(lambda v: v.stage is Stage.FEEDBACK)
+                await flows.rate_both(h)
+                await h.skip(timedelta(days=29, hours=12))  # payment reminders
+                await flows.pay(h, 1)
+                await flows.pay(h, 2)
+                await h.handle.result()
+                for name, handle in (
+                    ("mission", h.handle),
+                    ("milestone_1", h.milestone(1)),
+                    ("milestone_2", h.milestone(2)),
+                ):
+                    history = await handle.fetch_history()
+                    path = HISTORIES / f"{name}_{VERSION}.json"
+                    path.write_text(history.to_json())
+                    print(f"{path}: {len(history.events)} events")
+        finally:
+            await env.shutdown()
+            engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
