@@ -16,6 +16,7 @@ from activities.contracts import MilestonePlan, ProposalTerms
 from domain.actors import Actor, Role
 from domain.mission import (
     AnswerInvitation,
+    CancelMission,
     ConfirmPayment,
     EditShortlist,
     ExtendDeadline,
@@ -62,7 +63,7 @@ async def test_on_the_real_server_a_rejection_leaves_no_event_at_all(dev: Harnes
     with pytest.raises(WorkflowUpdateFailedError):
         await h.update("edit_shortlist", cmd)
     assert len((await h.handle.fetch_history()).events) == before
-    await h.update("cancel", flows.CancelMission(actor=h.client_actor, reason="test over"))
+    await h.update("cancel", CancelMission(actor=h.client_actor, reason="test over"))
 
 
 async def test_shortlist_and_invitation_rules(ts: Harness) -> None:
