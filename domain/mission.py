@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from activities.contracts import Candidate, IssuedDocument, MilestonePlan, ProposalTerms
 from domain.actors import Actor, Role
@@ -315,7 +315,10 @@ class MissionView(BaseModel):
     def accepted_expert_ids(self) -> list[UUID]:
         return [i.expert_id for i in self.invitations if i.status == "accepted"]
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def documents(self) -> list[IssuedDocument]:
+        """The mission's documents, latest version of each: contract (sealed once sealed), invoices."""
         docs: list[IssuedDocument] = []
         if self.contract:
             docs.append(self.contract.sealed or self.contract.document)

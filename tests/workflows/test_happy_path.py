@@ -31,6 +31,8 @@ async def test_mission_runs_from_need_to_closed(both: Harness) -> None:
     assert [m.invoice.number for m in result.milestones if m.invoice] == ["F-0001", "F-0002"]
     assert result.contract is not None and result.contract.sealed is not None
     assert [s.party for s in result.contract.signatures] == ["client", "expert"]
+    assert [d.kind for d in result.documents] == ["contract", "mission_invoice", "mission_invoice"]
+    assert result.documents[0].sha256 == result.contract.sealed.sha256
     assert h.fakes.calls["render_contract"] == 1 and h.fakes.calls["seal_contract"] == 1
     assert h.fakes.calls["issue_mission_invoice"] == 2
     assert h.open_tasks() == [], "every pending action is closed at the end"
