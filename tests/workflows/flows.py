@@ -21,6 +21,7 @@ from domain.policy import Policy
 from domain.stages import MilestoneStage, Stage
 from tests.workflows.conftest import Harness, terms
 from tests.workflows.fakes import sha
+from workflows.client import send_milestone_update, send_update
 
 
 async def to_shortlist(h: Harness, policy: Policy | None = None) -> MissionView:
@@ -30,7 +31,7 @@ async def to_shortlist(h: Harness, policy: Policy | None = None) -> MissionView:
 
 async def to_invitations(h: Harness, policy: Policy | None = None) -> MissionView:
     await to_shortlist(h, policy)
-    await h.update("start_invitations", StartInvitations(actor=h.client_actor))
+    await send_update(h.env.client, h.mission_id, "start_invitations", StartInvitations(actor=h.client_actor))
     return await h.until(lambda v: v.stage is Stage.INVITATIONS and len(v.invitations) >= 3)
 
 
@@ -83,7 +84,10 @@ async def deliver(h: Harness, n: int) -> None:
 
 async def accept(h: Harness, n: int) -> None:
     await h.until_milestone(n, lambda m: m.stage is MilestoneStage.IN_REVIEW)
-    await h.update_milestone(n, "accept_deliverable", AcceptDeliverable(actor=h.client_actor))
+    view = await send_milestone_update(
+        h.env.client, h.mission_id, n, "accept_deliverable", AcceptDeliverable(actor=h.client_actor)
+    )
+    assert view.accepted_at is not None and not view.accepted_automatically
 
 
 async def pay(h: Harness, n: int, on: date | None = None) -> None:

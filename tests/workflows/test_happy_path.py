@@ -9,6 +9,7 @@ from domain.stages import MilestoneStage, Stage
 from store.models.readmodel import MissionMilestone, MissionRating, MissionRecord
 from tests.workflows import flows
 from tests.workflows.conftest import Harness, terms
+from workflows.client import milestone_state, mission_state
 from workflows.search_attributes import CLIENT_ORG, EXPERT_IDS, MISSION_STAGE
 
 pytestmark = pytest.mark.db
@@ -27,6 +28,8 @@ async def test_mission_runs_from_need_to_closed(both: Harness) -> None:
     result = await h.handle.result()
 
     assert result.stage is Stage.CLOSED
+    assert (await mission_state(h.env.client, h.mission_id)).stage is Stage.CLOSED, "queryable after closing"
+    assert (await milestone_state(h.env.client, h.mission_id, 2)).paid_on is not None
     assert [m.stage for m in result.milestones] == [MilestoneStage.PAID, MilestoneStage.PAID]
     assert [m.invoice.number for m in result.milestones if m.invoice] == ["F-0001", "F-0002"]
     assert result.contract is not None and result.contract.sealed is not None
