@@ -140,13 +140,16 @@ class Harness:
                 await self.env.client.get_workflow_handle(workflow_id).terminate("test finished")
 
     async def state(self) -> MissionView:
-        return await self.handle.query("state", result_type=MissionView)
+        view: MissionView = await self.handle.query("state", result_type=MissionView)
+        return view
 
     async def milestone_state(self, n: int) -> MilestoneView:
-        return await self.milestone(n).query("state", result_type=MilestoneView)
+        view: MilestoneView = await self.milestone(n).query("state", result_type=MilestoneView)
+        return view
 
     async def until(self, check: Callable[[MissionView], bool], within: float = 15) -> MissionView:
-        return await _poll(self.state, check, within)
+        view: MissionView = await _poll(self.state, check, within)
+        return view
 
     async def until_milestone(
         self, n: int, check: Callable[[MilestoneView], bool], within: float = 15
@@ -157,13 +160,16 @@ class Harness:
             except Exception:
                 return None  # type: ignore[return-value]
 
-        return await _poll(get, lambda v: v is not None and check(v), within)
+        view: MilestoneView = await _poll(get, lambda v: v is not None and check(v), within)
+        return view
 
     async def update(self, name: str, cmd: BaseModel) -> MissionView:
-        return await self.handle.execute_update(name, cmd, result_type=MissionView)
+        view: MissionView = await self.handle.execute_update(name, cmd, result_type=MissionView)
+        return view
 
     async def update_milestone(self, n: int, name: str, cmd: BaseModel) -> MilestoneView:
-        return await self.milestone(n).execute_update(name, cmd, result_type=MilestoneView)
+        view: MilestoneView = await self.milestone(n).execute_update(name, cmd, result_type=MilestoneView)
+        return view
 
     def open_tasks(self, role: str | None = None) -> list[Task]:
         with self.sessions() as s:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -102,7 +104,7 @@ class Fakes:
             due_date=req.issue_date + timedelta(days=req.due_days),
         )
 
-    def activities(self) -> list[object]:
+    def activities(self) -> list[Callable[..., Any]]:
         return [
             self.shortlist,
             self.render_contract,

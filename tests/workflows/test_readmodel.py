@@ -35,9 +35,9 @@ def projection(mission_id: uuid.UUID, seq: int, stage: str, **kw: object) -> Pro
             title="A mission",
             business_function="finance",
             stage=stage,
-            experts=kw.pop("experts", {}),  # type: ignore[arg-type]
+            experts=kw.pop("experts", {}),
         ),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

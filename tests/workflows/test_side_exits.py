@@ -19,11 +19,13 @@ from domain.mission import (
     ResolveDispute,
     ResumeMission,
     ReviseNeed,
+    SelectProposal,
+    SubmitProposal,
 )
 from domain.policy import Policy
 from domain.stages import MilestoneStage, Stage
 from tests.workflows import flows
-from tests.workflows.conftest import Harness, eventually, make_need
+from tests.workflows.conftest import Harness, eventually, make_need, terms
 
 pytestmark = pytest.mark.db
 QUALIFIED = Policy(qualification_required=True)
@@ -61,7 +63,7 @@ async def test_client_cancels_in_every_stage_before_delivery(ts: Harness, stage:
 
 async def test_ops_cancel_in_delivery_cancels_the_milestones(ts: Harness) -> None:
     h = ts
-    await flows.to_delivery(h, flows.terms("1000.00", "1500.00"))
+    await flows.to_delivery(h, terms("1000.00", "1500.00"))
     await h.until_milestone(2, lambda m: m.stage is MilestoneStage.AWAITING_DELIVERABLE)
     refused = await _rejection(h, "cancel", CancelMission(actor=h.client_actor, reason="changed our mind"))
     assert "open a dispute" in refused
@@ -113,9 +115,7 @@ async def test_a_failing_activity_parks_the_mission_and_resume_retries_the_step(
     h.fakes.fail.add("render_contract")
     await flows.to_selection(h)
     view = await h.state()
-    await h.update(
-        "select_proposal", flows.SelectProposal(actor=h.client_actor, expert_id=view.accepted_expert_ids()[0])
-    )
+    await h.update("select_proposal", SelectProposal(actor=h.client_actor, expert_id=view.accepted_expert_ids()[0]))
     view = await h.until(lambda v: v.stage is Stage.NEEDS_ATTENTION)
     assert view.attention_reason is not None and "render_contract is broken" in view.attention_reason
     await eventually(lambda: [t.action for t in h.open_tasks("ops")] == ["repair"])
@@ -149,7 +149,7 @@ async def test_pause_freezes_deadlines_and_human_actions(ts: Harness) -> None:
     due = view.deadlines[0].due
     await h.update("pause", PauseMission(actor=h.ops, reason="client under audit"))
     refused = await _rejection(
-        h, "withdraw_proposal", flows.SubmitProposal(actor=h.expert(view.accepted_expert_ids()[0]), terms=flows.terms())
+        h, "withdraw_proposal", SubmitProposal(actor=h.expert(view.accepted_expert_ids()[0]), terms=terms())
     )
     assert refused.startswith("the mission is paused by ops")
 
