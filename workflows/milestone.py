@@ -96,7 +96,8 @@ class MilestoneWorkflow(Lifecycle):
         due = _end_of(
             datetime.combine(self.inp.plan.due_date, time(23, 59, 59), tzinfo=UTC), workflow.now() + timedelta(days=1)
         )
-        d = self._add_deadline("deliverable:0", "deliverable", due - workflow.now(), policy.reminder_before, due)
+        span = due - workflow.now()
+        d = self._add_deadline("deliverable:0", "deliverable", span, policy.reminder_for(span), due)
         await self._project("milestone_started", self.inp.plan.title, open_tasks=[self._deliver_task(d)])
         while True:
             await self._await(lambda: self.view.stage is MS.IN_REVIEW)
@@ -148,7 +149,8 @@ class MilestoneWorkflow(Lifecycle):
         self.view.invoice = invoice
         self.view.invoice_due = invoice.due_date
         due = _end_of(datetime.combine(invoice.due_date, time(23, 59, 59), tzinfo=UTC), workflow.now())
-        d = self._add_deadline("payment", "payment", due - workflow.now(), self.inp.policy.reminder_before, due)
+        span = due - workflow.now()
+        d = self._add_deadline("payment", "payment", span, self.inp.policy.reminder_for(span), due)
         await self._advance(
             MS.AWAITING_PAYMENT,
             f"invoice {invoice.number} issued",
