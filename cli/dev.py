@@ -32,7 +32,7 @@ def _wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen[
     raise RuntimeError(f"nothing listens on {host}:{port} after {timeout:.0f}s")
 
 
-def _port_busy(port: int) -> bool:
+def port_busy(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
@@ -45,7 +45,7 @@ def temporal_binary() -> str:
 
 
 def start_temporal(settings: Settings, *, port: int = 7233, db_file: Path | None = None) -> subprocess.Popen[bytes]:
-    if _port_busy(port):
+    if port_busy(port):
         raise RuntimeError(
             f"port {port} is taken: another Temporal server runs? set INNOT_TEMPORAL_ADDRESS=127.0.0.1:{port} to use it"
         )

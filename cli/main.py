@@ -6,13 +6,14 @@ import asyncio
 import getpass
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from cli.documents import documents_app, ledger_app
-from config.settings import get_settings
+from config.settings import VAR, get_settings
 
 app = typer.Typer(help="innot: the zero-commission consulting marketplace engine", no_args_is_help=True)
 db_app = typer.Typer(help="database schema", no_args_is_help=True)
@@ -116,6 +117,22 @@ def create_ops_user(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"ops account {user.email} created ({user.id})")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="where to write the documents produced")] = VAR / "demo",
+) -> None:
+    """Run one complete mission (two milestones) through the API and print its timeline; exit 0 when closed."""
+    from cli.demo import DemoError, demo_main
+
+    try:
+        stage = asyncio.run(demo_main(get_settings(), console, out))
+    except DemoError as exc:
+        console.print(f"[red]demo failed: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"Mission ended in stage [bold]{stage}[/bold]; documents in {out}")
+    raise typer.Exit(0 if stage == "closed" else 1)
 
 
 @ops_app.command("reconcile")

@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-import store.models  # noqa: F401  (registers every table on Base.metadata)
-from store.base import Base
 from store.db import make_engine, make_session_factory
+from store.migrate import upgrade
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 POSTGRES_URL = os.environ.get("INNOT_TEST_POSTGRES_URL")
@@ -47,8 +46,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)  # the schema comes from the migrations, as in production
     eng = make_engine(database_url)
-    Base.metadata.create_all(eng)
     yield eng
     eng.dispose()
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 08d5a33d0b4b
+Revision ID: dc9acc28122c
 Revises:
-Create Date: 2026-11-26 13:00:50.292199
+Create Date: 2026-11-26 13:28:44.487127
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import store.base
 
-revision: str = "08d5a33d0b4b"
+revision: str = "dc9acc28122c"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
