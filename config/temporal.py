@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from temporalio.client import Client, Interceptor, TLSConfig
-from temporalio.runtime import Runtime
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 
 from config.codec import EncryptionCodec
 from config.crypto import DataCipher
