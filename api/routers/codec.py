@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
@@ -21,7 +21,12 @@ router = APIRouter(prefix="/codec", tags=["ops"], include_in_schema=True)
 
 
 async def _payloads(request: Request) -> Payloads:
-    return json_format.Parse(await request.body(), Payloads())
+    try:
+        return json_format.Parse(await request.body(), Payloads())
+    except json_format.ParseError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"body: not a Temporal Payloads JSON document ({exc})"
+        ) from exc
 
 
 def _codec(request: Request) -> EncryptionCodec:

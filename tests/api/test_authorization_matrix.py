@@ -1,0 +1,365 @@
+"""Authorization matrix: every route of the app x every kind of caller, on a real mission (Temporal dev server,
+contract stage), generated from the app's route table so that a new route cannot escape it.
+
+Callers: anonymous, client of the mission's organisation (A), client of another organisation (B), the invited
+and selected expert, an unrelated expert, ops. Each route is classified below; an unclassified route fails.
+What is asserted: anonymous gets 401 except on public, health, docs, auth and portal pages; a wrong role gets
+403; a mission of another organisation, or one an expert is not part of, answers 404 exactly like a missing
+mission (same status, same body); the rightful caller gets through authorization (the matrix sends the
+rightful caller an invalid body, so nothing is written: 422, or 200 for reads).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
+
+from api.deps import ACCESS_COOKIE
+from api.web.core import CSRF_COOKIE, CSRF_FIELD, FLASH_COOKIE
+from cli.demo import need, proposal
+from tests.api import live as live_stack
+from tests.api.live import LiveMission
+
+pytestmark = [pytest.mark.db, pytest.mark.devserver]
+live_mission = live_stack.live_mission  # the shared mission (session fixture)
+
+ANON, CLIENT_A, CLIENT_B, EXPERT, STRANGER, OPS = (
+    "anonymous",
+    "client_a",
+    "client_b",
+    "expert_selected",
+    "expert_unrelated",
+    "ops",
+)
+ROLES = (ANON, CLIENT_A, CLIENT_B, EXPERT, STRANGER, OPS)
+OK = "ok"  # through authorization: the route's own answer (200, 201, 204, 303, 409 or 422 for the invalid body)
+
+# Who gets what, per kind of route. A role missing from a kind's row gets OK.
+KINDS: dict[str, dict[str, int | str]] = {
+    "public": {},  # anyone, anonymous included
+    "open": {},  # no token needed (registration, login, refresh): the body is checked, never 401
+    "any": {ANON: 401},  # any account, for its own data
+    "client": {ANON: 401, EXPERT: 403, STRANGER: 403, OPS: 403},
+    "expert": {ANON: 401, CLIENT_A: 403, CLIENT_B: 403, OPS: 403},
+    "ops": {ANON: 401, CLIENT_A: 403, CLIENT_B: 403, EXPERT: 403, STRANGER: 403},
+    # mission-scoped: another organisation's client and an expert not part of the mission get 404 (as missing)
+    "mission-read": {ANON: 401, CLIENT_B: 404, STRANGER: 404},
+    "mission-parties": {ANON: 401, CLIENT_B: 404, STRANGER: 404, OPS: 403},
+    "mission-thread": {ANON: 401, CLIENT_B: 404, STRANGER: 404, OPS: 404},
+    "mission-client": {ANON: 401, CLIENT_B: 404, STRANGER: 404, EXPERT: 403, OPS: 403},
+    "mission-expert": {ANON: 401, CLIENT_B: 404, STRANGER: 404, CLIENT_A: 403, OPS: 403},
+    "mission-party": {ANON: 401, CLIENT_B: 404, STRANGER: 404, OPS: 403},
+    "own-fee-invoice": {ANON: 401, CLIENT_B: 404, EXPERT: 404, STRANGER: 404, OPS: 404},
+    # portal pages: cookie auth, anonymous is sent to the login page (303), forms need the CSRF token
+    "portal-public": {},
+    "portal-form": {},
+    "portal-page": {ANON: 303},
+    "portal-mission": {ANON: 303, CLIENT_B: 404, STRANGER: 404},
+    # a form on another's mission goes back with the error flash a missing mission gets; nothing is done
+    "portal-mission-form": {ANON: 303, CLIENT_B: 303, STRANGER: 303},
+}
+MISSION_KINDS = {k for k in KINDS if k.startswith(("mission-", "portal-mission"))}
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    body: Any = None  # a VALID body: what a wrong role sends (the role check comes after body validation)
+    ok: int | tuple[int, ...] | None = None  # the rightful caller's answer, when not the default
+    only: dict[str, int | str] = field(default_factory=dict)  # per-role exceptions to the kind's row
+    query: str = ""
+    fresh_session: bool = False  # the route ends the caller's session: use a throwaway login
+
+
+REASON = {"reason": "the matrix checks who may do this"}
+TODAY = date.today().isoformat()
+UUID0 = "00000000-0000-4000-8000-000000000000"
+
+RULES: dict[tuple[str, str], Rule] = {
+    # docs, health, metrics, static files
+    ("GET", "/openapi.json"): Rule("public"),
+    ("GET", "/docs"): Rule("public"),
+    ("GET", "/docs/oauth2-redirect"): Rule("public"),
+    ("GET", "/redoc"): Rule("public"),
+    ("GET", "/metrics"): Rule("public"),  # Prometheus scrape: counts only, no mission or person data
+    ("GET", "/health"): Rule("public"),
+    ("GET", "/static"): Rule("public"),
+    # accounts
+    ("POST", "/auth/register/client"): Rule("open"),
+    ("POST", "/auth/register/expert"): Rule("open"),
+    ("POST", "/auth/login"): Rule("open"),
+    ("POST", "/auth/refresh"): Rule("open"),
+    ("POST", "/auth/logout"): Rule("any", fresh_session=True),
+    ("GET", "/auth/me"): Rule("any"),
+    ("GET", "/tasks"): Rule("any"),
+    ("GET", "/missions"): Rule("any"),
+    ("GET", "/memberships/me"): Rule("any", only={OPS: 404}),  # staff are no member
+    ("GET", "/memberships/me/invoices/{number}.pdf"): Rule("own-fee-invoice"),
+    ("GET", "/clients/organisation"): Rule("client"),
+    ("GET", "/clients/organisation/members"): Rule("client"),
+    ("POST", "/missions"): Rule("client", body=need()),
+    ("GET", "/experts/profile"): Rule("expert"),
+    ("PATCH", "/experts/profile"): Rule("expert", body={"headline": "Finance"}),
+    # one mission
+    ("GET", "/missions/{mission_id}"): Rule("mission-read"),
+    ("GET", "/missions/{mission_id}/state"): Rule("mission-read"),
+    ("GET", "/missions/{mission_id}/documents"): Rule("mission-read"),
+    ("GET", "/missions/{mission_id}/documents/{document_id}"): Rule("mission-read"),
+    ("GET", "/missions/{mission_id}/threads"): Rule("mission-parties"),
+    ("GET", "/missions/{mission_id}/threads/{expert_id}/messages"): Rule("mission-thread"),
+    ("POST", "/missions/{mission_id}/threads/{expert_id}/messages"): Rule("mission-thread", body={"body": "hi"}),
+    ("POST", "/missions/{mission_id}/need"): Rule("mission-client", body={"need": need()}),
+    ("POST", "/missions/{mission_id}/shortlist/remove"): Rule("mission-client", body={"remove_expert_ids": [UUID0]}),
+    ("POST", "/missions/{mission_id}/invitations/start"): Rule("mission-client", body={}),
+    ("POST", "/missions/{mission_id}/proposals/select"): Rule("mission-client", body={"expert_id": UUID0}),
+    ("POST", "/missions/{mission_id}/proposals/new-round"): Rule("mission-client", body=REASON),
+    ("POST", "/missions/{mission_id}/cancel"): Rule("mission-client", body=REASON),
+    ("POST", "/missions/{mission_id}/dispute"): Rule("mission-client", body=REASON),
+    ("POST", "/missions/{mission_id}/milestones/{number}/accept"): Rule("mission-client", body={}),
+    ("POST", "/missions/{mission_id}/milestones/{number}/revision"): Rule("mission-client", body=REASON),
+    ("POST", "/missions/{mission_id}/milestones/{number}/payment"): Rule("mission-client", body={"paid_on": TODAY}),
+    ("POST", "/missions/{mission_id}/invitation/accept"): Rule("mission-expert", body={}),
+    ("POST", "/missions/{mission_id}/invitation/decline"): Rule("mission-expert", body={}),
+    ("POST", "/missions/{mission_id}/proposal"): Rule("mission-expert", body=proposal("900.00")),
+    ("POST", "/missions/{mission_id}/proposal/withdraw"): Rule("mission-expert", body={}),
+    ("POST", "/missions/{mission_id}/milestones/{number}/deliverable"): Rule("mission-expert", body="file"),
+    ("POST", "/missions/{mission_id}/contract/sign"): Rule("mission-party", body={"expected_sha256": "0" * 64}),
+    ("POST", "/missions/{mission_id}/rating"): Rule("mission-party", body={"score": 5}),
+    # ops
+    ("GET", "/ops/audit"): Rule("ops"),
+    ("GET", "/ops/missions"): Rule("ops"),
+    ("GET", "/ops/missions/{mission_id}"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/qualify"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/pause"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/resume"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/extend"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/reassign"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/resolve-dispute"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/cancel"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/milestones/{number}/resume"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/terminate"): Rule("ops"),
+    # outside a dispute, ops may not read a thread (409 says why); with a reason, as the route requires
+    ("GET", "/ops/missions/{mission_id}/threads/{expert_id}/messages"): Rule("ops", ok=409, query="reason=matrix"),
+    ("GET", "/memberships/{member_id}"): Rule("ops"),
+    ("POST", "/memberships/{member_id}/payments"): Rule("ops"),
+    ("POST", "/codec/encode"): Rule("ops"),
+    ("POST", "/codec/decode"): Rule("ops"),
+    # public transparency ledger
+    ("GET", "/public/ledger"): Rule("public"),
+    ("GET", "/public/ledger.csv"): Rule("public"),
+    ("GET", "/public/ledger/verify"): Rule("public"),
+    # the portal (server-rendered pages)
+    ("GET", "/"): Rule("portal-public"),
+    ("GET", "/portal"): Rule("portal-public"),
+    ("GET", "/portal/login"): Rule("portal-public"),
+    ("GET", "/portal/register/client"): Rule("portal-public"),
+    ("GET", "/portal/register/expert"): Rule("portal-public"),
+    ("GET", "/transparency"): Rule("portal-public"),
+    ("GET", "/transparency.csv"): Rule("portal-public"),
+    ("POST", "/portal/login"): Rule("portal-form", ok=401),  # the empty form: login failed
+    ("POST", "/portal/logout"): Rule("portal-form", fresh_session=True),
+    ("POST", "/portal/language"): Rule("portal-form", body={"language": "fr"}),
+    ("POST", "/portal/register/{kind}"): Rule("portal-form", ok=422),
+    ("GET", "/portal/missions"): Rule("portal-page"),
+    ("GET", "/portal/missions/new"): Rule("portal-page"),
+    ("POST", "/portal/missions/new"): Rule("portal-page", ok=(303, 422)),
+    ("GET", "/portal/inbox"): Rule("portal-page"),
+    ("GET", "/portal/profile"): Rule("portal-page"),
+    ("POST", "/portal/profile"): Rule("portal-page"),
+    ("GET", "/portal/ops/missions"): Rule("portal-page"),
+    ("GET", "/portal/ops/attention"): Rule("portal-page"),
+    ("GET", "/portal/ops/audit"): Rule("portal-page"),
+    ("GET", "/portal/ops/charts"): Rule("portal-page"),
+    ("GET", "/portal/ops/missions/{mission_id}"): Rule("portal-page"),  # other roles are sent home (303)
+    ("POST", "/portal/ops/missions/{mission_id}/{action}"): Rule("portal-page", body=REASON),
+    # a client or expert page; ops are sent to their own mission page (303)
+    ("GET", "/portal/missions/{mission_id}"): Rule("portal-mission", only={OPS: 303}),
+    ("GET", "/portal/missions/{mission_id}/documents/{document_id}"): Rule("portal-mission"),
+    ("POST", "/portal/missions/{mission_id}/act/{update}"): Rule("portal-mission-form", body=REASON),
+    ("POST", "/portal/missions/{mission_id}/milestones/{number}/deliverable"): Rule("portal-mission-form"),
+    ("POST", "/portal/missions/{mission_id}/milestones/{number}/{update}"): Rule("portal-mission-form", body=REASON),
+    ("POST", "/portal/missions/{mission_id}/threads/{expert_id}"): Rule("portal-mission-form", body={"body": "hi"}),
+}
+
+
+def route_table(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, including routes hidden from the OpenAPI document and mounts."""
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, Mount):
+            found.add(("GET", str(context.path)))
+            continue
+        for method in context.methods or ():
+            if method != "HEAD":
+                found.add((method, str(context.path)))
+    return found
+
+
+def test_every_route_is_classified(live_mission: LiveMission) -> None:
+    routes = route_table(live_mission.app)
+    unclassified = sorted(routes - RULES.keys())
+    assert not unclassified, f"unclassified route(s): add them to RULES with who may call them: {unclassified}"
+    stale = sorted(RULES.keys() - routes)
+    assert not stale, f"RULES names routes the app no longer has: {stale}"
+    openapi = {(m.upper(), p) for p, ops in live_mission.app.openapi()["paths"].items() for m in ops}
+    assert openapi <= routes  # the documented routes are among those checked
+
+
+# --- requests --------------------------------------------------------------------------------------------------
+
+
+def _path(live: LiveMission, template: str, mission_id: str) -> str:
+    values = {
+        "mission_id": mission_id,
+        "expert_id": live.parties[EXPERT].member_id,
+        "number": "1",
+        "document_id": live.document_id,
+        "member_id": live.parties[CLIENT_A].member_id,
+        "kind": "client",
+        "update": "request_revision" if "/milestones/" in template else "cancel",
+        "action": "pause",
+    }
+    path = template.replace("{number}.pdf", f"{live.fee_invoice}.pdf").replace("/static", "/static/portal.css")
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+async def _token(live: LiveMission, role: str, fresh: bool) -> str | None:
+    if role == ANON:
+        return None
+    if not fresh:
+        return live.tokens[role]
+    answer = await live.api.post("/auth/login", json={"email": live.parties[role].email, "password": _password()})
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["access_token"]
+    return token
+
+
+def _password() -> str:
+    from cli.demo import PASSWORD
+
+    return PASSWORD
+
+
+async def _csrf(live: LiveMission) -> str:
+    if "csrf" not in live.extra:
+        live.api.cookies.clear()
+        live.extra["csrf"] = (await live.api.get("/portal/login")).cookies.get(CSRF_COOKIE)
+    token: str = live.extra["csrf"]
+    assert token
+    return token
+
+
+async def call(
+    live: LiveMission, method: str, template: str, role: str, *, mission_id: str | None = None, valid: bool
+) -> httpx.Response:
+    """One request as this role. `valid`: send the rule's valid body (to a caller who must be refused before
+    anything happens); otherwise an invalid one, so that a caller who gets through writes nothing."""
+    rule = RULES[(method, template)]
+    path = _path(live, template, mission_id or live.mission_id) + (f"?{rule.query}" if rule.query else "")
+    token = await _token(live, role, rule.fresh_session)
+    live.api.cookies.clear()  # each request carries only the cookies given here
+    if template.startswith(("/portal", "/transparency")) or template == "/":
+        csrf = await _csrf(live)
+        cookies = f"{CSRF_COOKIE}={csrf}" + (f"; {ACCESS_COOKIE}={token}" if token else "")
+        form = {CSRF_FIELD: csrf} | (rule.body if isinstance(rule.body, dict) and valid else {})
+        if method == "GET":
+            return await live.api.get(path, headers={"Cookie": cookies})
+        return await live.api.request(method, path, data=form, headers={"Cookie": cookies})
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if method == "GET":
+        return await live.api.get(path, headers=headers)
+    if rule.body == "file":
+        files = {"file": ("deliverable.pdf", b"%PDF-1.4 matrix", "application/pdf")} if valid else None
+        return await live.api.request(method, path, files=files, data=None if valid else {}, headers=headers)
+    body = rule.body if valid and rule.body is not None else "not an object"
+    if template == "/auth/logout":
+        return await live.api.post(path, headers=headers)
+    return await live.api.request(method, path, json=body, headers=headers)
+
+
+def _ok_statuses(method: str, template: str, rule: Rule) -> tuple[int, ...]:
+    if rule.ok is not None:
+        return rule.ok if isinstance(rule.ok, tuple) else (rule.ok,)
+    if rule.kind.startswith("portal"):
+        return (200, 303) if method == "GET" else (303,)
+    if method == "GET" or template == "/auth/logout":
+        return (200, 204)
+    return (422,)  # the invalid body: authorization passed, nothing written
+
+
+def _seen(answer: httpx.Response, mission_id: str) -> tuple[int, str, str, str]:
+    """What a caller learns from an answer, with the mission id it asked for blanked out."""
+    flash = answer.cookies.get(FLASH_COOKIE) or ""
+    location = answer.headers.get("location", "")
+    return answer.status_code, answer.text.replace(mission_id, "<id>"), location.replace(mission_id, "<id>"), flash
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(RULES), ids=[f"{m} {p}" for m, p in sorted(RULES)])
+async def test_route_authorization(live_mission: LiveMission, method: str, template: str) -> None:
+    rule = RULES[(method, template)]
+    expected_row = KINDS[rule.kind] | rule.only
+    problems = []
+    for role in ROLES:
+        expected = expected_row.get(role, OK)
+        answer = await call(live_mission, method, template, role, valid=expected != OK)
+        allowed = _ok_statuses(method, template, rule) if expected == OK else (expected,)
+        if answer.status_code not in allowed:
+            problems.append(f"{role}: expected {allowed}, got {answer.status_code} {answer.text[:200]}")
+        if expected == 303 and role == ANON:
+            assert answer.headers["location"].startswith("/portal/login"), answer.headers
+        if rule.kind in MISSION_KINDS and role in (CLIENT_B, STRANGER):
+            unknown = str(uuid.uuid4())
+            missing = await call(live_mission, method, template, role, mission_id=unknown, valid=True)
+            foreign, absent = _seen(answer, live_mission.mission_id), _seen(missing, unknown)
+            if foreign != absent:
+                problems.append(f"{role}: a foreign mission answers {foreign}, a missing one {absent}")
+    assert not problems, "\n".join(problems)
+
+
+async def test_a_client_of_another_organisation_finds_nothing_of_the_mission(live_mission: LiveMission) -> None:
+    live = live_mission
+    outsider = live.parties[CLIENT_B].headers
+    listed = (await live.api.get("/missions", headers=outsider)).json()
+    assert live.mission_id not in {m["id"] for m in listed["items"]}
+    tasks = (await live.api.get("/tasks", headers=outsider)).json()
+    assert live.mission_id not in {t["mission_id"] for t in tasks}
+    insider = (await live.api.get("/missions", headers=live.parties[CLIENT_A].headers)).json()
+    assert live.mission_id in {m["id"] for m in insider["items"]}
+
+
+async def test_an_expert_reads_only_their_own_thread(live_mission: LiveMission) -> None:
+    live = live_mission
+    rival = live.extra["other_experts"][0]
+    base = f"/missions/{live.mission_id}/threads"
+    expert = live.parties[EXPERT].headers
+    own = await live.api.get(f"{base}/{live.parties[EXPERT].member_id}/messages", headers=expert)
+    assert own.status_code == 200 and [m["body"] for m in own.json()] == ["Bonjour"]
+    other = await live.api.get(f"{base}/{rival.member_id}/messages", headers=expert)
+    assert other.status_code == 404
+    written = await live.api.post(f"{base}/{rival.member_id}/messages", json={"body": "psst"}, headers=expert)
+    assert written.status_code == 404
+    state = (await live.api.get(f"/missions/{live.mission_id}/state", headers=rival.headers)).json()
+    assert {p["expert_id"] for p in state["proposals"]} == {rival.member_id}  # not the other candidates' prices
+
+
+async def test_every_portal_form_refuses_a_post_without_the_csrf_token(live_mission: LiveMission) -> None:
+    live = live_mission
+    forms = [(m, p) for m, p in RULES if m == "POST" and p.startswith("/portal")]
+    assert len(forms) >= 10
+    for method, template in forms:
+        live.api.cookies.clear()
+        cookie = f"{ACCESS_COOKIE}={live.tokens[CLIENT_A]}"
+        answer = await live.api.request(
+            method, _path(live, template, live.mission_id), data={"reason": "forged"}, headers={"Cookie": cookie}
+        )
+        assert answer.status_code == 403, f"{template}: {answer.status_code}"
