@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -24,6 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CA_NAME = "platform-ca"
 TSA_NAME = "platform-tsa"
 SEAL_NAME = "platform-seal"
+MAX_CACHED_SIGNERS = 1024
 _lock = threading.Lock()
 
 
@@ -89,12 +91,16 @@ class DevPki:
         return key, x509.load_pem_x509_certificate(cert_path.read_bytes())
 
     def ensure(self, name: str, common_name: str, *, timestamping: bool = False) -> tuple[Path, Path]:
-        """Key and certificate files of `name`, issued by the platform CA if missing."""
+        """Key and certificate files of `name`, issued by the platform CA if missing.
+
+        An existing certificate is returned without touching the CA key (loading an RSA key costs ~25 ms)."""
+        key_path, cert_path = self._paths(name)
+        if cert_path.exists():
+            return key_path, cert_path
         with _lock:
-            ca_key, ca_cert = self._ensure_ca()
-            key_path, cert_path = self._paths(name)
-            if cert_path.exists():
+            if cert_path.exists():  # another thread issued it meanwhile
                 return key_path, cert_path
+            ca_key, ca_cert = self._ensure_ca()
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
             now = dt.datetime.now(dt.UTC)
             subject = x509.Name(
@@ -124,40 +130,164 @@ class DevPki:
 
     @property
     def ca_cert_path(self) -> Path:
-        with _lock:
-            self._ensure_ca()
-        return self._paths(CA_NAME)[1]
+        cert_path = self._paths(CA_NAME)[1]
+        if not cert_path.exists():
+            with _lock:
+                self._ensure_ca()
+        return cert_path
+
+
+@dataclass(frozen=True)
+class _Material:
+    """A signing key parsed once, its certificate and the CA chain, in pyHanko's and cryptography's forms."""
+
+    key: rsa.RSAPrivateKey
+    key_info: Any  # asn1crypto PrivateKeyInfo
+    cert: Any  # asn1crypto Certificate
+    chain: tuple[Any, ...]
+    stamp: tuple[int, int, int]  # mtimes of key, certificate and CA certificate: a replaced file is reloaded
+
+
+def _load_material(key_path: Path, cert_path: Path, ca_path: Path) -> _Material:
+    from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
+    from pyhanko.keys import load_cert_from_pemder
+
+    stamp = (key_path.stat().st_mtime_ns, cert_path.stat().st_mtime_ns, ca_path.stat().st_mtime_ns)
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise RuntimeError(f"the signing key {key_path} is not an RSA key")
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return _Material(
+        key=key,
+        key_info=asn1_keys.PrivateKeyInfo.load(der),
+        cert=load_cert_from_pemder(str(cert_path)),  # type: ignore[no-untyped-call]
+        chain=(load_cert_from_pemder(str(ca_path)),),  # type: ignore[no-untyped-call]
+        stamp=stamp,
+    )
+
+
+def _rsa_sign(key: rsa.RSAPrivateKey, data: bytes, digest_algorithm: str) -> bytes:
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+    return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+
+
+def _make_signer(material: _Material) -> Any:
+    """pyHanko's `SimpleSigner` re-parses its DER key (with OpenSSL's full RSA check, ~25 ms) at every signature:
+    this one signs with the key object parsed once (PKCS#1 v1.5, the mechanism of our RSA certificates)."""
+    from pyhanko.sign.signers import SimpleSigner
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    class KeptKeySigner(SimpleSigner):
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+            if mechanism != "rsassa_pkcs1v15":
+                return bytes(super().sign_raw(data, digest_algorithm))
+            return _rsa_sign(material.key, data, digest_algorithm)
+
+    return KeptKeySigner(
+        signing_cert=material.cert,
+        signing_key=material.key_info,
+        cert_registry=SimpleCertificateStore.from_certs(list(material.chain)),  # type: ignore[no-untyped-call]
+    )
+
+
+def _make_timestamper(material: _Material) -> Any:
+    """The development TSA (pyHanko's dummy timestamper), signing with the key parsed once."""
+    from asn1crypto import cms, core
+    from cryptography.hazmat.primitives import hashes as crypto_hashes
+    from pyhanko.sign import general
+    from pyhanko.sign.general import simple_cms_attribute
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+    class KeptKeyTimeStamper(DummyTimeStamper):
+        def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, at: dt.datetime) -> tuple[bytes, Any]:
+            digest = crypto_hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+            digest.update(tst_info_data)
+            attribute: Callable[[str, object], Any] = simple_cms_attribute
+            signed_attrs = cms.CMSAttributes(
+                [
+                    attribute("content_type", "tst_info"),
+                    attribute("signing_time", cms.Time({"utc_time": core.UTCTime(at)})),
+                    attribute("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
+                    attribute("message_digest", digest.finalize()),
+                ]
+            )
+            return _rsa_sign(material.key, signed_attrs.dump(), md_algorithm.upper()), signed_attrs
+
+    return KeptKeyTimeStamper(
+        tsa_cert=material.cert,
+        tsa_key=material.key_info,
+        certs_to_embed=SimpleCertificateStore.from_certs(list(material.chain)),  # type: ignore[no-untyped-call]
+    )
+
+
+_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+
+
+def _reserved_bytes(signed: bytes) -> int | None:
+    """What pyHanko reserved for the last signature's CMS container, in hex digits as its `bytes_reserved` counts
+    them: the gap its /ByteRange leaves between `<` and `>`."""
+    ranges = _BYTE_RANGE.findall(signed[-65536:])
+    if not ranges:
+        return None
+    _start, first_len, second_start, _second_len = (int(v) for v in ranges[-1])
+    return second_start - first_len - 2
 
 
 class PdfSigner:
-    """Signs PDFs (incremental updates: earlier signatures stay valid) with certificates of a `DevPki`."""
+    """Signs PDFs (incremental updates: earlier signatures stay valid) with certificates of a `DevPki`.
+
+    Build one per process and share it: keys, certificates, the signers and the timestamper are loaded once
+    (reloaded when a key or certificate file is replaced), and the size of the signature container is estimated
+    once per signer and kind (pyHanko otherwise makes a whole dummy signature, with a dummy timestamp, first)."""
 
     def __init__(self, pki: DevPki) -> None:
         self.pki = pki
+        self._cache_lock = threading.Lock()
+        self._materials: dict[str, _Material] = {}
+        self._signers: dict[str, Any] = {}
+        self._timestamper: Any = None
+        self._reserved: dict[tuple[str, bool], int] = {}
+
+    def _material(self, name: str, common_name: str, *, timestamping: bool = False) -> tuple[_Material, bool]:
+        """(material, fresh): fresh when just (re)loaded from the files."""
+        key_path, cert_path = self.pki.ensure(name, common_name, timestamping=timestamping)
+        ca_path = self.pki.ca_cert_path
+        cached = self._materials.get(name)
+        if cached is not None:
+            stamp = (key_path.stat().st_mtime_ns, cert_path.stat().st_mtime_ns, ca_path.stat().st_mtime_ns)
+            if stamp == cached.stamp:
+                return cached, False
+        material = _load_material(key_path, cert_path, ca_path)
+        if len(self._materials) >= MAX_CACHED_SIGNERS:  # forget the signer loaded first (each user signs rarely)
+            forgotten = next(iter(self._materials))
+            del self._materials[forgotten]
+            self._signers.pop(forgotten, None)
+            self._reserved.pop((forgotten, False), None)
+            self._reserved.pop((forgotten, True), None)
+        self._materials[name] = material
+        return material, True
 
     def _signer(self, name: str, common_name: str) -> Any:
-        from pyhanko.sign import signers
+        with self._cache_lock:
+            material, fresh = self._material(name, common_name)
+            if fresh or name not in self._signers:
+                self._signers[name] = _make_signer(material)
+                self._reserved.pop((name, False), None)
+                self._reserved.pop((name, True), None)
+            return self._signers[name]
 
-        key_path, cert_path = self.pki.ensure(name, common_name)
-        chain = (str(self.pki.ca_cert_path),)
-        signer = signers.SimpleSigner.load(str(key_path), str(cert_path), ca_chain_files=chain)  # type: ignore[no-untyped-call]
-        if signer is None:
-            raise RuntimeError(f"cannot load the signing key {key_path}")
-        return signer
-
-    def _timestamper(self) -> Any:
-        from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
-        from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-
-        key_path, cert_path = self.pki.ensure(TSA_NAME, "innot development timestamp authority", timestamping=True)
-        from pyhanko_certvalidator.registry import SimpleCertificateStore
-
-        ca = load_cert_from_pemder(str(self.pki.ca_cert_path))  # type: ignore[no-untyped-call]
-        return DummyTimeStamper(
-            tsa_cert=load_cert_from_pemder(str(cert_path)),  # type: ignore[no-untyped-call]
-            tsa_key=load_private_key_from_pemder(str(key_path), passphrase=None),
-            certs_to_embed=SimpleCertificateStore.from_certs([ca]),  # type: ignore[no-untyped-call]
-        )
+    def _timestamper_now(self) -> Any:
+        with self._cache_lock:
+            material, fresh = self._material(TSA_NAME, "innot development timestamp authority", timestamping=True)
+            if fresh or self._timestamper is None:
+                self._timestamper = _make_timestamper(material)
+                self._reserved = {k: v for k, v in self._reserved.items() if not k[1]}
+            return self._timestamper
 
     def sign(
         self, pdf: bytes, *, signer_name: str, common_name: str, field_name: str, reason: str, timestamp: bool = False
@@ -165,6 +295,8 @@ class PdfSigner:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
 
+        signer = self._signer(signer_name, common_name)
+        timestamper = self._timestamper_now() if timestamp else None
         writer = IncrementalPdfFileWriter(BytesIO(pdf))
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name,
@@ -173,14 +305,15 @@ class PdfSigner:
             subfilter=fields.SigSeedSubFilter.PADES,
         )
         out = BytesIO()
-        signers.sign_pdf(
-            writer,
-            metadata,
-            signer=self._signer(signer_name, common_name),
-            timestamper=self._timestamper() if timestamp else None,
-            output=out,
-        )
-        return out.getvalue()
+        reserved = self._reserved.get((signer_name, timestamp))
+        signers.sign_pdf(writer, metadata, signer=signer, timestamper=timestamper, bytes_reserved=reserved, output=out)
+        signed = out.getvalue()
+        if reserved is None:
+            estimated = _reserved_bytes(signed)
+            if estimated is not None:
+                with self._cache_lock:
+                    self._reserved[(signer_name, timestamp)] = estimated
+        return signed
 
 
 @dataclass

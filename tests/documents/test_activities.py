@@ -27,6 +27,7 @@ from documents.rendering import Renderer
 from documents.signing import DevPki, verify_document
 from documents.store import LocalDocumentStore
 from domain.money import Money
+from store.base import Base
 from store.db import transaction
 from store.legal import export_ledger_csv, verify_ledger
 from store.models.community import Expert, Organisation, User
@@ -233,9 +234,16 @@ def test_ledger_is_chained_exported_and_tamper_evident(setup, session_factory) -
         s.execute(text("UPDATE transparency_ledger SET amount = amount + 1 WHERE sequence = 1"))
     with session_factory() as s:
         assert verify_ledger(s) == ["entry 1: content does not match its hash (edited)"]
+    ledger = Base.metadata.tables["transparency_ledger"]
     with transaction(session_factory) as s:
         s.execute(text("UPDATE transparency_ledger SET amount = amount - 1 WHERE sequence = 1"))
+        removed = dict(s.execute(ledger.select().where(ledger.c.sequence == 2)).mappings().one())
         s.execute(text("DELETE FROM transparency_ledger WHERE sequence = 2"))
     with session_factory() as s:
         problems = verify_ledger(s)
     assert any("missing (removed)" in p for p in problems) and any("chain broken" in p for p in problems)
+
+    with transaction(session_factory) as s:  # put it back: the database is shared with the other test modules
+        s.execute(ledger.insert().values(**removed))
+    with session_factory() as s:
+        assert verify_ledger(s) == []
