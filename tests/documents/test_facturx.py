@@ -7,9 +7,13 @@ import re
 import shutil
 import subprocess
 from decimal import Decimal
+from io import BytesIO
+from typing import Any, cast
 
+import facturx
 import pytest
 from lxml import etree
+from pypdf import PdfReader
 
 from documents.facturx import NSMAP, build_cii_xml, check_xsd, extract_facturx
 from documents.invoices import render_invoice, render_payment_reminder
@@ -120,3 +124,55 @@ def test_payment_reminder_names_the_invoice_and_the_amount_due(
     text = _pdftotext(render_payment_reminder(renderer, invoice, days_late=12, platform_name="innot SAS"), tmp_path)
     for expected in (invoice.number, money(invoice.grand_total, "EUR", language), "12", "40 EUR"):
         assert " ".join(expected.split()) in text
+
+
+def test_the_pdf_is_a_factur_x_pdf_a_3_written_in_one_pass(renderer: Renderer) -> None:
+    """What a Factur-X reader and a PDF/A-3 validator look for: the XML attached once as factur-x.xml with
+    AFRelationship Data and MIME type text/xml, listed in the catalog's /AF; the XMP packet declaring PDF/A-3B,
+    the Factur-X extension schema and its fx properties; document information equal to the XMP."""
+    invoice = make_invoice("domestic", "fr")
+    rendered = render_invoice(renderer, invoice, platform_name="innot SAS")
+    assert rendered.pdf.count(b"%%EOF") == 1, "the PDF is written once, not rewritten by an incremental update"
+    name, xml = facturx.get_xml_from_pdf(rendered.pdf, check_xsd=True)
+    assert (name, xml) == ("factur-x.xml", rendered.xml)
+
+    reader = PdfReader(BytesIO(rendered.pdf))
+    catalog = cast(Any, reader.trailer["/Root"])
+    filespecs = [ref.get_object() for ref in catalog["/AF"]]
+    assert len(filespecs) == 1
+    spec = filespecs[0]
+    assert (spec["/F"], spec["/UF"], spec["/AFRelationship"]) == ("factur-x.xml", "factur-x.xml", "/Data")
+    assert spec["/EF"]["/F"].get_object()["/Subtype"] == "/text/xml"
+    assert catalog["/Names"]["/EmbeddedFiles"]["/Names"][1].get_object() == spec
+
+    xmp = etree.fromstring(catalog["/Metadata"].get_object().get_data())
+    ns = {
+        "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+        "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+        "pdfaExtension": "http://www.aiim.org/pdfa/ns/extension/",
+        "pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#",
+        "pdfaProperty": "http://www.aiim.org/pdfa/ns/property#",
+        "fx": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
+        "dc": "http://purl.org/dc/elements/1.1/",
+        "pdf": "http://ns.adobe.com/pdf/1.3/",
+    }
+    assert len(xmp.findall("rdf:RDF", ns)) == 1
+    assert xmp.xpath("string(//rdf:Description/@pdfaid:part)", namespaces=ns) == "3"
+    assert xmp.xpath("string(//rdf:Description/@pdfaid:conformance)", namespaces=ns) == "B"
+    schema = xmp.find(".//pdfaExtension:schemas/rdf:Bag/rdf:li", ns)
+    assert schema is not None
+    assert schema.findtext("pdfaSchema:namespaceURI", namespaces=ns) == ns["fx"]
+    assert schema.findtext("pdfaSchema:prefix", namespaces=ns) == "fx"
+    declared = {li.findtext("pdfaProperty:name", namespaces=ns) for li in schema.iterfind(".//rdf:Seq/rdf:li", ns)}
+    assert declared == {"DocumentFileName", "DocumentType", "Version", "ConformanceLevel"}
+    values = {tag: xmp.findtext(f".//fx:{tag}", namespaces=ns) for tag in declared}
+    assert values == {"DocumentFileName": "factur-x.xml", "DocumentType": "INVOICE", "Version": "1.0",
+                      "ConformanceLevel": "EN 16931"}  # fmt: skip
+
+    info = reader.metadata
+    assert info is not None
+    assert info.title == xmp.findtext(".//dc:title/rdf:Alt/rdf:li", namespaces=ns)
+    assert info.author == xmp.findtext(".//dc:creator/rdf:Seq/rdf:li", namespaces=ns) == "innot SAS"
+    assert info.subject == xmp.findtext(".//dc:description/rdf:Alt/rdf:li", namespaces=ns)
+    assert info.subject is not None and invoice.number in info.subject
+    assert str(info["/Keywords"]) == xmp.findtext(".//pdf:Keywords", namespaces=ns) == "Factur-X, Invoice"
