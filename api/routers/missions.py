@@ -26,6 +26,7 @@ from api.deps import (
     TemporalDep,
     VisibleMission,
     actor_of,
+    release_connection,
 )
 from api.errors import ERROR_RESPONSES
 from api.routers.memberships import membership_is_active
@@ -127,6 +128,7 @@ async def create_mission(
         policy=Policy(),
         documents_task_queue=settings.documents_task_queue,
     )
+    release_connection(session)
     view = await gateway.start_mission(client, settings, start)
     answer = CreatedMission(mission_id=mission_id, workflow_id=view.workflow_id, stage=view.stage.value)
     if idempotency_key:
@@ -154,7 +156,7 @@ def list_missions(
     deadline_before: Annotated[datetime | None, Query()] = None,
     deadline_after: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> MissionPage:
     rows, total = queries.list_missions(
         session,
@@ -221,6 +223,7 @@ def _mission_action(path: str, update: str, command: type[cmds.Command], role: s
             raise HTTPException(
                 status.HTTP_409_CONFLICT, "your membership is not active: pay the registration fee to take missions"
             )
+        release_connection(session)
         view = await gateway.mission_update(client, mission.id, update, to_command(command, body, actor_of(user)))
         return redact(view, user)
 

@@ -50,7 +50,7 @@ def find_missions(
     deadline_before: Annotated[datetime | None, Query()] = None,
     deadline_after: Annotated[datetime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> MissionPage:
     stages = ["needs_attention"] if needs_attention else stage
     rows, total = queries.list_missions(

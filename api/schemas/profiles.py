@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.accounts import Country, LanguageCode
 from domain.money import Currency
@@ -75,6 +76,14 @@ class ExpertProfileUpdate(BaseModel):
     currency: Currency | None = None
     available_from: date | None = None
     available_days_per_week: int | None = Field(default=None, ge=1, le=7)
+
+    @model_validator(mode="after")
+    def _no_explicit_null(self) -> Self:
+        """Every profile field has a value: leaving a field out keeps it, null cannot clear it."""
+        for name in sorted(self.model_fields_set):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name}: may not be null; leave the field out to keep its current value")
+        return self
 
 
 class AuditRead(BaseModel):

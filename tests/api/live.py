@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,14 +103,11 @@ async def _to_contract(demo: Demo, client: Party, experts: list[Party]) -> None:
     await demo.wait_action(client, "sign_contract", "the contract")
 
 
-@pytest.fixture(scope="session")
-async def live_mission(
-    dev_server_env: WorkflowEnvironment,
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    tmp_path_factory: pytest.TempPathFactory,
+@asynccontextmanager
+async def build_live_mission(
+    dev_server_env: WorkflowEnvironment, engine: Engine, session_factory: sessionmaker[Session], var: Path
 ) -> AsyncIterator[LiveMission]:
-    var: Path = tmp_path_factory.mktemp("live")
+    """The app with its own workers and task queues, and a fresh mission at the contract stage."""
     tag = uuid.uuid4().hex[:8]
     settings = Settings(
         environment="test",
@@ -170,3 +168,15 @@ async def live_mission(
     finally:
         await asyncio.gather(*(w.shutdown() for w in workers))
         await asyncio.gather(*running, return_exceptions=True)
+
+
+@pytest.fixture(scope="session")
+async def live_mission(
+    dev_server_env: WorkflowEnvironment,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[LiveMission]:
+    """The mission the authorization matrix reads (it writes nothing to it)."""
+    async with build_live_mission(dev_server_env, engine, session_factory, tmp_path_factory.mktemp("live")) as live:
+        yield live
