@@ -33,15 +33,20 @@ lint: install
 types: install
 	$(BIN)/mypy
 
+# The browser tests run in their own pytest process: Playwright's sync API keeps an event loop alive that the
+# asyncio tests must not share. Fault tests are longer: `make test-faults` (CI runs them too).
 pytest: install sysdeps
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider --ignore=tests/web --ignore=tests/faults
+	$(BIN)/pytest -q -p no:cacheprovider tests/web
 
 test: lint types pytest
 
 # Every database test again, against PostgreSQL (fresh database per run, created by the fixtures).
 test-db: install sysdeps
 	INNOT_TEST_POSTGRES_URL=$${INNOT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
-		$(BIN)/pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider -m db
+		$(BIN)/pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider -m db --ignore=tests/web --ignore=tests/faults
+	INNOT_TEST_POSTGRES_URL=$${INNOT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest -q -p no:cacheprovider -m db tests/web
 
 bench: install sysdeps
 	$(BIN)/python -m bench

@@ -101,6 +101,14 @@ async def create_mission(
     idempotency_key: Annotated[str | None, Header(max_length=200, description="retry-safe key")] = None,
 ) -> CreatedMission:
     """The mission id derives from the idempotency key: a retried POST finds the mission it already started."""
+    if idempotency_key:
+        previous = session.query(IdempotencyRecord).filter_by(user_id=user.id, key=idempotency_key).one_or_none()
+        if previous is not None:
+            return CreatedMission.model_validate(previous.body)
+    if not await anyio.to_thread.run_sync(membership_is_active, session, user.organisation_id):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "your organisation's membership is not active: pay the registration fee first"
+        )
     problems = validate_need(need)
     if problems:
         raise RequestValidationError(
@@ -110,14 +118,6 @@ async def create_mission(
             ]
         )
     need = normalise_need(need)
-    if idempotency_key:
-        previous = session.query(IdempotencyRecord).filter_by(user_id=user.id, key=idempotency_key).one_or_none()
-        if previous is not None:
-            return CreatedMission.model_validate(previous.body)
-    if not await anyio.to_thread.run_sync(membership_is_active, session, user.organisation_id):
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "your organisation's membership is not active: pay the registration fee first"
-        )
     mission_id = uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user.id}:{idempotency_key}") if idempotency_key else uuid.uuid4()
     assert user.organisation_id is not None
     start = StartMission(
