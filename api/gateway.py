@@ -3,34 +3,26 @@ answers (a validator's refusal is 409 with its reason; an unknown workflow 404; 
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
+import structlog
 from fastapi import HTTPException, status
-from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
-from domain.mission import (
-    MilestoneView,
-    MissionView,
-    StartMission,
-    milestone_workflow_id,
-    mission_workflow_id,
-)
+from domain.mission import Command, MilestoneView, MissionView, StartMission
+from workflows import client as workflow_client
 
-T = TypeVar("T", bound=BaseModel)
+log = structlog.get_logger(__name__)
 
 
 def http_error(exc: Exception, what: str) -> HTTPException:
     if isinstance(exc, WorkflowUpdateFailedError):
-        cause = exc.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-        return HTTPException(status.HTTP_409_CONFLICT, message)
+        return HTTPException(status.HTTP_409_CONFLICT, workflow_client.rejection_reason(exc))
     if isinstance(exc, RPCError):
         if exc.status == RPCStatusCode.NOT_FOUND:
             return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
@@ -46,50 +38,45 @@ def http_error(exc: Exception, what: str) -> HTTPException:
 async def start_mission(client: Client, settings: Settings, start: StartMission) -> MissionView:
     """Start (or find, for a retried request) the mission workflow; its id is the business key."""
     try:
-        handle = await client.start_workflow(
-            "MissionWorkflow",
-            start,
-            id=mission_workflow_id(start.mission_id),
+        await workflow_client.start_mission(
+            client,
+            mission_id=start.mission_id,
+            client_org_id=start.client_org_id,
+            need=start.need,
+            actor=start.actor,
             task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            result_type=MissionView,
+            policy=start.policy,
+            documents_task_queue=start.documents_task_queue,
+            matching_task_queue=start.matching_task_queue,
         )
-        view: MissionView = await handle.query("state", result_type=MissionView)
-        return view
     except WorkflowAlreadyStartedError:
-        return await mission_state(client, start.mission_id)
+        log.info("mission already started: a retried request", mission_id=str(start.mission_id))
     except RPCError as exc:
         raise http_error(exc, "mission") from exc
+    return await mission_state(client, start.mission_id)
 
 
 async def mission_state(client: Client, mission_id: UUID) -> MissionView:
     try:
-        handle = client.get_workflow_handle(mission_workflow_id(mission_id))
-        view: MissionView = await handle.query("state", result_type=MissionView)
-        return view
+        return await workflow_client.mission_state(client, mission_id)
     except RPCError as exc:
         raise http_error(exc, "mission") from exc
 
 
-async def mission_update(client: Client, mission_id: UUID, update: str, command: BaseModel) -> MissionView:
-    return await _update(client, mission_workflow_id(mission_id), update, command, MissionView, "mission")
+async def mission_update(client: Client, mission_id: UUID, update: str, command: Command) -> MissionView:
+    try:
+        return await workflow_client.send_update(client, mission_id, update, command)
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        raise http_error(exc, "mission") from exc
 
 
 async def milestone_update(
-    client: Client, mission_id: UUID, number: int, update: str, command: BaseModel
+    client: Client, mission_id: UUID, number: int, update: str, command: Command
 ) -> MilestoneView:
-    workflow_id = milestone_workflow_id(mission_id, number)
-    return await _update(client, workflow_id, update, command, MilestoneView, "milestone")
-
-
-async def _update(client: Client, workflow_id: str, update: str, command: BaseModel, result: type[T], what: str) -> T:
-    handle = client.get_workflow_handle(workflow_id)
     try:
-        answer: T = await handle.execute_update(update, command, result_type=result)
-        return answer
+        return await workflow_client.send_milestone_update(client, mission_id, number, update, command)
     except (WorkflowUpdateFailedError, RPCError) as exc:
-        raise http_error(exc, what) from exc
+        raise http_error(exc, "milestone") from exc
 
 
 async def history_events(client: Client, workflow_id: str) -> list[dict[str, Any]]:
