@@ -1,0 +1,453 @@
+"""API benchmark: reads from the read model against a bare FastAPI endpoint, and a human action (HTTP -> workflow
+Update -> answer) against a bare Temporal Update, all in the same run on this machine.
+
+One uvicorn process serves the real app on 127.0.0.1 (with the in-process workers, as `innot dev` runs them),
+plus, for the bench only, a bare endpoint that reads one row. The read model is seeded directly with a realistic
+volume (1,000 missions over 4 organisations, timelines, milestones, tasks). This process drives the load with an
+async httpx loop, bounded in count and time, at 1 and 50 concurrent connections:
+
+- `GET /missions/{id}` (mission detail) and `GET /tasks` (inbox), authenticated as a client;
+- `GET /bench/bare/{id}`: the same app, no auth, one `session.get` of a mission row.
+
+Human action: `POST /ops/missions/{id}/pause` then `/resume` (accepted workflow Updates, audited), against a bare
+Update round trip on a trivial workflow through the same Temporal server and data converter.
+Goals: detail and inbox >= 0.8 x the bare endpoint's req/s; action p50 <= 1.3 x the bare Update p50.
+Writes ``var/bench/api.json`` with the machine. `python -m bench.api [--requests N] [--seconds S]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import Request
+from pydantic import BaseModel
+from temporalio import workflow
+
+from config.settings import ROOT, Settings
+
+VAR = ROOT / "var"
+PASSWORD = "Bench-Passw0rd!-2026"  # noqa: S105 - a throwaway account on a throwaway database
+STAGES = ["shortlist", "invitations", "proposals", "contract", "delivery", "feedback", "closed"]
+
+
+# --- the bare Temporal Update baseline ------------------------------------------------------------------------
+
+
+class Ping(BaseModel):
+    n: int
+
+
+class Pong(BaseModel):
+    n: int
+    at: datetime
+
+
+@workflow.defn(name="BenchEcho")
+class EchoWorkflow:
+    """A trivial workflow with one update: the floor of an Update round trip on this Temporal server."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self.done)
+
+    @workflow.update
+    async def echo(self, ping: Ping) -> Pong:
+        return Pong(n=ping.n, at=workflow.now())
+
+    @echo.validator
+    def _v_echo(self, ping: Ping) -> None:
+        if ping.n < 0:
+            raise ValueError("n: must be >= 0")
+
+    @workflow.signal
+    def stop(self) -> None:
+        self.done = True
+
+
+# --- the server process ---------------------------------------------------------------------------------------
+
+
+def bare(mission_id: uuid.UUID, request: Request) -> dict[str, Any]:
+    """The bench-only baseline: FastAPI reading one mission row, no authentication."""
+    from store.models.readmodel import MissionRecord
+
+    with request.app.state.session_factory() as session:
+        row = session.get(MissionRecord, mission_id)
+        return {"id": str(mission_id), "stage": row.stage if row else None, "title": row.title if row else None}
+
+
+def _settings(config: dict[str, Any]) -> Settings:
+    return Settings(environment="test", **config)
+
+
+async def serve(config: dict[str, Any], port: int) -> None:
+    """uvicorn on 127.0.0.1 with the real app, its workers, the echo worker and the bench-only bare endpoint."""
+    import uvicorn
+    from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+    from api.app import create_app
+    from bench import api as importable  # the workflow class from an importable module (not __main__)
+    from config.temporal import connect
+    from worker import build_workers
+
+    settings = _settings(config)
+    client = await connect(settings)
+    app = create_app(settings, temporal=client)
+
+    app.add_api_route("/bench/bare/{mission_id}", bare, methods=["GET"], include_in_schema=False)
+    workers = build_workers(client, settings)
+    # unsandboxed: this module imports the bench's tools; the echo workflow itself is deterministic
+    echo = Worker(
+        client,
+        task_queue=f"{settings.task_queue}-echo",
+        workflows=[importable.EchoWorkflow],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    workers.append(echo)
+    running = [asyncio.create_task(w.run()) for w in workers]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    )
+    try:
+        await server.serve()
+    finally:
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+# --- seeding ----------------------------------------------------------------------------------------------------
+
+
+def seed(database_url: str, client_org: uuid.UUID, missions: int, orgs: int) -> list[uuid.UUID]:
+    """Missions spread over `orgs` organisations (the first is the measured client's), each with a timeline of
+    8 events, 2 milestones and 3 tasks of which few are still open (a realistic inbox: a few dozen)."""
+    from sqlalchemy import insert
+
+    from store.db import make_engine
+    from store.models.readmodel import MissionMilestone, MissionRecord, Task, TimelineEvent
+
+    rng = random.Random(7)
+    organisations = [client_org] + [uuid.uuid4() for _ in range(orgs - 1)]
+    now = datetime.now(UTC)
+    records, events, milestones, tasks = [], [], [], []
+    ours = []
+    for n in range(missions):
+        mission_id, org = uuid.uuid4(), organisations[n % orgs]
+        if org == client_org:
+            ours.append(mission_id)
+        stage = rng.choice(STAGES)
+        workflow_id = f"mission:{mission_id}"
+        records.append(
+            {
+                "id": mission_id, "workflow_id": workflow_id, "client_org_id": org, "title": f"Mission {n}",
+                "business_function": "finance", "stage": stage, "paused": False, "selected_expert_id": uuid.uuid4(),
+                "next_deadline": now + timedelta(days=rng.randint(1, 60)), "closed_reason": None, "last_seq": 8,
+                "created_at": now - timedelta(days=90), "updated_at": now - timedelta(days=rng.randint(0, 90)),
+            }
+        )  # fmt: skip
+        for seq in range(1, 9):
+            events.append(
+                {
+                    "id": uuid.uuid4(), "workflow_id": workflow_id, "seq": seq, "mission_id": mission_id,
+                    "at": now - timedelta(days=90 - seq), "kind": "stage_changed", "stage": STAGES[seq % 7],
+                    "actor_user_id": None, "actor_role": "client", "summary": f"step {seq} of mission {n}",
+                    "details": {},
+                }
+            )  # fmt: skip
+        for number in (1, 2):
+            milestones.append(
+                {
+                    "id": uuid.uuid4(), "mission_id": mission_id, "number": number,
+                    "workflow_id": f"{workflow_id}:milestone:{number}", "title": f"Milestone {number}",
+                    "amount": Decimal("3600.00"), "currency": "EUR", "stage": "delivery", "invoice_number": None,
+                    "invoice_due": None, "paid_on": None, "last_seq": 1,
+                }
+            )  # fmt: skip
+        for k, action in enumerate(("review_shortlist", "select_proposal", "sign_contract")):
+            still_open = rng.random() < 0.03
+            tasks.append(
+                {
+                    "id": uuid.uuid4(), "workflow_id": workflow_id, "key": f"{action}:{k}", "mission_id": mission_id,
+                    "role": "client", "party_id": org, "action": action, "title": f"{action} for mission {n}",
+                    "due_at": now + timedelta(days=k + 1), "opened_at": now - timedelta(days=10),
+                    "closed_at": None if still_open else now - timedelta(days=1),
+                    "outcome": None if still_open else "done",
+                }
+            )  # fmt: skip
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        for model, rows in ((MissionRecord, records), (TimelineEvent, events), (MissionMilestone, milestones)):
+            conn.execute(insert(model), rows)
+        conn.execute(insert(Task), tasks)
+    engine.dispose()
+    return ours
+
+
+# --- measuring --------------------------------------------------------------------------------------------------
+
+
+async def load(
+    client: httpx.AsyncClient, urls: list[str], headers: dict[str, str], concurrency: int, count: int, seconds: float
+) -> dict[str, Any]:
+    """`count` GETs (at most `seconds`) over `concurrency` connections; req/s and latency percentiles."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    next_index = iter(range(count))
+
+    async def run() -> None:
+        nonlocal errors
+        for i in next_index:
+            if time.perf_counter() > deadline:
+                return
+            started = time.perf_counter()
+            answer = await client.get(urls[i % len(urls)], headers=headers)
+            latencies.append(time.perf_counter() - started)
+            if answer.status_code != 200:
+                errors += 1
+                if errors == 1:
+                    print(f"  {urls[i % len(urls)]}: {answer.status_code} {answer.text[:300]}", flush=True)
+
+    for url in urls[:3]:  # warm up
+        await client.get(url, headers=headers)
+    started = time.perf_counter()
+    await asyncio.gather(*(run() for _ in range(concurrency)))
+    wall = time.perf_counter() - started
+    return {"requests": len(latencies), "errors": errors, **_stats(latencies), "rps": round(len(latencies) / wall, 1)}
+
+
+def _stats(latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
+    }
+
+
+async def timed(n: int, action: Callable[[int], Awaitable[None]]) -> dict[str, float]:
+    latencies = []
+    for i in range(n):
+        started = time.perf_counter()
+        await action(i)
+        latencies.append(time.perf_counter() - started)
+    return _stats(latencies[2:])  # the first two warm the path up
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=base) as http:
+        for _ in range(300):
+            if server.poll() is not None:
+                raise RuntimeError(f"the API server exited with {server.returncode}")
+            try:
+                if (await http.get("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the API server did not come up")
+
+
+async def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    from temporalio.testing import WorkflowEnvironment
+
+    from config.temporal import connect
+    from store.migrate import upgrade
+    from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+    database_url = args.database_url or f"sqlite:///{root / 'bench.db'}"
+    upgrade(database_url)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        search_attributes=list(SEARCH_ATTRIBUTES),
+        ui=False,
+    )
+    tag = uuid.uuid4().hex[:8]
+    config = {
+        "database_url": database_url,
+        "temporal_address": env.client.service_client.config.target_host,
+        "task_queue": f"bench-{tag}",
+        "documents_task_queue": f"bench-docs-{tag}",
+        "document_store": f"file://{root / 'documents'}",
+        "keys_dir": str(root / "keys"),
+    }
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measurement
+        [sys.executable, "-m", "bench.api", "--serve", json.dumps(config), "--port", str(port)], cwd=ROOT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _until_up(base, server)
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
+            result = await _run(args, http, config, database_url)
+        temporal = await connect(_settings(config))
+        result["update"]["bare_temporal_update"] = await _bare_update(temporal, config, args.updates)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        await env.shutdown()
+    update_ratio = result["update"]["api_action"]["p50_ms"] / result["update"]["bare_temporal_update"]["p50_ms"]
+    result["update"]["ratio_p50"] = round(update_ratio, 2)
+    return result
+
+
+async def _run(args: argparse.Namespace, http: httpx.AsyncClient, config: dict[str, Any], url: str) -> dict[str, Any]:
+    from sqlalchemy import update
+
+    from api.security import hash_password
+    from store import accounts
+    from store.db import make_engine, make_session_factory, transaction
+    from store.models.community import Membership
+
+    email = f"bench.{uuid.uuid4().hex[:8]}@bench-client.example"
+    registration = {
+        "account": {"email": email, "full_name": "Bench Client", "password": PASSWORD},
+        "organisation": {
+            "legal_name": "Bench Industrie SAS", "legal_form": "SAS", "siret": "73282932000074",
+            "vat_number": "FR44732829320", "billing_email": "compta@bench.example", "address_line": "1 rue du Banc",
+            "postcode": "69002", "city": "Lyon", "country": "FR",
+        },
+    }  # fmt: skip
+    registered = (await http.post("/auth/register/client", json=registration)).json()
+    org_id = uuid.UUID(registered["member_id"])
+    engine = make_engine(url)
+    ops_email = f"ops.{uuid.uuid4().hex[:8]}@bench-ops.example"
+    with transaction(make_session_factory(engine)) as session:
+        accounts.create_user(
+            session, email=ops_email, full_name="Bench Ops", password_hash=await hash_password(PASSWORD), role="ops"
+        )
+        session.execute(update(Membership).where(Membership.member_id == org_id).values(status="active"))
+    engine.dispose()
+    seeded = time.perf_counter()
+    ours = seed(url, org_id, args.missions, args.orgs)
+    print(f"seeded {args.missions} missions in {time.perf_counter() - seeded:.1f} s", flush=True)
+
+    async def token(address: str) -> dict[str, str]:
+        answer = (await http.post("/auth/login", json={"email": address, "password": PASSWORD})).json()
+        return {"Authorization": f"Bearer {answer['access_token']}"}
+
+    client, ops = await token(email), await token(ops_email)
+    inbox = (await http.get("/tasks", headers=client)).json()
+    detail = (await http.get(f"/missions/{ours[0]}", headers=client)).json()
+    print(f"inbox: {len(inbox)} open tasks; detail: {len(detail['timeline'])} timeline events", flush=True)
+    targets = {
+        "bare": ([f"/bench/bare/{m}" for m in ours], {}),
+        "detail": ([f"/missions/{m}" for m in ours], client),
+        "inbox": (["/tasks"], client),
+    }
+    reads: dict[str, Any] = {}
+    for concurrency in (1, 50):
+        for name, (urls, headers) in targets.items():
+            figures = await load(http, urls, headers, concurrency, args.requests, args.seconds)
+            reads[f"{name}@{concurrency}"] = figures
+            print(f"{name:>6} @{concurrency:<2}: {figures}", flush=True)
+    for concurrency in (1, 50):
+        for name in ("detail", "inbox"):
+            ratio = reads[f"{name}@{concurrency}"]["rps"] / reads[f"bare@{concurrency}"]["rps"]
+            reads[f"{name}@{concurrency}"]["ratio_to_bare"] = round(ratio, 2)
+
+    created = await http.post("/missions", json=_need(), headers=client)
+    assert created.status_code == 201, created.text
+    mission_id = created.json()["mission_id"]
+
+    async def act(i: int) -> None:
+        action = "pause" if i % 2 == 0 else "resume"
+        answer = await http.post(
+            f"/ops/missions/{mission_id}/{action}", json={"reason": "bench round trip"}, headers=ops
+        )
+        assert answer.status_code == 200, answer.text
+
+    await asyncio.sleep(1.0)  # let the mission start (matching) before the first update
+    return {"reads": reads, "update": {"api_action": await timed(args.updates, act)}, "inbox_tasks": len(inbox)}
+
+
+async def _bare_update(client: Any, config: dict[str, Any], n: int) -> dict[str, float]:
+    from bench import api as importable
+
+    handle = await client.start_workflow(
+        importable.EchoWorkflow.run, id=f"bench-echo-{uuid.uuid4()}", task_queue=f"{config['task_queue']}-echo"
+    )
+    # the echo worker runs in the server process, next to the mission workers
+    figures = await timed(n, lambda i: _echo(handle, i))
+    await handle.signal(importable.EchoWorkflow.stop)
+    return figures
+
+
+async def _echo(handle: Any, i: int) -> None:
+    from bench import api as importable
+
+    await handle.execute_update(importable.EchoWorkflow.echo, importable.Ping(n=i))
+
+
+def _need() -> dict[str, Any]:
+    return {
+        "title": "Budget process review", "description": "Review our budget process and the quarterly forecast.",
+        "business_function": "finance", "skills": ["financial_modelling"], "languages": ["fr"], "remote": True,
+        "budget_min": "700.00", "budget_max": "1100.00", "currency": "EUR",
+        "start_date": (date.today() + timedelta(days=7)).isoformat(), "duration_days": 30, "confidential": False,
+        "mission_language": "fr",
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=3000, help="requests per read measurement (bounded)")
+    parser.add_argument("--seconds", type=float, default=12.0, help="time bound per read measurement")
+    parser.add_argument("--updates", type=int, default=40, help="round trips per update measurement")
+    parser.add_argument("--missions", type=int, default=1000)
+    parser.add_argument("--orgs", type=int, default=4)
+    parser.add_argument("--database-url", default=os.environ.get("INNOT_BENCH_DATABASE_URL"))
+    parser.add_argument("--out", type=Path, default=VAR / "bench" / "api.json")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(json.loads(args.serve), args.port))
+        return
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="innot-bench-api-") as tmp:
+        figures = asyncio.run(measure(args, Path(tmp)))
+    result = {
+        "machine": {"nproc": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "database": "sqlite" if not args.database_url else args.database_url.split(":")[0],
+        **figures,
+        "goals": {"reads": "detail and inbox >= 0.8 x bare req/s", "update": "api_action p50 <= 1.3 x bare update p50"},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    print(json.dumps({"reads": result["reads"], "update": result["update"]}, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"written to {args.out} ({result['seconds']} s)")
+
+
+if __name__ == "__main__":
+    main()
