@@ -118,6 +118,33 @@ def _with_extras(metadata: Any, extras: PdfExtras) -> Any:
     return extended
 
 
+# The elements our templates may use: the lean user-agent stylesheet (templates/user_agent.css) styles these
+# exactly as WeasyPrint's HTML5 stylesheet does. A template using another element must add its rules there.
+ALLOWED_TAGS = frozenset(
+    {"html", "head", "meta", "title", "body", "div", "p", "h1", "h2", "h3", "strong", "b", "em", "small", "br",
+     "table", "thead", "tbody", "tr", "th", "td"}
+)  # fmt: skip
+
+
+def _document_html_class(templates_dir: Path) -> Any:
+    """WeasyPrint's `HTML`, with our lean user-agent stylesheet in place of the HTML5 one (whose hundreds of
+    rules are matched against every element: ~15 % of a page's layout time)."""
+    from weasyprint import CSS, HTML
+    from weasyprint.css.counters import CounterStyle
+
+    counter_style = CounterStyle()
+    user_agent = CSS(filename=str(templates_dir / "user_agent.css"), counter_style=counter_style)
+
+    class DocumentHTML(HTML):  # type: ignore[misc]
+        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+            return [user_agent]
+
+        def _ua_counter_style(self) -> list[Any]:
+            return [counter_style]
+
+    return DocumentHTML
+
+
 class Renderer:
     def __init__(self, templates_dir: Path = TEMPLATES) -> None:
         from weasyprint import CSS
@@ -133,6 +160,7 @@ class Renderer:
         self.env.globals.update(money=money, unit_price=unit_price, number=number, long_date=long_date, labels=LABELS)
         self.font_config = FontConfiguration()
         self.stylesheet = CSS(filename=str(templates_dir / "documents.css"), font_config=self.font_config)
+        self._html = _document_html_class(templates_dir)
         self._srgb = _srgb_profile()
         self._lock = threading.Lock()  # WeasyPrint shares the font configuration; lay out one at a time
 
@@ -147,10 +175,8 @@ class Renderer:
 
     def pdf_from_html(self, source: str, extras: PdfExtras | None = None) -> bytes:
         """Lay out the HTML once and write the PDF/A-3b once, with `extras` (attachments, metadata)."""
-        from weasyprint import HTML
-
         with self._lock:
-            document = HTML(string=source, base_url=str(TEMPLATES)).render(
+            document = self._html(string=source, base_url=str(TEMPLATES)).render(
                 stylesheets=[self.stylesheet], font_config=self.font_config, pdf_variant=PDF_VARIANT,
                 output_intent=OUTPUT_INTENT,
             )  # fmt: skip
