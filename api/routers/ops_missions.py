@@ -3,33 +3,24 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
-from api import gateway
+from api import gateway, ops_service
 from api.deps import OpsUser, SessionDep, TemporalDep, actor_of
 from api.errors import ERROR_RESPONSES
+from api.ops_service import audit
 from api.schemas.missions import HistoryEvent, MissionPage, MissionSummary, body_of, to_command
 from domain import mission as cmds
-from domain.mission import MilestoneView, MissionView, milestone_workflow_id, mission_workflow_id
+from domain.mission import MilestoneView, MissionView, mission_workflow_id
 from store import missions as queries
-from store.models.community import AuditEntry, User
 from store.models.readmodel import MissionRecord
 
 router = APIRouter(prefix="/ops", tags=["ops"], responses=ERROR_RESPONSES)
-
-
-def audit(session: Session, *, user: User, action: str, target: str, reason: str, details: dict[str, Any]) -> None:
-    session.add(
-        AuditEntry(
-            at=datetime.now(UTC), actor_user_id=user.id, action=action, target=target, reason=reason, details=details
-        )
-    )
-    session.commit()
 
 
 def _mission_or_404(session: Session, mission_id: uuid.UUID) -> MissionRecord:
@@ -103,29 +94,11 @@ def _ops_action(path: str, update: str, command: type[cmds.Command], summary: st
         client: TemporalDep,
     ) -> MissionView:
         _mission_or_404(session, mission_id)
-        details = body.model_dump(mode="json")  # type: ignore[attr-defined]
-        reason = str(details.get("reason", "")) or summary
-        try:
-            view = await gateway.mission_update(client, mission_id, update, to_command(command, body, actor_of(user)))
-        except HTTPException as exc:
-            audit(
-                session,
-                user=user,
-                action=update,
-                target=f"mission:{mission_id}",
-                reason=reason,
-                details=details | {"outcome": f"refused: {exc.detail}"},
-            )
-            raise
-        audit(
-            session,
-            user=user,
-            action=update,
-            target=f"mission:{mission_id}",
-            reason=reason,
-            details=details | {"outcome": f"done; stage {view.stage.value}"},
+        command_ = to_command(command, body, actor_of(user))
+        reason = str(getattr(command_, "reason", "")) or summary
+        return await ops_service.mission_action(
+            session, client, user=user, mission_id=mission_id, update=update, command=command_, reason=reason
         )
-        return view
 
     action.__name__ = f"ops_{update}"
     router.add_api_route(
@@ -165,29 +138,17 @@ async def resume_milestone(
     client: TemporalDep,
 ) -> MilestoneView:
     _mission_or_404(session, mission_id)
-    command = to_command(cmds.ResumeMission, body, actor_of(user))
-    target = milestone_workflow_id(mission_id, number)
-    try:
-        view = await gateway.milestone_update(client, mission_id, number, "resume", command)
-    except HTTPException as exc:
-        audit(
-            session,
-            user=user,
-            action="resume",
-            target=target,
-            reason=command.reason,  # type: ignore[attr-defined]
-            details={"outcome": f"refused: {exc.detail}"},
-        )
-        raise
-    audit(
+    command = cmds.ResumeMission.model_validate(to_command(cmds.ResumeMission, body, actor_of(user)))
+    return await ops_service.milestone_action(
         session,
+        client,
         user=user,
-        action="resume",
-        target=target,
-        reason=command.reason,  # type: ignore[attr-defined]
-        details={"outcome": f"done; stage {view.stage.value}"},
+        mission_id=mission_id,
+        number=number,
+        update="resume",
+        command=command,
+        reason=command.reason or "retry the milestone step",
     )
-    return view
 
 
 class Termination(BaseModel):
