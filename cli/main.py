@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from cli.documents import documents_app, ledger_app
+from cli.ops import register as register_ops_commands
 from config.settings import VAR, get_settings
 
 app = typer.Typer(help="innot: the zero-commission consulting marketplace engine", no_args_is_help=True)
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(ops_app, name="ops")
 app.add_typer(documents_app, name="documents")
 app.add_typer(ledger_app, name="ledger")
+register_ops_commands(ops_app)
 console = Console()
 
 

@@ -1,0 +1,181 @@
+"""`innot ops ...`: the ops console from the command line — find, inspect and repair missions, with the same
+updates, validators and audit entries as the API (each action is done in the name of an ops account: --as)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from fastapi import HTTPException
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from api import gateway, ops_service
+from api.deps import actor_of
+from config.settings import get_settings
+from config.temporal import connect
+from domain import mission as cmds
+from store import missions as queries
+from store.db import make_engine, make_session_factory
+from store.models.community import User
+
+console = Console()
+As = Annotated[str, typer.Option("--as", help="e-mail of the ops account acting (recorded in the audit log)")]
+Reason = Annotated[str, typer.Option(help="why: recorded in the audit log", min=3)]
+
+
+def _session() -> Session:
+    return make_session_factory(make_engine(get_settings().database_url))()
+
+
+def _ops_user(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email.lower(), User.role == "ops"))
+    if user is None:
+        console.print(f"[red]no ops account {email}: create one with `innot ops create-user`[/red]")
+        raise typer.Exit(2)
+    return user
+
+
+def _run(work: Callable[[Session, Client], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        client = await connect(get_settings())
+        with _session() as session:
+            return await work(session, client)
+
+    try:
+        return asyncio.run(main())
+    except HTTPException as exc:
+        console.print(f"[red]{exc.status_code}: {exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("missions")
+    def list_missions(
+        stage: Annotated[list[str] | None, typer.Option(help="filter by stage (repeatable)")] = None,
+        needs_attention: Annotated[bool, typer.Option(help="only missions waiting for a repair")] = False,
+        limit: int = 50,
+    ) -> None:
+        """List missions from the read model, soonest deadline first."""
+        with _session() as session:
+            viewer = User(role="ops")
+            rows, total = queries.list_missions(
+                session, user=viewer, stages=["needs_attention"] if needs_attention else stage, limit=limit
+            )
+        table = Table("mission", "stage", "title", "next deadline", title=f"{len(rows)} of {total} missions")
+        for m in rows:
+            deadline = m.next_deadline.isoformat(timespec="minutes") if m.next_deadline else ""
+            table.add_row(str(m.id), m.stage + (" (paused)" if m.paused else ""), m.title, deadline)
+        console.print(table)
+
+    @app.command("inspect")
+    def inspect(mission_id: uuid.UUID) -> None:
+        """The mission's state from its workflow and its Temporal history, summarised."""
+
+        async def work(_session: Session, client: Client) -> None:
+            state = await gateway.mission_state(client, mission_id)
+            console.print(f"[bold]{state.need.title}[/bold] — stage {state.stage.value}")
+            if state.attention_reason:
+                console.print(f"[red]needs attention: {state.attention_reason}[/red]")
+            for action in state.pending_actions:
+                due = action.due.isoformat(timespec="minutes") if action.due else "no deadline"
+                console.print(f"  waiting for {action.role.value}: {action.title or action.action} ({due})")
+            history = await gateway.history_events(client, state.workflow_id)
+            table = Table("#", "at", "event", "name", "failure", title=f"history of {state.workflow_id}")
+            for event in history:
+                table.add_row(str(event["id"]), event["at"][11:19], event["type"], event["name"], event["failure"])
+            console.print(table)
+
+        _run(work)
+
+    def _action(name: str, update: str, command: type[cmds.Command], help_: str) -> None:
+        def action(mission_id: uuid.UUID, reason: Reason, as_: As) -> None:
+            async def work(session: Session, client: Client) -> None:
+                user = _ops_user(session, as_)
+                cmd = command.model_validate({"actor": actor_of(user), "reason": reason})
+                view = await ops_service.mission_action(
+                    session, client, user=user, mission_id=mission_id, update=update, command=cmd, reason=reason
+                )
+                console.print(f"{mission_id}: {update} done, stage {view.stage.value}")
+
+            _run(work)
+
+        action.__doc__ = help_
+        app.command(name)(action)
+
+    _action("pause", "pause", cmds.PauseMission, "Pause a mission (its timers stop counting).")
+    _action("resume", "resume", cmds.ResumeMission, "Resume a paused mission, or retry after needs_attention.")
+    _action("cancel", "cancel", cmds.CancelMission, "Cancel a mission.")
+
+    @app.command("extend")
+    def extend(
+        mission_id: uuid.UUID,
+        key: Annotated[str, typer.Option(help="deadline key, e.g. signature or proposals:1")],
+        until: Annotated[datetime, typer.Option(help="new due date-time (ISO, with zone)")],
+        reason: Reason,
+        as_: As,
+    ) -> None:
+        """Extend a deadline."""
+
+        async def work(session: Session, client: Client) -> None:
+            user = _ops_user(session, as_)
+            cmd = cmds.ExtendDeadline(actor=actor_of(user), key=key, new_due=until, reason=reason)
+            view = await ops_service.mission_action(
+                session, client, user=user, mission_id=mission_id, update="extend_deadline", command=cmd, reason=reason
+            )
+            console.print(f"{mission_id}: {key} extended; stage {view.stage.value}")
+
+        _run(work)
+
+    @app.command("terminate")
+    def terminate(mission_id: uuid.UUID, reason: Reason, as_: As) -> None:
+        """Terminate a mission's workflow (last resort: no clean-up runs)."""
+
+        async def work(session: Session, client: Client) -> None:
+            user = _ops_user(session, as_)
+            await client.get_workflow_handle(f"mission:{mission_id}").terminate(reason=f"ops: {reason}")
+            ops_service.audit(
+                session, user=user, action="terminate", target=f"mission:{mission_id}", reason=reason, details={}
+            )
+            console.print(f"{mission_id}: terminated")
+
+        _run(work)
+
+    @app.command("retry-all")
+    def retry_all(reason: Reason, as_: As) -> None:
+        """Resume every mission in needs_attention (after the cause is fixed), with progress."""
+
+        async def work(session: Session, client: Client) -> None:
+            user = _ops_user(session, as_)
+            rows, _ = queries.list_missions(session, user=user, stages=["needs_attention"], limit=10_000)
+            done, refused = 0, 0
+            with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), console=console) as progress:
+                task = progress.add_task("resuming", total=len(rows))
+                for mission in rows:
+                    cmd = cmds.ResumeMission(actor=actor_of(user), reason=reason)
+                    try:
+                        await ops_service.mission_action(
+                            session,
+                            client,
+                            user=user,
+                            mission_id=mission.id,
+                            update="resume",
+                            command=cmd,
+                            reason=reason,
+                        )
+                        done += 1
+                    except HTTPException as exc:
+                        refused += 1
+                        progress.console.print(f"[yellow]{mission.id}: {exc.detail}[/yellow]")
+                    progress.advance(task)
+            console.print(f"{done} resumed, {refused} refused")
+
+        _run(work)
