@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -25,7 +25,9 @@ _bearer = HTTPBearer(auto_error=False, description="access token from POST /auth
 ACCESS_COOKIE = "innot_access"
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the thread pool, a
+# hop per dependency per request that the reads pay for (bench.api).
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -35,7 +37,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     client: Client | None = request.app.state.temporal
     if client is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow engine (Temporal) is not reachable")
@@ -78,8 +80,8 @@ def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require_role(role: Role) -> Callable[[User], User]:
-    def guard(user: CurrentUser) -> User:
+def require_role(role: Role) -> Callable[[User], Awaitable[User]]:
+    async def guard(user: CurrentUser) -> User:
         if user.role != role.value:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this route is for {role.value} accounts")
         return user
@@ -96,7 +98,7 @@ def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, role=Role(user.role), org_id=user.organisation_id, expert_id=user.expert_id)
 
 
-def cipher_of(request: Request) -> DataCipher:
+async def cipher_of(request: Request) -> DataCipher:
     cipher: DataCipher = request.app.state.cipher
     return cipher
 
@@ -109,13 +111,21 @@ def visible_mission_or_404(mission_id: uuid.UUID, user: CurrentUser, session: Se
     mission = visible_mission(session, user=user, mission_id=mission_id)
     if mission is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
+    release_connection(session)
     return mission
+
+
+def release_connection(session: Session) -> None:
+    """End the (read-only) transaction so the pooled connection goes back before a long await on Temporal: an
+    update waits for the workflow, and requests holding connections meanwhile exhaust the pool (found under load
+    by tests/faults). Loaded objects stay usable (expire_on_commit is off)."""
+    session.commit()
 
 
 VisibleMission = Annotated[MissionRecord, Depends(visible_mission_or_404)]
 
 
-def document_store_of(request: Request) -> DocumentStore:
+async def document_store_of(request: Request) -> DocumentStore:
     store: DocumentStore = request.app.state.document_store
     return store
 
