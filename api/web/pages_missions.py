@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-import anyio
 from fastapi import APIRouter, HTTPException, Request
+from fastapi import UploadFile as FastApiUploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from api import gateway
-from api.deps import SessionDep, SettingsDep, actor_of
+from api.deps import SessionDep, SettingsDep
 from api.routers import messages as message_routes
 from api.routers import missions
 from api.schemas.messages import MessageCreate
@@ -23,7 +23,6 @@ from api.views import redact
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
 from api.web.i18n import translator
-from domain import mission as cmds
 from domain.mission import MissionView, PendingAction
 from domain.stages import Stage
 from domain.taxonomy import validate_need
@@ -31,7 +30,6 @@ from store import messaging
 from store import missions as queries
 from store.access import visible_mission
 from store.models.community import Expert, Membership, User
-from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord
 
 router = APIRouter(prefix="/portal/missions", include_in_schema=False)
@@ -224,35 +222,12 @@ async def upload_deliverable(
 async def deliver(
     mission: MissionRecord, number: int, upload: UploadFile, user: User, session: Any, client: Any, store: Any
 ) -> None:
-    """The API's upload (same types, size limit and workflow update), except that the document record is
-    committed BEFORE the update: holding a write transaction while the workflow projects its read model
-    deadlocks SQLite (`api.routers.missions.submit_deliverable` does; reported to the lead)."""
-    if user.role != "expert":
-        raise HTTPException(403, "only the expert delivers")
-    media_type = (upload.content_type or "").split(";")[0].strip()
-    if media_type not in missions.DELIVERABLE_TYPES:
-        raise HTTPException(
-            415, f"file: type {media_type or 'unknown'} is not accepted; use one of {missions.ACCEPTED}"
-        )
-    data = await upload.read(missions.MAX_DELIVERABLE_BYTES + 1)
-    if len(data) > missions.MAX_DELIVERABLE_BYTES:
-        raise HTTPException(413, "file: larger than 25 MB")
-    if not data:
-        raise HTTPException(422, "file: empty")
-    sha256 = await anyio.to_thread.run_sync(store.put, data)
-    record = DocumentRecord(
-        kind="deliverable",
-        sha256=sha256,
-        size=len(data),
-        media_type=media_type,
-        mission_id=mission.id,
-        language="en",
-        stage="submitted",
+    """The API's upload: same types, size limit, document record and workflow update."""
+    # a form's upload is Starlette's UploadFile; FastAPI's only adds schema hooks
+    file = cast(FastApiUploadFile, upload)
+    await missions.submit_deliverable(
+        mission=mission, number=number, file=file, user=user, session=session, client=client, store=store
     )
-    session.add(record)
-    session.commit()
-    command = cmds.SubmitDeliverable(actor=actor_of(user), document_id=record.id, sha256=sha256)
-    await gateway.milestone_update(client, mission.id, number, "submit_deliverable", command)
 
 
 @router.post("/{mission_id}/milestones/{number}/{update}", dependencies=[CsrfChecked])
