@@ -294,25 +294,38 @@ class PdfSigner:
     ) -> bytes:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
+        from pyhanko.sign.general import SigningError
 
         signer = self._signer(signer_name, common_name)
         timestamper = self._timestamper_now() if timestamp else None
-        writer = IncrementalPdfFileWriter(BytesIO(pdf))
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name,
             reason=reason,
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
         )
-        out = BytesIO()
-        reserved = self._reserved.get((signer_name, timestamp))
-        signers.sign_pdf(writer, metadata, signer=signer, timestamper=timestamper, bytes_reserved=reserved, output=out)
-        signed = out.getvalue()
-        if reserved is None:
-            estimated = _reserved_bytes(signed)
-            if estimated is not None:
+        key = (signer_name, timestamp)
+
+        def attempt(reserved: int | None) -> bytes:
+            out = BytesIO()
+            writer = IncrementalPdfFileWriter(BytesIO(pdf))
+            signers.sign_pdf(
+                writer, metadata, signer=signer, timestamper=timestamper, bytes_reserved=reserved, output=out
+            )
+            return out.getvalue()
+
+        reserved = self._reserved.get(key)
+        if reserved is not None:
+            try:
+                return attempt(reserved)
+            except SigningError:  # the container outgrew the estimate (e.g. a TSA with a longer chain): estimate again
                 with self._cache_lock:
-                    self._reserved[(signer_name, timestamp)] = estimated
+                    self._reserved.pop(key, None)
+        signed = attempt(None)
+        estimated = _reserved_bytes(signed)
+        if estimated is not None:
+            with self._cache_lock:
+                self._reserved[key] = estimated
         return signed
 
 

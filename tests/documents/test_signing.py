@@ -43,3 +43,18 @@ def test_cached_signers_sign_verifiable_documents_and_follow_a_replaced_certific
     report = verify_document(renewed, trust_root=pki.ca_cert_path)
     assert report.ok, report.summary()
     assert _signer_serials(renewed)[0] != first_serial
+
+
+def test_a_signature_container_larger_than_the_kept_estimate_is_estimated_again(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    pki = DevPki(tmp_path / "keys")
+    signer = PdfSigner(pki)
+    pdf = renderer.pdf_from_html("<html><head><title>t</title></head><body><p>Agreed.</p></body></html>")
+    signer.sign(pdf, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal", reason="s", timestamp=True)
+    signer._reserved[(SEAL_NAME, True)] = 512  # as if the timestamp authority's chain had grown since
+    sealed = signer.sign(pdf, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal", reason="s",
+                         timestamp=True)  # fmt: skip
+    report = verify_document(sealed, trust_root=pki.ca_cert_path)
+    assert report.ok and report.signatures[0].timestamped, report.summary()
+    assert signer._reserved[(SEAL_NAME, True)] > 512
