@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
@@ -51,13 +53,9 @@ TemporalDep = Annotated[Client, Depends(get_temporal)]
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def current_user(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    token = credentials.credentials if credentials else request.cookies.get(ACCESS_COOKIE)
+def authenticate(session: Session, settings: Settings, token: str | None) -> tuple[User, uuid.UUID]:
+    """The account behind an access token, with one query (login session joined to its user); 401 otherwise.
+    The login session is checked on every request, so a logout or a revoked session takes effect at once."""
     if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required", headers=_UNAUTHORIZED)
     try:
@@ -65,15 +63,35 @@ def current_user(
         user_id, session_id = uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"])
     except (InvalidToken, ValueError) as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers=_UNAUTHORIZED) from exc
-    login_session = session.get(RefreshToken, session_id)
-    if login_session is None or login_session.revoked_at is not None or login_session.user_id != user_id:
+    row = session.execute(
+        select(User, RefreshToken.revoked_at, RefreshToken.expires_at)
+        .join(RefreshToken, RefreshToken.user_id == User.id)
+        .where(RefreshToken.id == session_id, User.id == user_id)
+    ).one_or_none()
+    if row is None or row.revoked_at is not None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "session revoked: log in again", headers=_UNAUTHORIZED)
-    if login_session.expires_at < datetime.now(UTC):
+    if row.expires_at < datetime.now(UTC):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "session expired: log in again", headers=_UNAUTHORIZED)
-    user = session.get(User, user_id)
-    request.state.session_id = session_id
-    if user is None or not user.is_active:
+    if not row.User.is_active:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "account disabled", headers=_UNAUTHORIZED)
+    return row.User, session_id
+
+
+async def current_user(
+    request: Request,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """Authenticate in one trip to the thread pool, with a short session of its own; the User comes back
+    detached with its columns loaded (it is read, never written, by the routes)."""
+    token = credentials.credentials if credentials else request.cookies.get(ACCESS_COOKIE)
+
+    def lookup() -> tuple[User, uuid.UUID]:
+        with request.app.state.session_factory() as session:
+            return authenticate(session, settings, token)
+
+    user, session_id = await anyio.to_thread.run_sync(lookup)
+    request.state.session_id = session_id
     return user
 
 

@@ -4,15 +4,16 @@ models at scrape time (missions per stage, overdue deadlines, documents issued).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord, Task
@@ -48,6 +49,33 @@ class ReadModelCollector(Collector):
         yield from (stages, overdue, documents)
 
 
+class MetricsMiddleware:
+    """Plain ASGI middleware (no per-request task or body wrapping, unlike `@app.middleware("http")`)."""
+
+    def __init__(self, app: ASGIApp, *, requests: Counter, latency: Histogram) -> None:
+        self.app, self.requests, self.latency = app, requests, latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+            self.requests.labels(scope["method"], route, str(status)).inc()
+
+
 def install(app: FastAPI, factory: sessionmaker[Session]) -> None:
     registry = CollectorRegistry()
     requests = Counter("innot_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
@@ -60,15 +88,7 @@ def install(app: FastAPI, factory: sessionmaker[Session]) -> None:
     )
     registry.register(ReadModelCollector(factory))
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        latency.labels(request.method, template).observe(time.perf_counter() - started)
-        requests.labels(request.method, template, str(response.status_code)).inc()
-        return response
+    app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, UploadFile, status
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -47,6 +47,7 @@ from domain.need import Need
 from domain.policy import Policy
 from domain.taxonomy import normalise_need, validate_need
 from store import missions as queries
+from store.access import visible_mission
 from store.models.community import IdempotencyRecord
 from store.models.legal import DocumentRecord
 
@@ -172,17 +173,28 @@ def list_missions(
 
 
 @router.get("/missions/{mission_id}", response_model=MissionDetail, summary="Mission detail with its timeline")
-def mission_detail(mission: VisibleMission, user: CurrentUser, session: SessionDep) -> MissionDetail:
-    events = queries.timeline(session, mission_id=mission.id)
-    if user.role == "expert":  # an expert does not see the other candidates' steps
-        mine = str(user.expert_id)
-        events = [e for e in events if not e.details.get("expert_id") or e.details.get("expert_id") == mine]
-    return MissionDetail(
-        mission=MissionSummary.model_validate(mission),
-        timeline=[TimelineEntry.model_validate(e) for e in events],
-        milestones=[MilestoneSummary.model_validate(m) for m in queries.milestones(session, mission_id=mission.id)],
-        open_tasks=[task_read(t) for t in queries.open_tasks(session, user=user, mission_id=mission.id)],
-    )
+async def mission_detail(mission_id: uuid.UUID, request: Request, user: CurrentUser) -> MissionDetail:
+    """Served from the read model in one trip to the thread pool (no workflow query)."""
+
+    def read() -> MissionDetail:
+        with request.app.state.session_factory() as session:
+            mission = visible_mission(session, user=user, mission_id=mission_id)
+            if mission is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
+            events = queries.timeline(session, mission_id=mission.id)
+            if user.role == "expert":  # an expert does not see the other candidates' steps
+                mine = str(user.expert_id)
+                events = [e for e in events if not e.details.get("expert_id") or e.details.get("expert_id") == mine]
+            return MissionDetail(
+                mission=MissionSummary.model_validate(mission),
+                timeline=[TimelineEntry.model_validate(e) for e in events],
+                milestones=[
+                    MilestoneSummary.model_validate(m) for m in queries.milestones(session, mission_id=mission.id)
+                ],
+                open_tasks=[task_read(t) for t in queries.open_tasks(session, user=user, mission_id=mission.id)],
+            )
+
+    return await anyio.to_thread.run_sync(read)
 
 
 @router.get(
@@ -195,8 +207,12 @@ async def mission_state(mission: VisibleMission, user: CurrentUser, client: Temp
 
 
 @router.get("/tasks", response_model=list[TaskRead], summary="My inbox: open tasks across all my missions")
-def inbox(user: CurrentUser, session: SessionDep) -> list[TaskRead]:
-    return [task_read(t) for t in queries.open_tasks(session, user=user)]
+async def inbox(request: Request, user: CurrentUser) -> list[TaskRead]:
+    def read() -> list[TaskRead]:
+        with request.app.state.session_factory() as session:
+            return [task_read(t) for t in queries.open_tasks(session, user=user)]
+
+    return await anyio.to_thread.run_sync(read)
 
 
 # --- actions ------------------------------------------------------------------------------------------------

@@ -18,11 +18,10 @@ from urllib.parse import quote, unquote
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 
-from api.deps import ACCESS_COOKIE, SessionDep, SettingsDep, current_user
+from api.deps import ACCESS_COOKIE, SessionDep, SettingsDep, authenticate
 from api.routers import auth
 from api.schemas.accounts import RefreshRequest, TokenPair
 from api.web.i18n import LANG_COOKIE, pick_language, stage_label, translator
@@ -201,7 +200,8 @@ def _login_redirect(request: Request) -> HTTPException:
 def optional_user(request: Request, session: SessionDep, settings: SettingsDep) -> User | None:
     if request.cookies.get(ACCESS_COOKIE):
         try:
-            return current_user(request, session, settings, None)
+            user, request.state.session_id = authenticate(session, settings, request.cookies.get(ACCESS_COOKIE))
+            return user
         except HTTPException:
             pass
     refresh = request.cookies.get(REFRESH_COOKIE)
@@ -212,8 +212,8 @@ def optional_user(request: Request, session: SessionDep, settings: SettingsDep) 
     except (HTTPException, ValidationError):
         return None
     request.state.new_tokens = pair
-    credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=pair.access_token)
-    return current_user(request, session, settings, credentials)
+    user, request.state.session_id = authenticate(session, settings, pair.access_token)
+    return user
 
 
 def web_user(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> User:
