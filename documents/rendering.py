@@ -128,7 +128,7 @@ ALLOWED_TAGS = frozenset(
 
 def _document_html_class(templates_dir: Path) -> Any:
     """WeasyPrint's `HTML`, with our lean user-agent stylesheet in place of the HTML5 one (whose hundreds of
-    rules are matched against every element: ~15 % of a page's layout time)."""
+    rules are matched against every element: ~15 % of a page's render time)."""
     from weasyprint import CSS, HTML
     from weasyprint.css.counters import CounterStyle
 
