@@ -72,6 +72,7 @@ class ReadModelActivities:
                 for spec in p.open_tasks:
                     _open_task(s, p, spec)
                 s.flush()
+                _refresh_detail(s, p.mission_id)
             return True
         except IntegrityError:
             return False  # a concurrent attempt of the same projection won the race: same outcome
@@ -182,3 +183,67 @@ def _open_task(s: Session, p: Projection, spec: TaskSpec) -> None:
     task.due_at = spec.due_at
     task.closed_at = None
     task.outcome = None
+
+
+def _refresh_detail(s: Session, mission_id: UUID) -> None:
+    """Materialise the mission's detail view (what `GET /missions/{id}` serves) in the same transaction, so a
+    read is one row instead of four queries. Each party's view is filtered from it at read time."""
+    rec = s.get(MissionRecord, mission_id)
+    if rec is None:
+        return
+    events = s.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.mission_id == mission_id)
+        .order_by(TimelineEvent.at, TimelineEvent.seq)
+    )
+    milestones = s.scalars(
+        select(MissionMilestone).where(MissionMilestone.mission_id == mission_id).order_by(MissionMilestone.number)
+    )
+    tasks = s.scalars(
+        select(Task)
+        .where(Task.mission_id == mission_id, Task.closed_at.is_(None))
+        .order_by(Task.due_at.is_(None), Task.due_at, Task.opened_at)
+    )
+    rec.detail = {
+        "timeline": [
+            {
+                "seq": e.seq,
+                "workflow_id": e.workflow_id,
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "stage": e.stage,
+                "actor_role": e.actor_role,
+                "summary": e.summary,
+                "expert_id": (e.details or {}).get("expert_id"),
+            }
+            for e in events
+        ],
+        "milestones": [
+            {
+                "number": m.number,
+                "title": m.title,
+                "amount": str(m.amount),
+                "currency": m.currency,
+                "stage": m.stage,
+                "invoice_number": m.invoice_number,
+                "invoice_due": m.invoice_due.isoformat() if m.invoice_due else None,
+                "paid_on": m.paid_on.isoformat() if m.paid_on else None,
+            }
+            for m in milestones
+        ],
+        "open_tasks": [
+            {
+                "id": str(t.id),
+                "mission_id": str(t.mission_id),
+                "workflow_id": t.workflow_id,
+                "key": t.key,
+                "role": t.role,
+                "party_id": str(t.party_id) if t.party_id else None,
+                "action": t.action,
+                "title": t.title,
+                "due_at": t.due_at.isoformat() if t.due_at else None,
+                "opened_at": t.opened_at.isoformat(),
+            }
+            for t in tasks
+        ],
+    }

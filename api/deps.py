@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
@@ -77,20 +78,46 @@ def authenticate(session: Session, settings: Settings, token: str | None) -> tup
     return row.User, session_id
 
 
+# Login sessions checked in the last few seconds, by session id: most requests then need no database trip for
+# authentication. A revocation in this process (logout, refresh, theft detection) drops its entry at once (see
+# `_forget_revoked`); another API replica notices within SESSION_RECHECK_SECONDS.
+SESSION_RECHECK_SECONDS = 5.0
+_recently_checked: dict[uuid.UUID, tuple[float, str, User]] = {}
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_revoked(session: Session, _context: object, _instances: object) -> None:
+    for obj in session.dirty:
+        if isinstance(obj, RefreshToken):
+            _recently_checked.pop(obj.id, None)
+
+
 async def current_user(
     request: Request,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """Authenticate in one trip to the thread pool, with a short session of its own; the User comes back
-    detached with its columns loaded (it is read, never written, by the routes)."""
+    """Authenticate, from the recent-sessions cache or in one trip to the thread pool with a short session of its
+    own; the User comes back detached with its columns loaded (routes read it, never write it)."""
     token = credentials.credentials if credentials else request.cookies.get(ACCESS_COOKIE)
+    if token:
+        try:
+            claims = decode_access_token(settings, token)  # signature and expiry, every time
+            cached = _recently_checked.get(uuid.UUID(claims["sid"]))
+        except (InvalidToken, ValueError, KeyError):
+            cached = None
+        if cached is not None and cached[0] > time.monotonic() and cached[1] == claims["sub"]:
+            request.state.session_id = uuid.UUID(claims["sid"])
+            return cached[2]
 
     def lookup() -> tuple[User, uuid.UUID]:
         with request.app.state.session_factory() as session:
             return authenticate(session, settings, token)
 
     user, session_id = await anyio.to_thread.run_sync(lookup)
+    if len(_recently_checked) > 50_000:
+        _recently_checked.clear()
+    _recently_checked[session_id] = (time.monotonic() + SESSION_RECHECK_SECONDS, str(user.id), user)
     request.state.session_id = session_id
     return user
 

@@ -32,6 +32,11 @@ def http_error(exc: Exception, what: str) -> HTTPException:
             return HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow engine is unavailable; nothing was changed"
             )
+        if exc.status is RPCStatusCode.CANCELLED:  # the client's deadline passed ("Timeout expired"): no worker
+            return HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "the workflow engine did not answer in time; retry shortly (an action already taken is refused)",
+            )
     raise exc
 
 

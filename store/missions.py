@@ -81,9 +81,12 @@ def milestones(session: Session, *, mission_id: uuid.UUID) -> list[MissionMilest
     )
 
 
-def open_tasks(session: Session, *, user: User, mission_id: uuid.UUID | None = None, limit: int = 200) -> list[Task]:
-    """The inbox: open tasks addressed to this user's organisation, expert profile, or to ops."""
-    query = select(Task).where(Task.closed_at.is_(None), Task.role == user.role)
+def open_tasks(
+    session: Session, *, user: User, mission_id: uuid.UUID | None = None, limit: int = 200, role: str | None = None
+) -> list[Task]:
+    """The inbox: open tasks addressed to this user's organisation, expert profile, or to ops (ops may ask for
+    another role's tasks of a mission)."""
+    query = select(Task).where(Task.closed_at.is_(None), Task.role == (role or user.role))
     if user.role == "client":
         query = query.where(Task.party_id == user.organisation_id)
     elif user.role == "expert":

@@ -12,9 +12,10 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api import gateway
 from api.deps import (
@@ -48,8 +49,9 @@ from domain.policy import Policy
 from domain.taxonomy import normalise_need, validate_need
 from store import missions as queries
 from store.access import visible_mission
-from store.models.community import IdempotencyRecord
+from store.models.community import IdempotencyRecord, User
 from store.models.legal import DocumentRecord
+from store.models.readmodel import MissionRecord
 
 router = APIRouter(tags=["missions"], responses=ERROR_RESPONSES)
 
@@ -173,28 +175,65 @@ def list_missions(
 
 
 @router.get("/missions/{mission_id}", response_model=MissionDetail, summary="Mission detail with its timeline")
-async def mission_detail(mission_id: uuid.UUID, request: Request, user: CurrentUser) -> MissionDetail:
-    """Served from the read model in one trip to the thread pool (no workflow query)."""
+async def mission_detail(mission_id: uuid.UUID, request: Request, user: CurrentUser) -> Response:
+    """Served from the materialised read model in one trip to the thread pool (no workflow query)."""
 
-    def read() -> MissionDetail:
+    def read() -> bytes:
         with request.app.state.session_factory() as session:
             mission = visible_mission(session, user=user, mission_id=mission_id)
             if mission is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
-            events = queries.timeline(session, mission_id=mission.id)
-            if user.role == "expert":  # an expert does not see the other candidates' steps
-                mine = str(user.expert_id)
-                events = [e for e in events if not e.details.get("expert_id") or e.details.get("expert_id") == mine]
-            return MissionDetail(
-                mission=MissionSummary.model_validate(mission),
-                timeline=[TimelineEntry.model_validate(e) for e in events],
-                milestones=[
-                    MilestoneSummary.model_validate(m) for m in queries.milestones(session, mission_id=mission.id)
-                ],
-                open_tasks=[task_read(t) for t in queries.open_tasks(session, user=user, mission_id=mission.id)],
-            )
+            return detail_of(session, mission, user).model_dump_json().encode()
 
-    return await anyio.to_thread.run_sync(read)
+    return Response(await anyio.to_thread.run_sync(read), media_type="application/json")
+
+
+def detail_of(session: Session, mission: MissionRecord, user: User) -> MissionDetail:
+    """The party's view of the mission's materialised detail (rebuilt from the tables for a row projected before
+    the detail was materialised)."""
+    detail = mission.detail or _detail_from_tables(session, mission)
+    events = detail["timeline"]
+    if user.role == "expert":  # an expert does not see the other candidates' steps
+        mine = str(user.expert_id)
+        events = [e for e in events if not e.get("expert_id") or e["expert_id"] == mine]
+    party = {"client": user.organisation_id, "expert": user.expert_id}.get(user.role)
+    tasks = [
+        t | {"form": FORMS.get(t["action"], "").replace("{mission_id}", str(mission.id))}
+        for t in detail["open_tasks"]
+        if t["role"] == user.role and (party is None or t["party_id"] == str(party))
+    ]
+    return MissionDetail.model_validate(
+        {
+            "mission": MissionSummary.model_validate(mission),
+            "timeline": events,
+            "milestones": detail["milestones"],
+            "open_tasks": tasks,
+        }
+    )
+
+
+def _detail_from_tables(session: Session, mission: MissionRecord) -> dict[str, Any]:
+    def task(t: Any) -> dict[str, Any]:
+        return TaskRead.model_validate(t).model_dump(mode="json") | {
+            "party_id": str(t.party_id) if t.party_id else None
+        }
+
+    ops = User(role="ops")
+    return {
+        "timeline": [
+            TimelineEntry.model_validate(e).model_dump(mode="json") | {"expert_id": (e.details or {}).get("expert_id")}
+            for e in queries.timeline(session, mission_id=mission.id)
+        ],
+        "milestones": [
+            MilestoneSummary.model_validate(m).model_dump(mode="json")
+            for m in queries.milestones(session, mission_id=mission.id)
+        ],
+        "open_tasks": [
+            task(t)
+            for role in ("client", "expert", "ops")
+            for t in queries.open_tasks(session, user=ops, mission_id=mission.id, role=role)
+        ],
+    }
 
 
 @router.get(
@@ -206,13 +245,19 @@ async def mission_state(mission: VisibleMission, user: CurrentUser, client: Temp
     return redact(await gateway.mission_state(client, mission.id), user)
 
 
-@router.get("/tasks", response_model=list[TaskRead], summary="My inbox: open tasks across all my missions")
-async def inbox(request: Request, user: CurrentUser) -> list[TaskRead]:
-    def read() -> list[TaskRead]:
-        with request.app.state.session_factory() as session:
-            return [task_read(t) for t in queries.open_tasks(session, user=user)]
+_TASKS = TypeAdapter(list[TaskRead])
 
-    return await anyio.to_thread.run_sync(read)
+
+@router.get("/tasks", response_model=list[TaskRead], summary="My inbox: open tasks across all my missions")
+async def inbox(request: Request, user: CurrentUser) -> Response:
+    def read() -> bytes:
+        with request.app.state.session_factory() as session:
+            tasks = _TASKS.validate_python(queries.open_tasks(session, user=user), from_attributes=True)
+        for t in tasks:
+            t.form = FORMS.get(t.action, "").replace("{mission_id}", str(t.mission_id))
+        return _TASKS.dump_json(tasks)
+
+    return Response(await anyio.to_thread.run_sync(read), media_type="application/json")
 
 
 # --- actions ------------------------------------------------------------------------------------------------

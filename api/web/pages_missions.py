@@ -125,7 +125,7 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
     except HTTPException:
         t = translator(language_of(request, user))
         return render(request, "error.html", user, status_code=404, message=t("error.not_found"))
-    detail = await missions.mission_detail(mission.id, request, user)
+    detail = missions.detail_of(session, mission, user)
     view: MissionView | None = None
     try:
         client = await actions.temporal_of(request)

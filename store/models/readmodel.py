@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,6 +36,9 @@ class MissionRecord(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0, doc="projection order guard")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, doc="materialised detail view (timeline, milestones, open tasks), refreshed by each projection"
+    )
 
 
 class MissionExpert(IdMixin, Base):

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from sqlalchemy import text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from api.routers.missions import detail_of
 from cli.demo import DEMO_MESSAGE, demo_main
 from config.settings import Settings
 from documents.signing import DevPki, verify_document
+from store.models.community import User
 from store.models.readmodel import MissionRecord
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
@@ -55,6 +57,15 @@ async def test_demo_closes_a_mission_and_leaves_verifiable_documents(
     with session_factory() as session:
         mission = session.query(MissionRecord).order_by(MissionRecord.created_at.desc()).first()
         assert mission is not None and mission.stage == "closed"
+        # the materialised detail the API serves equals the one rebuilt from the read-model tables, for each party
+        client = session.scalar(select(User).where(User.organisation_id == mission.client_org_id))
+        expert = session.scalar(select(User).where(User.expert_id == mission.selected_expert_id))
+        assert client is not None and expert is not None and mission.detail is not None
+        for party in (client, expert):
+            served = detail_of(session, mission, party)
+            rebuilt = detail_of(session, MissionRecord(**{**_columns(mission), "detail": None}), party)
+            assert served == rebuilt
+            assert len(served.timeline) > 20 and len(served.milestones) == 2
         dump = " ".join(str(v) for row in session.execute(text("SELECT body_sealed FROM messages")) for v in row)
     assert "Pouvons-nous" not in dump and "9 000" not in dump
 
@@ -67,3 +78,7 @@ async def test_demo_closes_a_mission_and_leaves_verifiable_documents(
     assert len(raw) > 10_000
     for secret in (DEMO_MESSAGE, "Refonte du budget", "Jean Dupont", "Claire Martin", "demo-client.example", "Osaka"):
         assert secret.encode() not in raw, f"{secret!r} found in clear in the Temporal history"
+
+
+def _columns(row: MissionRecord) -> dict[str, object]:
+    return {c.key: getattr(row, c.key) for c in inspect(MissionRecord).column_attrs}

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dc9acc28122c
+Revision ID: a90bf9c597cb
 Revises:
-Create Date: 2026-11-26 13:28:44.487127
+Create Date: 2026-11-26 13:53:43.974273
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import store.base
 
-revision: str = "dc9acc28122c"
+revision: str = "a90bf9c597cb"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -192,6 +192,7 @@ def upgrade() -> None:
         sa.Column("last_seq", sa.Integer(), nullable=False),
         sa.Column("created_at", store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_missions")),
         sa.UniqueConstraint("workflow_id", name=op.f("uq_missions_workflow_id")),
     )
