@@ -18,6 +18,7 @@ Prints the figures and writes ``var/bench/documents.json`` with the machine (npr
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -85,6 +86,7 @@ def median_ms(samples: list[float]) -> float:
 def timed(fn: Callable[[], Any]) -> tuple[float, float]:
     """(wall seconds, CPU seconds of this process): the CPU time is the steadier figure on a shared machine, the
     wall time (with I/O waits such as fsync) the one the goal is about."""
+    gc.collect()  # the garbage of the previous sample is not this one's to collect
     start, cpu = time.perf_counter(), time.process_time()
     fn()
     return time.perf_counter() - start, time.process_time() - cpu
