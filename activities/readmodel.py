@@ -72,7 +72,7 @@ class ReadModelActivities:
                 for spec in p.open_tasks:
                     _open_task(s, p, spec)
                 s.flush()
-                _refresh_detail(s, p.mission_id)
+                refresh_detail(s, p.mission_id)
             return True
         except IntegrityError:
             return False  # a concurrent attempt of the same projection won the race: same outcome
@@ -185,7 +185,7 @@ def _open_task(s: Session, p: Projection, spec: TaskSpec) -> None:
     task.outcome = None
 
 
-def _refresh_detail(s: Session, mission_id: UUID) -> None:
+def refresh_detail(s: Session, mission_id: UUID) -> None:
     """Materialise the mission's detail view (what `GET /missions/{id}` serves) in the same transaction, so a
     read is one row instead of four queries. Each party's view is filtered from it at read time."""
     rec = s.get(MissionRecord, mission_id)

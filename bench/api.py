@@ -144,7 +144,8 @@ def seed(database_url: str, client_org: uuid.UUID, missions: int, orgs: int) -> 
     8 events, 2 milestones and 3 tasks of which few are still open (a realistic inbox: a few dozen)."""
     from sqlalchemy import insert
 
-    from store.db import make_engine
+    from activities.readmodel import refresh_detail
+    from store.db import make_engine, make_session_factory, transaction
     from store.models.readmodel import MissionMilestone, MissionRecord, Task, TimelineEvent
 
     rng = random.Random(7)
@@ -200,6 +201,10 @@ def seed(database_url: str, client_org: uuid.UUID, missions: int, orgs: int) -> 
         for model, rows in ((MissionRecord, records), (TimelineEvent, events), (MissionMilestone, milestones)):
             conn.execute(insert(model), rows)
         conn.execute(insert(Task), tasks)
+    # and the materialised detail of each mission, as the projection activity leaves it after every event
+    with transaction(make_session_factory(engine)) as session:
+        for record in records:
+            refresh_detail(session, record["id"])
     engine.dispose()
     return ours
 

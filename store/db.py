@@ -26,6 +26,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # More connections than the API's thread pool has threads (40): a checkout made on the event loop (sync
+        # SQL in an async route) then never waits for the pool while threads that need the loop hold it all (a
+        # 30 s stall, then a 500, found under load by tests/faults). SQLite connections are cheap file handles.
+        kwargs.setdefault("max_overflow", 64)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -252,7 +252,7 @@ _TASKS = TypeAdapter(list[TaskRead])
 async def inbox(request: Request, user: CurrentUser) -> Response:
     def read() -> bytes:
         with request.app.state.session_factory() as session:
-            tasks = _TASKS.validate_python(queries.open_tasks(session, user=user), from_attributes=True)
+            tasks = _TASKS.validate_python(queries.inbox_rows(session, user=user), from_attributes=True)
         for t in tasks:
             t.form = FORMS.get(t.action, "").replace("{mission_id}", str(t.mission_id))
         return _TASKS.dump_json(tasks)
@@ -494,9 +494,12 @@ async def submit_deliverable(
     command = cmds.SubmitDeliverable(actor=actor_of(user), document_id=record.id, sha256=sha256)
     try:
         view = await gateway.milestone_update(client, mission.id, number, "submit_deliverable", command)
-    except HTTPException:
-        record.stage = "refused"
-        session.commit()
+    except HTTPException as exc:
+        # 503: the engine did not answer, the update may have been taken (found by tests/faults): the record stays
+        # "uploaded" (listed); only a definite refusal hides it.
+        if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
+            record.stage = "refused"
+            session.commit()
         raise
     record.stage = "submitted"
     session.commit()

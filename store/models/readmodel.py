@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.base import Base, IdMixin, utcnow
@@ -93,7 +93,11 @@ class Task(IdMixin, Base):
     """A pending human action: one inbox per client organisation, expert, and for ops."""
 
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("workflow_id", "key"),)
+    # the inbox query: open tasks of one party (client org or expert), or of ops, soonest due first
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "key"),
+        Index("ix_tasks_inbox", "party_id", "role", "closed_at", "due_at"),
+    )
 
     workflow_id: Mapped[str] = mapped_column(String(160))
     key: Mapped[str] = mapped_column(String(160))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a90bf9c597cb
+Revision ID: f4434d2e8b65
 Revises:
-Create Date: 2026-11-26 13:53:43.974273
+Create Date: 2026-11-26 13:57:52.171460
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import store.base
 
-revision: str = "a90bf9c597cb"
+revision: str = "f4434d2e8b65"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -258,6 +258,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_tasks_closed_at"), ["closed_at"], unique=False)
+        batch_op.create_index("ix_tasks_inbox", ["party_id", "role", "closed_at", "due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_mission_id"), ["mission_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_party_id"), ["party_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_role"), ["role"], unique=False)
@@ -528,6 +529,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_tasks_role"))
         batch_op.drop_index(batch_op.f("ix_tasks_party_id"))
         batch_op.drop_index(batch_op.f("ix_tasks_mission_id"))
+        batch_op.drop_index("ix_tasks_inbox")
         batch_op.drop_index(batch_op.f("ix_tasks_closed_at"))
 
     op.drop_table("tasks")
