@@ -40,10 +40,14 @@ PROJECTION_TIMEOUT = timedelta(seconds=30)
 # the read model must eventually catch up: retry for as long as it takes, never fail the mission
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 CAPABILITY_TIMEOUT = timedelta(minutes=2)
+# the worker heartbeats for the activity while it runs (activities.heartbeat): a dead worker is noticed at once
+CAPABILITY_HEARTBEAT = timedelta(seconds=20)
+# ~2.5 minutes of retries (1+2+4+8+16+4x30 s) before needs_attention: a database or document-store outage of a
+# minute or two is not a failure for good (5 attempts, ~15 s, parked missions on a 30 s outage: tests/faults)
 CAPABILITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(seconds=30),
-    maximum_attempts=5,
+    maximum_attempts=10,
     non_retryable_error_types=["ValueError", "ValidationError"],
 )
 
@@ -297,6 +301,7 @@ class Lifecycle:
                     result_type=result_type,
                     task_queue=task_queue,
                     start_to_close_timeout=CAPABILITY_TIMEOUT,
+                    heartbeat_timeout=CAPABILITY_HEARTBEAT,
                     retry_policy=CAPABILITY_RETRY,
                 )
                 return result

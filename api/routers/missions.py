@@ -6,6 +6,7 @@ full state (`/state`) asks the workflow.
 """
 
 import uuid
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from temporalio.service import RPCError
 
 from api import gateway
 from api.deps import (
@@ -52,6 +54,7 @@ from store.access import visible_mission
 from store.models.community import IdempotencyRecord, User
 from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord
+from workflows import client as workflow_client
 
 router = APIRouter(tags=["missions"], responses=ERROR_RESPONSES)
 
@@ -479,24 +482,40 @@ async def submit_deliverable(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "file: empty")
     sha256 = await anyio.to_thread.run_sync(store.put, data)
     # The record is committed before the update (the workflow's projection writes the same database, and SQLite
-    # has one writer); its stage then says whether the workflow took it.
-    record = DocumentRecord(
-        kind="deliverable",
-        sha256=sha256,
-        size=len(data),
-        media_type=media_type,
-        mission_id=mission.id,
-        language="en",
-        stage="uploaded",
-    )
-    session.add(record)
+    # has one writer); its stage then says whether the workflow took it. A retry after a lost answer (503) sends
+    # the same file again: it reuses the record left "uploaded", so the mission never lists the file twice.
+    record = session.scalars(
+        select(DocumentRecord).where(
+            DocumentRecord.mission_id == mission.id,
+            DocumentRecord.kind == "deliverable",
+            DocumentRecord.sha256 == sha256,
+            DocumentRecord.stage == "uploaded",
+        )
+    ).first()
+    if record is None:
+        record = DocumentRecord(
+            kind="deliverable",
+            sha256=sha256,
+            size=len(data),
+            media_type=media_type,
+            mission_id=mission.id,
+            language="en",
+            stage="uploaded",
+        )
+        session.add(record)
     session.commit()
     command = cmds.SubmitDeliverable(actor=actor_of(user), document_id=record.id, sha256=sha256)
     try:
         view = await gateway.milestone_update(client, mission.id, number, "submit_deliverable", command)
     except HTTPException as exc:
-        # 503: the engine did not answer, the update may have been taken (found by tests/faults): the record stays
-        # "uploaded" (listed); only a definite refusal hides it.
+        if exc.status_code == status.HTTP_409_CONFLICT:  # refused, or taken by the attempt whose answer was lost?
+            with suppress(HTTPException, RPCError):
+                view = await workflow_client.milestone_state(client, mission.id, number)
+                if view.deliverable_document_id == record.id:
+                    record.stage = "submitted"
+                    session.commit()
+                    return view
+        # 503: the engine did not answer and may have taken it: the record stays "uploaded" (found by tests/faults)
         if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
             record.stage = "refused"
             session.commit()

@@ -207,9 +207,8 @@ class MissionRun:
         await self._wait(self.expert, "submit_deliverable", number)
         body = f"%PDF-1.4\n% deliverable {number} of {self.key}\n".encode()
         files = {"file": (f"livrable-{number}.pdf", body, "application/pdf")}
-        await self._call(
-            "POST", f"/missions/{self.mission_id}/milestones/{number}/deliverable", self.expert, files=files
-        )
+        url = f"/missions/{self.mission_id}/milestones/{number}/deliverable"
+        await self._call("POST", url, self.expert, files=files, done_if_conflict=True)
         await self._wait(self.client, "review_deliverable", number)
         await self._post(f"milestones/{number}/accept", self.client)
         await self._wait(self.client, "confirm_payment", number)
@@ -218,6 +217,23 @@ class MissionRun:
             self.client,
             {"paid_on": date.today().isoformat(), "reference": f"VIR-{self.key}-{number}"},
         )
+
+
+STEPS = [
+    "need", "review_shortlist", "answer_invitation", "submit_proposal", "select_proposal", "sign_contract",
+    "submit_deliverable", "review_deliverable", "confirm_payment", "rate_expert", "rate_client", "closing",
+]  # fmt: skip
+
+
+async def reached(runs: list[MissionRun], step: str, count: int, within: float = 180.0) -> list[str]:
+    """Wait until `count` missions are at `step` or beyond; returns where all the missions stand then."""
+    target = STEPS.index(step)
+
+    async def enough() -> bool:
+        return sum(STEPS.index(r.step) >= target for r in runs) >= count
+
+    await until(f"{count} missions at {step}", enough, within)
+    return sorted(r.step for r in runs)
 
 
 def start_missions(p: Platform, count: int, client: Party, experts: list[Party]) -> list[MissionRun]:
@@ -288,12 +304,14 @@ def audit(sessions: sessionmaker[Session], mission_ids: list[str]) -> dict[str, 
         # Documents: the same set per mission (contract chain of 4, 2 invoices, 2 deliverables), none twice.
         docs = s.execute(
             select(DocumentRecord.mission_id, DocumentRecord.kind, DocumentRecord.stage, func.count())
-            .where(DocumentRecord.mission_id.in_(ids))
+            .where(DocumentRecord.mission_id.in_(ids), DocumentRecord.stage != "refused")
             .group_by(DocumentRecord.mission_id, DocumentRecord.kind, DocumentRecord.stage)
         ).all()
         shapes: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
         for mission, kind, stage, count in docs:
-            shapes[mission][f"{kind}/{stage}"] = count
+            # a deliverable whose upload answer was lost (503) stays "uploaded": the same, listed, document
+            name = "deliverable" if kind == "deliverable" and stage in ("uploaded", "submitted") else f"{kind}/{stage}"
+            shapes[mission][name] = shapes[mission].get(name, 0) + count
         distinct = {tuple(sorted(v.items())) for v in shapes.values()}
         assert len(shapes) == len(ids) and len(distinct) == 1, f"documents differ between missions: {distinct}"
 

@@ -29,7 +29,7 @@ async def kill_repeatedly(worker: Child, rng: random.Random, stop: asyncio.Event
     started = loop.time()
     while not stop.is_set() and len(kills) < MAX_KILLS:
         try:
-            await asyncio.wait_for(stop.wait(), timeout=rng.uniform(8, 20))
+            await asyncio.wait_for(stop.wait(), timeout=rng.uniform(3, 10))
             return
         except TimeoutError:
             pass
