@@ -39,6 +39,25 @@ def _party(role: Role) -> Party:
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 # the read model must eventually catch up: retry for as long as it takes, never fail the mission
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+LOCAL_WRITES_PATCH = "read-model-writes-as-local-activities"
+
+
+async def write_read_model(activity: str, arg: BaseModel) -> bool:
+    """A read-model or outbox write (idempotent by its key). Since LOCAL_WRITES_PATCH it is a local activity: it
+    runs in this worker inside the workflow task, with no round trip through the task queue, so a human action's
+    answer waits for one workflow task and the read model already agrees with it. Histories recorded before the
+    patch replay with the regular activity they scheduled."""
+    if workflow.patched(LOCAL_WRITES_PATCH):
+        done: bool = await workflow.execute_local_activity(
+            activity, arg, result_type=bool, start_to_close_timeout=PROJECTION_TIMEOUT, retry_policy=PROJECTION_RETRY
+        )
+        return done
+    scheduled: bool = await workflow.execute_activity(
+        activity, arg, result_type=bool, start_to_close_timeout=PROJECTION_TIMEOUT, retry_policy=PROJECTION_RETRY
+    )
+    return scheduled
+
+
 CAPABILITY_TIMEOUT = timedelta(minutes=2)
 # the worker heartbeats for the activity while it runs (activities.heartbeat): a dead worker is noticed at once
 CAPABILITY_HEARTBEAT = timedelta(seconds=20)
@@ -145,15 +164,7 @@ class Lifecycle:
             outcome=outcome,
         )
         # shielded: a cancelled stage still leaves its event in the timeline
-        await asyncio.shield(
-            workflow.execute_activity(
-                "project_mission_event",
-                projection,
-                result_type=bool,
-                start_to_close_timeout=PROJECTION_TIMEOUT,
-                retry_policy=PROJECTION_RETRY,
-            )
-        )
+        await asyncio.shield(write_read_model("project_mission_event", projection))
         self._upsert_search_attributes()
 
     def _upsert_search_attributes(self) -> None:
@@ -177,21 +188,16 @@ class Lifecycle:
     async def _notify(
         self, key: str, role: Party, party_id: UUID | None, kind: str, params: dict[str, str] | None = None
     ) -> None:
-        await workflow.execute_activity(
-            "notify_party",
-            NoticeRequest(
-                workflow_id=self._workflow_id,
-                key=key,
-                mission_id=self._mission_id,
-                role=role,
-                party_id=party_id,
-                kind=kind,
-                params=params or {},
-            ),
-            result_type=bool,
-            start_to_close_timeout=PROJECTION_TIMEOUT,
-            retry_policy=PROJECTION_RETRY,
+        notice = NoticeRequest(
+            workflow_id=self._workflow_id,
+            key=key,
+            mission_id=self._mission_id,
+            role=role,
+            party_id=party_id,
+            kind=kind,
+            params=params or {},
         )
+        await write_read_model("notify_party", notice)
 
     # --- deadlines -----------------------------------------------------------------------------------------
 

@@ -8,12 +8,11 @@ still go through MissionWorkflow._transition.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from uuid import UUID
 
 from temporalio import workflow
 
-from workflows._lifecycle import Lifecycle
+from workflows._lifecycle import Lifecycle, write_read_model
 
 with workflow.unsafe.imports_passed_through():
     from activities.projection import RatingRecord
@@ -162,7 +161,7 @@ class MissionUpdates(Lifecycle):
         rating = rules.new_rating(by, cmd, workflow.now())
         self.view.ratings.append(rating)
         assert self.view.selected_expert_id is not None
-        await workflow.execute_activity(
+        await write_read_model(
             "record_mission_rating",
             RatingRecord(
                 mission_id=self.inp.mission_id,
@@ -173,8 +172,6 @@ class MissionUpdates(Lifecycle):
                 comment=cmd.comment,
                 at=rating.at,
             ),
-            result_type=bool,
-            start_to_close_timeout=timedelta(seconds=30),
         )
         await self._project("rated", f"{by} rated {cmd.score}/5", actor=cmd.actor, close_tasks=[f"rate:{by}"])
         return self.view

@@ -1,6 +1,9 @@
 """Record the reference histories replayed by test_replay.py. Run by hand when a workflow version is released:
 
-    .venv/bin/python -m tests.workflows.record_histories
+    .venv/bin/python -m tests.workflows.record_histories [--membership-only]
+
+v1: projections as regular activities; v2: since the `read-model-writes-as-local-activities` patch. Both stay:
+the code must replay every history a running workflow may have.
 
 It runs one rich mission (a revision, an automatic acceptance, a payment reminder, a dispute resolved, ratings)
 on the time-skipping server and writes tests/histories/{mission,milestone_1,milestone_2}_v1.json. Commit them;
@@ -27,7 +30,7 @@ from tests.workflows import flows
 from tests.workflows.conftest import _harness, terms
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-VERSION = "v1"
+VERSION = "v2"
 
 
 async def main() -> None:
@@ -73,5 +76,70 @@ async def main() -> None:
             engine.dispose()
 
 
+async def membership() -> None:
+    """One membership term: fee invoice, a reminder, payment confirmed by ops, then renewal (continue-as-new)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from temporalio.worker import Worker
+
+    from activities.documents import DocumentActivities
+    from activities.membership import MembershipActivities
+    from activities.notify import NotifyActivities
+    from config.settings import Settings
+    from documents.rendering import Renderer
+    from documents.store import LocalDocumentStore
+    from domain.membership import MembershipStatus
+    from tests.workflows.test_membership import Members, confirm, new_organisation
+    from workflows.membership import MembershipWorkflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/record.db")
+        Base.metadata.create_all(engine)
+        sessions = make_session_factory(engine)
+        env = await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
+        )
+        settings = Settings(
+            environment="test", task_queue="record-membership", documents_task_queue="record-membership",
+            keys_dir=Path(tmp) / "keys", document_store=f"file://{tmp}/docs",
+        )  # fmt: skip
+        docs = DocumentActivities(sessions, LocalDocumentStore(Path(tmp) / "docs"), Renderer(), settings)
+        try:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                async with Worker(
+                    env.client,
+                    task_queue=settings.task_queue,
+                    workflows=[MembershipWorkflow],
+                    activities=[
+                        *MembershipActivities(sessions, settings).all(),
+                        *NotifyActivities(sessions).all(),
+                        docs.issue_fee_invoice,
+                        docs.record_fee_paid,
+                    ],
+                    activity_executor=pool,
+                ):
+                    members = Members(env, settings, sessions)
+                    handle = await members.start("client_organisation", new_organisation(sessions))
+                    view = await members.invoiced(handle)
+                    await env.sleep(timedelta(days=8))  # the first reminder
+                    await handle.execute_update(MembershipWorkflow.confirm_fee_payment, confirm(view))
+                    await members.until(handle, lambda v: v.status is MembershipStatus.ACTIVE)
+                    await env.sleep(timedelta(days=366))  # the term ends: renewal by continue-as-new
+                    history = await env.client.get_workflow_handle(
+                        handle.id, run_id=handle.result_run_id
+                    ).fetch_history()
+                    path = HISTORIES / "membership_v1.json"
+                    path.write_text(history.to_json())
+                    print(f"{path}: {len(history.events)} events")
+                    await members.stop_all()
+        finally:
+            await env.shutdown()
+            engine.dispose()
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    import sys
+
+    if "--membership-only" not in sys.argv:
+        asyncio.run(main())
+    asyncio.run(membership())
