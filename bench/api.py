@@ -379,9 +379,22 @@ async def _run(args: argparse.Namespace, http: httpx.AsyncClient, config: dict[s
             ratio = reads[f"{name}@{concurrency}"]["rps"] / reads[f"bare@{concurrency}"]["rps"]
             reads[f"{name}@{concurrency}"]["ratio_to_bare"] = round(ratio, 2)
 
+    # A directory to match, so the mission waits in a stable stage (the client's shortlist review) while ops
+    # pause and resume it: an empty directory would park it in needs_attention, where resume retries matching.
+    from store.seed import seed_experts
+
+    engine = make_engine(url)
+    seed_experts(make_session_factory(engine), 300, 11)
+    engine.dispose()
     created = await http.post("/missions", json=_need(), headers=client)
     assert created.status_code == 201, created.text
     mission_id = created.json()["mission_id"]
+    for _ in range(200):
+        stage = (await http.get(f"/missions/{mission_id}", headers=client)).json()["mission"]["stage"]
+        if stage in ("shortlist", "needs_attention"):
+            break
+        await asyncio.sleep(0.1)
+    assert stage == "shortlist", f"the bench mission should wait for the shortlist review, not in {stage}"
 
     async def act(i: int) -> None:
         action = "pause" if i % 2 == 0 else "resume"
@@ -390,7 +403,6 @@ async def _run(args: argparse.Namespace, http: httpx.AsyncClient, config: dict[s
         )
         assert answer.status_code == 200, answer.text
 
-    await asyncio.sleep(1.0)  # let the mission start (matching) before the first update
     return {"reads": reads, "update": {"api_action": await timed(args.updates, act)}, "inbox_tasks": len(inbox)}
 
 
