@@ -100,18 +100,31 @@ class CreatedMission(BaseModel):
 )
 async def create_mission(
     need: Need,
+    request: Request,
     user: ClientUser,
-    session: SessionDep,
     settings: SettingsDep,
     client: TemporalDep,
     idempotency_key: Annotated[str | None, Header(max_length=200, description="retry-safe key")] = None,
 ) -> CreatedMission:
-    """The mission id derives from the idempotency key: a retried POST finds the mission it already started."""
-    if idempotency_key:
-        previous = session.query(IdempotencyRecord).filter_by(user_id=user.id, key=idempotency_key).one_or_none()
-        if previous is not None:
-            return CreatedMission.model_validate(previous.body)
-    if not await anyio.to_thread.run_sync(membership_is_active, session, user.organisation_id):
+    """The mission id derives from the idempotency key: a retried POST finds the mission it already started.
+    SQL runs in the thread pool with short sessions of its own: a pool checkout on the event loop, while the
+    requests holding the connections wait for that loop, froze the API under 100 concurrent needs (bench.load)."""
+    sessions = request.app.state.session_factory
+
+    def previous_or_membership() -> tuple[CreatedMission | None, bool]:
+        with sessions() as session:
+            if idempotency_key:
+                previous = (
+                    session.query(IdempotencyRecord).filter_by(user_id=user.id, key=idempotency_key).one_or_none()
+                )
+                if previous is not None:
+                    return CreatedMission.model_validate(previous.body), True
+            return None, membership_is_active(session, user.organisation_id)
+
+    previous, active = await anyio.to_thread.run_sync(previous_or_membership)
+    if previous is not None:
+        return previous
+    if not active:
         raise HTTPException(
             status.HTTP_409_CONFLICT, "your organisation's membership is not active: pay the registration fee first"
         )
@@ -134,23 +147,27 @@ async def create_mission(
         policy=Policy(),
         documents_task_queue=settings.documents_task_queue,
     )
-    release_connection(session)
     view = await gateway.start_mission(client, settings, start)
     answer = CreatedMission(mission_id=mission_id, workflow_id=view.workflow_id, stage=view.stage.value)
-    if idempotency_key:
-        session.add(
-            IdempotencyRecord(
-                user_id=user.id,
-                key=idempotency_key,
-                status_code=201,
-                body=answer.model_dump(mode="json"),
-                created_at=datetime.now(UTC),
+
+    def remember(key: str) -> None:
+        with sessions() as session:
+            session.add(
+                IdempotencyRecord(
+                    user_id=user.id,
+                    key=key,
+                    status_code=201,
+                    body=answer.model_dump(mode="json"),
+                    created_at=datetime.now(UTC),
+                )
             )
-        )
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()  # a concurrent retry stored it first: same mission id, same answer
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()  # a concurrent retry stored it first: same mission id, same answer
+
+    if idempotency_key:
+        await anyio.to_thread.run_sync(remember, idempotency_key)
     return answer
 
 
@@ -283,7 +300,9 @@ def _mission_action(path: str, update: str, command: type[cmds.Command], role: s
     ) -> MissionView:
         if user.role != role:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {role} can {summary.lower()}")
-        if update in NEEDS_ACTIVE_MEMBERSHIP and not membership_is_active(session, user.expert_id):
+        if update in NEEDS_ACTIVE_MEMBERSHIP and not await anyio.to_thread.run_sync(
+            membership_is_active, session, user.expert_id
+        ):
             raise HTTPException(
                 status.HTTP_409_CONFLICT, "your membership is not active: pay the registration fee to take missions"
             )
@@ -483,27 +502,37 @@ async def submit_deliverable(
     sha256 = await anyio.to_thread.run_sync(store.put, data)
     # The record is committed before the update (the workflow's projection writes the same database, and SQLite
     # has one writer); its stage then says whether the workflow took it. A retry after a lost answer (503) sends
-    # the same file again: it reuses the record left "uploaded", so the mission never lists the file twice.
-    record = session.scalars(
-        select(DocumentRecord).where(
-            DocumentRecord.mission_id == mission.id,
-            DocumentRecord.kind == "deliverable",
-            DocumentRecord.sha256 == sha256,
-            DocumentRecord.stage == "uploaded",
-        )
-    ).first()
-    if record is None:
-        record = DocumentRecord(
-            kind="deliverable",
-            sha256=sha256,
-            size=len(data),
-            media_type=media_type,
-            mission_id=mission.id,
-            language="en",
-            stage="uploaded",
-        )
-        session.add(record)
-    session.commit()
+    # the same file again: it reuses the record left "uploaded", so the mission never lists the file twice. SQL
+    # runs in the thread pool: a pool checkout on the event loop can freeze the API under load (bench.load).
+
+    def upload_record() -> DocumentRecord:
+        record = session.scalars(
+            select(DocumentRecord).where(
+                DocumentRecord.mission_id == mission.id,
+                DocumentRecord.kind == "deliverable",
+                DocumentRecord.sha256 == sha256,
+                DocumentRecord.stage == "uploaded",
+            )
+        ).first()
+        if record is None:
+            record = DocumentRecord(
+                kind="deliverable",
+                sha256=sha256,
+                size=len(data),
+                media_type=media_type,
+                mission_id=mission.id,
+                language="en",
+                stage="uploaded",
+            )
+            session.add(record)
+        session.commit()
+        return record
+
+    def set_stage(stage: str) -> None:
+        record.stage = stage
+        session.commit()
+
+    record = await anyio.to_thread.run_sync(upload_record)
     command = cmds.SubmitDeliverable(actor=actor_of(user), document_id=record.id, sha256=sha256)
     try:
         view = await gateway.milestone_update(client, mission.id, number, "submit_deliverable", command)
@@ -512,14 +541,11 @@ async def submit_deliverable(
             with suppress(HTTPException, RPCError):
                 view = await workflow_client.milestone_state(client, mission.id, number)
                 if view.deliverable_document_id == record.id:
-                    record.stage = "submitted"
-                    session.commit()
+                    await anyio.to_thread.run_sync(set_stage, "submitted")
                     return view
         # 503: the engine did not answer and may have taken it: the record stays "uploaded" (found by tests/faults)
         if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
-            record.stage = "refused"
-            session.commit()
+            await anyio.to_thread.run_sync(set_stage, "refused")
         raise
-    record.stage = "submitted"
-    session.commit()
+    await anyio.to_thread.run_sync(set_stage, "submitted")
     return view
