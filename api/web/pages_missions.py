@@ -82,7 +82,7 @@ async def post_need(request: Request, user: WebUser, session: SessionDep, settin
             raise HTTPException(422, "; ".join(problems))
         client = await actions.temporal_of(request)
         created = await missions.create_mission(
-            need, user, session, settings, client, idempotency_key=forms.text(form, "idempotency_key") or None
+            need, request, user, settings, client, idempotency_key=forms.text(form, "idempotency_key") or None
         )
     except (ValidationError, HTTPException) as exc:
         return render(
