@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test lint types pytest test-db test-faults bench sysdeps browser clean
+.PHONY: install run test lint types pytest test-db test-faults bench sysdeps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test-db: install sysdeps
 		$(BIN)/pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider -m db --ignore=tests/web --ignore=tests/faults
 	INNOT_TEST_POSTGRES_URL=$${INNOT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 		$(BIN)/pytest -q -p no:cacheprovider -m db tests/web
+
+# Fault injection (worker SIGKILLed, Temporal restarted on its SQLite file, database cut for 30 s): minutes long.
+test-faults: install sysdeps
+	INNOT_TEST_POSTGRES_URL=$${INNOT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+		$(BIN)/pytest -q -p no:cacheprovider -m faults tests/faults
 
 bench: install sysdeps
 	$(BIN)/python -m bench

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.web.conftest import PASSWORD, Stack, activate, create_ops_user, shot, unique_email
 from tests.web.steps import log_in, register_client, register_expert
@@ -39,9 +39,8 @@ def test_client_registers_sees_pending_membership_and_switches_language(new_cont
     assert not cookies["innot_access"]["secure"], "secure only over https"
     check_page(page, "client-dashboard-en")
 
-    page.get_by_label("Language").select_option("fr")
-    page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang") == "fr"
+    page.get_by_label("Language").select_option("fr")  # submits its form: wait for the page it leads to
+    expect(page.locator("html")).to_have_attribute("lang", "fr", timeout=15_000)
     assert "Votre adhésion est en attente" in page.inner_text("main")
     check_page(page, "client-dashboard-fr")
 
