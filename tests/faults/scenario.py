@@ -26,6 +26,7 @@ from store.models.legal import ContractRecord, DocumentRecord, InvoiceRecord
 from store.models.readmodel import MissionMilestone, MissionRecord, Task, TimelineEvent
 
 RETRYABLE = {502, 503, 504}
+POLL_SECONDS = (0.5, 1.0)  # a party looks at its inbox every 0.5 to 1 s (bench.load: less often, as people do)
 
 
 class ScenarioError(AssertionError):
@@ -85,7 +86,7 @@ async def until(what: str, probe: Callable[[], Awaitable[Any]], within: float = 
         found = await probe()
         if found:
             return found
-        await asyncio.sleep(0.5 + random.random() * 0.5)
+        await asyncio.sleep(random.uniform(*POLL_SECONDS))
     raise ScenarioError(f"timed out waiting for {what}")
 
 
