@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+import anyio
 from fastapi import HTTPException
 from sqlalchemy.orm import Session
 from temporalio.client import Client
@@ -25,6 +27,15 @@ def audit(session: Session, *, user: User, action: str, target: str, reason: str
     session.commit()
 
 
+async def audited(
+    session: Session, *, user: User, action: str, target: str, reason: str, details: dict[str, Any]
+) -> None:
+    """`audit`, in the thread pool: async routes must not block the event loop on a database write."""
+    await anyio.to_thread.run_sync(
+        partial(audit, session, user=user, action=action, target=target, reason=reason, details=details)
+    )
+
+
 async def mission_action(
     session: Session, client: Client, *, user: User, mission_id: uuid.UUID, update: str, command: Command, reason: str
 ) -> MissionView:
@@ -33,7 +44,7 @@ async def mission_action(
     try:
         view = await gateway.mission_update(client, mission_id, update, command)
     except HTTPException as exc:
-        audit(
+        await audited(
             session,
             user=user,
             action=update,
@@ -42,7 +53,7 @@ async def mission_action(
             details=details | {"outcome": f"refused: {exc.detail}"},
         )
         raise
-    audit(
+    await audited(
         session,
         user=user,
         action=update,
@@ -68,7 +79,7 @@ async def milestone_action(
     try:
         view = await gateway.milestone_update(client, mission_id, number, update, command)
     except HTTPException as exc:
-        audit(
+        await audited(
             session,
             user=user,
             action=update,
@@ -77,7 +88,7 @@ async def milestone_action(
             details={"outcome": f"refused: {exc.detail}"},
         )
         raise
-    audit(
+    await audited(
         session,
         user=user,
         action=update,

@@ -6,16 +6,14 @@ setting at `<api>/codec` (with "pass the user access token" on) to read them; ev
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from api.deps import OpsUser, SessionDep
+from api.ops_service import audited
 from config.codec import EncryptionCodec
-from store.models.community import AuditEntry
 
 router = APIRouter(prefix="/codec", tags=["ops"], include_in_schema=True)
 
@@ -45,15 +43,12 @@ async def encode(request: Request, _user: OpsUser) -> JSONResponse:
 async def decode(request: Request, user: OpsUser, session: SessionDep) -> JSONResponse:
     payloads = await _payloads(request)
     decoded = await _codec(request).decode(payloads.payloads)
-    session.add(
-        AuditEntry(
-            at=datetime.now(UTC),
-            actor_user_id=user.id,
-            action="decode_payloads",
-            target=f"namespace:{request.headers.get('X-Namespace', 'default')}",
-            reason="Temporal Web UI / CLI codec server",
-            details={"payloads": len(decoded)},
-        )
+    await audited(
+        session,
+        user=user,
+        action="decode_payloads",
+        target=f"namespace:{request.headers.get('X-Namespace', 'default')}",
+        reason="Temporal Web UI / CLI codec server",
+        details={"payloads": len(decoded)},
     )
-    session.commit()
     return JSONResponse(json_format.MessageToDict(Payloads(payloads=decoded)))

@@ -5,15 +5,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
 from api import gateway, ops_service
-from api.deps import OpsUser, SessionDep, TemporalDep, actor_of
+from api.deps import OpsUser, SessionDep, TemporalDep, actor_of, release_connection
 from api.errors import ERROR_RESPONSES
-from api.ops_service import audit
 from api.schemas.missions import HistoryEvent, MissionPage, MissionSummary, body_of, to_command
 from domain import mission as cmds
 from domain.mission import MilestoneView, MissionView, mission_workflow_id
@@ -21,6 +21,17 @@ from store import missions as queries
 from store.models.readmodel import MissionRecord
 
 router = APIRouter(prefix="/ops", tags=["ops"], responses=ERROR_RESPONSES)
+
+
+async def _existing(session: Session, mission_id: uuid.UUID) -> MissionRecord:
+    """The mission or 404, read in the thread pool; the connection goes back before any wait on Temporal."""
+
+    def read() -> MissionRecord:
+        mission = _mission_or_404(session, mission_id)
+        release_connection(session)
+        return mission
+
+    return await anyio.to_thread.run_sync(read)
 
 
 def _mission_or_404(session: Session, mission_id: uuid.UUID) -> MissionRecord:
@@ -67,7 +78,7 @@ class Inspection(BaseModel):
 
 @router.get("/missions/{mission_id}", response_model=Inspection, summary="Inspect: state and Temporal history")
 async def inspect_mission(mission_id: uuid.UUID, user: OpsUser, session: SessionDep, client: TemporalDep) -> Inspection:
-    _mission_or_404(session, mission_id)
+    await _existing(session, mission_id)
     state = await gateway.mission_state(client, mission_id)
     history = await gateway.history_events(client, mission_workflow_id(mission_id))
     children = {
@@ -93,7 +104,7 @@ def _ops_action(path: str, update: str, command: type[cmds.Command], summary: st
         session: SessionDep,
         client: TemporalDep,
     ) -> MissionView:
-        _mission_or_404(session, mission_id)
+        await _existing(session, mission_id)
         command_ = to_command(command, body, actor_of(user))
         reason = str(getattr(command_, "reason", "")) or summary
         return await ops_service.mission_action(
@@ -137,7 +148,7 @@ async def resume_milestone(
     session: SessionDep,
     client: TemporalDep,
 ) -> MilestoneView:
-    _mission_or_404(session, mission_id)
+    await _existing(session, mission_id)
     command = cmds.ResumeMission.model_validate(to_command(cmds.ResumeMission, body, actor_of(user)))
     return await ops_service.milestone_action(
         session,
@@ -163,7 +174,7 @@ class Termination(BaseModel):
 async def terminate_mission(
     mission_id: uuid.UUID, body: Termination, user: OpsUser, session: SessionDep, client: TemporalDep
 ) -> None:
-    mission = _mission_or_404(session, mission_id)
+    mission = await _existing(session, mission_id)
     try:
         await client.get_workflow_handle(mission_workflow_id(mission_id)).terminate(reason=f"ops: {body.reason}")
     except RPCError as exc:
@@ -171,4 +182,5 @@ async def terminate_mission(
     mission.stage = "terminated"
     mission.closed_reason = f"terminated by ops: {body.reason}"
     mission.updated_at = datetime.now(UTC)
-    audit(session, user=user, action="terminate", target=f"mission:{mission_id}", reason=body.reason, details={})
+    target = f"mission:{mission_id}"
+    await ops_service.audited(session, user=user, action="terminate", target=target, reason=body.reason, details={})
