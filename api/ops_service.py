@@ -4,9 +4,10 @@ entry (who, what, why, when, and whether the workflow accepted or refused it).""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import HTTPException
@@ -36,32 +37,33 @@ async def audited(
     )
 
 
+View = TypeVar("View", MissionView, MilestoneView)
+
+
+async def _audited_update(
+    session: Session, *, user: User, target: str, update: str, reason: str, command: Command, send: Awaitable[View]
+) -> View:
+    """Run the update, then audit it with its outcome: accepted (and the stage it led to) or refused (and why)."""
+    details = command.model_dump(mode="json", exclude={"actor"})
+    try:
+        view = await send
+    except HTTPException as exc:
+        details["outcome"] = f"refused: {exc.detail}"
+        await audited(session, user=user, action=update, target=target, reason=reason, details=details)
+        raise
+    details["outcome"] = f"done; stage {view.stage.value}"
+    await audited(session, user=user, action=update, target=target, reason=reason, details=details)
+    return view
+
+
 async def mission_action(
     session: Session, client: Client, *, user: User, mission_id: uuid.UUID, update: str, command: Command, reason: str
 ) -> MissionView:
-    details = command.model_dump(mode="json", exclude={"actor"})
+    send = gateway.mission_update(client, mission_id, update, command)
     target = f"mission:{mission_id}"
-    try:
-        view = await gateway.mission_update(client, mission_id, update, command)
-    except HTTPException as exc:
-        await audited(
-            session,
-            user=user,
-            action=update,
-            target=target,
-            reason=reason,
-            details=details | {"outcome": f"refused: {exc.detail}"},
-        )
-        raise
-    await audited(
-        session,
-        user=user,
-        action=update,
-        target=target,
-        reason=reason,
-        details=details | {"outcome": f"done; stage {view.stage.value}"},
+    return await _audited_update(
+        session, user=user, target=target, update=update, reason=reason, command=command, send=send
     )
-    return view
 
 
 async def milestone_action(
@@ -75,25 +77,8 @@ async def milestone_action(
     command: Command,
     reason: str,
 ) -> MilestoneView:
+    send = gateway.milestone_update(client, mission_id, number, update, command)
     target = f"mission:{mission_id}:milestone:{number}"
-    try:
-        view = await gateway.milestone_update(client, mission_id, number, update, command)
-    except HTTPException as exc:
-        await audited(
-            session,
-            user=user,
-            action=update,
-            target=target,
-            reason=reason,
-            details={"outcome": f"refused: {exc.detail}"},
-        )
-        raise
-    await audited(
-        session,
-        user=user,
-        action=update,
-        target=target,
-        reason=reason,
-        details={"outcome": f"done; stage {view.stage.value}"},
+    return await _audited_update(
+        session, user=user, target=target, update=update, reason=reason, command=command, send=send
     )
-    return view

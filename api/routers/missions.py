@@ -288,6 +288,14 @@ async def inbox(request: Request, user: CurrentUser) -> Response:
 NEEDS_ACTIVE_MEMBERSHIP = frozenset({"accept_invitation", "submit_proposal"})
 
 
+def _check_role(user: User, role: str, summary: str) -> None:
+    if role == "party" and user.role in ("client", "expert"):
+        return
+    if user.role != role:
+        who = "parties of the mission" if role == "party" else role
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {who} can {summary.lower()}")
+
+
 def _mission_action(path: str, update: str, command: type[cmds.Command], role: str, summary: str) -> None:
     body_model = body_of(command)
 
@@ -298,8 +306,7 @@ def _mission_action(path: str, update: str, command: type[cmds.Command], role: s
         session: SessionDep,
         client: TemporalDep,
     ) -> MissionView:
-        if user.role != role:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {role} can {summary.lower()}")
+        _check_role(user, role, summary)
         if update in NEEDS_ACTIVE_MEMBERSHIP and not await anyio.to_thread.run_sync(
             membership_is_active, session, user.expert_id
         ):
@@ -331,8 +338,7 @@ def _milestone_action(path: str, update: str, command: type[cmds.Command], role:
         user: CurrentUser,
         client: TemporalDep,
     ) -> MilestoneView:
-        if user.role != role:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {role} can {summary.lower()}")
+        _check_role(user, role, summary)
         command_ = to_command(command, body, actor_of(user))
         return await gateway.milestone_update(client, mission.id, number, update, command_)
 
@@ -372,34 +378,9 @@ for _path, _update, _command, _role, _summary in _MILESTONE_ACTIONS:
     _milestone_action(_path, _update, _command, _role, _summary)
 
 
-# Actions both parties take: the role comes from the account.
-def _party_action(path: str, update: str, command: type[cmds.Command], summary: str) -> None:
-    body_model = body_of(command)
-
-    async def action(
-        mission: VisibleMission,
-        body: body_model,  # type: ignore[valid-type]
-        user: CurrentUser,
-        client: TemporalDep,
-    ) -> MissionView:
-        if user.role not in ("client", "expert"):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "only the parties of the mission can do this")
-        view = await gateway.mission_update(client, mission.id, update, to_command(command, body, actor_of(user)))
-        return redact(view, user)
-
-    action.__name__ = update
-    router.add_api_route(
-        f"/missions/{{mission_id}}/{path}",
-        action,
-        methods=["POST"],
-        response_model=MissionView,
-        summary=summary,
-        name=f"party:{update}",
-    )
-
-
-_party_action("contract/sign", "sign_contract", cmds.SignContract, "Sign the contract (both parties)")
-_party_action("rating", "rate", cmds.RateParty, "Rate the other party")
+# Actions both parties take ("party": the client's members or the mission's expert).
+_mission_action("contract/sign", "sign_contract", cmds.SignContract, "party", "Sign the contract (both parties)")
+_mission_action("rating", "rate", cmds.RateParty, "party", "Rate the other party")
 
 
 # --- documents and deliverables ----------------------------------------------------------------------------
