@@ -158,3 +158,30 @@ async def test_feedback_window_closes_the_mission_with_the_ratings_given(ts: Har
     assert result.stage is Stage.CLOSED
     assert [r.by for r in result.ratings] == ["client"]
     assert h.open_tasks() == []
+
+
+async def test_deliverable_reminder_escalation_to_ops_then_late_delivery_closes_it(ts: Harness) -> None:
+    h = ts
+    await flows.to_delivery(h, terms("4000.00"))
+    m = await h.until_milestone(1, lambda m: [d.key for d in m.deadlines] == ["deliverable:0"])
+    deadline = m.deadlines[0]
+    now = await h.env.get_current_time()
+
+    await h.skip(deadline.remind_at - now + timedelta(minutes=5))
+    await h.until_milestone(1, lambda m: m.deadlines[0].reminded)
+    await eventually(
+        lambda: (
+            [n.role for n in h.notifications("reminder") if n.params.get("action") == "submit_deliverable"]
+            == ["expert"]
+        )
+    )
+    assert h.open_tasks("ops") == []  # a reminder is not an escalation yet
+
+    await h.skip(deadline.due - deadline.remind_at + timedelta(hours=1))
+    m = await h.until_milestone(1, lambda m: any(a.key == "escalation:deliverable:0" for a in m.pending_actions))
+    assert m.stage is MilestoneStage.AWAITING_DELIVERABLE  # late: ops follow it up, the expert may still deliver
+    await eventually(lambda: [t.action for t in h.open_tasks("ops")] == ["follow_up_deadline"])
+
+    await flows.deliver(h, 1)
+    await h.until_milestone(1, lambda m: m.stage is MilestoneStage.IN_REVIEW)
+    await eventually(lambda: h.open_tasks("ops") == [])  # the late deliverable closes the escalation
