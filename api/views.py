@@ -6,6 +6,9 @@ the contract and milestones; never the other candidates, their scores or their p
 
 from __future__ import annotations
 
+from fastapi import Response
+from pydantic import BaseModel
+
 from domain.mission import MissionView
 from store.models.community import User
 
@@ -28,3 +31,9 @@ def redact(view: MissionView, user: User) -> MissionView:
             "ratings": view.ratings if selected else [],
         }
     )
+
+
+def json_response(model: BaseModel) -> Response:
+    """The model as JSON, serialised once by pydantic (a returned model would be validated and serialised again
+    by FastAPI against the route's response_model, which still documents the answer)."""
+    return Response(model.model_dump_json(), media_type="application/json")

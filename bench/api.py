@@ -1,7 +1,7 @@
 """API benchmark: reads from the read model against a bare FastAPI endpoint, and a human action (HTTP -> workflow
 Update -> answer) against a bare Temporal Update, all in the same run on this machine.
 
-One uvicorn process serves the real app on 127.0.0.1 (with the in-process workers, as `innot dev` runs them),
+One uvicorn process serves the real app on 127.0.0.1 and another process runs the workers (as `innot dev` does),
 plus, for the bench only, a bare endpoint that reads one row. The read model is seeded directly with a realistic
 volume (1,000 missions over 4 organisations, timelines, milestones, tasks). This process drives the load with an
 async httpx loop, bounded in count and time, at 1 and 50 concurrent connections:
@@ -102,38 +102,43 @@ def _settings(config: dict[str, Any]) -> Settings:
 
 
 async def serve(config: dict[str, Any], port: int) -> None:
-    """uvicorn on 127.0.0.1 with the real app, its workers, the echo worker and the bench-only bare endpoint."""
+    """The API under uvicorn on 127.0.0.1, plus the bench-only bare endpoint. Workers run in their own process,
+    as `make run` runs them (`work`)."""
     import uvicorn
-    from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
     from api.app import create_app
+    from config.temporal import connect
+
+    settings = _settings(config)
+    app = create_app(settings, temporal=await connect(settings))
+    app.add_api_route("/bench/bare/{mission_id}", bare, methods=["GET"], include_in_schema=False)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
+    )
+    await server.serve()
+
+
+async def work(config: dict[str, Any]) -> None:
+    """The worker process: the real workers, and the echo workflow's worker for the bare Update baseline."""
+    from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
     from bench import api as importable  # the workflow class from an importable module (not __main__)
     from config.temporal import connect
     from worker import build_workers
 
     settings = _settings(config)
     client = await connect(settings)
-    app = create_app(settings, temporal=client)
-
-    app.add_api_route("/bench/bare/{mission_id}", bare, methods=["GET"], include_in_schema=False)
     workers = build_workers(client, settings)
     # unsandboxed: this module imports the bench's tools; the echo workflow itself is deterministic
-    echo = Worker(
-        client,
-        task_queue=f"{settings.task_queue}-echo",
-        workflows=[importable.EchoWorkflow],
-        workflow_runner=UnsandboxedWorkflowRunner(),
+    workers.append(
+        Worker(
+            client,
+            task_queue=f"{settings.task_queue}-echo",
+            workflows=[importable.EchoWorkflow],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        )
     )
-    workers.append(echo)
-    running = [asyncio.create_task(w.run()) for w in workers]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on")
-    )
-    try:
-        await server.serve()
-    finally:
-        await asyncio.gather(*(w.shutdown() for w in workers))
-        await asyncio.gather(*running, return_exceptions=True)
+    await asyncio.gather(*(w.run() for w in workers))
 
 
 # --- seeding ----------------------------------------------------------------------------------------------------
@@ -307,6 +312,9 @@ async def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measurement
         [sys.executable, "-m", "bench.api", "--serve", json.dumps(config), "--port", str(port)], cwd=ROOT
     )
+    workers = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measurement
+        [sys.executable, "-m", "bench.api", "--work", json.dumps(config)], cwd=ROOT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         await _until_up(base, server)
@@ -316,8 +324,9 @@ async def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         temporal = await connect(_settings(config))
         result["update"]["bare_temporal_update"] = await _bare_update(temporal, config, args.updates)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        for process in (server, workers):
+            process.terminate()
+            process.wait(timeout=60)
         await env.shutdown()
     update_ratio = result["update"]["api_action"]["p50_ms"] / result["update"]["bare_temporal_update"]["p50_ms"]
     result["update"]["ratio_p50"] = round(update_ratio, 2)
@@ -325,12 +334,11 @@ async def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
 
 async def _run(args: argparse.Namespace, http: httpx.AsyncClient, config: dict[str, Any], url: str) -> dict[str, Any]:
-    from sqlalchemy import update
 
     from api.security import hash_password
+    from cli.demo import Party, pay_fees
     from store import accounts
     from store.db import make_engine, make_session_factory, transaction
-    from store.models.community import Membership
 
     email = f"bench.{uuid.uuid4().hex[:8]}@bench-client.example"
     registration = {
@@ -349,7 +357,6 @@ async def _run(args: argparse.Namespace, http: httpx.AsyncClient, config: dict[s
         accounts.create_user(
             session, email=ops_email, full_name="Bench Ops", password_hash=await hash_password(PASSWORD), role="ops"
         )
-        session.execute(update(Membership).where(Membership.member_id == org_id).values(status="active"))
     engine.dispose()
     seeded = time.perf_counter()
     ours = seed(url, org_id, args.missions, args.orgs)
@@ -360,6 +367,8 @@ async def _run(args: argparse.Namespace, http: httpx.AsyncClient, config: dict[s
         return {"Authorization": f"Bearer {answer['access_token']}"}
 
     client, ops = await token(email), await token(ops_email)
+    # the organisation's registration fee, confirmed by ops through its membership workflow (as in production)
+    await pay_fees(http, Party(ops_email, ops), [Party(email, client, str(org_id))])
     inbox = (await http.get("/tasks", headers=client)).json()
     detail = (await http.get(f"/missions/{ours[0]}", headers=client)).json()
     print(f"inbox: {len(inbox)} open tasks; detail: {len(detail['timeline'])} timeline events", flush=True)
@@ -445,9 +454,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=VAR / "bench" / "api.json")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(json.loads(args.serve), args.port))
+        return
+    if args.work:
+        asyncio.run(work(json.loads(args.work)))
         return
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="innot-bench-api-") as tmp:

@@ -43,7 +43,7 @@ from api.schemas.missions import (
     body_of,
     to_command,
 )
-from api.views import redact
+from api.views import json_response, redact
 from domain import mission as cmds
 from domain.mission import MilestoneView, MissionView, StartMission
 from domain.need import Need
@@ -305,7 +305,7 @@ def _mission_action(path: str, update: str, command: type[cmds.Command], role: s
         user: CurrentUser,
         session: SessionDep,
         client: TemporalDep,
-    ) -> MissionView:
+    ) -> Response:
         _check_role(user, role, summary)
         if update in NEEDS_ACTIVE_MEMBERSHIP and not await anyio.to_thread.run_sync(
             membership_is_active, session, user.expert_id
@@ -315,7 +315,7 @@ def _mission_action(path: str, update: str, command: type[cmds.Command], role: s
             )
         release_connection(session)
         view = await gateway.mission_update(client, mission.id, update, to_command(command, body, actor_of(user)))
-        return redact(view, user)
+        return json_response(redact(view, user))
 
     action.__name__ = update
     router.add_api_route(
@@ -337,10 +337,10 @@ def _milestone_action(path: str, update: str, command: type[cmds.Command], role:
         body: body_model,  # type: ignore[valid-type]
         user: CurrentUser,
         client: TemporalDep,
-    ) -> MilestoneView:
+    ) -> Response:
         _check_role(user, role, summary)
         command_ = to_command(command, body, actor_of(user))
-        return await gateway.milestone_update(client, mission.id, number, update, command_)
+        return json_response(await gateway.milestone_update(client, mission.id, number, update, command_))
 
     action.__name__ = f"milestone_{update}"
     router.add_api_route(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
@@ -15,6 +15,7 @@ from api import gateway, ops_service
 from api.deps import OpsUser, SessionDep, TemporalDep, actor_of, release_connection
 from api.errors import ERROR_RESPONSES
 from api.schemas.missions import HistoryEvent, MissionPage, MissionSummary, body_of, to_command
+from api.views import json_response
 from domain import mission as cmds
 from domain.mission import MilestoneView, MissionView, mission_workflow_id
 from store import missions as queries
@@ -103,13 +104,14 @@ def _ops_action(path: str, update: str, command: type[cmds.Command], summary: st
         user: OpsUser,
         session: SessionDep,
         client: TemporalDep,
-    ) -> MissionView:
+    ) -> Response:
         await _existing(session, mission_id)
         command_ = to_command(command, body, actor_of(user))
         reason = str(getattr(command_, "reason", "")) or summary
-        return await ops_service.mission_action(
+        view = await ops_service.mission_action(
             session, client, user=user, mission_id=mission_id, update=update, command=command_, reason=reason
         )
+        return json_response(view)
 
     action.__name__ = f"ops_{update}"
     router.add_api_route(
