@@ -29,14 +29,14 @@ from config.settings import Settings, get_settings
 from config.temporal import connect
 from documents.rendering import Renderer
 from documents.store import open_document_store
-from store.db import make_engine, make_session_factory
+from store.db import make_session_factory, shared_engine
 from workflows import ALL_WORKFLOWS
 
 log = structlog.get_logger(__name__)
 
 
 def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
-    factory = make_session_factory(make_engine(settings.database_url))
+    factory = make_session_factory(shared_engine(settings.database_url))
     matching = MatchingActivities(factory, settings)
     return [
         *ReadModelActivities(factory).all(),
@@ -48,7 +48,7 @@ def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
 
 
 def document_activities(settings: Settings) -> list[Callable[..., Any]]:
-    factory = make_session_factory(make_engine(settings.database_url))
+    factory = make_session_factory(shared_engine(settings.database_url))
     docs = DocumentActivities(factory, open_document_store(settings.document_store), Renderer(), settings)
     return [
         docs.render_contract,

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api import errors, metrics
+from api.guards import RefuseNulCharacters
 from api.routers import (
     auth,
     clients,
@@ -99,6 +100,7 @@ def create_app(
     app.state.document_store = open_document_store(settings.document_store)
     app.state.connect_temporal = connect_temporal
     errors.install(app)
+    app.add_middleware(RefuseNulCharacters)
     metrics.install(app, app.state.session_factory)
     # The Temporal Web UI calls the codec server from the browser, with the ops user's token.
     app.add_middleware(

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from api.security import hash_password
 from config.settings import VAR, Settings
 from store import accounts
-from store.db import make_engine, make_session_factory, transaction
+from store.db import make_session_factory, shared_engine, transaction
 from store.migrate import upgrade
 from store.models.community import Expert, Membership, User
 
@@ -23,7 +23,7 @@ DEMO_EXPERTS = 1000
 def seed_directory(settings: Settings, console: Console, *, experts: int, seed: int) -> None:
     from store.seed import seed_experts
 
-    factory = make_session_factory(make_engine(settings.database_url))
+    factory = make_session_factory(shared_engine(settings.database_url))
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -42,7 +42,7 @@ def _demo_password() -> str:
 
 def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
     """A client organisation member, an expert and an ops account, with fresh random passwords."""
-    factory = make_session_factory(make_engine(settings.database_url))
+    factory = make_session_factory(shared_engine(settings.database_url))
     created: dict[str, tuple[str, str]] = {}
     passwords = {role: _demo_password() for role in ("client", "expert", "ops")}
     hashes = {role: asyncio.run(hash_password(pw)) for role, pw in passwords.items()}
@@ -124,7 +124,7 @@ def bootstrap(settings: Settings, console: Console) -> None:
     upgrade(settings.database_url)
     if settings.environment != "development":
         return
-    factory = make_session_factory(make_engine(settings.database_url))
+    factory = make_session_factory(shared_engine(settings.database_url))
     with factory() as session:
         users = session.scalar(select(func.count()).select_from(User)) or 0
         experts = session.scalar(select(func.count()).select_from(Expert)) or 0

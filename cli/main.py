@@ -99,7 +99,7 @@ def create_ops_user(
     from api.schemas.accounts import AccountCreate
     from api.security import hash_password
     from store.accounts import DuplicateEmail, create_user
-    from store.db import make_engine, make_session_factory, transaction
+    from store.db import make_session_factory, shared_engine, transaction
 
     secret = password or getpass.getpass("password: ")
     try:
@@ -108,7 +108,7 @@ def create_ops_user(
         console.print(f"[red]{exc.errors()[0]['msg']}[/red]")
         raise typer.Exit(2) from exc
     settings = get_settings()
-    factory = make_session_factory(make_engine(settings.database_url))
+    factory = make_session_factory(shared_engine(settings.database_url))
     password_hash = asyncio.run(hash_password(account.password.get_secret_value()))
     try:
         with transaction(factory) as session:
@@ -143,12 +143,12 @@ def reconcile() -> None:
     from sqlalchemy import select
 
     from config.temporal import connect
-    from store.db import make_engine, make_session_factory
+    from store.db import make_session_factory, shared_engine
     from store.models.community import Membership
     from workflows.membership import start_membership
 
     settings = get_settings()
-    factory = make_session_factory(make_engine(settings.database_url))
+    factory = make_session_factory(shared_engine(settings.database_url))
     with factory() as session:
         pending = list(
             session.execute(select(Membership.community, Membership.member_id).where(Membership.status == "pending"))

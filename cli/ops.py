@@ -24,7 +24,7 @@ from config.settings import get_settings
 from config.temporal import connect
 from domain import mission as cmds
 from store import missions as queries
-from store.db import make_engine, make_session_factory
+from store.db import make_session_factory, shared_engine
 from store.models.community import User
 
 console = Console()
@@ -33,7 +33,7 @@ Reason = Annotated[str, typer.Option(help="why: recorded in the audit log", min=
 
 
 def _session() -> Session:
-    return make_session_factory(make_engine(get_settings().database_url))()
+    return make_session_factory(shared_engine(get_settings().database_url))()
 
 
 def _ops_user(session: Session, email: str) -> User:

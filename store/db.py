@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+_shared: dict[str, Engine] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_engine(url: str) -> Engine:
+    """One engine (one connection pool) per database per process, for the long-lived parts (workers, CLI): building
+    workers again reuses it instead of leaving pools behind."""
+    with _shared_lock:
+        if url not in _shared:
+            _shared[url] = make_engine(url)
+        return _shared[url]
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

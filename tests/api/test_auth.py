@@ -180,3 +180,16 @@ async def test_roles_are_kept_apart(api: httpx.AsyncClient, session_factory: ses
         for owner, route in routes.items():
             status = (await api.get(route, headers=headers)).status_code
             assert status == (200 if owner == role else 403), (role, route, status)
+
+
+async def test_nul_characters_are_refused_before_anything_is_stored(
+    api: httpx.AsyncClient, session_factory: sessionmaker[Session]
+) -> None:
+    """PostgreSQL cannot store NUL in text: such input gets a 422, on every backend, and writes nothing."""
+    payload = client_registration()
+    payload["account"]["full_name"] = "Claire\u0000Martin"
+    before = _counts(session_factory)
+    response = await api.post("/auth/register/client", json=payload)
+    assert response.status_code == 422 and "NUL" in response.json()["detail"]
+    assert _counts(session_factory) == before
+    assert (await api.get("/ops/audit?target=x%00y")).status_code == 422
