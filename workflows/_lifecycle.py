@@ -81,6 +81,7 @@ class Lifecycle:
     _resume_requested: bool
     _search_attributes: bool
     _upserted: dict[str, Any]
+    _suspended_at: datetime | None
 
     # --- hooks --------------------------------------------------------------------------------------
 
@@ -217,6 +218,15 @@ class Lifecycle:
 
     def _deadline(self, key: str) -> Deadline | None:
         return next((d for d in self._deadlines() if d.key == key), None)
+
+    def _sync_suspension(self) -> None:
+        """Note when a suspension starts; when it ends, give its length back to every running deadline."""
+        now = workflow.now()
+        if self._suspended() and self._suspended_at is None:
+            self._suspended_at = now
+        elif not self._suspended() and self._suspended_at is not None:
+            self._shift_deadlines(now - self._suspended_at)
+            self._suspended_at = None
 
     def _shift_deadlines(self, by: timedelta) -> None:
         """Time spent suspended (paused, disputed, under repair) does not count against anyone."""

@@ -222,14 +222,6 @@ class MilestoneWorkflow(Lifecycle):
         await workflow.wait_condition(lambda: not self._suspended())
         await self._transition(to, reason, **kwargs)  # type: ignore[arg-type]
 
-    def _sync_suspension(self) -> None:
-        now = workflow.now()
-        if self._suspended() and self._suspended_at is None:
-            self._suspended_at = now
-        elif not self._suspended() and self._suspended_at is not None:
-            self._shift_deadlines(now - self._suspended_at)
-            self._suspended_at = None
-
     # --- Lifecycle hooks ---------------------------------------------------------------------------------
 
     def _deadlines(self) -> list[Deadline]:

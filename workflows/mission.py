@@ -411,14 +411,6 @@ class MissionWorkflow(MissionUpdates):
         await workflow.wait_condition(lambda: not self._suspended())
         await self._transition(to, reason, **kwargs)  # type: ignore[arg-type]
 
-    def _sync_suspension(self) -> None:
-        now = workflow.now()
-        if self._suspended() and self._suspended_at is None:
-            self._suspended_at = now
-        elif not self._suspended() and self._suspended_at is not None:
-            self._shift_deadlines(now - self._suspended_at)
-            self._suspended_at = None
-
     async def _hold_children(self) -> None:
         held = self.view.paused or self.view.stage is Stage.DISPUTED
         reason = self.view.paused_reason or self.view.dispute_reason or ""

@@ -77,9 +77,6 @@ class MissionUpdates(Lifecycle):
     async def _hold_children(self) -> None:
         raise NotImplementedError
 
-    def _sync_suspension(self) -> None:
-        raise NotImplementedError
-
     # --- updates: client ------------------------------------------------------------------------------
 
     @workflow.update
