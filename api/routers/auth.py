@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import anyio
 import structlog
@@ -15,6 +17,7 @@ from temporalio.service import RPCError
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.schemas.accounts import (
+    AccountCreate,
     ClientRegistration,
     ExpertRegistration,
     LoginRequest,
@@ -31,6 +34,7 @@ from store.models.community import RefreshToken, User
 from workflows.membership import start_membership
 
 log = structlog.get_logger(__name__)
+Community = Literal["client_organisation", "expert"]
 router = APIRouter(prefix="/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
 
@@ -52,35 +56,59 @@ async def register_client(
     body: ClientRegistration, request: Request, factory: Factory, settings: SettingsDep
 ) -> RegistrationResult:
     """Register a client organisation with its first member. Nothing is written if any field is invalid."""
-    password_hash = await hash_password(body.account.password.get_secret_value())
-    user_fields = body.account.model_dump(exclude={"password"}) | {"password_hash": password_hash}
     org_fields = body.organisation.model_dump()
     org_fields["siren"] = org_fields["siret"][:9] if org_fields.get("siret") else None
 
+    def create(session: Session, user_fields: dict[str, object]) -> tuple[User, uuid.UUID]:
+        user, org = accounts.register_organisation(session, organisation=org_fields, user=user_fields)
+        return user, org.id
+
+    return await _register(request, factory, settings, body.account, "client_organisation", create)
+
+
+async def _register(
+    request: Request,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    account: AccountCreate,
+    community: Community,
+    create: Callable[[Session, dict[str, object]], tuple[User, uuid.UUID]],
+) -> RegistrationResult:
+    """Hash the password off the event loop, write the member, its first account and its pending membership in one
+    transaction, then start its MembershipWorkflow."""
+    password_hash = await hash_password(account.password.get_secret_value())
+    user_fields = account.model_dump(exclude={"password"}) | {"password_hash": password_hash}
+    fee = settings.fees.client_organisation if community == "client_organisation" else settings.fees.expert
+
     def write() -> RegistrationResult:
         with transaction(factory) as session:
-            user, org = accounts.register_organisation(session, organisation=org_fields, user=user_fields)
+            user, member_id = create(session, user_fields)
             membership = accounts.create_membership(
                 session,
-                community="client_organisation",
-                member_id=org.id,
+                community=community,
+                member_id=member_id,
                 schedule_version=settings.fees.version,
-                fee=settings.fees.client_organisation,
+                fee=fee,
                 currency=settings.fees.currency,
             )
             return RegistrationResult(
-                user=UserRead.model_validate(user), member_id=org.id, membership_status=membership.status
+                user=UserRead.model_validate(user), member_id=member_id, membership_status=membership.status
             )
 
     try:
         result = await anyio.to_thread.run_sync(write)
     except (accounts.DuplicateEmail, IntegrityError) as exc:
         raise _duplicate(exc) from exc
-    await _start_membership(request, settings, "client_organisation", result)
+    await _start_membership(request, settings, community, result)
     return result
 
 
-async def _start_membership(request: Request, settings: Settings, community: str, result: RegistrationResult) -> None:
+async def _start_membership(
+    request: Request,
+    settings: Settings,
+    community: Literal["client_organisation", "expert"],
+    result: RegistrationResult,
+) -> None:
     """Start the member's MembershipWorkflow (fee invoice, reminders, activation). The account is already saved:
     if Temporal is unreachable now, `innot ops reconcile` starts the workflows of pending memberships later."""
     client = await request.app.state.connect_temporal()
@@ -88,7 +116,7 @@ async def _start_membership(request: Request, settings: Settings, community: str
         log.warning("membership workflow not started: Temporal unreachable", member_id=str(result.member_id))
         return
     try:
-        await start_membership(client, settings, community, result.member_id, language=result.user.language)  # type: ignore[arg-type]
+        await start_membership(client, settings, community, result.member_id, language=result.user.language)
     except RPCError as exc:
         log.warning("membership workflow not started", member_id=str(result.member_id), error=str(exc))
 
@@ -98,33 +126,15 @@ async def register_expert(
     body: ExpertRegistration, request: Request, factory: Factory, settings: SettingsDep
 ) -> RegistrationResult:
     """Register an expert, who accepts the billing mandate. Nothing is written if any field is invalid."""
-    password_hash = await hash_password(body.account.password.get_secret_value())
-    user_fields = body.account.model_dump(exclude={"password"}) | {"password_hash": password_hash}
     profile = body.profile.model_dump()
 
-    def write() -> RegistrationResult:
-        with transaction(factory) as session:
-            user, expert = accounts.register_expert(
-                session, profile=profile, user=user_fields, today=datetime.now(UTC).date()
-            )
-            membership = accounts.create_membership(
-                session,
-                community="expert",
-                member_id=expert.id,
-                schedule_version=settings.fees.version,
-                fee=settings.fees.expert,
-                currency=settings.fees.currency,
-            )
-            return RegistrationResult(
-                user=UserRead.model_validate(user), member_id=expert.id, membership_status=membership.status
-            )
+    def create(session: Session, user_fields: dict[str, object]) -> tuple[User, uuid.UUID]:
+        user, expert = accounts.register_expert(
+            session, profile=profile, user=user_fields, today=datetime.now(UTC).date()
+        )
+        return user, expert.id
 
-    try:
-        result = await anyio.to_thread.run_sync(write)
-    except (accounts.DuplicateEmail, IntegrityError) as exc:
-        raise _duplicate(exc) from exc
-    await _start_membership(request, settings, "expert", result)
-    return result
+    return await _register(request, factory, settings, body.account, "expert", create)
 
 
 def _issue_tokens(session: Session, settings: Settings, user: User) -> TokenPair:
