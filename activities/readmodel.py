@@ -8,6 +8,7 @@ is skipped whole. A retry or a replay therefore never duplicates a timeline even
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -50,20 +51,22 @@ class ReadModelActivities:
                 )
                 if seen is not None:
                     return False
-                s.add(
-                    TimelineEvent(
-                        workflow_id=p.workflow_id,
-                        seq=p.seq,
-                        mission_id=p.mission_id,
-                        at=p.at,
-                        kind=p.kind,
-                        stage=p.stage,
-                        actor_user_id=p.actor_user_id,
-                        actor_role=p.actor_role,
-                        summary=p.summary,
-                        details=p.details,
-                    )
+                # One projection at a time per mission: the mission and its milestones project concurrently, and
+                # the materialised detail is read-modify-write (PostgreSQL row lock; SQLite has one writer).
+                s.get(MissionRecord, p.mission_id, with_for_update=True, populate_existing=True)
+                event = TimelineEvent(
+                    workflow_id=p.workflow_id,
+                    seq=p.seq,
+                    mission_id=p.mission_id,
+                    at=p.at,
+                    kind=p.kind,
+                    stage=p.stage,
+                    actor_user_id=p.actor_user_id,
+                    actor_role=p.actor_role,
+                    summary=p.summary,
+                    details=p.details,
                 )
+                s.add(event)
                 if p.mission:
                     _upsert_mission(s, p)
                 if p.milestone:
@@ -72,7 +75,7 @@ class ReadModelActivities:
                 for spec in p.open_tasks:
                     _open_task(s, p, spec)
                 s.flush()
-                refresh_detail(s, p.mission_id)
+                refresh_detail(s, p.mission_id, new_event=event)
             return True
         except IntegrityError:
             return False  # a concurrent attempt of the same projection won the race: same outcome
@@ -185,17 +188,40 @@ def _open_task(s: Session, p: Projection, spec: TaskSpec) -> None:
     task.outcome = None
 
 
-def refresh_detail(s: Session, mission_id: UUID) -> None:
+def _timeline_entry(e: TimelineEvent) -> dict[str, Any]:
+    return {
+        "seq": e.seq,
+        "workflow_id": e.workflow_id,
+        "at": e.at.isoformat(),
+        "kind": e.kind,
+        "stage": e.stage,
+        "actor_role": e.actor_role,
+        "summary": e.summary,
+        "expert_id": (e.details or {}).get("expert_id"),
+    }
+
+
+def _timeline_order(entry: dict[str, Any]) -> tuple[datetime, str, int]:
+    return datetime.fromisoformat(entry["at"]), entry["workflow_id"], entry["seq"]
+
+
+def refresh_detail(s: Session, mission_id: UUID, *, new_event: TimelineEvent | None = None) -> None:
     """Materialise the mission's detail view (what `GET /missions/{id}` serves) in the same transaction, so a
-    read is one row instead of four queries. Each party's view is filtered from it at read time."""
+    read is one row instead of four queries. Each party's view is filtered from it at read time. The timeline
+    grows by the new event (re-read whole only the first time); milestones and open tasks, a few rows, are re-read."""
     rec = s.get(MissionRecord, mission_id)
     if rec is None:
         return
-    events = s.scalars(
-        select(TimelineEvent)
-        .where(TimelineEvent.mission_id == mission_id)
-        .order_by(TimelineEvent.at, TimelineEvent.seq)
-    )
+    known = (rec.detail or {}).get("timeline") if new_event is not None else None
+    if known is not None and new_event is not None:
+        timeline = sorted([*known, _timeline_entry(new_event)], key=_timeline_order)
+    else:
+        events = s.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.mission_id == mission_id)
+            .order_by(TimelineEvent.at, TimelineEvent.workflow_id, TimelineEvent.seq)
+        )
+        timeline = [_timeline_entry(e) for e in events]
     milestones = s.scalars(
         select(MissionMilestone).where(MissionMilestone.mission_id == mission_id).order_by(MissionMilestone.number)
     )
@@ -205,19 +231,7 @@ def refresh_detail(s: Session, mission_id: UUID) -> None:
         .order_by(Task.due_at.is_(None), Task.due_at, Task.opened_at)
     )
     rec.detail = {
-        "timeline": [
-            {
-                "seq": e.seq,
-                "workflow_id": e.workflow_id,
-                "at": e.at.isoformat(),
-                "kind": e.kind,
-                "stage": e.stage,
-                "actor_role": e.actor_role,
-                "summary": e.summary,
-                "expert_id": (e.details or {}).get("expert_id"),
-            }
-            for e in events
-        ],
+        "timeline": timeline,
         "milestones": [
             {
                 "number": m.number,

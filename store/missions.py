@@ -69,7 +69,7 @@ def timeline(session: Session, *, mission_id: uuid.UUID) -> list[TimelineEvent]:
         session.scalars(
             select(TimelineEvent)
             .where(TimelineEvent.mission_id == mission_id)
-            .order_by(TimelineEvent.at, TimelineEvent.seq)
+            .order_by(TimelineEvent.at, TimelineEvent.workflow_id, TimelineEvent.seq)
         )
     )
 
