@@ -93,33 +93,3 @@ def rejection_reason(err: WorkflowUpdateFailedError) -> str:
     """The validator's message, for a 409/422 answer."""
     cause = err.cause
     return getattr(cause, "message", None) or str(cause or err)
-
-
-MISSION_UPDATES: dict[str, str] = {
-    "revise_need": "ReviseNeed",
-    "qualify_need": "QualifyNeed",
-    "edit_shortlist": "EditShortlist",
-    "start_invitations": "StartInvitations",
-    "accept_invitation": "AnswerInvitation",
-    "decline_invitation": "AnswerInvitation",
-    "submit_proposal": "SubmitProposal",
-    "withdraw_proposal": "WithdrawProposal",
-    "select_proposal": "SelectProposal",
-    "request_new_round": "RequestNewRound",
-    "sign_contract": "SignContract",
-    "rate": "RateParty",
-    "cancel": "CancelMission",
-    "open_dispute": "OpenDispute",
-    "pause": "PauseMission",
-    "resume": "ResumeMission",
-    "extend_deadline": "ExtendDeadline",
-    "reassign_expert": "ReassignExpert",
-    "resolve_dispute": "ResolveDispute",
-}
-MILESTONE_UPDATES: dict[str, str] = {
-    "submit_deliverable": "SubmitDeliverable",
-    "accept_deliverable": "AcceptDeliverable",
-    "request_revision": "RequestRevision",
-    "confirm_payment": "ConfirmPayment",
-    "resume": "ResumeMission",
-}

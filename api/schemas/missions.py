@@ -112,7 +112,3 @@ class HistoryEvent(BaseModel):
     type: str
     name: str
     failure: str
-
-
-class OpsReason(BaseModel):
-    reason: str = Field(min_length=3, max_length=2000, description="why; recorded in the audit log")
