@@ -1,8 +1,10 @@
-"""PAdES signatures with pyHanko: parties sign, the platform seals with a timestamp; offline verification.
+"""PAdES signatures: parties sign, the platform seals with a timestamp; offline verification with pyHanko.
 
 Development PKI: a platform CA, one certificate per signer and a TSA certificate are generated at first use
-under `settings.keys_dir` (with `cryptography`). Production points `keys_dir` at real certificates (same file
-names) and replaces the dummy timestamper by an RFC 3161 authority (`HTTPTimeStamper(url)`).
+under `settings.keys_dir` (ECDSA P-256, with `cryptography`). Production points `keys_dir` at real certificates
+(same file names; RSA, ECDSA or EdDSA keys). Signatures are made by `documents.pades` (containers encoded from
+parts prepared once per key, incremental update written directly), or by pyHanko for a PDF structure that module
+does not update; both verify with pyHanko against the platform CA.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import datetime as dt
 import hashlib
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -19,8 +20,10 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from documents import pades
 
 CA_NAME = "platform-ca"
 TSA_NAME = "platform-tsa"
@@ -35,6 +38,15 @@ def _safe(name: str) -> str:
     return name
 
 
+def _new_key() -> ec.EllipticCurvePrivateKey:
+    """Development keys are ECDSA P-256: generated in a millisecond, signing in ~50 us (RSA-2048: ~1 s, ~1 ms)."""
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _certificate_hash(key: pades.SigningKey) -> hashes.SHA256 | None:
+    return None if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey) else hashes.SHA256()
+
+
 class DevPki:
     """Keys and certificates under one folder, created on first use (development and tests)."""
 
@@ -45,10 +57,10 @@ class DevPki:
     def _paths(self, name: str) -> tuple[Path, Path]:
         return self.dir / f"{_safe(name)}.key.pem", self.dir / f"{name}.cert.pem"
 
-    def _ensure_ca(self) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    def _ensure_ca(self) -> tuple[pades.SigningKey, x509.Certificate]:
         key_path, cert_path = self._paths(CA_NAME)
         if not cert_path.exists():
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            key = _new_key()
             name = x509.Name(
                 [
                     x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.organisation),
@@ -74,7 +86,7 @@ class DevPki:
             self._write(key_path, cert_path, key, cert)
         return self._read(key_path, cert_path)
 
-    def _write(self, key_path: Path, cert_path: Path, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
+    def _write(self, key_path: Path, cert_path: Path, key: pades.SigningKey, cert: x509.Certificate) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         key_path.write_bytes(
             key.private_bytes(
@@ -85,15 +97,14 @@ class DevPki:
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
     @staticmethod
-    def _read(key_path: Path, cert_path: Path) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-        assert isinstance(key, rsa.RSAPrivateKey)
+    def _read(key_path: Path, cert_path: Path) -> tuple[pades.SigningKey, x509.Certificate]:
+        key = pades.load_private_key(key_path.read_bytes())
         return key, x509.load_pem_x509_certificate(cert_path.read_bytes())
 
     def ensure(self, name: str, common_name: str, *, timestamping: bool = False) -> tuple[Path, Path]:
         """Key and certificate files of `name`, issued by the platform CA if missing.
 
-        An existing certificate is returned without touching the CA key (loading an RSA key costs ~25 ms)."""
+        An existing certificate is returned without touching the CA key."""
         key_path, cert_path = self._paths(name)
         if cert_path.exists():
             return key_path, cert_path
@@ -101,7 +112,7 @@ class DevPki:
             if cert_path.exists():  # another thread issued it meanwhile
                 return key_path, cert_path
             ca_key, ca_cert = self._ensure_ca()
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            key = _new_key()
             now = dt.datetime.now(dt.UTC)
             subject = x509.Name(
                 [
@@ -125,7 +136,7 @@ class DevPki:
                 .add_extension(x509.ExtendedKeyUsage(usage), critical=timestamping)
                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             )
-            self._write(key_path, cert_path, key, builder.sign(ca_key, hashes.SHA256()))
+            self._write(key_path, cert_path, key, builder.sign(ca_key, _certificate_hash(ca_key)))
             return key_path, cert_path
 
     @property
@@ -137,196 +148,162 @@ class DevPki:
         return cert_path
 
 
+def _pem_certificates(path: Path) -> tuple[bytes, ...]:
+    """The DER of every certificate in a PEM (or DER) file."""
+    data = path.read_bytes()
+    if b"-----BEGIN" not in data:
+        return (data,)
+    return tuple(c.public_bytes(serialization.Encoding.DER) for c in x509.load_pem_x509_certificates(data))
+
+
 @dataclass(frozen=True)
 class _Material:
-    """A signing key parsed once, its certificate and the CA chain, in pyHanko's and cryptography's forms."""
+    """A signing key parsed once with its certificate and the CA chain, as a ready `CmsSigner`."""
 
-    key: rsa.RSAPrivateKey
-    key_info: Any  # asn1crypto PrivateKeyInfo
-    cert: Any  # asn1crypto Certificate
+    cms: pades.CmsSigner
+    cert: Any  # asn1crypto Certificate (pyHanko's form, for its own signing path)
     chain: tuple[Any, ...]
     stamp: tuple[int, int, int]  # mtimes of key, certificate and CA certificate: a replaced file is reloaded
 
 
 def _load_material(key_path: Path, cert_path: Path, ca_path: Path) -> _Material:
-    from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
-    from pyhanko.keys import load_cert_from_pemder
+    from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 
     stamp = (key_path.stat().st_mtime_ns, cert_path.stat().st_mtime_ns, ca_path.stat().st_mtime_ns)
-    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise RuntimeError(f"the signing key {key_path} is not an RSA key")
-    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    certificate = _pem_certificates(cert_path)[0]
+    chain = _pem_certificates(ca_path)
     return _Material(
-        key=key,
-        key_info=asn1_keys.PrivateKeyInfo.load(der),
-        cert=load_cert_from_pemder(str(cert_path)),  # type: ignore[no-untyped-call]
-        chain=(load_cert_from_pemder(str(ca_path)),),  # type: ignore[no-untyped-call]
+        cms=pades.CmsSigner(pades.load_private_key(key_path.read_bytes()), certificate, chain),
+        cert=asn1_x509.Certificate.load(certificate),
+        chain=tuple(asn1_x509.Certificate.load(c) for c in chain),
         stamp=stamp,
     )
 
 
-def _rsa_sign(key: rsa.RSAPrivateKey, data: bytes, digest_algorithm: str) -> bytes:
-    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
-
-    return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
-
-
-def _make_signer(material: _Material) -> Any:
-    """pyHanko's `SimpleSigner` re-parses its DER key (with OpenSSL's full RSA check, ~25 ms) at every signature:
-    this one signs with the key object parsed once (PKCS#1 v1.5, the mechanism of our RSA certificates)."""
-    from pyhanko.sign.signers import SimpleSigner
+def _pyhanko_signer(material: _Material, tsa: pades.TimestampAuthority | None, built: list[int]) -> Any:
+    """A pyHanko `Signer` whose container is ours (same attributes, timestamp included): pyHanko only lays out
+    the incremental update. `built` receives the size of each container made (hex digits)."""
+    from asn1crypto import cms
+    from pyhanko.sign.general import SigningError
+    from pyhanko.sign.signers.pdf_cms import Signer
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    class KeptKeySigner(SimpleSigner):
-        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
-            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
-            if mechanism != "rsassa_pkcs1v15":
-                return bytes(super().sign_raw(data, digest_algorithm))
-            return _rsa_sign(material.key, data, digest_algorithm)
+    class PreparedSigner(Signer):
+        async def async_sign(  # the attribute settings are pyHanko's PAdES defaults, the ones ours encodes
+            self, data_digest: bytes, digest_algorithm: str, dry_run: Any = False, use_pades: Any = False,
+            timestamper: Any = None, signed_attr_settings: Any = None, is_pdf_sig: Any = True,
+            encap_content_info: Any = None,
+        ) -> Any:  # fmt: skip
+            if digest_algorithm != "sha256":
+                raise SigningError(f"only SHA-256 is configured, not {digest_algorithm}")
+            der = pades.container(material.cms, data_digest, tsa, dry_run=dry_run)
+            built.append(2 * len(der))
+            return cms.ContentInfo.load(der)
 
-    return KeptKeySigner(
+    return PreparedSigner(
         signing_cert=material.cert,
-        signing_key=material.key_info,
         cert_registry=SimpleCertificateStore.from_certs(list(material.chain)),  # type: ignore[no-untyped-call]
     )
-
-
-def _make_timestamper(material: _Material) -> Any:
-    """The development TSA (pyHanko's dummy timestamper), signing with the key parsed once."""
-    from asn1crypto import cms, core
-    from cryptography.hazmat.primitives import hashes as crypto_hashes
-    from pyhanko.sign import general
-    from pyhanko.sign.general import simple_cms_attribute
-    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
-    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
-
-    class KeptKeyTimeStamper(DummyTimeStamper):
-        def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, at: dt.datetime) -> tuple[bytes, Any]:
-            digest = crypto_hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
-            digest.update(tst_info_data)
-            attribute: Callable[[str, object], Any] = simple_cms_attribute
-            signed_attrs = cms.CMSAttributes(
-                [
-                    attribute("content_type", "tst_info"),
-                    attribute("signing_time", cms.Time({"utc_time": core.UTCTime(at)})),
-                    attribute("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
-                    attribute("message_digest", digest.finalize()),
-                ]
-            )
-            return _rsa_sign(material.key, signed_attrs.dump(), md_algorithm.upper()), signed_attrs
-
-    return KeptKeyTimeStamper(
-        tsa_cert=material.cert,
-        tsa_key=material.key_info,
-        certs_to_embed=SimpleCertificateStore.from_certs(list(material.chain)),  # type: ignore[no-untyped-call]
-    )
-
-
-_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
-
-
-def _reserved_bytes(signed: bytes) -> int | None:
-    """What pyHanko reserved for the last signature's CMS container, in hex digits as its `bytes_reserved` counts
-    them: the gap its /ByteRange leaves between `<` and `>`."""
-    ranges = _BYTE_RANGE.findall(signed[-65536:])
-    if not ranges:
-        return None
-    _start, first_len, second_start, _second_len = (int(v) for v in ranges[-1])
-    return second_start - first_len - 2
 
 
 class PdfSigner:
     """Signs PDFs (incremental updates: earlier signatures stay valid) with certificates of a `DevPki`.
 
-    Build one per process and share it: keys, certificates, the signers and the timestamper are loaded once
-    (reloaded when a key or certificate file is replaced), and the size of the signature container is estimated
-    once per signer and kind (pyHanko otherwise makes a whole dummy signature, with a dummy timestamp, first)."""
+    Build one per process and share it: keys and certificates are loaded once (reloaded when a key or certificate
+    file is replaced), and the size reserved for each signer's container is estimated once per signer and kind."""
 
     def __init__(self, pki: DevPki) -> None:
         self.pki = pki
         self._cache_lock = threading.Lock()
         self._materials: dict[str, _Material] = {}
-        self._signers: dict[str, Any] = {}
-        self._timestamper: Any = None
-        self._reserved: dict[tuple[str, bool], int] = {}
+        self._tsa: pades.TimestampAuthority | None = None
+        self._reserved: dict[tuple[str, bool], int] = {}  # hex digits reserved for the container
+        self.fallbacks = 0  # signatures pyHanko laid out (a PDF structure `pades` does not update)
 
-    def _material(self, name: str, common_name: str, *, timestamping: bool = False) -> tuple[_Material, bool]:
-        """(material, fresh): fresh when just (re)loaded from the files."""
+    def _material(self, name: str, common_name: str, *, timestamping: bool = False) -> _Material:
         key_path, cert_path = self.pki.ensure(name, common_name, timestamping=timestamping)
         ca_path = self.pki.ca_cert_path
-        cached = self._materials.get(name)
-        if cached is not None:
-            stamp = (key_path.stat().st_mtime_ns, cert_path.stat().st_mtime_ns, ca_path.stat().st_mtime_ns)
-            if stamp == cached.stamp:
-                return cached, False
-        material = _load_material(key_path, cert_path, ca_path)
-        if len(self._materials) >= MAX_CACHED_SIGNERS:  # forget the signer loaded first (each user signs rarely)
-            forgotten = next(iter(self._materials))
-            del self._materials[forgotten]
-            self._signers.pop(forgotten, None)
-            self._reserved.pop((forgotten, False), None)
-            self._reserved.pop((forgotten, True), None)
-        self._materials[name] = material
-        return material, True
-
-    def _signer(self, name: str, common_name: str) -> Any:
         with self._cache_lock:
-            material, fresh = self._material(name, common_name)
-            if fresh or name not in self._signers:
-                self._signers[name] = _make_signer(material)
-                self._reserved.pop((name, False), None)
-                self._reserved.pop((name, True), None)
-            return self._signers[name]
-
-    def _timestamper_now(self) -> Any:
-        with self._cache_lock:
-            material, fresh = self._material(TSA_NAME, "innot development timestamp authority", timestamping=True)
-            if fresh or self._timestamper is None:
-                self._timestamper = _make_timestamper(material)
+            cached = self._materials.get(name)
+            if cached is not None:
+                stamp = (key_path.stat().st_mtime_ns, cert_path.stat().st_mtime_ns, ca_path.stat().st_mtime_ns)
+                if stamp == cached.stamp:
+                    return cached
+            material = _load_material(key_path, cert_path, ca_path)
+            if len(self._materials) >= MAX_CACHED_SIGNERS:  # forget the signer loaded first (each signs rarely)
+                forgotten = next(iter(self._materials))
+                del self._materials[forgotten]
+                self._reserved.pop((forgotten, False), None)
+                self._reserved.pop((forgotten, True), None)
+            self._materials[name] = material
+            self._reserved.pop((name, False), None)
+            self._reserved.pop((name, True), None)
+            if name == TSA_NAME:
                 self._reserved = {k: v for k, v in self._reserved.items() if not k[1]}
-            return self._timestamper
+            return material
+
+    def _timestamp_authority(self) -> pades.TimestampAuthority:
+        material = self._material(TSA_NAME, "innot development timestamp authority", timestamping=True)
+        tsa = self._tsa
+        if tsa is None or tsa.signer is not material.cms:
+            tsa = self._tsa = pades.TimestampAuthority(material.cms)
+        return tsa
 
     def sign(
         self, pdf: bytes, *, signer_name: str, common_name: str, field_name: str, reason: str, timestamp: bool = False
     ) -> bytes:
+        material = self._material(signer_name, common_name)
+        tsa = self._timestamp_authority() if timestamp else None
+        key = (signer_name, timestamp)
+        reserved = self._reserved.get(key)
+        if reserved is None:  # the container with the longest signature values, and room for a longer TSA name
+            reserved = 2 * len(pades.container(material.cms, bytes(32), tsa, dry_run=True)) + 256
+            self._reserved[key] = reserved
+        for _ in range(3):
+            try:
+                return self._sign(pdf, material, tsa, field_name=field_name, reason=reason, reserved=reserved)
+            except pades.ContainerTooLarge as error:  # e.g. a certificate replaced by a larger one: estimate again
+                reserved = error.needed + 256
+                with self._cache_lock:
+                    self._reserved[key] = reserved
+        raise RuntimeError("the signature container keeps outgrowing its reserved size")
+
+    def _sign(
+        self, pdf: bytes, material: _Material, tsa: pades.TimestampAuthority | None, *, field_name: str,
+        reason: str, reserved: int,
+    ) -> bytes:  # fmt: skip
+        try:
+            update = pades.prepare_signature(pdf, field_name=field_name, reason=reason, reserved=reserved)
+        except pades.UnsupportedPdf:
+            self.fallbacks += 1
+            return self._sign_with_pyhanko(pdf, material, tsa, field_name=field_name, reason=reason,
+                                           reserved=reserved)  # fmt: skip
+        return pades.embed_container(update, pades.container(material.cms, update.digest, tsa))
+
+    @staticmethod
+    def _sign_with_pyhanko(
+        pdf: bytes, material: _Material, tsa: pades.TimestampAuthority | None, *, field_name: str,
+        reason: str, reserved: int,
+    ) -> bytes:  # fmt: skip
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
         from pyhanko.sign.general import SigningError
 
-        signer = self._signer(signer_name, common_name)
-        timestamper = self._timestamper_now() if timestamp else None
+        built: list[int] = []
         metadata = signers.PdfSignatureMetadata(
-            field_name=field_name,
-            reason=reason,
-            md_algorithm="sha256",
-            subfilter=fields.SigSeedSubFilter.PADES,
+            field_name=field_name, reason=reason, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
         )
-        key = (signer_name, timestamp)
-
-        def attempt(reserved: int | None) -> bytes:
-            out = BytesIO()
-            writer = IncrementalPdfFileWriter(BytesIO(pdf))
+        out = BytesIO()
+        try:
             signers.sign_pdf(
-                writer, metadata, signer=signer, timestamper=timestamper, bytes_reserved=reserved, output=out
-            )
-            return out.getvalue()
-
-        reserved = self._reserved.get(key)
-        if reserved is not None:
-            try:
-                return attempt(reserved)
-            except SigningError:  # the container outgrew the estimate (e.g. a TSA with a longer chain): estimate again
-                with self._cache_lock:
-                    self._reserved.pop(key, None)
-        signed = attempt(None)
-        estimated = _reserved_bytes(signed)
-        if estimated is not None:
-            with self._cache_lock:
-                self._reserved[key] = estimated
-        return signed
+                IncrementalPdfFileWriter(BytesIO(pdf)), metadata, signer=_pyhanko_signer(material, tsa, built),
+                bytes_reserved=reserved, output=out,
+            )  # fmt: skip
+        except SigningError:
+            if built and built[-1] > reserved:
+                raise pades.ContainerTooLarge(built[-1]) from None
+            raise
+        return out.getvalue()
 
 
 @dataclass

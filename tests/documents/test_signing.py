@@ -58,3 +58,130 @@ def test_a_signature_container_larger_than_the_kept_estimate_is_estimated_again(
     report = verify_document(sealed, trust_root=pki.ca_cert_path)
     assert report.ok and report.signatures[0].timestamped, report.summary()
     assert signer._reserved[(SEAL_NAME, True)] > 512
+
+
+def _pki_of_rsa_keys(keys: Path) -> DevPki:
+    """A keys folder as production (or an older development install) fills it: RSA keys, same file names."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    keys.mkdir(parents=True)
+    now = dt.datetime.now(dt.UTC)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Production CA")])
+
+    def write(name: str, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
+        (keys / f"{name}.key.pem").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        (keys / f"{name}.cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+    def builder(subject: x509.Name, key: rsa.RSAPrivateKey) -> x509.CertificateBuilder:
+        return (
+            x509.CertificateBuilder().subject_name(subject).issuer_name(ca_name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+        )  # fmt: skip
+
+    ca = (
+        builder(ca_name, ca_key)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+    )
+    write("platform-ca", ca_key, ca.sign(ca_key, hashes.SHA256()))
+    for name, usage in (("user-a", ExtendedKeyUsageOID.EMAIL_PROTECTION), ("platform-seal", None),
+                        ("platform-tsa", ExtendedKeyUsageOID.TIME_STAMPING)):  # fmt: skip
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        cert = builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), key).add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
+        )
+        if usage is not None:
+            cert = cert.add_extension(
+                x509.ExtendedKeyUsage([usage]), critical=usage == ExtendedKeyUsageOID.TIME_STAMPING
+            )
+        write(name, key, cert.sign(ca_key, hashes.SHA256()))
+    return DevPki(keys)
+
+
+def test_rsa_keys_of_a_production_keys_folder_sign_and_verify(renderer: Renderer, tmp_path: Path) -> None:
+    """Development keys are ECDSA; the signing path takes whatever keys the keys folder holds."""
+    pki = _pki_of_rsa_keys(tmp_path / "keys")
+    signer = PdfSigner(pki)
+    pdf = renderer.pdf_from_html("<html><head><title>t</title></head><body><p>Agreed.</p></body></html>")
+    once = signer.sign(pdf, signer_name="user-a", common_name="Ann", field_name="ClientSignature", reason="ok")
+    sealed = signer.sign(once, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal", reason="seal",
+                         timestamp=True)  # fmt: skip
+    report = verify_document(sealed, trust_root=pki.ca_cert_path)
+    assert report.ok and len(report.signatures) == 2, report.summary()
+    assert [s.timestamped for s in report.signatures] == [False, True]
+    assert signer.fallbacks == 0
+
+
+def _classic_pdf() -> bytes:
+    """A one-page PDF with a cross-reference table (not a stream) and its objects outside object streams."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources << >> >>",
+        b"<< /Length 11 >>\nstream\n0 0 m 9 9 l\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_a_pdf_with_a_cross_reference_table_is_signed_in_turn_by_each_party(tmp_path: Path) -> None:
+    pki = DevPki(tmp_path / "keys")
+    signer = PdfSigner(pki)
+    pdf = signer.sign(_classic_pdf(), signer_name="user-a", common_name="Ann", field_name="ClientSignature",
+                      reason="client (consent) \\ é")  # fmt: skip
+    pdf = signer.sign(pdf, signer_name="user-b", common_name="Bob", field_name="ExpertSignature", reason="expert")
+    pdf = signer.sign(pdf, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal", reason="seal",
+                      timestamp=True)  # fmt: skip
+    report = verify_document(pdf, trust_root=pki.ca_cert_path)
+    assert report.ok and [s.field_name for s in report.signatures] == [
+        "ClientSignature", "ExpertSignature", "PlatformSeal"
+    ], report.summary()  # fmt: skip
+    assert all(s.covers_whole_document for s in report.signatures)
+    reader = PdfFileReader(BytesIO(pdf), strict=True)  # well-formed enough for the strict reader
+    assert [s.sig_object["/Reason"] for s in reader.embedded_signatures] == [
+        "client (consent) \\ é", "expert", "seal"
+    ]  # fmt: skip
+    assert signer.fallbacks == 0
+
+
+def test_a_pdf_structure_the_fast_path_does_not_update_is_signed_by_pyhanko(renderer: Renderer, tmp_path: Path) -> None:
+    """An existing empty field of that name: pyHanko fills it (with the same container)."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields
+
+    pki = DevPki(tmp_path / "keys")
+    signer = PdfSigner(pki)
+    writer = IncrementalPdfFileWriter(BytesIO(_classic_pdf()))
+    fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name="ClientSignature"))
+    prepared = BytesIO()
+    writer.write(prepared)
+    pdf = signer.sign(prepared.getvalue(), signer_name="user-a", common_name="Ann", field_name="ClientSignature",
+                      reason="ok")  # fmt: skip
+    assert signer.fallbacks == 1
+    pdf = signer.sign(pdf, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal", reason="seal",
+                      timestamp=True)  # fmt: skip
+    assert signer.fallbacks == 1  # the document pyHanko wrote is read again by the fast path
+    report = verify_document(pdf, trust_root=pki.ca_cert_path)
+    assert report.ok and [s.field_name for s in report.signatures] == ["ClientSignature", "PlatformSeal"], (
+        report.summary()
+    )
+    assert report.signatures[1].timestamped
