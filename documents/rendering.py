@@ -81,7 +81,7 @@ class PdfExtras:
     page_mode: str | None = None  # e.g. "UseAttachments": the viewer opens the attachments panel
 
 
-def _weasy_attachment(attachment: PdfAttachment) -> Any:
+def _weasy_attachment(attachment: PdfAttachment, url_fetcher: Any) -> Any:
     from base64 import b64encode
 
     from weasyprint import Attachment
@@ -90,7 +90,7 @@ def _weasy_attachment(attachment: PdfAttachment) -> Any:
     url = f"data:{attachment.mime_type};base64,{b64encode(attachment.data).decode('ascii')}"
     now = datetime.now(UTC)  # WeasyPrint writes the dates with a "Z"
     return Attachment(url=url, name=attachment.name, description=attachment.description, created=now,
-                      modified=now, relationship=attachment.relationship)  # fmt: skip
+                      modified=now, relationship=attachment.relationship, url_fetcher=url_fetcher)  # fmt: skip
 
 
 def _with_extras(metadata: Any, extras: PdfExtras) -> Any:
@@ -139,13 +139,13 @@ def parse_markup(source: str) -> Any | None:
         return None
 
 
-def _document_html_class(templates_dir: Path) -> Any:
+def _document_html_class(templates_dir: Path, url_fetcher: Any) -> Any:
     """WeasyPrint's `HTML`, with our lean user-agent stylesheet in place of the HTML5 one (whose hundreds of
-    rules are matched against every element: ~15 % of a page's render time), built from our parsed markup."""
+    rules are matched against every element: ~15 % of a page's render time), built from our parsed markup, with
+    the renderer's URL fetcher (WeasyPrint builds a urllib opener per document otherwise: ~0.2 ms)."""
     import cssselect2  # type: ignore[import-untyped]
     from weasyprint import CSS, HTML
     from weasyprint.css.counters import CounterStyle
-    from weasyprint.urls import URLFetcher
 
     counter_style = CounterStyle()
     user_agent = CSS(filename=str(templates_dir / "user_agent.css"), counter_style=counter_style)
@@ -155,9 +155,9 @@ def _document_html_class(templates_dir: Path) -> Any:
         def from_markup(cls, source: str, base_url: str) -> Any:
             root = parse_markup(source)
             if root is None:  # not well-formed XML: WeasyPrint's HTML5 parser reads it
-                return cls(string=source, base_url=base_url)
+                return cls(string=source, base_url=base_url, url_fetcher=url_fetcher)
             html = cls.__new__(cls)  # what HTML.__init__ sets, from our tree
-            html.base_url, html.url_fetcher, html.media_type = base_url, URLFetcher(), "print"
+            html.base_url, html.url_fetcher, html.media_type = base_url, url_fetcher, "print"
             html.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
             html.etree_element = html.wrapper_element.etree_element
             return html
@@ -171,10 +171,38 @@ def _document_html_class(templates_dir: Path) -> Any:
     return DocumentHTML
 
 
+_ONCE: dict[type, type] = {}
+
+
+def _serialised_once(_document: Any, pdf: Any) -> None:
+    """WeasyPrint's last step before pydyf writes the file: make each object keep its serialised bytes.
+
+    For the PDF/A file identifier, pydyf serialises every object a second time (and compresses every stream again,
+    at zlib level 9) to hash the whole; the same bytes, kept from the first time, hash the same (~3 ms a page).
+    Nothing changes an object between the two; bytes kept from an earlier document are forgotten here."""
+    for obj in pdf.objects:
+        cls = type(obj)
+        once = _ONCE.get(cls)
+        if once is None:
+            serialise = cls.data.fget
+
+            def data(self: Any, serialise: Any = serialise) -> bytes:
+                kept: bytes | None = self.__dict__.get("_serialised")
+                if kept is None:
+                    kept = self.__dict__["_serialised"] = serialise(self)
+                return kept
+
+            once = _ONCE[cls] = type(f"Once{cls.__name__}", (cls,), {"data": property(data)})
+            _ONCE[once] = once  # an object shared with an earlier document is already write-once
+        obj.__class__ = once
+        obj.__dict__.pop("_serialised", None)
+
+
 class Renderer:
     def __init__(self, templates_dir: Path = TEMPLATES) -> None:
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
+        from weasyprint.urls import URLFetcher
 
         self.env = Environment(
             loader=FileSystemLoader(templates_dir),
@@ -186,7 +214,8 @@ class Renderer:
         self.env.globals.update(money=money, unit_price=unit_price, number=number, long_date=long_date, labels=LABELS)
         self.font_config = FontConfiguration()
         self.stylesheet = CSS(filename=str(templates_dir / "documents.css"), font_config=self.font_config)
-        self._html = _document_html_class(templates_dir)
+        self._url_fetcher = URLFetcher()  # used under the lock, like the font configuration
+        self._html = _document_html_class(templates_dir, self._url_fetcher)
         self._srgb = _srgb_profile()
         self._lock = threading.Lock()  # WeasyPrint shares the font configuration; lay out one at a time
 
@@ -208,7 +237,9 @@ class Renderer:
             )  # fmt: skip
             document.color_profiles[OUTPUT_INTENT] = self._srgb
             if extras is None:
-                pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT)
+                pdf: bytes = document.write_pdf(
+                    pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT, finisher=_serialised_once
+                )
                 return pdf
             document.metadata = _with_extras(document.metadata, extras)
 
@@ -217,9 +248,10 @@ class Renderer:
                     pdf.catalog["PageMode"] = f"/{extras.page_mode}"
                 if "AF" in pdf.catalog:  # WeasyPrint lists each PDF/A-3 attachment twice in /AF: once is enough
                     pdf.catalog["AF"] = type(pdf.catalog["AF"])(dict.fromkeys(pdf.catalog["AF"]))
+                _serialised_once(_document, pdf)
 
             pdf = document.write_pdf(
                 pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT, finisher=finish,
-                attachments=[_weasy_attachment(a) for a in extras.attachments],
+                attachments=[_weasy_attachment(a, self._url_fetcher) for a in extras.attachments],
             )  # fmt: skip
             return pdf

@@ -109,3 +109,17 @@ def test_every_template_renders_as_with_the_full_html5_stylesheet(language: str)
         assert len(ours) == len(reference), name
         for number, (page, expected) in enumerate(zip(ours, reference, strict=True), start=1):
             assert ImageChops.difference(page, expected).getbbox() is None, f"{name} page {number} differs"
+
+
+def test_keeping_serialised_objects_for_the_file_identifier_writes_the_same_bytes(
+    renderer: Renderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pydyf serialises every object twice (the second time to hash the PDF/A /ID); keeping the first bytes writes
+    exactly the file pydyf writes alone, identifier included, document after document."""
+    import documents.rendering as rendering
+
+    html = "<html><head><title>t</title></head><body><p>Agreed.</p><p>Signed.</p></body></html>"
+    renderer.pdf_from_html(html)  # Pillow serialises the sRGB profile differently the first time only
+    kept = [renderer.pdf_from_html(html) for _ in range(2)]
+    monkeypatch.setattr(rendering, "_serialised_once", lambda _document, _pdf: None)
+    assert kept == [renderer.pdf_from_html(html)] * 2
