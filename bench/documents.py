@@ -8,7 +8,8 @@ In one run, on a temporary SQLite database, document store and development PKI, 
 * the whole activity around it (`issue_mission_invoice`: the above plus gapless number, invoice record, stored
   PDF, ledger entry; `render_contract` + `sign_contract` x 2 + `seal_contract`: the above plus records and
   consents), on the database;
-* our render step alone (the same page, no Factur-X, no database);
+* our render step alone (the same page, no Factur-X, no database), and the contract's three signatures alone
+  (the signing share of the contract pipeline);
 * next to each, the bare default WeasyPrint render of the same HTML (the stylesheet inlined so that the page is
   the same): ``weasyprint.HTML(string=html).write_pdf()`` with nothing reused; and the ratios ours / bare;
 * documents per second with 2 processes issuing invoices through the whole activity on the same database.
@@ -49,7 +50,7 @@ from documents.invoices import render_invoice
 from documents.rendering import TEMPLATES, Renderer
 from documents.signing import SEAL_NAME, DevPki, PdfSigner
 from documents.store import LocalDocumentStore
-from domain.invoice import Invoice
+from domain.invoice import Invoice, Party
 from domain.money import Money
 from store.base import Base
 from store.db import make_engine, make_session_factory, transaction
@@ -109,6 +110,8 @@ class Bench:
         self.docs = DocumentActivities(self.sessions, LocalDocumentStore(root / "docs"), self.renderer, self.settings)
         self.signer = PdfSigner(DevPki(self.settings.keys_dir, organisation=self.settings.platform.legal_name))
         self._invoice: Invoice | None = None
+        self._contract_parties: tuple[Party, Party] | None = None
+        self._unsigned_contract: bytes | None = None
         self.org_id, self.expert_id, self.client_user, self.expert_user = self._parties() if fresh else self._join()
 
     def _join(self) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID, uuid.UUID]:
@@ -194,17 +197,28 @@ class Bench:
         return render_invoice(self.renderer, self._invoice, platform_name=self.settings.platform.legal_name).pdf
 
     def contract_documents(self, *, signed: bool) -> bytes:
-        """The document pipeline of a contract, no database: Jinja, WeasyPrint and, when `signed`, the client's
-        and the expert's PAdES signatures and the timestamped platform seal (three incremental updates)."""
-        with self.sessions() as s:
-            org, expert = s.get_one(Organisation, self.org_id), s.get_one(Expert, self.expert_id)
-            client, consultant = _org_party(org), _expert_party(s, expert)
+        """The document pipeline of a contract, no database (the parties are read once, as `invoice_documents`
+        reads its invoice once): Jinja, WeasyPrint and, when `signed`, the client's and the expert's PAdES
+        signatures and the timestamped platform seal (three incremental updates)."""
+        if self._contract_parties is None:
+            with self.sessions() as s:
+                org, expert = s.get_one(Organisation, self.org_id), s.get_one(Expert, self.expert_id)
+                self._contract_parties = _org_party(org), _expert_party(s, expert)
+        client, consultant = self._contract_parties
         pdf = render_contract(
             self.renderer, self.contract_request(), client=client, expert=consultant,
             platform_name=self.settings.platform.legal_name, issued_on=datetime.now().date(),
         )  # fmt: skip
         if not signed:
+            self._unsigned_contract = pdf
             return pdf
+        return self.contract_signatures(pdf)
+
+    def contract_signatures(self, pdf: bytes | None = None) -> bytes:
+        """The three signatures alone (the last unsigned contract rendered, when no `pdf`): the signing share of
+        the contract pipeline."""
+        if pdf is None:
+            pdf = self._unsigned_contract or self.contract_documents(signed=False)
         now = datetime.now(UTC).isoformat()
         for party, user, name in (("client", self.client_user, "Claire Client"),
                                   ("expert", self.expert_user, "Marie Dupont")):  # fmt: skip
@@ -301,6 +315,7 @@ def main() -> None:
                 "activity": lambda _n: bench.contract(),
                 "documents": lambda _n: bench.contract_documents(signed=True),
                 "documents_unsigned": lambda _n: bench.contract_documents(signed=False),
+                "signatures": lambda _n: bench.contract_signatures(),
             },
             args.contracts,
         )  # fmt: skip
