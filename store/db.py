@@ -63,6 +63,15 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error.
+
+    On SQLite the unit takes the database's write lock at its start (BEGIN IMMEDIATE; it waits up to the busy
+    timeout for it). The driver would otherwise begin only at the first write, after the reads: two read-modify-write
+    units (a projection refreshing the materialised detail, an invoice taking the next number) could both act on
+    what they read before the other committed, and one update would be lost. PostgreSQL units lock the rows they
+    change (SELECT ... FOR UPDATE)."""
     with factory() as session, session.begin():
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         yield session
