@@ -30,22 +30,27 @@ class NotifyActivities:
         """Queue one notice; False when it was queued already."""
         try:
             with transaction(self._sessions) as s:
-                exists = s.scalar(
-                    select(Notification.id).where(Notification.workflow_id == n.workflow_id, Notification.key == n.key)
-                )
-                if exists is not None:
-                    return False
-                s.add(
-                    Notification(
-                        workflow_id=n.workflow_id,
-                        key=n.key,
-                        mission_id=n.mission_id,
-                        role=n.role,
-                        party_id=n.party_id,
-                        kind=n.kind,
-                        params=n.params,
-                    )
-                )
-            return True
+                return queue_notice(s, n)
         except IntegrityError:
             return False
+
+
+def queue_notice(s: Session, n: NoticeRequest) -> bool:
+    """Add the notice to the outbox in the caller's transaction; False when it is there already."""
+    exists = s.scalar(
+        select(Notification.id).where(Notification.workflow_id == n.workflow_id, Notification.key == n.key)
+    )
+    if exists is not None:
+        return False
+    s.add(
+        Notification(
+            workflow_id=n.workflow_id,
+            key=n.key,
+            mission_id=n.mission_id,
+            role=n.role,
+            party_id=n.party_id,
+            kind=n.kind,
+            params=n.params,
+        )
+    )
+    return True

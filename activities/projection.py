@@ -81,3 +81,12 @@ class NoticeRequest(BaseModel):
     party_id: UUID | None = None
     kind: str = Field(description="e.g. reminder, deadline_expired, late_payment_notice, pool_exhausted")
     params: dict[str, str] = Field(default_factory=dict)
+
+
+class ReadModelBatch(BaseModel):
+    """What a mission or milestone workflow wrote since its last batch, in order: applied in one transaction.
+    Each item keeps its own idempotency key, so a retried batch (or one partly applied before) changes nothing twice."""
+
+    projections: list[Projection] = Field(default_factory=list)
+    notices: list[NoticeRequest] = Field(default_factory=list)
+    ratings: list[RatingRecord] = Field(default_factory=list)

@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.projection import Projection, RatingRecord, TaskSpec
+from activities.notify import queue_notice
+from activities.projection import NoticeRequest, Projection, RatingRecord, ReadModelBatch, TaskSpec
 from store.db import transaction
 from store.models.community import Expert
 from store.models.readmodel import (
@@ -37,46 +38,14 @@ class ReadModelActivities:
 
     def all(self) -> list[Callable[..., Any]]:
         """The activities to register on the missions task queue (sync: give the worker a thread pool)."""
-        return [self.project, self.record_rating]
+        return [self.project, self.record_rating, self.apply_batch]
 
     @activity.defn(name="project_mission_event")
     def project(self, p: Projection) -> bool:
         """Apply one event; False when it was applied already (retry or replay)."""
         try:
             with transaction(self._sessions) as s:
-                seen = s.scalar(
-                    select(TimelineEvent.id).where(
-                        TimelineEvent.workflow_id == p.workflow_id, TimelineEvent.seq == p.seq
-                    )
-                )
-                if seen is not None:
-                    return False
-                # One projection at a time per mission: the mission and its milestones project concurrently, and
-                # the materialised detail is read-modify-write (PostgreSQL row lock; SQLite has one writer).
-                s.get(MissionRecord, p.mission_id, with_for_update=True, populate_existing=True)
-                event = TimelineEvent(
-                    workflow_id=p.workflow_id,
-                    seq=p.seq,
-                    mission_id=p.mission_id,
-                    at=p.at,
-                    kind=p.kind,
-                    stage=p.stage,
-                    actor_user_id=p.actor_user_id,
-                    actor_role=p.actor_role,
-                    summary=p.summary,
-                    details=p.details,
-                )
-                s.add(event)
-                if p.mission:
-                    _upsert_mission(s, p)
-                if p.milestone:
-                    _upsert_milestone(s, p)
-                _close_tasks(s, p)
-                for spec in p.open_tasks:
-                    _open_task(s, p, spec)
-                s.flush()
-                refresh_detail(s, p.mission_id, new_event=event)
-            return True
+                return apply_projection(s, p)
         except IntegrityError:
             return False  # a concurrent attempt of the same projection won the race: same outcome
 
@@ -85,24 +54,92 @@ class ReadModelActivities:
         """Store one side's rating; a client's rating of the expert updates the expert's reputation once."""
         try:
             with transaction(self._sessions) as s:
-                exists = s.scalar(
-                    select(MissionRating.id).where(MissionRating.mission_id == r.mission_id, MissionRating.by == r.by)
-                )
-                if exists is not None:
-                    return False
-                s.add(MissionRating(**r.model_dump()))
-                if r.by == "client":
-                    expert = s.get(Expert, r.expert_id, with_for_update=True)
-                    if expert is not None:
-                        count = expert.ratings_count or 0
-                        total = Decimal(expert.rating or 0) * count + r.score
-                        expert.ratings_count = count + 1
-                        expert.rating = (total / (count + 1)).quantize(Decimal("0.01"))
-                        expert.completed_missions = (expert.completed_missions or 0) + 1
-                s.flush()
-            return True
+                return apply_rating(s, r)
         except IntegrityError:
             return False
+
+    @activity.defn(name="apply_read_model_batch")
+    def apply_batch(self, batch: ReadModelBatch) -> int:
+        """A workflow's pending writes (events, notices, ratings) in one transaction: one commit instead of one per
+        write. Returns how many were new. A concurrent attempt of the same batch that wins a unique-key race makes
+        this one apply its items one transaction each, where every already-applied item is skipped."""
+        try:
+            with transaction(self._sessions) as s:
+                return _apply_batch(s, batch)
+        except IntegrityError:
+            applied = 0
+            for item in [*batch.projections, *batch.notices, *batch.ratings]:
+                one = ReadModelBatch.model_validate({_FIELD[type(item)]: [item]})
+                try:
+                    with transaction(self._sessions) as s:
+                        applied += _apply_batch(s, one)
+                except IntegrityError:
+                    pass  # applied by the concurrent attempt
+            return applied
+
+
+_FIELD: dict[type, str] = {Projection: "projections", NoticeRequest: "notices", RatingRecord: "ratings"}
+
+
+def _apply_batch(s: Session, batch: ReadModelBatch) -> int:
+    applied = sum(apply_projection(s, p) for p in batch.projections)
+    applied += sum(queue_notice(s, n) for n in batch.notices)
+    applied += sum(apply_rating(s, r) for r in batch.ratings)
+    return applied
+
+
+def apply_projection(s: Session, p: Projection) -> bool:
+    """Apply one event in the caller's transaction; False when it was applied already (retry or replay)."""
+    seen = s.scalar(
+        select(TimelineEvent.id).where(TimelineEvent.workflow_id == p.workflow_id, TimelineEvent.seq == p.seq)
+    )
+    if seen is not None:
+        return False
+    # One projection at a time per mission: the mission and its milestones project concurrently, and
+    # the materialised detail is read-modify-write (PostgreSQL row lock; SQLite has one writer).
+    s.get(MissionRecord, p.mission_id, with_for_update=True, populate_existing=True)
+    event = TimelineEvent(
+        workflow_id=p.workflow_id,
+        seq=p.seq,
+        mission_id=p.mission_id,
+        at=p.at,
+        kind=p.kind,
+        stage=p.stage,
+        actor_user_id=p.actor_user_id,
+        actor_role=p.actor_role,
+        summary=p.summary,
+        details=p.details,
+    )
+    s.add(event)
+    if p.mission:
+        _upsert_mission(s, p)
+    if p.milestone:
+        _upsert_milestone(s, p)
+    _close_tasks(s, p)
+    for spec in p.open_tasks:
+        _open_task(s, p, spec)
+    s.flush()
+    refresh_detail(s, p.mission_id, new_event=event)
+    return True
+
+
+def apply_rating(s: Session, r: RatingRecord) -> bool:
+    exists = s.scalar(
+        select(MissionRating.id).where(MissionRating.mission_id == r.mission_id, MissionRating.by == r.by)
+    )
+    if exists is not None:
+        return False
+    s.add(MissionRating(**r.model_dump()))
+    if r.by == "client":
+        expert = s.get(Expert, r.expert_id, with_for_update=True)
+        if expert is not None:
+            count = expert.ratings_count or 0
+            total = Decimal(expert.rating or 0) * count + r.score
+            expert.ratings_count = count + 1
+            expert.rating = (total / (count + 1)).quantize(Decimal("0.01"))
+            expert.completed_missions = (expert.completed_missions or 0) + 1
+    s.flush()
+    return True
 
 
 def _upsert_mission(s: Session, p: Projection) -> None:

@@ -269,6 +269,11 @@ class MilestoneView(BaseModel):
     attention_reason: str | None = None
     deadlines: list[Deadline] = Field(default_factory=list)
     pending_actions: list[PendingAction] = Field(default_factory=list)
+    version: int = Field(
+        default=0,
+        description="sequence number of the last event this workflow recorded: the read model (timeline, lists, "
+        "inbox) shows it a few milliseconds after an action's answer",
+    )
 
 
 class Rating(BaseModel):
@@ -306,6 +311,11 @@ class MissionView(BaseModel):
     ratings: list[Rating] = Field(default_factory=list)
     deadlines: list[Deadline] = Field(default_factory=list)
     pending_actions: list[PendingAction] = Field(default_factory=list)
+    version: int = Field(
+        default=0,
+        description="sequence number of the last event this workflow recorded: the read model (timeline, lists, "
+        "inbox) shows it a few milliseconds after an action's answer",
+    )
     started_at: datetime
     updated_at: datetime
 

@@ -24,7 +24,15 @@ from temporalio.exceptions import ActivityError
 from workflows.search_attributes import CLIENT_ORG, EXPERT_IDS, MISSION_STAGE, NEXT_DEADLINE
 
 with workflow.unsafe.imports_passed_through():
-    from activities.projection import MilestoneRow, MissionRow, NoticeRequest, Projection, TaskSpec
+    from activities.projection import (
+        MilestoneRow,
+        MissionRow,
+        NoticeRequest,
+        Projection,
+        RatingRecord,
+        ReadModelBatch,
+        TaskSpec,
+    )
     from domain.actors import Actor, Role
     from domain.mission import Deadline, PendingAction
 
@@ -40,6 +48,7 @@ PROJECTION_TIMEOUT = timedelta(seconds=30)
 # the read model must eventually catch up: retry for as long as it takes, never fail the mission
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 LOCAL_WRITES_PATCH = "read-model-writes-as-local-activities"
+OUTBOX_PATCH = "read-model-writes-batched-after-the-answer"
 
 
 async def write_read_model(activity: str, arg: BaseModel) -> bool:
@@ -82,6 +91,16 @@ class Lifecycle:
     _search_attributes: bool
     _upserted: dict[str, Any]
     _suspended_at: datetime | None
+    _outbox: ReadModelBatch
+    _outbox_urgent: bool
+    _writing: bool
+    _writer: asyncio.Task[None] | None
+
+    def _init_writes(self) -> None:
+        self._outbox = ReadModelBatch()
+        self._outbox_urgent = False
+        self._writing = False
+        self._writer = None
 
     # --- hooks --------------------------------------------------------------------------------------
 
@@ -101,6 +120,13 @@ class Lifecycle:
         raise NotImplementedError
 
     def _search_values(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _projected(self) -> None:
+        """After an event is queued (OUTBOX_PATCH): a milestone tells its mission its new state."""
+
+    def _stamp_version(self, seq: int) -> None:
+        """Note in the view the sequence number of the last event recorded (what the read model will show)."""
         raise NotImplementedError
 
     async def _on_expired(self, deadline: Deadline) -> None:
@@ -164,9 +190,69 @@ class Lifecycle:
             close_tasks=sorted(closing),
             outcome=outcome,
         )
-        # shielded: a cancelled stage still leaves its event in the timeline
-        await asyncio.shield(write_read_model("project_mission_event", projection))
+        self._stamp_version(self._seq)
+        if workflow.patched(OUTBOX_PATCH):
+            self._outbox.projections.append(projection)
+            self._queued()
+            self._projected()
+        else:  # histories recorded before the outbox: one write per event, awaited (shielded: a cancelled stage
+            # still leaves its event in the timeline)
+            await asyncio.shield(write_read_model("project_mission_event", projection))
         self._upsert_search_attributes()
+
+    # --- the outbox of read-model writes -------------------------------------------------------------------------
+    # Since OUTBOX_PATCH, events, notices and ratings are queued in order and written by one coroutine, a batch
+    # at a time (everything queued meanwhile goes in the next batch, in one transaction). Nothing waits for the
+    # write but the end of the workflow. A batch holding what an update handler queued is a regular activity:
+    # a local activity would hold the workflow task, hence the update's answer, until the database write is done;
+    # the read model follows a few milliseconds later (the answer's `version` tells a reader what to wait for).
+    # Other batches (timers, activity results) are local activities: no task-queue round trip, fewer events.
+
+    def _queued(self) -> None:
+        if workflow.current_update_info() is not None:
+            self._outbox_urgent = True
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_batches())
+
+    def _nothing_to_write(self) -> bool:
+        return not (self._outbox.projections or self._outbox.notices or self._outbox.ratings)
+
+    async def _write_batches(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: not self._nothing_to_write())
+            batch, urgent = self._outbox, self._outbox_urgent
+            self._outbox, self._outbox_urgent = ReadModelBatch(), False
+            self._writing = True
+            try:
+                if urgent:
+                    await workflow.execute_activity(
+                        "apply_read_model_batch",
+                        batch,
+                        result_type=int,
+                        start_to_close_timeout=PROJECTION_TIMEOUT,
+                        retry_policy=PROJECTION_RETRY,
+                    )
+                else:
+                    await workflow.execute_local_activity(
+                        "apply_read_model_batch",
+                        batch,
+                        result_type=int,
+                        start_to_close_timeout=PROJECTION_TIMEOUT,
+                        retry_policy=PROJECTION_RETRY,
+                    )
+            finally:
+                self._writing = False
+
+    async def _flush_writes(self) -> None:
+        """Before the workflow ends: every queued write is in the read model."""
+        await workflow.wait_condition(lambda: not self._writing and self._nothing_to_write())
+
+    async def _record_rating(self, rating: RatingRecord) -> None:
+        if workflow.patched(OUTBOX_PATCH):
+            self._outbox.ratings.append(rating)
+            self._queued()
+        else:
+            await write_read_model("record_mission_rating", rating)
 
     def _upsert_search_attributes(self) -> None:
         if not self._search_attributes:
@@ -198,7 +284,11 @@ class Lifecycle:
             kind=kind,
             params=params or {},
         )
-        await write_read_model("notify_party", notice)
+        if workflow.patched(OUTBOX_PATCH):
+            self._outbox.notices.append(notice)
+            self._queued()
+        else:
+            await write_read_model("notify_party", notice)
 
     # --- deadlines -----------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from temporalio import workflow
 
-from workflows._lifecycle import Lifecycle
+from workflows._lifecycle import OUTBOX_PATCH, Lifecycle
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import IssuedInvoice, MissionInvoiceRequest
@@ -67,6 +67,10 @@ class MilestoneWorkflow(Lifecycle):
         self._search_attributes = inp.search_attributes
         self._upserted = {}
         self._suspended_at: datetime | None = None
+        self._init_writes()
+        self._parent_stale = False
+        self._telling = False
+        self._teller: asyncio.Task[None] | None = None
         self.view = MilestoneView(
             workflow_id=self._workflow_id,
             mission_id=inp.mission_id,
@@ -87,8 +91,10 @@ class MilestoneWorkflow(Lifecycle):
             # the mission was cancelled or settled: close this milestone's tasks, then end as cancelled
             self.view.deadlines.clear()
             await asyncio.shield(self._transition(MS.CANCELLED, "mission stopped", close_tasks=["*"]))
+            await asyncio.shield(self._flush_writes())
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush_writes()
         return self.view
 
     async def _lifecycle(self) -> None:
@@ -214,9 +220,37 @@ class MilestoneWorkflow(Lifecycle):
             details={"from": frm.value, "milestone": str(self.inp.number), **(details or {})},
         )
         parent = workflow.info().parent
-        if parent is not None:
+        if parent is not None and not workflow.patched(OUTBOX_PATCH):  # since the patch: _projected() below
             with suppress(Exception):  # the mission may have closed already (cancellation)
                 await workflow.get_external_workflow_handle(parent.workflow_id).signal("milestone_changed", self.view)
+
+    def _projected(self) -> None:
+        """Every event (a task opened by the lifecycle too, not only a stage change) reaches the mission's copy of
+        this milestone. One coroutine sends the latest state, in order, without holding the action's answer."""
+        if workflow.info().parent is None:
+            return
+        self._parent_stale = True
+        if self._teller is None:
+            self._teller = asyncio.create_task(self._tell_parent())
+
+    async def _tell_parent(self) -> None:
+        parent = workflow.info().parent
+        assert parent is not None
+        while True:
+            await workflow.wait_condition(lambda: self._parent_stale)
+            self._parent_stale = False
+            self._telling = True
+            try:
+                with suppress(Exception):  # the mission may have closed already (cancellation)
+                    await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                        "milestone_changed", self.view
+                    )
+            finally:
+                self._telling = False
+
+    async def _flush_writes(self) -> None:
+        await super()._flush_writes()
+        await workflow.wait_condition(lambda: not self._parent_stale and not self._telling)
 
     async def _advance(self, to: MilestoneStage, reason: str, **kwargs: object) -> None:
         await workflow.wait_condition(lambda: not self._suspended())
@@ -250,6 +284,9 @@ class MilestoneWorkflow(Lifecycle):
             paid_on=v.paid_on,
         )
         return None, row
+
+    def _stamp_version(self, seq: int) -> None:
+        self.view.version = seq
 
     def _search_values(self) -> dict[str, object]:
         return {

@@ -77,6 +77,7 @@ class MissionWorkflow(MissionUpdates):
         self._upserted = {}
         self._stop: tuple[Stage, str, Actor | None] | None = None
         self._suspended_at: datetime | None = None
+        self._init_writes()
         self._window_closed = False
         self._new_round = False
         self._children: asyncio.Task[list[MilestoneView]] | None = None
@@ -116,6 +117,7 @@ class MissionWorkflow(MissionUpdates):
             self.view.closed_reason = reason
             await self._transition(to, reason, actor=actor, close_tasks=["*"], outcome=to.value)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush_writes()
         return self.view
 
     async def _lifecycle(self) -> None:
@@ -440,6 +442,9 @@ class MissionWorkflow(MissionUpdates):
 
     def _rows(self) -> tuple[MissionRow | None, MilestoneRow | None]:
         return rules.mission_row(self.view, self._next_deadline()), None
+
+    def _stamp_version(self, seq: int) -> None:
+        self.view.version = seq
 
     def _search_values(self) -> dict[str, object]:
         return {

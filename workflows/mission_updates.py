@@ -12,7 +12,7 @@ from uuid import UUID
 
 from temporalio import workflow
 
-from workflows._lifecycle import Lifecycle, write_read_model
+from workflows._lifecycle import Lifecycle
 
 with workflow.unsafe.imports_passed_through():
     from activities.projection import RatingRecord
@@ -158,8 +158,7 @@ class MissionUpdates(Lifecycle):
         rating = rules.new_rating(by, cmd, workflow.now())
         self.view.ratings.append(rating)
         assert self.view.selected_expert_id is not None
-        await write_read_model(
-            "record_mission_rating",
+        await self._record_rating(
             RatingRecord(
                 mission_id=self.inp.mission_id,
                 by=rating.by,
@@ -168,7 +167,7 @@ class MissionUpdates(Lifecycle):
                 score=cmd.score,
                 comment=cmd.comment,
                 at=rating.at,
-            ),
+            )
         )
         await self._project("rated", f"{by} rated {cmd.score}/5", actor=cmd.actor, close_tasks=[f"rate:{by}"])
         return self.view

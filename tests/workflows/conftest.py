@@ -229,7 +229,7 @@ async def _harness(
             env.client,
             task_queue=task_queue,
             workflows=ALL_WORKFLOWS,
-            activities=[readmodel.project, readmodel.record_rating, notify.notify, *fakes.activities()],
+            activities=[*readmodel.all(), notify.notify, *fakes.activities()],
             activity_executor=pool,
         ):
             harness = Harness(env, task_queue, fakes, sessions, search_attributes)

@@ -2,8 +2,9 @@
 
     .venv/bin/python -m tests.workflows.record_histories [--membership-only]
 
-v1: projections as regular activities; v2: since the `read-model-writes-as-local-activities` patch. Both stay:
-the code must replay every history a running workflow may have.
+v1: projections as regular activities; v2: since the `read-model-writes-as-local-activities` patch; v3: since the
+`read-model-writes-batched-after-the-answer` patch. All stay: the code must replay every history a running workflow
+may have.
 
 It runs one rich mission (a revision, an automatic acceptance, a payment reminder, a dispute resolved, ratings)
 on the time-skipping server and writes tests/histories/{mission,milestone_1,milestone_2}_v1.json. Commit them;
@@ -30,7 +31,15 @@ from tests.workflows import flows
 from tests.workflows.conftest import _harness, terms
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-VERSION = "v2"
+VERSION = "v3"
+
+
+def _write_new(path: Path, text: str) -> None:
+    """A released history is never re-recorded: bump VERSION (and add a `workflow.patched`) instead."""
+    if path.exists():
+        print(f"{path}: kept (already recorded)")
+        return
+    path.write_text(text)
 
 
 async def main() -> None:
@@ -69,7 +78,7 @@ async def main() -> None:
                 ):
                     history = await handle.fetch_history()
                     path = HISTORIES / f"{name}_{VERSION}.json"
-                    path.write_text(history.to_json())
+                    _write_new(path, history.to_json())
                     print(f"{path}: {len(history.events)} events")
         finally:
             await env.shutdown()
@@ -129,7 +138,7 @@ async def membership() -> None:
                         handle.id, run_id=handle.result_run_id
                     ).fetch_history()
                     path = HISTORIES / "membership_v1.json"
-                    path.write_text(history.to_json())
+                    _write_new(path, history.to_json())
                     print(f"{path}: {len(history.events)} events")
                     await members.stop_all()
         finally:
@@ -142,4 +151,5 @@ if __name__ == "__main__":
 
     if "--membership-only" not in sys.argv:
         asyncio.run(main())
-    asyncio.run(membership())
+    if "--membership" in sys.argv or "--membership-only" in sys.argv:
+        asyncio.run(membership())

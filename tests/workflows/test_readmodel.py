@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from activities.notify import NotifyActivities
-from activities.projection import MissionRow, NoticeRequest, Projection, RatingRecord, TaskSpec
+from activities.projection import MissionRow, NoticeRequest, Projection, RatingRecord, ReadModelBatch, TaskSpec
 from activities.readmodel import ReadModelActivities
-from store.db import transaction
+from store.db import make_engine, make_session_factory, transaction
 from store.models.community import Expert
 from store.models.readmodel import MissionExpert, MissionRecord, Notification, Task, TimelineEvent
 
@@ -116,3 +119,58 @@ def test_client_rating_updates_the_expert_reputation_once(session_factory: sessi
     with session_factory() as s:
         again = s.get_one(Expert, expert.id)
         assert (again.rating, again.ratings_count, again.completed_missions) == (Decimal("4.50"), 2, 1)
+
+
+def _write_events(url: str, mission_id: uuid.UUID, workflow: str, rounds: int, start: Any) -> None:
+    """One worker process writing a workflow's events one batch at a time (its own engine, as a worker has)."""
+    engine = make_engine(url)
+    acts = ReadModelActivities(make_session_factory(engine))
+    start.wait()
+    for seq in range(2, rounds + 2):
+        task = TaskSpec(key=f"{workflow}:{seq}", role="client", action="review", title=f"{workflow} {seq}")
+        event = projection(mission_id, 1, "delivery", open_tasks=[task]).model_copy(
+            update={"workflow_id": f"mission:{mission_id}:{workflow}", "seq": seq, "mission": None}
+        )
+        acts.apply_batch(ReadModelBatch(projections=[event]))
+    engine.dispose()
+
+
+def test_concurrent_batches_of_a_mission_and_its_milestones_lose_nothing(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Milestones write their batches at the same time (worker threads, or several worker processes): every event
+    and every task reaches the materialised detail that GET /missions/{id} serves. On SQLite the reads used to run
+    before the write lock was taken, and one refresh of the detail overwrote another."""
+    acts = ReadModelActivities(session_factory)
+    mid = uuid.uuid4()
+    assert acts.project(projection(mid, 1, "delivery")) is True
+    rounds, workflows = 40, ["milestone:1", "milestone:2", "milestone:3"]
+    url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(len(workflows), mp_context=context) as pool:
+        start = manager.Barrier(len(workflows))  # all at once
+        for done in [pool.submit(_write_events, url, mid, w, rounds, start) for w in workflows]:
+            done.result()
+    with session_factory() as s:
+        detail = s.get(MissionRecord, mid).detail  # type: ignore[union-attr]
+    assert len(detail["timeline"]) == 1 + len(workflows) * rounds
+    assert len(detail["open_tasks"]) == len(workflows) * rounds
+
+
+def test_a_batch_applied_twice_changes_nothing_the_second_time(session_factory: sessionmaker[Session]) -> None:
+    acts = ReadModelActivities(session_factory)
+    mid = uuid.uuid4()
+    expert = uuid.uuid4()
+    batch = ReadModelBatch(
+        projections=[projection(mid, 1, "need"), projection(mid, 2, "shortlist")],
+        notices=[NoticeRequest(workflow_id=f"mission:{mid}", key="k", mission_id=mid, role="client", kind="reminder")],
+        ratings=[
+            RatingRecord(mission_id=mid, by="expert", expert_id=expert, client_org_id=uuid.UUID(int=1), score=4, at=T0)
+        ],
+    )
+    assert acts.apply_batch(batch) == 4
+    assert acts.apply_batch(batch) == 0  # a retried activity
+    assert count(session_factory, TimelineEvent, mid) == 2
+    assert count(session_factory, Notification, mid) == 1
+    with session_factory() as s:
+        assert s.get(MissionRecord, mid).stage == "shortlist"  # type: ignore[union-attr]
