@@ -503,7 +503,13 @@ def prepare_signature(
         raise UnsupportedPdf(str(error)) from error
 
 
+_HEADER = re.compile(rb"%PDF-(\d)\.(\d)")
+
+
 def _prepare(pdf: bytes, field_name: str, reason: str, reserved: int, signed_at: datetime) -> PreparedUpdate:
+    header = _HEADER.match(pdf)
+    if not header or (int(header.group(1)), int(header.group(2))) < (1, 5):
+        raise UnsupportedPdf("cross-reference streams need PDF 1.5")
     doc = _Document(pdf)
     trailer = doc.trailer
     root = _reference(trailer[b"/Root"])

@@ -123,7 +123,7 @@ def test_rsa_keys_of_a_production_keys_folder_sign_and_verify(renderer: Renderer
     assert signer.fallbacks == 0
 
 
-def _classic_pdf() -> bytes:
+def _classic_pdf(version: bytes = b"1.7") -> bytes:
     """A one-page PDF with a cross-reference table (not a stream) and its objects outside object streams."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -131,7 +131,7 @@ def _classic_pdf() -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources << >> >>",
         b"<< /Length 11 >>\nstream\n0 0 m 9 9 l\nendstream",
     ]
-    out = bytearray(b"%PDF-1.7\n")
+    out = bytearray(b"%PDF-" + version + b"\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -185,3 +185,13 @@ def test_a_pdf_structure_the_fast_path_does_not_update_is_signed_by_pyhanko(rend
         report.summary()
     )
     assert report.signatures[1].timestamped
+
+
+def test_a_pdf_older_than_cross_reference_streams_is_signed_by_pyhanko(tmp_path: Path) -> None:
+    pki = DevPki(tmp_path / "keys")
+    signer = PdfSigner(pki)
+    pdf = signer.sign(_classic_pdf(b"1.4"), signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal",
+                      reason="seal", timestamp=True)  # fmt: skip
+    assert signer.fallbacks == 1
+    report = verify_document(pdf, trust_root=pki.ca_cert_path)
+    assert report.ok and report.signatures[0].timestamped, report.summary()
