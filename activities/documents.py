@@ -124,7 +124,7 @@ class DocumentActivities:
     def _save_document(
         self,
         s: Session,
-        pdf: bytes,
+        stored: tuple[str, int],
         *,
         kind: str,
         language: str,
@@ -133,11 +133,12 @@ class DocumentActivities:
         stage: str = "issued",
         previous_id: uuid.UUID | None = None,
     ) -> DocumentRecord:
-        digest = self._store.put(pdf)
+        """The record of a PDF already in the store (`stored`: its SHA-256 and size, from `_store_pdf`)."""
+        digest, size = stored
         record = DocumentRecord(
             kind=kind,
             sha256=digest,
-            size=len(pdf),
+            size=size,
             mission_id=mission_id,
             number=number,
             language=language,
@@ -147,6 +148,13 @@ class DocumentActivities:
         s.add(record)
         s.flush()
         return record
+
+    def _store_pdf(self, pdf: bytes) -> tuple[str, int]:
+        """Store a PDF before the unit of work that records it: the store's durable write (fsync) is not made
+        under the database's write lock, nor is the rendering or signing before it (a unit of work holds that lock
+        from its start on SQLite). A unit that then finds the work done by a concurrent attempt leaves the stored
+        file unreferenced, as a crash between the two would."""
+        return self._store.put(pdf), len(pdf)
 
     def _ledger(self, s: Session, **kwargs: object) -> None:
         for _ in range(5):
@@ -160,27 +168,41 @@ class DocumentActivities:
 
     # --- contracts --------------------------------------------------------------------------------------
 
+    def _existing_contract(self, s: Session, request: ContractRequest) -> IssuedDocument | None:
+        existing = s.scalar(select(ContractRecord).where(ContractRecord.mission_id == request.mission_id))
+        if existing is None:
+            return None
+        if existing.terms_sha256 != terms_sha256(request):
+            raise _fail("the contract of this mission exists with other terms", "ContractTermsLocked")
+        doc = s.get_one(DocumentRecord, existing.original_document_id)
+        return IssuedDocument(document_id=existing.id, kind="contract", sha256=doc.sha256)
+
     @activity.defn
     def render_contract(self, request: ContractRequest) -> IssuedDocument:
-        with transaction(self._sessions) as s:
-            existing = s.scalar(select(ContractRecord).where(ContractRecord.mission_id == request.mission_id))
-            if existing is not None:
-                if existing.terms_sha256 != terms_sha256(request):
-                    raise _fail("the contract of this mission exists with other terms", "ContractTermsLocked")
-                doc = s.get_one(DocumentRecord, existing.original_document_id)
-                return IssuedDocument(document_id=existing.id, kind="contract", sha256=doc.sha256)
+        with self._sessions() as s:
+            issued = self._existing_contract(s, request)
+            if issued is not None:
+                return issued
             org, expert = s.get(Organisation, request.client_org_id), s.get(Expert, request.expert_id)
             if org is None or expert is None:
                 raise _fail("unknown client organisation or expert", "UnknownParty")
-            pdf = render_contract(
-                self._renderer,
-                request,
-                client=_org_party(org),
-                expert=_expert_party(s, expert),
-                platform_name=self._settings.platform.legal_name,
-                issued_on=datetime.now().date(),
+            client, consultant = _org_party(org), _expert_party(s, expert)
+        pdf = render_contract(
+            self._renderer,
+            request,
+            client=client,
+            expert=consultant,
+            platform_name=self._settings.platform.legal_name,
+            issued_on=datetime.now().date(),
+        )
+        stored = self._store_pdf(pdf)
+        with transaction(self._sessions) as s:
+            issued = self._existing_contract(s, request)  # a concurrent attempt may have recorded it meanwhile
+            if issued is not None:
+                return issued
+            doc = self._save_document(
+                s, stored, kind="contract", language=request.language, mission_id=request.mission_id
             )
-            doc = self._save_document(s, pdf, kind="contract", language=request.language, mission_id=request.mission_id)
             contract = ContractRecord(
                 mission_id=request.mission_id,
                 client_org_id=request.client_org_id,
@@ -197,39 +219,53 @@ class DocumentActivities:
             s.flush()
             return IssuedDocument(document_id=contract.id, kind="contract", sha256=doc.sha256)
 
+    def _to_sign(
+        self, s: Session, request: SignContractRequest
+    ) -> tuple[ContractRecord, DocumentRecord] | IssuedDocument:
+        """The contract and the document the party signs, or what its signature already gave."""
+        contract = s.get(ContractRecord, request.contract_id)
+        if contract is None or contract.mission_id != request.mission_id:
+            raise _fail("unknown contract for this mission", "UnknownContract")
+        done = s.scalar(
+            select(ConsentRecord).where(ConsentRecord.contract_id == contract.id, ConsentRecord.party == request.party)
+        )
+        if done is not None:
+            doc = s.get_one(DocumentRecord, done.result_document_id)
+            return IssuedDocument(document_id=contract.id, kind="contract", sha256=doc.sha256)
+        expected_status = {"client": "rendered", "expert": "client_signed"}[request.party]
+        if contract.status != expected_status:
+            raise _fail(f"the {request.party} cannot sign a contract in status {contract.status}", "SignOrder")
+        current = s.get_one(DocumentRecord, contract.current_document_id)
+        if current.sha256 != request.expected_sha256:
+            raise _fail("the document changed since the signer saw it", "DocumentChanged")
+        return contract, current
+
     @activity.defn
     def sign_contract(self, request: SignContractRequest) -> IssuedDocument:
         """Record the party's consent and add its PAdES signature (client first, then expert)."""
-        with transaction(self._sessions) as s:
-            contract = s.get(ContractRecord, request.contract_id)
-            if contract is None or contract.mission_id != request.mission_id:
-                raise _fail("unknown contract for this mission", "UnknownContract")
-            done = s.scalar(
-                select(ConsentRecord).where(
-                    ConsentRecord.contract_id == contract.id, ConsentRecord.party == request.party
-                )
-            )
-            if done is not None:
-                doc = s.get_one(DocumentRecord, done.result_document_id)
-                return IssuedDocument(document_id=contract.id, kind="contract", sha256=doc.sha256)
-            expected_status = {"client": "rendered", "expert": "client_signed"}[request.party]
-            if contract.status != expected_status:
-                raise _fail(f"the {request.party} cannot sign a contract in status {contract.status}", "SignOrder")
-            current = s.get_one(DocumentRecord, contract.current_document_id)
-            if current.sha256 != request.expected_sha256:
-                raise _fail("the document changed since the signer saw it", "DocumentChanged")
+        with self._sessions() as s:
+            state = self._to_sign(s, request)
+            if isinstance(state, IssuedDocument):
+                return state
+            current_sha256 = state[1].sha256
             user = s.get(User, request.signer_user_id)
             name = user.full_name if user else str(request.signer_user_id)
-            signed = self._signer.sign(
-                self._store.get(current.sha256),
-                signer_name=f"user-{request.signer_user_id}",
-                common_name=name,
-                field_name=f"{request.party.capitalize()}Signature",
-                reason=f"{request.party} consent, {request.signed_at.isoformat()}",
-            )
+        signed = self._signer.sign(
+            self._store.get(current_sha256),
+            signer_name=f"user-{request.signer_user_id}",
+            common_name=name,
+            field_name=f"{request.party.capitalize()}Signature",
+            reason=f"{request.party} consent, {request.signed_at.isoformat()}",
+        )
+        stored = self._store_pdf(signed)
+        with transaction(self._sessions) as s:
+            state = self._to_sign(s, request)  # the same checks: a concurrent attempt may have signed meanwhile
+            if isinstance(state, IssuedDocument):
+                return state
+            contract, current = state
             doc = self._save_document(
                 s,
-                signed,
+                stored,
                 kind="contract",
                 language=contract.language,
                 mission_id=contract.mission_id,
@@ -249,29 +285,47 @@ class DocumentActivities:
             contract.status, contract.current_document_id = f"{request.party}_signed", doc.id
             return IssuedDocument(document_id=contract.id, kind="contract", sha256=doc.sha256)
 
+    def _to_seal(
+        self, s: Session, request: SealContractRequest
+    ) -> tuple[ContractRecord, DocumentRecord] | IssuedDocument:
+        """The contract and the document the platform seals, or the sealed document."""
+        contract = s.get(ContractRecord, request.contract_id)
+        if contract is None or contract.mission_id != request.mission_id:
+            raise _fail("unknown contract for this mission", "UnknownContract")
+        current = s.get_one(DocumentRecord, contract.current_document_id)
+        if contract.status == "sealed":
+            return IssuedDocument(document_id=contract.id, kind="contract", sha256=current.sha256)
+        if contract.status != "expert_signed":
+            raise _fail(f"cannot seal a contract in status {contract.status}", "SignOrder")
+        return contract, current
+
     @activity.defn
     def seal_contract(self, request: SealContractRequest) -> IssuedDocument:
         """The platform's timestamped seal, after both parties signed; records the fact in the ledger."""
+        with self._sessions() as s:
+            state = self._to_seal(s, request)
+            if isinstance(state, IssuedDocument):
+                return state
+            sealed_id, current_sha256 = state[1].id, state[1].sha256
+        sealed = self._signer.sign(
+            self._store.get(current_sha256),
+            signer_name=SEAL_NAME,
+            common_name=f"{self._settings.platform.legal_name} seal",
+            field_name="PlatformSeal",
+            reason="platform seal",
+            timestamp=True,
+        )
+        stored = self._store_pdf(sealed)
         with transaction(self._sessions) as s:
-            contract = s.get(ContractRecord, request.contract_id)
-            if contract is None or contract.mission_id != request.mission_id:
-                raise _fail("unknown contract for this mission", "UnknownContract")
-            current = s.get_one(DocumentRecord, contract.current_document_id)
-            if contract.status == "sealed":
-                return IssuedDocument(document_id=contract.id, kind="contract", sha256=current.sha256)
-            if contract.status != "expert_signed":
-                raise _fail(f"cannot seal a contract in status {contract.status}", "SignOrder")
-            sealed = self._signer.sign(
-                self._store.get(current.sha256),
-                signer_name=SEAL_NAME,
-                common_name=f"{self._settings.platform.legal_name} seal",
-                field_name="PlatformSeal",
-                reason="platform seal",
-                timestamp=True,
-            )
+            state = self._to_seal(s, request)  # a concurrent attempt may have sealed meanwhile
+            if isinstance(state, IssuedDocument):
+                return state
+            contract, current = state
+            if current.id != sealed_id:  # only a signature changes the document, and it changes the status too
+                raise _fail("the contract changed while it was sealed", "DocumentChanged")
             doc = self._save_document(
                 s,
-                sealed,
+                stored,
                 kind="contract",
                 language=contract.language,
                 mission_id=contract.mission_id,
@@ -305,28 +359,35 @@ class DocumentActivities:
     # --- invoices ---------------------------------------------------------------------------------------
 
     def _finish_invoice(self, record: InvoiceRecord) -> IssuedInvoice:
-        """Render and store the PDF of an issued invoice once (a retry after a crash renders it then)."""
+        """Render and store the PDF of an issued invoice once (a retry after a crash renders it then); the
+        rendering and the store's write are done before the unit of work that records them."""
+        stored: tuple[str, int] | None = None
+        invoice: Invoice | None = None
+        if record.document_id is None:
+            invoice = Invoice.model_validate(record.snapshot)
+            rendered = render_invoice(self._renderer, invoice, platform_name=self._settings.platform.legal_name)
+            stored = self._store_pdf(rendered.pdf)
         with transaction(self._sessions) as s:
-            stored = s.get_one(InvoiceRecord, record.id)
-            if stored.document_id is None:
-                invoice = Invoice.model_validate(stored.snapshot)
-                rendered = render_invoice(self._renderer, invoice, platform_name=self._settings.platform.legal_name)
+            current = s.get_one(InvoiceRecord, record.id)
+            if current.document_id is None:  # not recorded by a concurrent attempt meanwhile
+                if stored is None or invoice is None:  # a document is never unlinked from its invoice
+                    raise RuntimeError(f"invoice {current.number} lost its document")
                 doc = self._save_document(
                     s,
-                    rendered.pdf,
+                    stored,
                     kind=invoice.kind,
                     language=invoice.language,
-                    mission_id=stored.mission_id,
-                    number=stored.number,
+                    mission_id=current.mission_id,
+                    number=current.number,
                 )
-                stored.document_id = doc.id
+                current.document_id = doc.id
                 at = datetime.now().astimezone()
                 kind = {
                     "mission_invoice": "mission_invoice_issued",
                     "fee_invoice": "fee_invoiced",
                     "credit_note": "credit_note_issued",
                 }[invoice.kind]
-                community = "mission" if stored.mission_id else stored.buyer_ref.split(":")[0]
+                community = "mission" if current.mission_id else current.buyer_ref.split(":")[0]
                 self._ledger(
                     s,
                     kind=kind,
@@ -334,18 +395,18 @@ class DocumentActivities:
                     period=invoice.issue_date.strftime("%Y-%m"),
                     amount=invoice.total_net,
                     currency=invoice.currency,
-                    reference=f"invoice:{stored.number}",
+                    reference=f"invoice:{current.number}",
                     at=at,
                 )
-            doc = s.get_one(DocumentRecord, stored.document_id)
+            doc = s.get_one(DocumentRecord, current.document_id)
             return IssuedInvoice(
                 document_id=doc.id,
-                kind=stored.kind,
+                kind=current.kind,
                 sha256=doc.sha256,
-                number=stored.number,
-                total_excl_tax=Money(amount=stored.total_excl_tax, currency=stored.currency),
-                total_incl_tax=Money(amount=stored.total_incl_tax, currency=stored.currency),
-                due_date=stored.due_date,
+                number=current.number,
+                total_excl_tax=Money(amount=current.total_excl_tax, currency=current.currency),
+                total_incl_tax=Money(amount=current.total_incl_tax, currency=current.currency),
+                due_date=current.due_date,
             )
 
     def _issue(self, draft: InvoiceDraft) -> IssuedInvoice:

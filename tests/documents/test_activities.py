@@ -263,3 +263,53 @@ def test_ledger_is_chained_exported_and_tamper_evident(setup, session_factory) -
         s.execute(ledger.insert().values(**removed))
     with session_factory() as s:
         assert verify_ledger(s) == []
+
+
+def test_an_attempt_overtaken_by_a_concurrent_one_returns_its_document(  # type: ignore[no-untyped-def]
+    setup, session_factory, monkeypatch
+) -> None:
+    """Rendering, signing and storing happen before the unit of work that records them: an attempt that a
+    concurrent one (a retry racing a slow first try) overtakes meanwhile records nothing and returns its result."""
+    import activities.documents as module
+    from store.models.legal import ConsentRecord, ContractRecord, InvoiceRecord
+
+    acts, _store, _settings, org_id, expert_id, client_user, _expert_user = setup
+    request = _contract_request(org_id, expert_id, uuid.uuid4())
+
+    def overtaken(target: object, name: str, concurrent: object) -> list[object]:
+        """Patch `target.name` so that the next call first lets `concurrent()` run to the end."""
+        original, results = getattr(target, name), []
+
+        def racing(*args: object, **kwargs: object) -> object:
+            monkeypatch.setattr(target, name, original)
+            results.append(concurrent())  # type: ignore[operator]
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(target, name, racing)
+        return results
+
+    first = overtaken(module, "render_contract", lambda: acts.render_contract(request))
+    rendered = acts.render_contract(request)
+    assert first == [rendered]
+
+    sign = SignContractRequest(
+        mission_id=request.mission_id, contract_id=rendered.document_id, party="client",
+        signer_user_id=client_user, signed_at=datetime.now(UTC), expected_sha256=rendered.sha256,
+    )  # fmt: skip
+    first = overtaken(acts._signer, "sign", lambda: acts.sign_contract(sign))
+    assert acts.sign_contract(sign) == first[0]
+
+    invoice = MissionInvoiceRequest(
+        mission_id=request.mission_id, milestone_id=f"race:{uuid.uuid4()}", contract_id=rendered.document_id,
+        expert_id=expert_id, client_org_id=org_id, description="Jalon", amount=Money(amount=Decimal("100.00")),
+        service_date=date(2026, 9, 1), issue_date=date(2026, 9, 2), language="fr",
+    )  # fmt: skip
+    first = overtaken(module, "render_invoice", lambda: acts.issue_mission_invoice(invoice))
+    assert acts.issue_mission_invoice(invoice) == first[0]
+
+    with session_factory() as s:
+        contracts = s.query(ContractRecord).filter_by(mission_id=request.mission_id).all()
+        assert len(contracts) == 1
+        assert s.query(ConsentRecord).filter_by(contract_id=contracts[0].id).count() == 1
+        record = s.query(InvoiceRecord).filter_by(idempotency_key=invoice.milestone_id).one()
+        assert record.document_id is not None
