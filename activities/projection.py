@@ -83,6 +83,17 @@ class NoticeRequest(BaseModel):
     params: dict[str, str] = Field(default_factory=dict)
 
 
+class AuditRecord(BaseModel):
+    """The audit entry of an ops action the workflow accepted (who, what, why, when, and how it ended)."""
+
+    at: datetime
+    actor_user_id: UUID
+    action: str
+    target: str
+    reason: str = ""
+    details: dict[str, object] = Field(default_factory=dict)
+
+
 class ReadModelBatch(BaseModel):
     """What a mission or milestone workflow wrote since its last batch, in order: applied in one transaction.
     Each item keeps its own idempotency key, so a retried batch (or one partly applied before) changes nothing twice."""
@@ -90,3 +101,4 @@ class ReadModelBatch(BaseModel):
     projections: list[Projection] = Field(default_factory=list)
     notices: list[NoticeRequest] = Field(default_factory=list)
     ratings: list[RatingRecord] = Field(default_factory=list)
+    audits: list[AuditRecord] = Field(default_factory=list)

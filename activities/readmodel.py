@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.notify import queue_notice
-from activities.projection import NoticeRequest, Projection, RatingRecord, ReadModelBatch, TaskSpec
+from activities.projection import AuditRecord, NoticeRequest, Projection, RatingRecord, ReadModelBatch, TaskSpec
 from store.db import transaction
-from store.models.community import Expert
+from store.models.community import AuditEntry, Expert
 from store.models.readmodel import (
     MissionExpert,
     MissionMilestone,
@@ -68,7 +68,7 @@ class ReadModelActivities:
                 return _apply_batch(s, batch)
         except IntegrityError:
             applied = 0
-            for item in [*batch.projections, *batch.notices, *batch.ratings]:
+            for item in [*batch.projections, *batch.notices, *batch.ratings, *batch.audits]:
                 one = ReadModelBatch.model_validate({_FIELD[type(item)]: [item]})
                 try:
                     with transaction(self._sessions) as s:
@@ -78,14 +78,36 @@ class ReadModelActivities:
             return applied
 
 
-_FIELD: dict[type, str] = {Projection: "projections", NoticeRequest: "notices", RatingRecord: "ratings"}
+_FIELD: dict[type, str] = {
+    Projection: "projections",
+    NoticeRequest: "notices",
+    RatingRecord: "ratings",
+    AuditRecord: "audits",
+}
 
 
 def _apply_batch(s: Session, batch: ReadModelBatch) -> int:
     applied = sum(apply_projection(s, p) for p in batch.projections)
     applied += sum(queue_notice(s, n) for n in batch.notices)
     applied += sum(apply_rating(s, r) for r in batch.ratings)
+    applied += sum(apply_audit(s, a) for a in batch.audits)
     return applied
+
+
+def apply_audit(s: Session, a: AuditRecord) -> bool:
+    """One audit entry; its time comes from the workflow (deterministic), so a retry finds it and adds nothing."""
+    exists = s.scalar(
+        select(AuditEntry.id).where(
+            AuditEntry.target == a.target,
+            AuditEntry.at == a.at,
+            AuditEntry.action == a.action,
+            AuditEntry.actor_user_id == a.actor_user_id,
+        )
+    )
+    if exists is not None:
+        return False
+    s.add(AuditEntry(**a.model_dump()))
+    return True
 
 
 def apply_projection(s: Session, p: Projection) -> bool:

@@ -1,5 +1,6 @@
-"""Ops actions on workflows, shared by the API, the portal and `innot ops`: run the update, then write the audit
-entry (who, what, why, when, and whether the workflow accepted or refused it)."""
+"""Ops actions on workflows, shared by the API, the portal and `innot ops`: run the update; an accepted action is
+audited by the workflow itself, in the batch that records its event (`workflows._lifecycle.ops_audited`), a refused
+one here (who, what, why, when, and the refusal)."""
 
 from __future__ import annotations
 
@@ -51,8 +52,9 @@ async def _audited_update(
         details["outcome"] = f"refused: {exc.detail}"
         await audited(session, user=user, action=update, target=target, reason=reason, details=details)
         raise
-    details["outcome"] = f"done; stage {view.stage.value}"
-    await audited(session, user=user, action=update, target=target, reason=reason, details=details)
+    if not view.records_ops_audit:  # workflows started before the outbox: the workflow does not audit, we do
+        details["outcome"] = f"done; stage {view.stage.value}"
+        await audited(session, user=user, action=update, target=target, reason=reason, details=details)
     return view
 
 

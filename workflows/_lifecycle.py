@@ -10,7 +10,8 @@ running workflow emits (activities, timers, children, search attributes) must be
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -25,6 +26,7 @@ from workflows.search_attributes import CLIENT_ORG, EXPERT_IDS, MISSION_STAGE, N
 
 with workflow.unsafe.imports_passed_through():
     from activities.projection import (
+        AuditRecord,
         MilestoneRow,
         MissionRow,
         NoticeRequest,
@@ -34,9 +36,12 @@ with workflow.unsafe.imports_passed_through():
         TaskSpec,
     )
     from domain.actors import Actor, Role
-    from domain.mission import Deadline, PendingAction
+    from domain.mission import Command, Deadline, PendingAction
 
 T = TypeVar("T", bound=BaseModel)
+L = TypeVar("L", bound="Lifecycle")
+C = TypeVar("C", bound="Command")
+R = TypeVar("R")
 Party = Literal["client", "expert", "ops"]
 
 
@@ -65,6 +70,20 @@ async def write_read_model(activity: str, arg: BaseModel) -> bool:
         activity, arg, result_type=bool, start_to_close_timeout=PROJECTION_TIMEOUT, retry_policy=PROJECTION_RETRY
     )
     return scheduled
+
+
+def ops_audited(handler: Callable[[L, C], Awaitable[R]]) -> Callable[[L, C], Awaitable[R]]:
+    """Under `@workflow.update`: when ops sent the update and the workflow accepted it, its audit entry (who, what,
+    why, when, how it ended) goes in the same outbox batch as the event it recorded: written exactly once, by the
+    workflow, whatever door the action came through (API, portal, `innot ops`). Refusals are audited by the caller."""
+
+    @functools.wraps(handler)
+    async def audited(self: L, cmd: C) -> R:
+        result = await handler(self, cmd)
+        self._audit_ops(handler.__name__, cmd)
+        return result
+
+    return audited
 
 
 CAPABILITY_TIMEOUT = timedelta(minutes=2)
@@ -124,6 +143,31 @@ class Lifecycle:
 
     def _projected(self) -> None:
         """After an event is queued (OUTBOX_PATCH): a milestone tells its mission its new state."""
+
+    def _audit_target(self) -> str:
+        raise NotImplementedError
+
+    def _audit_ops(self, update: str, cmd: Command) -> None:
+        if cmd.actor.role is not Role.OPS or not workflow.patched(OUTBOX_PATCH):
+            return  # before the patch, the API audits accepted actions itself
+        details: dict[str, object] = cmd.model_dump(mode="json", exclude={"actor"})
+        details["outcome"] = f"done; stage {self._stage_name()}"
+        reason = getattr(cmd, "reason", "")
+        self._outbox.audits.append(
+            AuditRecord(
+                at=workflow.now(),
+                actor_user_id=cmd.actor.user_id,
+                action=update,
+                target=self._audit_target(),
+                reason=reason if isinstance(reason, str) and reason else update,
+                details=details,
+            )
+        )
+        self._queued()
+        self._stamp_audited()
+
+    def _stamp_audited(self) -> None:
+        raise NotImplementedError
 
     def _stamp_version(self, seq: int) -> None:
         """Note in the view the sequence number of the last event recorded (what the read model will show)."""
@@ -215,7 +259,8 @@ class Lifecycle:
             self._writer = asyncio.create_task(self._write_batches())
 
     def _nothing_to_write(self) -> bool:
-        return not (self._outbox.projections or self._outbox.notices or self._outbox.ratings)
+        batch = self._outbox
+        return not (batch.projections or batch.notices or batch.ratings or batch.audits)
 
     async def _write_batches(self) -> None:
         while True:

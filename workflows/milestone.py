@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from temporalio import workflow
 
-from workflows._lifecycle import OUTBOX_PATCH, Lifecycle
+from workflows._lifecycle import OUTBOX_PATCH, Lifecycle, ops_audited
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import IssuedInvoice, MissionInvoiceRequest
@@ -288,6 +288,12 @@ class MilestoneWorkflow(Lifecycle):
     def _stamp_version(self, seq: int) -> None:
         self.view.version = seq
 
+    def _stamp_audited(self) -> None:
+        self.view.records_ops_audit = True
+
+    def _audit_target(self) -> str:
+        return f"mission:{self._mission_id}:milestone:{self.inp.number}"
+
     def _search_values(self) -> dict[str, object]:
         return {
             "MissionStage": f"milestone:{self.view.stage.value}",
@@ -362,6 +368,7 @@ class MilestoneWorkflow(Lifecycle):
             raise ValueError(f"only the mission's expert may {doing}")
 
     @workflow.update
+    @ops_audited
     async def submit_deliverable(self, cmd: SubmitDeliverable) -> MilestoneView:
         self.view.deliverable_document_id = cmd.document_id
         self.view.deliverable_sha256 = cmd.sha256
@@ -381,6 +388,7 @@ class MilestoneWorkflow(Lifecycle):
         self._check(cmd.actor, MS.AWAITING_DELIVERABLE, client=False, doing="submit a deliverable")
 
     @workflow.update
+    @ops_audited
     async def accept_deliverable(self, cmd: AcceptDeliverable) -> MilestoneView:
         self.view.accepted_at = workflow.now()
         await self._transition(
@@ -394,6 +402,7 @@ class MilestoneWorkflow(Lifecycle):
         self._before_review_end()
 
     @workflow.update
+    @ops_audited
     async def request_revision(self, cmd: RequestRevision) -> MilestoneView:
         closing = f"review:{self.view.revisions}"
         self.view.revisions += 1
@@ -425,6 +434,7 @@ class MilestoneWorkflow(Lifecycle):
             raise ValueError(f"the review period closed at {d.due.isoformat()}: the deliverable is accepted")
 
     @workflow.update
+    @ops_audited
     async def confirm_payment(self, cmd: ConfirmPayment) -> MilestoneView:
         self.view.paid_on = cmd.paid_on
         self.view.deadlines.clear()
@@ -443,6 +453,7 @@ class MilestoneWorkflow(Lifecycle):
             raise ValueError("the payment date is in the future")
 
     @workflow.update
+    @ops_audited
     async def resume(self, cmd: ResumeMission) -> MilestoneView:
         self._resume_requested = True
         await workflow.wait_condition(lambda: self.view.stage is not MS.NEEDS_ATTENTION)

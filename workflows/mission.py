@@ -16,6 +16,7 @@ Changing this code: see workflows/_lifecycle.py (workflow.patched and the replay
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from contextlib import suppress
 from datetime import datetime
 from uuid import UUID
@@ -24,6 +25,7 @@ from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows._lifecycle import OUTBOX_PATCH
 from workflows.milestone import MilestoneWorkflow
 from workflows.mission_updates import MissionUpdates
 
@@ -59,6 +61,11 @@ class IllegalMove(RuntimeError):
     worker instead of failing for good."""
 
 
+async def _quietly(signal: Awaitable[None]) -> None:
+    with suppress(Exception):  # a child already finished cannot be held
+        await signal
+
+
 ACCEPTED_MILESTONE = {MilestoneStage.INVOICING, MilestoneStage.AWAITING_PAYMENT, MilestoneStage.PAID}
 
 
@@ -82,6 +89,7 @@ class MissionWorkflow(MissionUpdates):
         self._new_round = False
         self._children: asyncio.Task[list[MilestoneView]] | None = None
         self._child_ids: list[str] = []
+        self._signals: list[asyncio.Task[None]] = []
         self.view = MissionView(
             workflow_id=self._workflow_id,
             mission_id=inp.mission_id,
@@ -417,10 +425,14 @@ class MissionWorkflow(MissionUpdates):
         held = self.view.paused or self.view.stage is Stage.DISPUTED
         reason = self.view.paused_reason or self.view.dispute_reason or ""
         for child_id in self._child_ids:
-            with suppress(Exception):  # a child already finished cannot be held
-                await workflow.get_external_workflow_handle(child_id).signal(
-                    MilestoneWorkflow.hold, MilestoneHold(held=held, reason=reason)
-                )
+            signal = workflow.get_external_workflow_handle(child_id).signal(
+                MilestoneWorkflow.hold, MilestoneHold(held=held, reason=reason)
+            )
+            if workflow.patched(OUTBOX_PATCH):  # the signal is sent with the answer; nobody waits for the child's ack
+                self._signals.append(asyncio.create_task(_quietly(signal)))
+            else:
+                with suppress(Exception):  # a child already finished cannot be held
+                    await signal
 
     # --- Lifecycle hooks -----------------------------------------------------------------------------
 
@@ -445,6 +457,12 @@ class MissionWorkflow(MissionUpdates):
 
     def _stamp_version(self, seq: int) -> None:
         self.view.version = seq
+
+    def _stamp_audited(self) -> None:
+        self.view.records_ops_audit = True
+
+    def _audit_target(self) -> str:
+        return f"mission:{self._mission_id}"
 
     def _search_values(self) -> dict[str, object]:
         return {

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from temporalio import workflow
 
-from workflows._lifecycle import Lifecycle
+from workflows._lifecycle import Lifecycle, ops_audited
 
 with workflow.unsafe.imports_passed_through():
     from activities.projection import RatingRecord
@@ -80,6 +80,7 @@ class MissionUpdates(Lifecycle):
     # --- updates: client ------------------------------------------------------------------------------
 
     @workflow.update
+    @ops_audited
     async def revise_need(self, cmd: ReviseNeed) -> MissionView:
         self.view.need = cmd.need
         await self._transition(
@@ -96,6 +97,7 @@ class MissionUpdates(Lifecycle):
         rules.check_revise_need(self.view, cmd)
 
     @workflow.update
+    @ops_audited
     async def edit_shortlist(self, cmd: EditShortlist) -> MissionView:
         removed = set(cmd.remove_expert_ids)
         self.view.removed_expert_ids += [c.expert_id for c in self.view.shortlist if c.expert_id in removed]
@@ -108,6 +110,7 @@ class MissionUpdates(Lifecycle):
         rules.check_edit_shortlist(self.view, cmd)
 
     @workflow.update
+    @ops_audited
     async def start_invitations(self, cmd: StartInvitations) -> MissionView:
         await self._transition(
             Stage.INVITATIONS, "client starts invitations", actor=cmd.actor, close_tasks=["review_shortlist"]
@@ -119,6 +122,7 @@ class MissionUpdates(Lifecycle):
         rules.check_start_invitations(self.view, cmd)
 
     @workflow.update
+    @ops_audited
     async def select_proposal(self, cmd: SelectProposal) -> MissionView:
         for p in self.view.proposals:
             if p.round == self.view.proposal_round and p.expert_id == cmd.expert_id and p.status == "submitted":
@@ -138,6 +142,7 @@ class MissionUpdates(Lifecycle):
         rules.check_select_proposal(self.view, cmd)
 
     @workflow.update
+    @ops_audited
     async def request_new_round(self, cmd: RequestNewRound) -> MissionView:
         self._new_round = True
         await self._project(
@@ -153,6 +158,7 @@ class MissionUpdates(Lifecycle):
         rules.check_request_new_round(self.view, cmd, self._new_round)
 
     @workflow.update
+    @ops_audited
     async def rate(self, cmd: RateParty) -> MissionView:
         by: str = "client" if cmd.actor.role is Role.CLIENT else "expert"
         rating = rules.new_rating(by, cmd, workflow.now())
@@ -179,6 +185,7 @@ class MissionUpdates(Lifecycle):
     # --- updates: expert --------------------------------------------------------------------------------
 
     @workflow.update
+    @ops_audited
     async def accept_invitation(self, cmd: AnswerInvitation) -> MissionView:
         return await self._answer(cmd, accepted=True)
 
@@ -187,6 +194,7 @@ class MissionUpdates(Lifecycle):
         rules.check_answer_invitation(self.view, cmd, workflow.now())
 
     @workflow.update
+    @ops_audited
     async def decline_invitation(self, cmd: AnswerInvitation) -> MissionView:
         return await self._answer(cmd, accepted=False)
 
@@ -213,6 +221,7 @@ class MissionUpdates(Lifecycle):
         return self.view
 
     @workflow.update
+    @ops_audited
     async def submit_proposal(self, cmd: SubmitProposal) -> MissionView:
         assert cmd.actor.expert_id is not None
         r = self.view.proposal_round
@@ -241,6 +250,7 @@ class MissionUpdates(Lifecycle):
         rules.check_submit_proposal(self.view, cmd, workflow.now())
 
     @workflow.update
+    @ops_audited
     async def withdraw_proposal(self, cmd: WithdrawProposal) -> MissionView:
         r = self.view.proposal_round
         for p in self.view.proposals:
@@ -258,6 +268,7 @@ class MissionUpdates(Lifecycle):
     # --- updates: both parties -----------------------------------------------------------------------------
 
     @workflow.update
+    @ops_audited
     async def sign_contract(self, cmd: SignContract) -> MissionView:
         contract = self.view.contract
         assert contract is not None
@@ -274,6 +285,7 @@ class MissionUpdates(Lifecycle):
         rules.check_sign_contract(self.view, cmd, workflow.now())
 
     @workflow.update
+    @ops_audited
     async def cancel(self, cmd: CancelMission) -> MissionView:
         self._stop = (Stage.CANCELLED, cmd.reason, cmd.actor)
         await workflow.wait_condition(lambda: self.view.stage in TERMINAL)
@@ -284,6 +296,7 @@ class MissionUpdates(Lifecycle):
         rules.check_cancel(self.view, cmd, self._stop is not None)
 
     @workflow.update
+    @ops_audited
     async def open_dispute(self, cmd: OpenDispute) -> MissionView:
         self.view.dispute_reason = cmd.reason
         task = PendingAction(
@@ -300,6 +313,7 @@ class MissionUpdates(Lifecycle):
     # --- updates: ops -----------------------------------------------------------------------------------
 
     @workflow.update
+    @ops_audited
     async def qualify_need(self, cmd: QualifyNeed) -> MissionView:
         if cmd.decision == "approve":
             await self._transition(Stage.SHORTLIST, "need approved", actor=cmd.actor, close_tasks=["qualify"])
@@ -321,6 +335,7 @@ class MissionUpdates(Lifecycle):
         rules.check_qualify(self.view, cmd)
 
     @workflow.update
+    @ops_audited
     async def pause(self, cmd: PauseMission) -> MissionView:
         self.view.paused = True
         self.view.paused_reason = cmd.reason
@@ -334,6 +349,7 @@ class MissionUpdates(Lifecycle):
         rules.check_pause(self.view, cmd)
 
     @workflow.update
+    @ops_audited
     async def resume(self, cmd: ResumeMission) -> MissionView:
         if self.view.paused:
             self.view.paused = False
@@ -351,6 +367,7 @@ class MissionUpdates(Lifecycle):
         rules.check_resume(self.view, cmd)
 
     @workflow.update
+    @ops_audited
     async def extend_deadline(self, cmd: ExtendDeadline) -> MissionView:
         d = self._deadline(cmd.key)
         assert d is not None
@@ -376,6 +393,7 @@ class MissionUpdates(Lifecycle):
         rules.check_extend(self.view, cmd, workflow.now())
 
     @workflow.update
+    @ops_audited
     async def reassign_expert(self, cmd: ReassignExpert) -> MissionView:
         old = rules.invitation(self.view, cmd.from_expert_id)
         assert old is not None
@@ -411,6 +429,7 @@ class MissionUpdates(Lifecycle):
         rules.check_reassign(self.view, cmd)
 
     @workflow.update
+    @ops_audited
     async def resolve_dispute(self, cmd: ResolveDispute) -> MissionView:
         if cmd.outcome == "continue":
             back = self.view.resume_stage or Stage.NEED

@@ -190,9 +190,10 @@ async def mission_action(
         mission = _mission_or_404(session, user, mission_id)
         body = actions.body(actions.MISSION_ACTIONS[update], form)
         client = await actions.temporal_of(request)
-        await actions.call(
+        answer = await actions.call(
             actions.mission_endpoint(update), mission=mission, body=body, user=user, client=client, session=session
         )
+        await actions.settled(answer, session)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(lang)("ops.done"))
@@ -225,9 +226,10 @@ async def deliver(
     """The API's upload: same types, size limit, document record and workflow update."""
     # a form's upload is Starlette's UploadFile; FastAPI's only adds schema hooks
     file = cast(FastApiUploadFile, upload)
-    await missions.submit_deliverable(
+    answer = await missions.submit_deliverable(
         mission=mission, number=number, file=file, user=user, session=session, client=client, store=store
     )
+    await actions.settled(answer, session)
 
 
 @router.post("/{mission_id}/milestones/{number}/{update}", dependencies=[CsrfChecked])
@@ -242,7 +244,7 @@ async def milestone_action(
         mission = _mission_or_404(session, user, mission_id)
         body = actions.body(actions.MILESTONE_ACTIONS[update], form)
         client = await actions.temporal_of(request)
-        await actions.call(
+        answer = await actions.call(
             actions.milestone_endpoint(update),
             mission=mission,
             number=number,
@@ -251,6 +253,7 @@ async def milestone_action(
             client=client,
             session=session,
         )
+        await actions.settled(answer, session)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(language_of(request, user))("ops.done"))

@@ -119,10 +119,11 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
         number = forms.text(form, "milestone")
         if action == "resume" and number.isdigit():
             body = body_of(cmds.ResumeMission).model_validate({"reason": forms.text(form, "reason")})
-            await ops_missions.resume_milestone(mission_id, int(number), body, user, session, client)
+            answer = await ops_missions.resume_milestone(mission_id, int(number), body, user, session, client)
+            await actions.settled(answer, session)
         elif action in actions.OPS_ACTIONS:
             body = actions.body(actions.OPS_ACTIONS[action], form)
-            await actions.call(
+            answer = await actions.call(
                 actions.ops_endpoint(action),
                 mission_id=mission_id,
                 body=body,
@@ -130,6 +131,7 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
                 session=session,
                 client=client,
             )
+            await actions.settled(answer, session)
         else:
             raise HTTPException(404, "unknown action")
     except (ValidationError, HTTPException) as exc:

@@ -14,10 +14,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from activities.notify import NotifyActivities
-from activities.projection import MissionRow, NoticeRequest, Projection, RatingRecord, ReadModelBatch, TaskSpec
+from activities.projection import (
+    AuditRecord,
+    MissionRow,
+    NoticeRequest,
+    Projection,
+    RatingRecord,
+    ReadModelBatch,
+    TaskSpec,
+)
 from activities.readmodel import ReadModelActivities
+from store.accounts import create_user
 from store.db import make_engine, make_session_factory, transaction
-from store.models.community import Expert
+from store.models.community import AuditEntry, Expert
 from store.models.readmodel import MissionExpert, MissionRecord, Notification, Task, TimelineEvent
 
 pytestmark = pytest.mark.db
@@ -161,16 +170,24 @@ def test_a_batch_applied_twice_changes_nothing_the_second_time(session_factory: 
     acts = ReadModelActivities(session_factory)
     mid = uuid.uuid4()
     expert = uuid.uuid4()
+    with transaction(session_factory) as s:
+        ops = create_user(
+            s, email=f"ops.{mid.hex[:8]}@innot.example", full_name="Ops", password_hash="x", role="ops"
+        ).id
     batch = ReadModelBatch(
         projections=[projection(mid, 1, "need"), projection(mid, 2, "shortlist")],
         notices=[NoticeRequest(workflow_id=f"mission:{mid}", key="k", mission_id=mid, role="client", kind="reminder")],
         ratings=[
             RatingRecord(mission_id=mid, by="expert", expert_id=expert, client_org_id=uuid.UUID(int=1), score=4, at=T0)
         ],
+        audits=[AuditRecord(at=T0, actor_user_id=ops, action="pause", target=f"mission:{mid}", reason="client away")],
     )
-    assert acts.apply_batch(batch) == 4
+    assert acts.apply_batch(batch) == 5
     assert acts.apply_batch(batch) == 0  # a retried activity
     assert count(session_factory, TimelineEvent, mid) == 2
     assert count(session_factory, Notification, mid) == 1
+    with session_factory() as s:
+        audits = s.scalars(select(AuditEntry).where(AuditEntry.target == f"mission:{mid}")).all()
+        assert [(a.action, a.actor_user_id, a.reason) for a in audits] == [("pause", ops, "client away")]
     with session_factory() as s:
         assert s.get(MissionRecord, mid).stage == "shortlist"  # type: ignore[union-attr]
