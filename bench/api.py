@@ -255,9 +255,15 @@ def _stats(latencies: list[float]) -> dict[str, float]:
     }
 
 
+ACTION_GAP = 0.05
+
+
 async def timed(n: int, action: Callable[[int], Awaitable[None]]) -> dict[str, float]:
+    """p50/p99 of n round trips, one at a time, ACTION_GAP seconds apart (untimed): separate human actions, not a
+    burst; the bare Update is measured with the same spacing."""
     latencies = []
     for i in range(n):
+        await asyncio.sleep(ACTION_GAP)
         started = time.perf_counter()
         await action(i)
         latencies.append(time.perf_counter() - started)
@@ -412,7 +418,24 @@ async def _run(args: argparse.Namespace, http: httpx.AsyncClient, config: dict[s
         )
         assert answer.status_code == 200, answer.text
 
-    return {"reads": reads, "update": {"api_action": await timed(args.updates, act)}, "inbox_tasks": len(inbox)}
+    figures = {"api_action": await timed(args.updates, act)}
+    # the same updates straight from a Temporal client (no HTTP, auth, check or audit): where the time goes
+    from config.temporal import connect
+    from domain.actors import Actor, Role
+    from domain.mission import PauseMission, ResumeMission
+    from workflows.client import send_update
+
+    temporal = await connect(_settings(config))
+    ops_actor = Actor(user_id=uuid.uuid4(), role=Role.OPS)
+
+    async def direct(i: int) -> None:
+        if i % 2 == 0:
+            await send_update(temporal, uuid.UUID(mission_id), "pause", PauseMission(reason="bench", actor=ops_actor))
+        else:
+            await send_update(temporal, uuid.UUID(mission_id), "resume", ResumeMission(reason="bench", actor=ops_actor))
+
+    figures["our_update_without_http"] = await timed(args.updates, direct)
+    return {"reads": reads, "update": figures, "inbox_tasks": len(inbox)}
 
 
 async def _bare_update(client: Any, config: dict[str, Any], n: int) -> dict[str, float]:
