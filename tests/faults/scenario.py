@@ -197,8 +197,9 @@ class MissionRun:
         self.step = "closing"
 
         async def closed() -> str | None:
-            state = await self.p.api.get(f"/missions/{self.mission_id}/state", headers=self.client.headers)
-            stage = str(state.json().get("stage")) if state.status_code == 200 else ""
+            # the read model, as the client sees the mission (it follows the workflow's own state by a few ms)
+            detail = await self.p.api.get(f"/missions/{self.mission_id}", headers=self.client.headers)
+            stage = str(detail.json()["mission"]["stage"]) if detail.status_code == 200 else ""
             return stage if stage in ("closed", "cancelled", "needs_attention") else None
 
         stage: str = await until(f"closing ({self.key})", closed)
