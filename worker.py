@@ -26,7 +26,7 @@ from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
 from config.observability import configure_logging, temporal_runtime
 from config.settings import Settings, get_settings
-from config.temporal import connect
+from config.temporal import connect, workflow_runner
 from documents.rendering import Renderer
 from documents.store import open_document_store
 from store.db import make_session_factory, shared_engine
@@ -70,6 +70,7 @@ def build_workers(client: Client, settings: Settings, *, queues: str = "all") ->
                 client,
                 task_queue=settings.task_queue,
                 workflows=ALL_WORKFLOWS,
+                workflow_runner=workflow_runner(),
                 activities=mission_activities(settings),
                 activity_executor=ThreadPoolExecutor(max_workers=16),
                 interceptors=[AutoHeartbeat()],

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import py_compile
 import statistics
 import sys
 import tempfile
@@ -111,6 +113,10 @@ class FloorWorkflow:
 async def run_floor(client: Client, plan: FloorPlan, missions: int) -> float:
     import bench.load as this  # the workflow sandbox refuses classes of __main__ (python -m bench.load)
 
+    # the sandbox imports this module again for each floor workflow run: give it bytecode, as the platform's
+    # worker gives its workflow modules (config.temporal.compile_workflows), so neither side compiles per run
+    with contextlib.suppress(OSError):
+        py_compile.compile(this.__file__, doraise=True)
     task_queue = f"floor-{uuid.uuid4().hex[:8]}"
     worker = Worker(
         client, task_queue=task_queue, workflows=[this.FloorWorkflow, this.FloorChild], activities=[this.floor_noop]

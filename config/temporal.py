@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import py_compile
+import sys
+from pathlib import Path
 
 from temporalio.client import Client, Interceptor, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from config.codec import EncryptionCodec
 from config.crypto import DataCipher
-from config.settings import Settings
+from config.settings import VAR, Settings
 
 
 def data_converter(settings: Settings) -> DataConverter:
@@ -50,3 +54,43 @@ async def connect(settings: Settings, address: str | None = None, runtime: Runti
         interceptors=interceptors(settings),
         runtime=runtime,
     )
+
+
+# Modules the workflows import that hold no workflow state and call no restricted function (pure data models,
+# decision rules, constants): the sandbox hands every workflow run the already-imported module instead of
+# importing it again. The workflow modules themselves (workflows.mission, .milestone, .membership,
+# ._lifecycle, .mission_updates) stay sandboxed: their clock, randomness and I/O stay checked.
+PASSTHROUGH_MODULES = (
+    "domain",
+    "activities.projection",
+    "activities.contracts",
+    "workflows.mission_rules",
+    "workflows.search_attributes",
+)
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox every worker (and test harness) runs the workflows in."""
+    compile_workflows()
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
+def compile_workflows() -> None:
+    """Bytecode for the workflow modules: the sandbox executes them again for each workflow run (each mission and
+    milestone, each replay after an eviction), which compiles their source every time when no bytecode is cached
+    (PYTHONDONTWRITEBYTECODE, a read-only install). Written where Python looks for it; under var/pycache when
+    the source folder is read-only."""
+    import workflows
+
+    package = Path(workflows.__file__).parent
+    for source in sorted(package.glob("*.py")):
+        try:
+            py_compile.compile(str(source), doraise=True)
+        except OSError:
+            if sys.pycache_prefix is not None:
+                return
+            sys.pycache_prefix = str(VAR / "pycache")  # read-only source folder: a writable cache for every module
+            compile_workflows()
+            return

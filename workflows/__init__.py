@@ -1,9 +1,35 @@
-"""Temporal workflows: deterministic, no I/O. `ALL_WORKFLOWS` is what the worker registers."""
+"""Temporal workflows: deterministic, no I/O. `ALL_WORKFLOWS` is what the worker registers.
 
-from workflows.membership import MembershipWorkflow
-from workflows.milestone import MilestoneWorkflow
-from workflows.mission import MissionWorkflow
+The package imports its workflows lazily (PEP 562): the workflow sandbox imports a workflow's module afresh for
+every workflow run, parents included, so an eager ``__init__`` would make every milestone run import the mission
+and membership workflows as well."""
 
-ALL_WORKFLOWS: list[type] = [MissionWorkflow, MilestoneWorkflow, MembershipWorkflow]
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workflows.membership import MembershipWorkflow
+    from workflows.milestone import MilestoneWorkflow
+    from workflows.mission import MissionWorkflow
+
+    ALL_WORKFLOWS: list[type]
 
 __all__ = ["ALL_WORKFLOWS", "MembershipWorkflow", "MilestoneWorkflow", "MissionWorkflow"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from workflows.membership import MembershipWorkflow
+    from workflows.milestone import MilestoneWorkflow
+    from workflows.mission import MissionWorkflow
+
+    found: dict[str, Any] = {
+        "ALL_WORKFLOWS": [MissionWorkflow, MilestoneWorkflow, MembershipWorkflow],
+        "MembershipWorkflow": MembershipWorkflow,
+        "MilestoneWorkflow": MilestoneWorkflow,
+        "MissionWorkflow": MissionWorkflow,
+    }
+    globals().update(found)
+    return found[name]

@@ -26,6 +26,7 @@ from temporalio.worker import Worker
 from activities.contracts import MilestonePlan, ProposalTerms
 from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
+from config.temporal import workflow_runner
 from domain.actors import Actor, Role
 from domain.mission import MilestoneView, MissionView, milestone_workflow_id
 from domain.need import Need
@@ -229,6 +230,7 @@ async def _harness(
             env.client,
             task_queue=task_queue,
             workflows=ALL_WORKFLOWS,
+            workflow_runner=workflow_runner(),
             activities=[*readmodel.all(), notify.notify, *fakes.activities()],
             activity_executor=pool,
         ):
