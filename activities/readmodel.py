@@ -7,7 +7,9 @@ is skipped whole. A retry or a replay therefore never duplicates a timeline even
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -35,6 +37,12 @@ from store.models.readmodel import (
 class ReadModelActivities:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
+        # SQLite has one writer: this worker's batches take turns here (handed over at once) instead of in
+        # SQLite's busy handler, which polls the lock with growing sleeps (up to 100 ms) and so leaves it free
+        # while a dozen threads sleep. PostgreSQL batches run concurrently (row locks).
+        bind = session_factory.kw.get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        self._writer: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
 
     def all(self) -> list[Callable[..., Any]]:
         """The activities to register on the missions task queue (sync: give the worker a thread pool)."""
@@ -64,7 +72,7 @@ class ReadModelActivities:
         write. Returns how many were new. A concurrent attempt of the same batch that wins a unique-key race makes
         this one apply its items one transaction each, where every already-applied item is skipped."""
         try:
-            with transaction(self._sessions) as s:
+            with self._writer, transaction(self._sessions) as s:
                 return _apply_batch(s, batch)
         except IntegrityError:
             applied = 0
@@ -87,7 +95,16 @@ _FIELD: dict[type, str] = {
 
 
 def _apply_batch(s: Session, batch: ReadModelBatch) -> int:
-    applied = sum(apply_projection(s, p) for p in batch.projections)
+    """The batch's writes; each mission's materialised detail is refreshed once, after its last event."""
+    new_events: dict[UUID, list[TimelineEvent]] = {}
+    locked: set[UUID] = set()
+    for p in batch.projections:
+        event = _apply_event(s, p, locked)
+        if event is not None:
+            new_events.setdefault(p.mission_id, []).append(event)
+    for mission_id, events in new_events.items():
+        refresh_detail(s, mission_id, new_events=events)
+    applied = sum(map(len, new_events.values()))
     applied += sum(queue_notice(s, n) for n in batch.notices)
     applied += sum(apply_rating(s, r) for r in batch.ratings)
     applied += sum(apply_audit(s, a) for a in batch.audits)
@@ -112,14 +129,26 @@ def apply_audit(s: Session, a: AuditRecord) -> bool:
 
 def apply_projection(s: Session, p: Projection) -> bool:
     """Apply one event in the caller's transaction; False when it was applied already (retry or replay)."""
+    event = _apply_event(s, p, set())
+    if event is None:
+        return False
+    refresh_detail(s, p.mission_id, new_events=[event])
+    return True
+
+
+def _apply_event(s: Session, p: Projection, locked: set[UUID]) -> TimelineEvent | None:
+    """The event's rows, without the detail refresh; None when it was applied already. `locked`: the missions
+    whose lock this transaction holds already (earlier events of the same batch); the event's mission is added."""
     seen = s.scalar(
         select(TimelineEvent.id).where(TimelineEvent.workflow_id == p.workflow_id, TimelineEvent.seq == p.seq)
     )
     if seen is not None:
-        return False
-    # One projection at a time per mission: the mission and its milestones project concurrently, and
-    # the materialised detail is read-modify-write (PostgreSQL row lock; SQLite has one writer).
-    s.get(MissionRecord, p.mission_id, with_for_update=True, populate_existing=True)
+        return None
+    if p.mission_id not in locked:
+        # One projection at a time per mission: the mission and its milestones project concurrently, and
+        # the materialised detail is read-modify-write (PostgreSQL row lock; SQLite has one writer).
+        s.get(MissionRecord, p.mission_id, with_for_update=True, populate_existing=True)
+        locked.add(p.mission_id)
     event = TimelineEvent(
         workflow_id=p.workflow_id,
         seq=p.seq,
@@ -141,8 +170,7 @@ def apply_projection(s: Session, p: Projection) -> bool:
     for spec in p.open_tasks:
         _open_task(s, p, spec)
     s.flush()
-    refresh_detail(s, p.mission_id, new_event=event)
-    return True
+    return event
 
 
 def apply_rating(s: Session, r: RatingRecord) -> bool:
@@ -264,16 +292,17 @@ def _timeline_order(entry: dict[str, Any]) -> tuple[datetime, str, int]:
     return datetime.fromisoformat(entry["at"]), entry["workflow_id"], entry["seq"]
 
 
-def refresh_detail(s: Session, mission_id: UUID, *, new_event: TimelineEvent | None = None) -> None:
+def refresh_detail(s: Session, mission_id: UUID, *, new_events: Sequence[TimelineEvent] = ()) -> None:
     """Materialise the mission's detail view (what `GET /missions/{id}` serves) in the same transaction, so a
     read is one row instead of four queries. Each party's view is filtered from it at read time. The timeline
-    grows by the new event (re-read whole only the first time); milestones and open tasks, a few rows, are re-read."""
+    grows by the new events (re-read whole only the first time); milestones and open tasks, a few rows, are
+    re-read."""
     rec = s.get(MissionRecord, mission_id)
     if rec is None:
         return
-    known = (rec.detail or {}).get("timeline") if new_event is not None else None
-    if known is not None and new_event is not None:
-        timeline = sorted([*known, _timeline_entry(new_event)], key=_timeline_order)
+    known = (rec.detail or {}).get("timeline") if new_events else None
+    if known is not None:
+        timeline = sorted([*known, *map(_timeline_entry, new_events)], key=_timeline_order)
     else:
         events = s.scalars(
             select(TimelineEvent)
