@@ -105,7 +105,7 @@ def _ops_action(path: str, update: str, command: type[cmds.Command], summary: st
         session: SessionDep,
         client: TemporalDep,
     ) -> Response:
-        await _existing(session, mission_id)
+        # no read-model lookup first: ops may act on any mission, and an unknown one is Temporal's NOT_FOUND -> 404
         command_ = to_command(command, body, actor_of(user))
         reason = str(getattr(command_, "reason", "")) or summary
         view = await ops_service.mission_action(
