@@ -32,6 +32,7 @@ from documents.invoices import render_invoice
 from documents.rendering import Renderer
 from documents.signing import SEAL_NAME, DevPki, PdfSigner
 from documents.store import DocumentStore
+from domain.fx import eur_rate_for_vat
 from domain.invoice import Address, Invoice, InvoiceLine, Party, PrecedingInvoice
 from domain.money import Money
 from domain.need import Language
@@ -436,6 +437,7 @@ class DocumentActivities:
                 buyer_country=buyer.address.country,
                 buyer_vat_number=buyer.vat_number,
             )
+            eur_rate = eur_rate_for_vat(request.amount.currency)
             return Invoice(
                 kind="mission_invoice",
                 number=number,
@@ -443,6 +445,8 @@ class DocumentActivities:
                 service_date=request.service_date,
                 due_date=request.issue_date + timedelta(days=request.due_days),
                 currency=request.amount.currency,
+                vat_eur_rate=eur_rate[0],
+                vat_eur_rate_date=eur_rate[1],
                 language=request.language,
                 seller=seller,
                 buyer=buyer,
@@ -489,6 +493,7 @@ class DocumentActivities:
                 buyer_vat_number=buyer.vat_number,
             )
             label = "Cotisation annuelle" if fr else "Yearly registration fee"
+            eur_rate = eur_rate_for_vat(request.amount.currency)
             return Invoice(
                 kind="fee_invoice",
                 number=number,
@@ -496,6 +501,8 @@ class DocumentActivities:
                 service_date=request.term_start,
                 due_date=request.issue_date + timedelta(days=request.due_days),
                 currency=request.amount.currency,
+                vat_eur_rate=eur_rate[0],
+                vat_eur_rate_date=eur_rate[1],
                 language=request.language,
                 seller=seller,
                 buyer=buyer,

@@ -175,6 +175,8 @@ def build_cii_xml(invoice: Invoice) -> bytes:
     _date(_el(delivery, "ram:ActualDeliverySupplyChainEvent"), "ram:OccurrenceDateTime", invoice.service_date)
 
     settlement = _el(transaction, "ram:ApplicableHeaderTradeSettlement")
+    if invoice.total_vat_eur is not None:
+        _el(settlement, "ram:TaxCurrencyCode", "EUR")  # BT-6: VAT accounted in EUR
     _el(settlement, "ram:InvoiceCurrencyCode", invoice.currency)
     if invoice.seller.iban:
         means = _el(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
@@ -199,6 +201,8 @@ def build_cii_xml(invoice: Invoice) -> bytes:
     _el(summation, "ram:LineTotalAmount", _amount(invoice.total_net))
     _el(summation, "ram:TaxBasisTotalAmount", _amount(invoice.total_net))
     _el(summation, "ram:TaxTotalAmount", _amount(invoice.total_vat), currencyID=invoice.currency)
+    if invoice.total_vat_eur is not None:  # BT-111
+        _el(summation, "ram:TaxTotalAmount", _amount(invoice.total_vat_eur), currencyID="EUR")
     _el(summation, "ram:GrandTotalAmount", _amount(invoice.grand_total))
     _el(summation, "ram:DuePayableAmount", _amount(invoice.grand_total))
     if invoice.preceding_invoice:

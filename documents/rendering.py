@@ -36,6 +36,11 @@ def number(value: Decimal, language: str) -> str:
     return str(format_decimal(value.normalize(), locale=LOCALES[language]))
 
 
+def exchange_rate(value: Decimal, language: str) -> str:
+    """A conversion rate with every decimal it was applied with (up to 6), not rounded to 3 like `number`."""
+    return str(format_decimal(value.normalize(), format="#,##0.######", locale=LOCALES[language]))
+
+
 def long_date(value: date | datetime, language: str) -> str:
     return str(format_date(value, format="long", locale=LOCALES[language]))
 
@@ -211,7 +216,14 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.globals.update(money=money, unit_price=unit_price, number=number, long_date=long_date, labels=LABELS)
+        self.env.globals.update(
+            money=money,
+            unit_price=unit_price,
+            number=number,
+            exchange_rate=exchange_rate,
+            long_date=long_date,
+            labels=LABELS,
+        )
         self.font_config = FontConfiguration()
         self.stylesheet = CSS(filename=str(templates_dir / "documents.css"), font_config=self.font_config)
         self._url_fetcher = URLFetcher()  # used under the lock, like the font configuration

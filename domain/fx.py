@@ -77,3 +77,11 @@ DEFAULT_RATES = RatesTable(
     },
 )
 assert set(DEFAULT_RATES.per_base) == set(CURRENCIES), "every supported currency needs a default rate"
+
+
+def eur_rate_for_vat(currency: str, rates: RatesTable = DEFAULT_RATES) -> tuple[Decimal | None, date | None]:
+    """(EUR for one unit of `currency`, to 6 decimals; the table's date) for an invoice in another currency than EUR,
+    which states its VAT in EUR; (None, None) for EUR."""
+    if currency == "EUR":
+        return None, None
+    return rates.rate(currency, "EUR").quantize(Decimal("0.000001")), rates.as_of

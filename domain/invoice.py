@@ -90,6 +90,13 @@ class Invoice(BaseModel):
     preceding_invoice: PrecedingInvoice | None = None
     issued_on_behalf_by: str | None = Field(default=None, description="platform name under a billing mandate")
     contract_reference: str | None = None
+    vat_eur_rate: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="EUR for one unit of the invoice currency, from the rates table of vat_eur_rate_date: an invoice "
+        "in another currency states its VAT in EUR (CGI art. 242 nonies A; EN 16931 BT-6 and BT-111)",
+    )
+    vat_eur_rate_date: date | None = None
     late_penalty_rate: Decimal = Decimal("10.00")  # percent a year; >= 3x the legal interest rate
     recovery_indemnity: Decimal = Decimal("40.00")  # EUR, Code de commerce L441-10
 
@@ -101,6 +108,10 @@ class Invoice(BaseModel):
             raise ValueError("a credit note has type code 381")
         if self.due_date < self.issue_date:
             raise ValueError("the due date cannot precede the issue date")
+        if self.currency != "EUR" and (self.vat_eur_rate is None or self.vat_eur_rate_date is None):
+            raise ValueError("an invoice in another currency than EUR needs vat_eur_rate and its date (VAT in EUR)")
+        if self.currency == "EUR" and self.vat_eur_rate is not None:
+            raise ValueError("vat_eur_rate is for invoices in another currency than EUR")
         if self.vat.show_both_vat_numbers and not (self.seller.vat_number and self.buyer.vat_number):
             raise ValueError("a reverse-charge invoice must carry both VAT numbers")
         return self
@@ -119,6 +130,13 @@ class Invoice(BaseModel):
     @cached_property
     def total_vat(self) -> Decimal:
         return sum((b.amount for b in self.vat_breakdown), Decimal("0.00"))
+
+    @cached_property
+    def total_vat_eur(self) -> Decimal | None:
+        """The VAT total in EUR (BT-111) for an invoice in another currency; None for an invoice in EUR."""
+        if self.vat_eur_rate is None:
+            return None
+        return round_money(self.total_vat * self.vat_eur_rate)
 
     @cached_property
     def grand_total(self) -> Decimal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from domain.fx import eur_rate_for_vat
 from domain.invoice import Address, Invoice, InvoiceLine, Party, PrecedingInvoice
 from domain.vat import SellerRegime, resolve_vat
 
@@ -66,7 +67,9 @@ VAT_CASES: dict[str, tuple[Party, SellerRegime, Party]] = {
 }
 
 
-def make_invoice(case: str, language: str = "fr", *, credit_note_of: Invoice | None = None) -> Invoice:
+def make_invoice(
+    case: str, language: str = "fr", *, credit_note_of: Invoice | None = None, currency: str = "EUR"
+) -> Invoice:
     seller, regime, buyer = VAT_CASES[case]
     vat = resolve_vat(
         seller_country=seller.address.country,
@@ -85,7 +88,11 @@ def make_invoice(case: str, language: str = "fr", *, credit_note_of: Invoice | N
         InvoiceLine(description="Atelier de restitution", quantity=Decimal("1"), unit_price=Decimal("333.335")),
         InvoiceLine(description="Frais de dossier", quantity=Decimal("3"), unit_price=Decimal("0.3333")),
     ]
+    eur_rate, eur_rate_date = eur_rate_for_vat(currency)
     return Invoice(
+        currency=currency,
+        vat_eur_rate=eur_rate,
+        vat_eur_rate_date=eur_rate_date,
         kind="credit_note" if credit_note_of else "mission_invoice",
         type_code="381" if credit_note_of else "380",
         number=f"AV-{case[:6].upper()}-2026-000001" if credit_note_of else f"FA-{case[:6].upper()}-2026-000001",

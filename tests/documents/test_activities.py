@@ -226,6 +226,30 @@ def test_invoices_are_issued_once_and_carry_valid_factur_x(setup, session_factor
     assert acts.record_fee_paid(FeePaidRequest(invoice_number=fee.number, paid_on=date(2026, 10, 5)))
 
 
+def test_an_invoice_in_dollars_states_its_vat_in_euros(setup) -> None:  # type: ignore[no-untyped-def]
+    acts, store, _settings, org_id, expert_id, *_ = setup
+    mission_id = uuid.uuid4()
+    issued = acts.issue_mission_invoice(
+        MissionInvoiceRequest(
+            mission_id=mission_id,
+            milestone_id=f"mission:{mission_id}:milestone:1",
+            contract_id=uuid.uuid4(),
+            expert_id=expert_id,
+            client_org_id=org_id,
+            description="Milestone 1: diagnostic",
+            amount=Money(amount=Decimal("1000.00"), currency="USD"),
+            service_date=date(2026, 9, 30),
+            issue_date=date(2026, 10, 1),
+            language="en",
+        )
+    )
+    assert issued.total_excl_tax == Money(amount=Decimal("1000.00"), currency="USD")
+    xml = extract_facturx(store.get(issued.sha256))
+    assert xml is not None and b"<ram:TaxCurrencyCode>EUR</ram:TaxCurrencyCode>" in xml
+    # 200.00 USD of French VAT at the table's 1 EUR = 1.0850 USD (1 USD = 0.921659 EUR)
+    assert b'<ram:TaxTotalAmount currencyID="EUR">184.33</ram:TaxTotalAmount>' in xml
+
+
 def test_ledger_is_chained_exported_and_tamper_evident(setup, session_factory) -> None:  # type: ignore[no-untyped-def]
     with session_factory() as s:
         assert verify_ledger(s) == []

@@ -51,6 +51,32 @@ def test_xml_passes_xsd_and_both_schematrons(schematron: SchematronValidator, ca
     assert reference is not None and reference.text == invoice.number
 
 
+@pytest.mark.parametrize("currency", ["USD", "GBP"])
+@pytest.mark.parametrize("case", CASES)
+def test_an_invoice_in_another_currency_states_its_vat_in_euros(
+    schematron: SchematronValidator, renderer: Renderer, case: str, currency: str, tmp_path: object
+) -> None:
+    invoice = make_invoice(case, "en", currency=currency)
+    assert invoice.vat_eur_rate is not None and invoice.total_vat_eur is not None
+    xml = build_cii_xml(invoice)
+    check_xsd(xml)
+    _assert_schematrons_pass(schematron, invoice, xml)
+    tree = etree.fromstring(xml)
+    assert tree.findtext(".//ram:ApplicableHeaderTradeSettlement/ram:TaxCurrencyCode", namespaces=NSMAP) == "EUR"
+    totals = {
+        t.get("currencyID"): Decimal(t.text or "")
+        for t in tree.findall(".//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:TaxTotalAmount", NSMAP)
+    }
+    assert totals == {
+        currency: invoice.total_vat,
+        "EUR": (invoice.total_vat * invoice.vat_eur_rate).quantize(Decimal("0.01")),
+    }
+    text = " ".join(_pdftotext(render_invoice(renderer, invoice, platform_name="innot SAS").pdf, tmp_path).split())
+    assert "VAT amount in euros" in text and " ".join(money(invoice.total_vat_eur, "EUR", "en").split()) in text
+    credit = make_invoice(case, "en", credit_note_of=invoice, currency=currency)
+    assert credit.vat_eur_rate == invoice.vat_eur_rate  # a credit note uses the rate of the invoice it cancels
+
+
 def test_the_validators_do_catch_a_wrong_invoice(schematron: SchematronValidator) -> None:
     xml = build_cii_xml(make_invoice("domestic"))
     broken = xml.replace(b"<ram:GrandTotalAmount>3971.21<", b"<ram:GrandTotalAmount>3971.22<")
