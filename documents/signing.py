@@ -10,9 +10,13 @@ does not update; both verify with pyHanko against the platform CA.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
+import os
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -30,6 +34,26 @@ TSA_NAME = "platform-tsa"
 SEAL_NAME = "platform-seal"
 MAX_CACHED_SIGNERS = 1024
 _lock = threading.Lock()
+
+
+@contextmanager
+def _keys_lock(directory: Path) -> Iterator[None]:
+    """One creator of keys at a time, across threads and processes (the API, the workers and the CLI all start
+    on an empty keys folder at the first `make run`): they must all sign under the same CA."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with _lock, (directory / ".lock").open("a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    temporary.chmod(mode)
+    os.replace(temporary, path)
 
 
 def _safe(name: str) -> str:
@@ -87,14 +111,12 @@ class DevPki:
         return self._read(key_path, cert_path)
 
     def _write(self, key_path: Path, cert_path: Path, key: pades.SigningKey, cert: x509.Certificate) -> None:
+        """The key, then the certificate, each whole or absent: a certificate on disk means its key is there."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        key_path.chmod(0o600)
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        encryption = serialization.NoEncryption()
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+        _write_atomically(key_path, pem, 0o600)
+        _write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
     @staticmethod
     def _read(key_path: Path, cert_path: Path) -> tuple[pades.SigningKey, x509.Certificate]:
@@ -108,8 +130,8 @@ class DevPki:
         key_path, cert_path = self._paths(name)
         if cert_path.exists():
             return key_path, cert_path
-        with _lock:
-            if cert_path.exists():  # another thread issued it meanwhile
+        with _keys_lock(self.dir):
+            if cert_path.exists():  # another thread or process issued it meanwhile
                 return key_path, cert_path
             ca_key, ca_cert = self._ensure_ca()
             key = _new_key()

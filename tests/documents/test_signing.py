@@ -3,13 +3,17 @@ signature it makes still verifies, and a certificate replaced on disk is used fr
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
+from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from documents.rendering import Renderer
-from documents.signing import SEAL_NAME, DevPki, PdfSigner, verify_document
+from documents.signing import CA_NAME, SEAL_NAME, DevPki, PdfSigner, verify_document
 
 
 def _signer_serials(pdf: bytes) -> list[int]:
@@ -195,3 +199,27 @@ def test_a_pdf_older_than_cross_reference_streams_is_signed_by_pyhanko(tmp_path:
     assert signer.fallbacks == 1
     report = verify_document(pdf, trust_root=pki.ca_cert_path)
     assert report.ok and report.signatures[0].timestamped, report.summary()
+
+
+def _issue_in_a_process(keys: str, name: str, start: Any) -> bytes:
+    """What a process starting on the keys folder sees: its certificate, issued or found."""
+    start.wait()
+    _key, cert = DevPki(Path(keys)).ensure(name, f"{name} (development)")
+    return cert.read_bytes()
+
+
+def test_processes_starting_together_share_one_development_ca(tmp_path: Path) -> None:
+    """The API, the workers and the CLI all start on an empty keys folder at the first run: one CA, one key per name,
+    whoever comes first (files written whole: a certificate on disk means its key is there)."""
+    keys = tmp_path / "keys"
+    names = ["platform-seal", "platform-seal", "tsa", "platform-seal", "tsa", "platform-seal"]
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, ProcessPoolExecutor(len(names), mp_context=context) as pool:
+        start = manager.Barrier(len(names))  # all at once, as at a first `make run`
+        seen = list(pool.map(_issue_in_a_process, [str(keys)] * len(names), names, [start] * len(names)))
+    assert len({s for s, n in zip(seen, names, strict=True) if n == "platform-seal"}) == 1
+    assert len({s for s, n in zip(seen, names, strict=True) if n == "tsa"}) == 1
+    ca = x509.load_pem_x509_certificate((keys / f"{CA_NAME}.cert.pem").read_bytes())
+    for name in ("platform-seal", "tsa"):
+        cert = x509.load_pem_x509_certificate((keys / f"{name}.cert.pem").read_bytes())
+        cert.verify_directly_issued_by(ca)  # signed by the one CA on disk
