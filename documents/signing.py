@@ -165,7 +165,7 @@ class DevPki:
     def ca_cert_path(self) -> Path:
         cert_path = self._paths(CA_NAME)[1]
         if not cert_path.exists():
-            with _lock:
+            with _keys_lock(self.dir):
                 self._ensure_ca()
         return cert_path
 
