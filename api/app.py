@@ -101,7 +101,7 @@ def create_app(
     app.state.connect_temporal = connect_temporal
     errors.install(app)
     app.add_middleware(RefuseNulCharacters)
-    metrics.install(app, app.state.session_factory)
+    metrics.install(app, app.state.session_factory, settings.metrics_token)
     # The Temporal Web UI calls the codec server from the browser, with the ops user's token.
     app.add_middleware(
         CORSMiddleware,

@@ -3,11 +3,12 @@ models at scrape time (missions per stage, overdue deadlines, documents issued).
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -76,7 +77,7 @@ class MetricsMiddleware:
             self.requests.labels(scope["method"], route, str(status)).inc()
 
 
-def install(app: FastAPI, factory: sessionmaker[Session]) -> None:
+def install(app: FastAPI, factory: sessionmaker[Session], token: str | None = None) -> None:
     registry = CollectorRegistry()
     requests = Counter("innot_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
     latency = Histogram(
@@ -90,6 +91,16 @@ def install(app: FastAPI, factory: sessionmaker[Session]) -> None:
 
     app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
 
+    expected = f"Bearer {token}".encode() if token else None
+
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return Response(
+                    "metrics: a bearer token is required (INNOT_METRICS_TOKEN)",
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

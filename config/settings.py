@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     worker_metrics_address: str | None = Field(
         default=None, description="host:port where the worker serves Temporal SDK metrics (/metrics) for Prometheus"
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="when set, GET /metrics wants `Authorization: Bearer <token>` (Prometheus `authorization` scrape "
+        "setting); unset, /metrics is open: keep it behind the proxy",
+    )
     tracing: bool = Field(default=False, description="OpenTelemetry tracing interceptor on workers and clients")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
