@@ -68,6 +68,13 @@ class FeePaidRequest(BaseModel):
     paid_on: date
 
 
+def _contract_of(s: Session, mission_id: uuid.UUID, contract_id: uuid.UUID) -> ContractRecord:
+    contract = s.get(ContractRecord, contract_id)
+    if contract is None or contract.mission_id != mission_id:
+        raise _fail("unknown contract for this mission", "UnknownContract")
+    return contract
+
+
 def _fail(message: str, kind: str) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
 
@@ -224,9 +231,7 @@ class DocumentActivities:
         self, s: Session, request: SignContractRequest
     ) -> tuple[ContractRecord, DocumentRecord] | IssuedDocument:
         """The contract and the document the party signs, or what its signature already gave."""
-        contract = s.get(ContractRecord, request.contract_id)
-        if contract is None or contract.mission_id != request.mission_id:
-            raise _fail("unknown contract for this mission", "UnknownContract")
+        contract = _contract_of(s, request.mission_id, request.contract_id)
         done = s.scalar(
             select(ConsentRecord).where(ConsentRecord.contract_id == contract.id, ConsentRecord.party == request.party)
         )
@@ -290,9 +295,7 @@ class DocumentActivities:
         self, s: Session, request: SealContractRequest
     ) -> tuple[ContractRecord, DocumentRecord] | IssuedDocument:
         """The contract and the document the platform seals, or the sealed document."""
-        contract = s.get(ContractRecord, request.contract_id)
-        if contract is None or contract.mission_id != request.mission_id:
-            raise _fail("unknown contract for this mission", "UnknownContract")
+        contract = _contract_of(s, request.mission_id, request.contract_id)
         current = s.get_one(DocumentRecord, contract.current_document_id)
         if contract.status == "sealed":
             return IssuedDocument(document_id=contract.id, kind="contract", sha256=current.sha256)

@@ -247,7 +247,22 @@ class ContractState(BaseModel):
     sealed: IssuedDocument | None = None
 
 
-class MilestoneView(BaseModel):
+class WorkflowView(BaseModel):
+    """What every workflow's state carries about its writes to the read model."""
+
+    version: int = Field(
+        default=0,
+        description="sequence number of the last event this workflow recorded: the read model (timeline, lists, "
+        "inbox) shows it a few milliseconds after an action's answer",
+    )
+    records_ops_audit: bool = Field(
+        default=False,
+        description="the workflow writes the audit entry of the ops actions it accepts (workflows started since the "
+        "read-model outbox); before that, the caller does",
+    )
+
+
+class MilestoneView(WorkflowView):
     workflow_id: str
     mission_id: UUID
     number: int
@@ -269,16 +284,6 @@ class MilestoneView(BaseModel):
     attention_reason: str | None = None
     deadlines: list[Deadline] = Field(default_factory=list)
     pending_actions: list[PendingAction] = Field(default_factory=list)
-    version: int = Field(
-        default=0,
-        description="sequence number of the last event this workflow recorded: the read model (timeline, lists, "
-        "inbox) shows it a few milliseconds after an action's answer",
-    )
-    records_ops_audit: bool = Field(
-        default=False,
-        description="the workflow writes the audit entry of the ops actions it accepts (workflows started since the "
-        "read-model outbox); before that, the caller does",
-    )
 
 
 class Rating(BaseModel):
@@ -288,7 +293,7 @@ class Rating(BaseModel):
     at: datetime
 
 
-class MissionView(BaseModel):
+class MissionView(WorkflowView):
     """The full state of a mission, as the `state` query and every update return it."""
 
     workflow_id: str
@@ -316,16 +321,6 @@ class MissionView(BaseModel):
     ratings: list[Rating] = Field(default_factory=list)
     deadlines: list[Deadline] = Field(default_factory=list)
     pending_actions: list[PendingAction] = Field(default_factory=list)
-    version: int = Field(
-        default=0,
-        description="sequence number of the last event this workflow recorded: the read model (timeline, lists, "
-        "inbox) shows it a few milliseconds after an action's answer",
-    )
-    records_ops_audit: bool = Field(
-        default=False,
-        description="the workflow writes the audit entry of the ops actions it accepts (workflows started since the "
-        "read-model outbox); before that, the caller does",
-    )
     started_at: datetime
     updated_at: datetime
 
