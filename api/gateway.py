@@ -32,6 +32,12 @@ def http_error(exc: Exception, what: str) -> HTTPException:
             return HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow engine is unavailable; nothing was changed"
             )
+        if exc.status is RPCStatusCode.UNKNOWN and "transport" in exc.message.lower():
+            # the connection broke mid-call (the server restarting): the action may or may not have been taken
+            return HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "the connection to the workflow engine broke; retry shortly (an action already taken is refused)",
+            )
         if exc.status is RPCStatusCode.CANCELLED:  # the client's deadline passed ("Timeout expired"): no worker
             return HTTPException(
                 status.HTTP_503_SERVICE_UNAVAILABLE,

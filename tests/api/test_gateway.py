@@ -1,0 +1,32 @@
+"""Temporal's errors as the API answers them: never a 500 for an engine that is away or restarting."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import HTTPException
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.gateway import http_error
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [
+        (RPCStatusCode.NOT_FOUND, "workflow not found", 404),
+        (RPCStatusCode.FAILED_PRECONDITION, "workflow execution already completed", 409),
+        (RPCStatusCode.UNAVAILABLE, "connection refused", 503),
+        (RPCStatusCode.DEADLINE_EXCEEDED, "deadline exceeded", 503),
+        (RPCStatusCode.CANCELLED, "Timeout expired", 503),
+        # the server restarting under a call in flight (tests/faults found it as a 500)
+        (RPCStatusCode.UNKNOWN, "transport error", 503),
+    ],
+)
+def test_engine_errors_become_clear_answers(status: RPCStatusCode, message: str, expected: int) -> None:
+    answer = http_error(RPCError(message, status, b""), "mission")
+    assert isinstance(answer, HTTPException) and answer.status_code == expected
+    assert answer.detail
+
+
+def test_an_unknown_engine_error_is_not_hidden() -> None:
+    with pytest.raises(RPCError):
+        http_error(RPCError("something else", RPCStatusCode.INTERNAL, b""), "mission")
