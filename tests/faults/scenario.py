@@ -167,6 +167,13 @@ class MissionRun:
         state: dict[str, Any] = await self._call("GET", f"/missions/{self.mission_id}/state", party)
         return state
 
+    async def _signable(self, party: Party) -> dict[str, Any] | None:
+        """The contract as the party opens it, once no signature is still being recorded (after a fault, the client's
+        may be when the expert comes: the workflow would refuse, "reload the contract and sign again")."""
+        view: dict[str, Any] = await self._call("GET", f"/missions/{self.mission_id}/state", party)
+        signatures = view["contract"]["signatures"] if view.get("contract") else []
+        return view if view.get("contract") and all(s["recorded"] for s in signatures) else None
+
     async def run(self) -> str:
         headers = self.client.headers | {"Idempotency-Key": self.key}
         created = await call(self.p.api, self.p.calls, "POST", "/missions", expected=201, json=need(), headers=headers)
@@ -186,7 +193,8 @@ class MissionRun:
         await self._wait(self.client, "select_proposal")
         await self._post("proposals/select", self.client, {"expert_id": self.expert.member_id})
         for party in (self.client, self.expert):
-            view = await self._wait(party, "sign_contract")
+            await self._wait(party, "sign_contract")
+            view = await until(f"the contract to sign ({self.key})", lambda party=party: self._signable(party))
             sha = view["contract"]["document"]["sha256"]
             await self._post("contract/sign", party, {"expected_sha256": sha})
         for number in (1, 2):
