@@ -440,7 +440,7 @@ class DocumentActivities:
                 buyer_country=buyer.address.country,
                 buyer_vat_number=buyer.vat_number,
             )
-            eur_rate = eur_rate_for_vat(request.amount.currency)
+            eur_rate = eur_rate_for_vat(request.amount.currency, self._settings.exchange_rates.table())
             return Invoice(
                 kind="mission_invoice",
                 number=number,
@@ -496,7 +496,7 @@ class DocumentActivities:
                 buyer_vat_number=buyer.vat_number,
             )
             label = "Cotisation annuelle" if fr else "Yearly registration fee"
-            eur_rate = eur_rate_for_vat(request.amount.currency)
+            eur_rate = eur_rate_for_vat(request.amount.currency, self._settings.exchange_rates.table())
             return Invoice(
                 kind="fee_invoice",
                 number=number,

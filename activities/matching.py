@@ -22,7 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import Candidate, Shortlist, ShortlistRequest
 from config.settings import Settings
-from domain.fx import DEFAULT_RATES, RatesTable
+from domain.fx import RatesTable
 from domain.geo import COUNTRIES, DEFAULT_UTC_OFFSET_MINUTES, reference_offset
 from domain.matching import ExpertProfile, MatchQuery, Scored, compile_query, rank_key, score_expert
 from domain.matching_explain import explain
@@ -99,12 +99,12 @@ class MatchingActivities:
         self,
         session_factory: sessionmaker[Session],
         settings: Settings,
-        rates: RatesTable = DEFAULT_RATES,
+        rates: RatesTable | None = None,
         cache: DirectoryCache | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._settings = settings
-        self._rates = rates
+        self._rates = rates or settings.exchange_rates.table()
         self.cache = cache or DirectoryCache(session_factory)
 
     @activity.defn

@@ -6,6 +6,7 @@ placeholder secret is refused at start-up.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.fx import DEFAULT_RATES, RatesTable
+from domain.money import CURRENCIES
 
 PLACEHOLDER_SECRET = "change-me-dev-only-secret-0123456789abcdef"  # noqa: S105 - refused outside development
 PLACEHOLDER_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktMDEyMzQ1Njc4OWFiY2Q="  # base64 of 32 bytes, dev only
@@ -29,6 +33,26 @@ class FeeSchedule(BaseModel):
     client_organisation: Decimal = Decimal("480.00")
     expert: Decimal = Decimal("120.00")
     vat_rate: Decimal = Decimal("20.00")
+
+
+class ExchangeRates(BaseModel):
+    """Reference rates (1 EUR = x units of each currency) as of a date, e.g. the ECB's of the day, refreshed by ops
+    (`INNOT_EXCHANGE_RATES='{"as_of": "2026-11-25", "per_eur": {"USD": "1.05", ...}}'`). Matching compares daily
+    rates with them; an invoice in another currency states its VAT in EUR at them, with their date."""
+
+    as_of: date = DEFAULT_RATES.as_of
+    per_eur: dict[str, Decimal] = Field(default_factory=lambda: dict(DEFAULT_RATES.per_base))
+
+    @model_validator(mode="after")
+    def _complete(self) -> ExchangeRates:
+        missing = sorted(set(CURRENCIES) - set(self.per_eur))
+        if missing:
+            raise ValueError(f"exchange_rates.per_eur: no rate for {', '.join(missing)}")
+        self.table()  # EUR at 1, every rate positive
+        return self
+
+    def table(self) -> RatesTable:
+        return RatesTable(base="EUR", as_of=self.as_of, per_base=self.per_eur)
 
 
 class PlatformIdentity(BaseModel):
@@ -78,6 +102,7 @@ class Settings(BaseSettings):
     api_port: int = 8000
     temporal_ui_port: int = 8233
     fees: FeeSchedule = FeeSchedule()
+    exchange_rates: ExchangeRates = ExchangeRates()
     platform: PlatformIdentity = PlatformIdentity()
 
     @model_validator(mode="after")
