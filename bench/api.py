@@ -405,7 +405,8 @@ async def _run(args: argparse.Namespace, http: httpx.AsyncClient, config: dict[s
     assert created.status_code == 201, created.text
     mission_id = created.json()["mission_id"]
     for _ in range(200):
-        stage = (await http.get(f"/missions/{mission_id}", headers=client)).json()["mission"]["stage"]
+        shown = await http.get(f"/missions/{mission_id}", headers=client)
+        stage = shown.json()["mission"]["stage"] if shown.status_code == 200 else "not yet shown"
         if stage in ("shortlist", "needs_attention"):
             break
         await asyncio.sleep(0.1)

@@ -4,16 +4,11 @@ API's own route function (same validators, same workflow Update, same redaction,
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import anyio
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from temporalio.client import Client
 
@@ -21,7 +16,6 @@ from api.routers import missions, ops_missions
 from api.schemas.missions import body_of
 from api.web import forms
 from domain import mission as cmds
-from store.models.readmodel import TimelineEvent
 
 Endpoint = Callable[..., Awaitable[Any]]
 FieldsOf = Callable[[FormData], dict[str, Any]]
@@ -125,35 +119,6 @@ def body(spec: tuple[str, type[cmds.Command], FieldsOf], form: FormData) -> Any:
     """The API body model filled from the form (pydantic ValidationError names the faulty field)."""
     _name, command, fields_of = spec
     return body_of(command).model_validate(fields_of(form))
-
-
-SETTLE_SECONDS = 5.0
-
-
-async def settled(answer: Any, session: Session) -> None:
-    """Wait (at most SETTLE_SECONDS) until the read model holds the event an action's answer reports (its workflow id
-    and version), so that the page the portal redirects to already shows the action. The JSON API answers at once."""
-    if isinstance(answer, Response):
-        try:
-            answer = json.loads(bytes(answer.body))
-        except ValueError:
-            return
-    if isinstance(answer, BaseModel):
-        answer = answer.model_dump(mode="json")
-    if not isinstance(answer, dict) or not answer.get("workflow_id") or not answer.get("version"):
-        return
-    query = select(TimelineEvent.id).where(
-        TimelineEvent.workflow_id == answer["workflow_id"], TimelineEvent.seq >= int(answer["version"])
-    )
-
-    def landed() -> bool:
-        found = session.scalar(query.limit(1)) is not None
-        session.rollback()  # end the read: the next look sees what committed since
-        return found
-
-    with anyio.move_on_after(SETTLE_SECONDS):
-        while not await anyio.to_thread.run_sync(landed):  # noqa: ASYNC110 - written by another process: no event
-            await anyio.sleep(0.02)
 
 
 async def temporal_of(request: Request) -> Client:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from api import gateway
+from api.consistency import settled
 from api.deps import SessionDep, SettingsDep
 from api.routers import messages as message_routes
 from api.routers import missions
@@ -193,7 +194,7 @@ async def mission_action(
         answer = await actions.call(
             actions.mission_endpoint(update), mission=mission, body=body, user=user, client=client, session=session
         )
-        await actions.settled(answer, session)
+        await settled(answer, session)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(lang)("ops.done"))
@@ -229,7 +230,7 @@ async def deliver(
     answer = await missions.submit_deliverable(
         mission=mission, number=number, file=file, user=user, session=session, client=client, store=store
     )
-    await actions.settled(answer, session)
+    await settled(answer, session)
 
 
 @router.post("/{mission_id}/milestones/{number}/{update}", dependencies=[CsrfChecked])
@@ -253,7 +254,7 @@ async def milestone_action(
             client=client,
             session=session,
         )
-        await actions.settled(answer, session)
+        await settled(answer, session)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(language_of(request, user))("ops.done"))

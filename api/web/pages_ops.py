@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.consistency import settled
 from api.deps import SessionDep
 from api.routers import ops, ops_missions
 from api.schemas.missions import body_of
@@ -120,7 +121,7 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
         if action == "resume" and number.isdigit():
             body = body_of(cmds.ResumeMission).model_validate({"reason": forms.text(form, "reason")})
             answer = await ops_missions.resume_milestone(mission_id, int(number), body, user, session, client)
-            await actions.settled(answer, session)
+            await settled(answer, session)
         elif action in actions.OPS_ACTIONS:
             body = actions.body(actions.OPS_ACTIONS[action], form)
             answer = await actions.call(
@@ -131,7 +132,7 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
                 session=session,
                 client=client,
             )
-            await actions.settled(answer, session)
+            await settled(answer, session)
         else:
             raise HTTPException(404, "unknown action")
     except (ValidationError, HTTPException) as exc:

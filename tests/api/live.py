@@ -82,6 +82,8 @@ async def _to_contract(demo: Demo, client: Party, experts: list[Party]) -> None:
     post = demo.api.post
     created = await _ok(post("/missions", json=need(), headers=client.headers), 201)
     demo.mission_id = created["mission_id"]
+    shown = await demo.api.get(f"/missions/{demo.mission_id}", headers=client.headers)
+    assert shown.status_code == 200, "a new mission is on its page at once: its creator opens it next"
     view = await demo.wait_action(client, "review_shortlist", "the shortlist")
     ours = {e.member_id for e in experts}
     others = [c["expert_id"] for c in view["shortlist"] if c["expert_id"] not in ours]
