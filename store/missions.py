@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Connection, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.access import EXPERT_VISIBLE
@@ -103,11 +103,27 @@ INBOX_COLUMNS = (
 )  # fmt: skip
 
 
-def inbox_rows(session: Session, *, user: User, limit: int = 200) -> list[Any]:
-    """The inbox as plain rows (the columns a task view needs): no ORM objects to build on the hot path."""
-    query = select(*INBOX_COLUMNS).where(Task.closed_at.is_(None), Task.role == user.role)
-    if user.role == "client":
-        query = query.where(Task.party_id == user.organisation_id)
-    elif user.role == "expert":
-        query = query.where(Task.party_id == user.expert_id)
-    return list(session.execute(query.order_by(Task.due_at.is_(None), Task.due_at, Task.opened_at).limit(limit)))
+_INBOX_ORDER = (Task.due_at.is_(None), Task.due_at, Task.opened_at)
+_OPEN = (Task.closed_at.is_(None), Task.role == bindparam("role"))
+# Built once: the inbox is the hottest read (every party polls it), and building a statement costs as much as
+# running it. Parties see the tasks of their organisation or expert profile; ops every open ops task.
+INBOX_LIMIT = 200
+_INBOX = {
+    "party": select(*INBOX_COLUMNS)
+    .where(*_OPEN, Task.party_id == bindparam("party"))
+    .order_by(*_INBOX_ORDER)
+    .limit(INBOX_LIMIT),
+    "ops": select(*INBOX_COLUMNS).where(*_OPEN).order_by(*_INBOX_ORDER).limit(INBOX_LIMIT),
+}
+
+
+def inbox_rows(connection: Connection, *, user: User) -> list[Any]:
+    """The inbox as plain rows (the columns a task view needs, the INBOX_LIMIT soonest due), on a bare connection:
+    no ORM on the hot path."""
+    params: dict[str, object]
+    if user.role == "ops":
+        query, params = _INBOX["ops"], {"role": "ops"}
+    else:
+        party = user.organisation_id if user.role == "client" else user.expert_id
+        query, params = _INBOX["party"], {"role": user.role, "party": party}
+    return list(connection.execute(query, params))

@@ -274,8 +274,8 @@ _TASKS = TypeAdapter(list[TaskRead])
 @router.get("/tasks", response_model=list[TaskRead], summary="My inbox: open tasks across all my missions")
 async def inbox(request: Request, user: CurrentUser) -> Response:
     def read() -> bytes:
-        with request.app.state.session_factory() as session:
-            tasks = _TASKS.validate_python(queries.inbox_rows(session, user=user), from_attributes=True)
+        with request.app.state.engine.connect() as connection:
+            tasks = _TASKS.validate_python(queries.inbox_rows(connection, user=user), from_attributes=True)
         for t in tasks:
             t.form = FORMS.get(t.action, "").replace("{mission_id}", str(t.mission_id))
         return _TASKS.dump_json(tasks)
