@@ -26,6 +26,12 @@ def http_error(exc: Exception, what: str) -> HTTPException:
     if isinstance(exc, RPCError):
         if exc.status == RPCStatusCode.NOT_FOUND:
             return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+        if exc.status is RPCStatusCode.FAILED_PRECONDITION and "workflow task in failed state" in exc.message.lower():
+            # its last workflow task timed out or failed (a worker died holding it): the next one retries it
+            return HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"the {what}'s workflow is recovering (a worker restarted); retry in a few seconds",
+            )
         if exc.status in (RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.ALREADY_EXISTS):
             return HTTPException(status.HTTP_409_CONFLICT, f"{what} no longer accepts actions: {exc.message}")
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):

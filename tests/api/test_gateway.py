@@ -19,6 +19,8 @@ from api.gateway import http_error
         (RPCStatusCode.CANCELLED, "Timeout expired", 503),
         # the server restarting under a call in flight (tests/faults found it as a 500)
         (RPCStatusCode.UNKNOWN, "transport error", 503),
+        # a query while the workflow's last task timed out with a killed worker (tests/faults found it as a 409)
+        (RPCStatusCode.FAILED_PRECONDITION, "Unable to query workflow due to Workflow Task in failed state.", 503),
     ],
 )
 def test_engine_errors_become_clear_answers(status: RPCStatusCode, message: str, expected: int) -> None:
