@@ -193,3 +193,21 @@ async def test_nul_characters_are_refused_before_anything_is_stored(
     assert response.status_code == 422 and "NUL" in response.json()["detail"]
     assert _counts(session_factory) == before
     assert (await api.get("/ops/audit?target=x%00y")).status_code == 422
+
+
+def test_a_token_verified_once_is_still_refused_once_expired_or_under_another_key(
+    api_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verified signatures are remembered (bench.api), never the verdict on expiry or on another signing key."""
+    import api.security as security
+
+    token = create_access_token(api_settings, user_id=uuid.uuid4(), role="client", session_id=uuid.uuid4())
+    claims = security.decode_access_token(api_settings, token)
+    assert security.decode_access_token(api_settings, token) == claims  # served from the cache
+    rotated = Settings(environment="test", secret_key="r" * 40)
+    with pytest.raises(security.InvalidToken):
+        security.decode_access_token(rotated, token)
+    later = claims["exp"] + 1
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    with pytest.raises(security.InvalidToken, match="expired"):
+        security.decode_access_token(api_settings, token)
