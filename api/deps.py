@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -35,9 +35,19 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    with request.app.state.session_factory() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for the request, made on the event loop: a Session connects only when first used (in the thread
+    pool, by the route), so a route that never touches the database (an ops action that is not refused) pays no
+    thread hop for it; the close, which returns a connection to the pool, goes to the thread pool only then."""
+    session: Session = request.app.state.session_factory()
+    try:
         yield session
+    finally:
+        if session.get_transaction() is None:
+            session.close()  # never connected: no I/O
+        else:
+            with anyio.CancelScope(shield=True):  # a client gone mid-request must not leak the connection
+                await anyio.to_thread.run_sync(session.close)
 
 
 async def get_temporal(request: Request) -> Client:
