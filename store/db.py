@@ -31,6 +31,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # SQL in an async route) then never waits for the pool while threads that need the loop hold it all (a
         # 30 s stall, then a 500, found under load by tests/faults). SQLite connections are cheap file handles.
         kwargs.setdefault("max_overflow", 64)
+        # and as many kept open as the thread pool can use at once: an overflow connection is closed when returned
+        # and opened again (with its pragmas) on the next busy moment, a third of the API's SQL time under load
+        # (bench.load)
+        kwargs.setdefault("pool_size", 40)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
