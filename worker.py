@@ -70,7 +70,7 @@ def build_workers(client: Client, settings: Settings, *, queues: str = "all") ->
                 client,
                 task_queue=settings.task_queue,
                 workflows=ALL_WORKFLOWS,
-                workflow_runner=workflow_runner(),
+                workflow_runner=workflow_runner(sandboxed=settings.workflow_sandbox),
                 activities=mission_activities(settings),
                 activity_executor=ThreadPoolExecutor(max_workers=16),
                 interceptors=[AutoHeartbeat()],

@@ -230,7 +230,7 @@ async def _harness(
             env.client,
             task_queue=task_queue,
             workflows=ALL_WORKFLOWS,
-            workflow_runner=workflow_runner(),
+            workflow_runner=workflow_runner(sandboxed=True),  # the determinism guard
             activities=[*readmodel.all(), notify.notify, *fakes.activities()],
             activity_executor=pool,
         ):

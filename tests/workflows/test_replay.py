@@ -10,6 +10,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from config.temporal import workflow_runner
 from workflows import ALL_WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*_v*.json"))
@@ -24,9 +25,14 @@ def test_every_workflow_has_a_saved_history() -> None:
     assert kinds >= {"MissionWorkflow", "MilestoneWorkflow", "MembershipWorkflow"}
 
 
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "as-the-workers-run"])
 @pytest.mark.parametrize("name", sorted(TEXTS))
-async def test_saved_history_replays(name: str) -> None:
+async def test_saved_history_replays(name: str, sandboxed: bool) -> None:
     history = WorkflowHistory.from_json(f"replay-{name}", TEXTS[name])
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=ALL_WORKFLOWS,
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(sandboxed=sandboxed),
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
