@@ -1,14 +1,17 @@
 """Record the reference histories replayed by test_replay.py. Run by hand when a workflow version is released:
 
-    .venv/bin/python -m tests.workflows.record_histories [--membership-only]
+    .venv/bin/python -m tests.workflows.record_histories [--membership-only] [--searchable-only]
 
 v1: projections as regular activities; v2: since the `read-model-writes-as-local-activities` patch; v3: since the
 `read-model-writes-batched-after-the-answer` patch. All stay: the code must replay every history a running workflow
 may have.
 
 It runs one rich mission (a revision, an automatic acceptance, a payment reminder, a dispute resolved, ratings)
-on the time-skipping server and writes tests/histories/{mission,milestone_1,milestone_2}_v1.json. Commit them;
-never re-record to make a failing replay pass: a failing replay means the change needs `workflow.patched`.
+on the time-skipping server and writes tests/histories/{mission,milestone_1,milestone_2}_{VERSION}.json. The
+time-skipping server knows no custom search attributes, so those histories hold no upsert: a plain mission on the
+dev server, with the search attributes the workers upsert in production, is recorded too
+(`{name}_searchable_{VERSION}.json`). Commit them; never re-record to make a failing replay pass: a failing replay
+means the change needs `workflow.patched`.
 """
 
 from __future__ import annotations
@@ -85,6 +88,44 @@ async def main() -> None:
             engine.dispose()
 
 
+async def searchable() -> None:
+    """A plain mission, need to closed, on the dev server with our search attributes: its histories hold the
+    upserts of the search attributes (and the patch markers' `TemporalChangeVersion`)."""
+    from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/record.db")
+        Base.metadata.create_all(engine)
+        env = await WorkflowEnvironment.start_local(
+            data_converter=pydantic_data_converter,
+            dev_server_existing_path=_binary("temporal"),
+            search_attributes=list(SEARCH_ATTRIBUTES),
+            ui=False,
+        )
+        try:
+            async for h in _harness(env, "record-searchable", make_session_factory(engine), search_attributes=True):
+                await flows.to_delivery(h, terms("3000.00", "2000.00"))
+                for n in (1, 2):
+                    await flows.deliver(h, n)
+                    await flows.accept(h, n)
+                await flows.rate_both(h)
+                for n in (1, 2):
+                    await flows.pay(h, n)
+                await h.handle.result()
+                for name, handle in (
+                    ("mission", h.handle),
+                    ("milestone_1", h.milestone(1)),
+                    ("milestone_2", h.milestone(2)),
+                ):
+                    history = await handle.fetch_history()
+                    path = HISTORIES / f"{name}_searchable_{VERSION}.json"
+                    _write_new(path, history.to_json())
+                    print(f"{path}: {len(history.events)} events")
+        finally:
+            await env.shutdown()
+            engine.dispose()
+
+
 async def membership() -> None:
     """One membership term: fee invoice, a reminder, payment confirmed by ops, then renewal (continue-as-new)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -149,7 +190,9 @@ async def membership() -> None:
 if __name__ == "__main__":
     import sys
 
-    if "--membership-only" not in sys.argv:
+    if "--membership-only" not in sys.argv and "--searchable-only" not in sys.argv:
         asyncio.run(main())
+    if "--membership-only" not in sys.argv:
+        asyncio.run(searchable())
     if "--membership" in sys.argv or "--membership-only" in sys.argv:
         asyncio.run(membership())
