@@ -317,7 +317,11 @@ class MissionView(WorkflowView):
     proposals: list[Proposal] = Field(default_factory=list)
     selected_expert_id: UUID | None = None
     contract: ContractState | None = None
-    milestones: list[MilestoneView] = Field(default_factory=list)
+    milestones: list[MilestoneView] = Field(
+        default_factory=list,
+        description="each milestone: live from the milestone in `GET /missions/{id}/state`; in a mission action's "
+        "answer, as the mission last heard of it (the milestone tells it its acceptance and its end)",
+    )
     ratings: list[Rating] = Field(default_factory=list)
     deadlines: list[Deadline] = Field(default_factory=list)
     pending_actions: list[PendingAction] = Field(default_factory=list)

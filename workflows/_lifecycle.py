@@ -54,6 +54,11 @@ PROJECTION_TIMEOUT = timedelta(seconds=30)
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 LOCAL_WRITES_PATCH = "read-model-writes-as-local-activities"
 OUTBOX_PATCH = "read-model-writes-batched-after-the-answer"
+# Since this patch (v4) a workflow emits fewer commands that cost the server a write: the search attributes are
+# upserted once per workflow task, with the values the task left, instead of once per event (each upsert is a
+# history event and a visibility write); a milestone signals its mission only when its acceptance or its end
+# changes (workflows.milestone). One patch for both: each patch id costs its own `TemporalChangeVersion` upsert.
+QUIET_PATCH = "fewer-signals-and-search-attribute-upserts"
 
 
 async def write_read_model(activity: str, arg: BaseModel) -> bool:
@@ -114,12 +119,18 @@ class Lifecycle:
     _outbox_urgent: bool
     _writing: bool
     _writer: asyncio.Task[None] | None
+    _search_stale: bool
+    _search_changes: int
+    _search_writer: asyncio.Task[None] | None
 
     def _init_writes(self) -> None:
         self._outbox = ReadModelBatch()
         self._outbox_urgent = False
         self._writing = False
         self._writer = None
+        self._search_stale = False
+        self._search_changes = 0
+        self._search_writer = None
 
     # --- hooks --------------------------------------------------------------------------------------
 
@@ -289,8 +300,8 @@ class Lifecycle:
                 self._writing = False
 
     async def _flush_writes(self) -> None:
-        """Before the workflow ends: every queued write is in the read model."""
-        await workflow.wait_condition(lambda: not self._writing and self._nothing_to_write())
+        """Before the workflow ends: every queued write is in the read model, the search attributes are current."""
+        await workflow.wait_condition(lambda: not self._writing and self._nothing_to_write() and not self._search_stale)
 
     async def _record_rating(self, rating: RatingRecord) -> None:
         if workflow.patched(OUTBOX_PATCH):
@@ -300,8 +311,33 @@ class Lifecycle:
             await write_read_model("record_mission_rating", rating)
 
     def _upsert_search_attributes(self) -> None:
+        """Since QUIET_PATCH: note that they changed; one coroutine upserts them once the rest of the workflow task
+        has run, with the values it left."""
         if not self._search_attributes:
             return
+        if not workflow.patched(QUIET_PATCH):
+            self._upsert_changed()
+            return
+        self._search_stale = True
+        self._search_changes += 1
+        if self._search_writer is None:
+            self._search_writer = asyncio.create_task(self._upsert_when_stale())
+
+    async def _upsert_when_stale(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._search_stale)
+            # what this task still unblocks (a stage's next step, a deadline) runs first: conditions are checked
+            # once nothing is ready, and a step may take two rounds (woken, then its own wait), so wait until two
+            # rounds in a row change nothing (a longer chain only costs a second upsert)
+            seen, calm = self._search_changes, 0
+            while calm < 2:
+                await workflow.wait_condition(lambda: True)
+                calm = calm + 1 if seen == self._search_changes else 0
+                seen = self._search_changes
+            self._search_stale = False
+            self._upsert_changed()
+
+    def _upsert_changed(self) -> None:
         values = self._search_values()
         updates: list[SearchAttributeUpdate[Any]] = []
         for name, value in values.items():

@@ -7,12 +7,14 @@ validator's refusal comes back as `temporalio.client.WorkflowUpdateFailedError` 
 
 from __future__ import annotations
 
+import asyncio
 from typing import TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actors import Actor
 from domain.mission import (
@@ -25,7 +27,7 @@ from domain.mission import (
 )
 from domain.need import Need
 from domain.policy import Policy
-from workflows.milestone import MilestoneWorkflow
+from workflows.milestone import FINAL, MilestoneWorkflow
 from workflows.mission import MissionWorkflow
 
 V = TypeVar("V", bound=BaseModel)
@@ -80,8 +82,24 @@ async def send_milestone_update(
 
 
 async def mission_state(client: Client, mission_id: UUID) -> MissionView:
+    """The mission's state, with each running milestone's live state from the milestone itself: the mission's
+    copy of a milestone follows only its acceptance and its end (since workflows._lifecycle.QUIET_PATCH)."""
     handle = client.get_workflow_handle(mission_workflow_id(mission_id))
-    return await handle.query(MissionWorkflow.state)
+    view = await handle.query(MissionWorkflow.state)
+    if any(m.stage not in FINAL for m in view.milestones):
+        view.milestones = list(await asyncio.gather(*(_live(client, mission_id, m) for m in view.milestones)))
+    return view
+
+
+async def _live(client: Client, mission_id: UUID, copy: MilestoneView) -> MilestoneView:
+    if copy.stage in FINAL:
+        return copy
+    try:
+        return await milestone_state(client, mission_id, copy.number)
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return copy  # the mission lists it as it starts it: not started yet, the copy is its first state
+        raise
 
 
 async def milestone_state(client: Client, mission_id: UUID, number: int) -> MilestoneView:

@@ -26,6 +26,7 @@ from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows._lifecycle import OUTBOX_PATCH
+from workflows.milestone import ACCEPTED as ACCEPTED_MILESTONE
 from workflows.milestone import MilestoneWorkflow
 from workflows.mission_updates import MissionUpdates
 
@@ -52,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         StartMission,
         milestone_workflow_id,
     )
-    from domain.stages import SUSPENDED, MilestoneStage, Stage, can_move
+    from domain.stages import SUSPENDED, Stage, can_move
     from workflows import mission_rules as rules
 
 
@@ -64,9 +65,6 @@ class IllegalMove(RuntimeError):
 async def _quietly(signal: Awaitable[None]) -> None:
     with suppress(Exception):  # a child already finished cannot be held
         await signal
-
-
-ACCEPTED_MILESTONE = {MilestoneStage.INVOICING, MilestoneStage.AWAITING_PAYMENT, MilestoneStage.PAID}
 
 
 @workflow.defn(name="MissionWorkflow")

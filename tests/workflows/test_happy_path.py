@@ -9,7 +9,7 @@ from domain.stages import MilestoneStage, Stage
 from store.models.readmodel import MissionMilestone, MissionRating, MissionRecord
 from tests.workflows import flows
 from tests.workflows.conftest import Harness, terms
-from workflows.client import milestone_state, mission_state
+from workflows.client import _live, milestone_state, mission_state
 from workflows.search_attributes import CLIENT_ORG, EXPERT_IDS, MISSION_STAGE
 
 pytestmark = pytest.mark.db
@@ -66,3 +66,42 @@ async def test_mission_runs_from_need_to_closed(both: Harness) -> None:
         assert attrs.get(MISSION_STAGE) == "closed"
         assert attrs.get(CLIENT_ORG) == str(h.org_id)
         assert str(result.selected_expert_id) in (attrs.get(EXPERT_IDS) or [])
+
+
+async def test_the_mission_state_shows_each_running_milestone_live(both: Harness) -> None:
+    """A milestone tells its mission only its acceptance and its end (one workflow task and one server transfer
+    per signal); a reader of the mission's state still sees every running milestone as it is now."""
+    h = both
+    await flows.to_delivery(h, terms("3000.00", "2000.00"))
+    await flows.deliver(h, 1)
+    in_review = await h.until_milestone(1, lambda m: m.stage is MilestoneStage.IN_REVIEW)
+
+    read = await mission_state(h.env.client, h.mission_id)
+    assert read.milestones[0].stage is MilestoneStage.IN_REVIEW
+    assert read.milestones[0].pending_actions == in_review.pending_actions, "the client's review task is there"
+    assert (await h.state()).milestones[0].stage is MilestoneStage.AWAITING_DELIVERABLE, "not told of the review"
+
+    await flows.accept(h, 1)
+    told = await h.until(lambda v: v.milestones[0].stage is not MilestoneStage.AWAITING_DELIVERABLE)
+    assert told.milestones[0].stage in (MilestoneStage.INVOICING, MilestoneStage.AWAITING_PAYMENT), "told of it"
+    await flows.deliver(h, 2)
+    await flows.accept(h, 2)
+    await flows.rate_both(h)
+    for n in (1, 2):
+        await flows.pay(h, n)
+    result = await h.handle.result()
+
+    assert [m.stage for m in result.milestones] == [MilestoneStage.PAID, MilestoneStage.PAID]
+    signals = [
+        e async for e in h.handle.fetch_history_events() if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    assert len(signals) == 4, "each milestone signalled its acceptance and its payment, nothing else"
+
+
+async def test_a_milestone_being_started_reads_as_the_missions_copy(both: Harness) -> None:
+    """The mission lists a milestone as it starts it: a read in between finds no workflow yet and shows the
+    mission's copy (its first state) instead of failing."""
+    h = both
+    view = await flows.to_delivery(h, terms("3000.00", "2000.00"))
+    copy = view.milestones[0].model_copy(update={"number": 7})
+    assert await _live(h.env.client, h.mission_id, copy) == copy
