@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -96,14 +96,14 @@ _FIELD: dict[type, str] = {
 
 def _apply_batch(s: Session, batch: ReadModelBatch) -> int:
     """The batch's writes; each mission's materialised detail is refreshed once, after its last event."""
-    new_events: dict[UUID, list[TimelineEvent]] = {}
+    new_events: dict[UUID, list[dict[str, Any]]] = {}
     locked: set[UUID] = set()
     for p in batch.projections:
-        event = _apply_event(s, p, locked)
-        if event is not None:
-            new_events.setdefault(p.mission_id, []).append(event)
-    for mission_id, events in new_events.items():
-        refresh_detail(s, mission_id, new_events=events)
+        entry = _apply_event(s, p, locked)
+        if entry is not None:
+            new_events.setdefault(p.mission_id, []).append(entry)
+    for mission_id, entries in new_events.items():
+        refresh_detail(s, mission_id, new_entries=entries)
     applied = sum(map(len, new_events.values()))
     applied += sum(queue_notice(s, n) for n in batch.notices)
     applied += sum(apply_rating(s, r) for r in batch.ratings)
@@ -129,48 +129,68 @@ def apply_audit(s: Session, a: AuditRecord) -> bool:
 
 def apply_projection(s: Session, p: Projection) -> bool:
     """Apply one event in the caller's transaction; False when it was applied already (retry or replay)."""
-    event = _apply_event(s, p, set())
-    if event is None:
+    entry = _apply_event(s, p, set())
+    if entry is None:
         return False
-    refresh_detail(s, p.mission_id, new_events=[event])
+    refresh_detail(s, p.mission_id, new_entries=[entry])
     return True
 
 
-def _apply_event(s: Session, p: Projection, locked: set[UUID]) -> TimelineEvent | None:
-    """The event's rows, without the detail refresh; None when it was applied already. `locked`: the missions
-    whose lock this transaction holds already (earlier events of the same batch); the event's mission is added."""
-    seen = s.scalar(
-        select(TimelineEvent.id).where(TimelineEvent.workflow_id == p.workflow_id, TimelineEvent.seq == p.seq)
-    )
+# The hot path of every projection (a few per human action) is SQLAlchemy Core on the session's connection: the
+# ORM's unit of work cost more than the statements (py-spy on the missions worker under bench.load).
+_TABLES = MissionRecord.metadata.tables
+_MISSIONS = _TABLES[MissionRecord.__tablename__]
+_EXPERTS = _TABLES[MissionExpert.__tablename__]
+_MILESTONES = _TABLES[MissionMilestone.__tablename__]
+_EVENTS = _TABLES[TimelineEvent.__tablename__]
+_TASKS = _TABLES[Task.__tablename__]
+
+
+def _apply_event(s: Session, p: Projection, locked: set[UUID]) -> dict[str, Any] | None:
+    """The event's rows, without the detail refresh: its timeline entry, or None when it was applied already.
+    `locked`: the missions whose lock this transaction holds already (earlier events of the same batch); the
+    event's mission is added."""
+    c = s.connection()
+    seen = c.execute(select(_EVENTS.c.id).where(_EVENTS.c.workflow_id == p.workflow_id, _EVENTS.c.seq == p.seq)).first()
     if seen is not None:
         return None
     if p.mission_id not in locked:
         # One projection at a time per mission: the mission and its milestones project concurrently, and
         # the materialised detail is read-modify-write (PostgreSQL row lock; SQLite has one writer).
-        s.get(MissionRecord, p.mission_id, with_for_update=True, populate_existing=True)
+        c.execute(select(_MISSIONS.c.id).where(_MISSIONS.c.id == p.mission_id).with_for_update())
         locked.add(p.mission_id)
-    event = TimelineEvent(
-        workflow_id=p.workflow_id,
-        seq=p.seq,
-        mission_id=p.mission_id,
-        at=p.at,
-        kind=p.kind,
-        stage=p.stage,
-        actor_user_id=p.actor_user_id,
-        actor_role=p.actor_role,
-        summary=p.summary,
-        details=p.details,
+    c.execute(
+        insert(_EVENTS).values(
+            id=uuid4(),
+            workflow_id=p.workflow_id,
+            seq=p.seq,
+            mission_id=p.mission_id,
+            at=p.at,
+            kind=p.kind,
+            stage=p.stage,
+            actor_user_id=p.actor_user_id,
+            actor_role=p.actor_role,
+            summary=p.summary,
+            details=p.details,
+        )
     )
-    s.add(event)
     if p.mission:
-        _upsert_mission(s, p)
+        _upsert_mission(c, p)
     if p.milestone:
-        _upsert_milestone(s, p)
-    _close_tasks(s, p)
+        _upsert_milestone(c, p)
+    _close_tasks(c, p)
     for spec in p.open_tasks:
-        _open_task(s, p, spec)
-    s.flush()
-    return event
+        _open_task(c, p, spec)
+    return {
+        "seq": p.seq,
+        "workflow_id": p.workflow_id,
+        "at": p.at.isoformat(),
+        "kind": p.kind,
+        "stage": p.stage,
+        "actor_role": p.actor_role,
+        "summary": p.summary,
+        "expert_id": p.details.get("expert_id"),
+    }
 
 
 def apply_rating(s: Session, r: RatingRecord) -> bool:
@@ -192,70 +212,90 @@ def apply_rating(s: Session, r: RatingRecord) -> bool:
     return True
 
 
-def _upsert_mission(s: Session, p: Projection) -> None:
+def _upsert_mission(c: Connection, p: Projection) -> None:
     row = p.mission
     assert row is not None
-    rec = s.get(MissionRecord, row.mission_id)
-    if rec is None:
-        rec = MissionRecord(id=row.mission_id, workflow_id=p.workflow_id, created_at=p.at, last_seq=0)
-        s.add(rec)
-    if rec.last_seq > p.seq:
+    last_seq = c.execute(select(_MISSIONS.c.last_seq).where(_MISSIONS.c.id == row.mission_id)).scalar()
+    if last_seq is not None and last_seq > p.seq:
         return  # an older event arriving late must not roll the row back
-    rec.client_org_id = row.client_org_id
-    rec.title = row.title
-    rec.business_function = row.business_function
-    rec.stage = row.stage
-    rec.paused = row.paused
-    rec.selected_expert_id = row.selected_expert_id
-    rec.next_deadline = row.next_deadline
-    rec.closed_reason = row.closed_reason
-    rec.last_seq = p.seq
-    rec.updated_at = p.at
+    values = {
+        "client_org_id": row.client_org_id,
+        "title": row.title,
+        "business_function": row.business_function,
+        "stage": row.stage,
+        "paused": row.paused,
+        "selected_expert_id": row.selected_expert_id,
+        "next_deadline": row.next_deadline,
+        "closed_reason": row.closed_reason,
+        "last_seq": p.seq,
+        "updated_at": p.at,
+    }
+    if last_seq is None:
+        c.execute(insert(_MISSIONS).values(id=row.mission_id, workflow_id=p.workflow_id, created_at=p.at, **values))
+    else:
+        c.execute(update(_MISSIONS).where(_MISSIONS.c.id == row.mission_id).values(**values))
     current = {
-        str(e.expert_id): e for e in s.scalars(select(MissionExpert).where(MissionExpert.mission_id == row.mission_id))
+        str(expert_id): status
+        for expert_id, status in c.execute(
+            select(_EXPERTS.c.expert_id, _EXPERTS.c.status).where(_EXPERTS.c.mission_id == row.mission_id)
+        )
     }
     for expert_id, status in row.experts.items():
-        if expert_id in current:
-            current[expert_id].status = status
-        else:
-            s.add(MissionExpert(mission_id=row.mission_id, expert_id=UUID(expert_id), status=status))
+        if expert_id not in current:
+            c.execute(
+                insert(_EXPERTS).values(id=uuid4(), mission_id=row.mission_id, expert_id=UUID(expert_id), status=status)
+            )
+        elif current[expert_id] != status:
+            c.execute(
+                update(_EXPERTS)
+                .where(_EXPERTS.c.mission_id == row.mission_id, _EXPERTS.c.expert_id == UUID(expert_id))
+                .values(status=status)
+            )
 
 
-def _upsert_milestone(s: Session, p: Projection) -> None:
+def _upsert_milestone(c: Connection, p: Projection) -> None:
     row = p.milestone
     assert row is not None
-    rec = s.scalar(select(MissionMilestone).where(MissionMilestone.workflow_id == p.workflow_id))
-    if rec is None:
-        rec = MissionMilestone(workflow_id=p.workflow_id, mission_id=row.mission_id, number=row.number, last_seq=0)
-        s.add(rec)
-    if rec.last_seq > p.seq:
+    last_seq = c.execute(select(_MILESTONES.c.last_seq).where(_MILESTONES.c.workflow_id == p.workflow_id)).scalar()
+    if last_seq is not None and last_seq > p.seq:
         return
-    rec.title = row.title
-    rec.amount = row.amount
-    rec.currency = row.currency
-    rec.stage = row.stage
-    rec.invoice_number = row.invoice_number
-    rec.invoice_due = row.invoice_due
-    rec.paid_on = row.paid_on
-    rec.last_seq = p.seq
+    values = {
+        "title": row.title,
+        "amount": row.amount,
+        "currency": row.currency,
+        "stage": row.stage,
+        "invoice_number": row.invoice_number,
+        "invoice_due": row.invoice_due,
+        "paid_on": row.paid_on,
+        "last_seq": p.seq,
+    }
+    if last_seq is None:
+        c.execute(
+            insert(_MILESTONES).values(
+                id=uuid4(), workflow_id=p.workflow_id, mission_id=row.mission_id, number=row.number, **values
+            )
+        )
+    else:
+        c.execute(update(_MILESTONES).where(_MILESTONES.c.workflow_id == p.workflow_id).values(**values))
 
 
-def _close_tasks(s: Session, p: Projection) -> None:
+def _close_tasks(c: Connection, p: Projection) -> None:
     if not p.close_tasks:
         return
-    query = select(Task).where(Task.workflow_id == p.workflow_id, Task.closed_at.is_(None))
+    query = update(_TASKS).where(_TASKS.c.workflow_id == p.workflow_id, _TASKS.c.closed_at.is_(None))
     if "*" not in p.close_tasks:
-        query = query.where(Task.key.in_(p.close_tasks))
-    for task in s.scalars(query):
-        task.closed_at = p.at
-        task.outcome = (p.outcome or p.kind)[:300]
+        query = query.where(_TASKS.c.key.in_(p.close_tasks))
+    c.execute(query.values(closed_at=p.at, outcome=(p.outcome or p.kind)[:300]))
 
 
-def _open_task(s: Session, p: Projection, spec: TaskSpec) -> None:
-    task = s.scalar(select(Task).where(Task.workflow_id == p.workflow_id, Task.key == spec.key))
-    if task is None:
-        s.add(
-            Task(
+def _open_task(c: Connection, p: Projection, spec: TaskSpec) -> None:
+    task_id = c.execute(
+        select(_TASKS.c.id).where(_TASKS.c.workflow_id == p.workflow_id, _TASKS.c.key == spec.key)
+    ).scalar()
+    if task_id is None:
+        c.execute(
+            insert(_TASKS).values(
+                id=uuid4(),
                 workflow_id=p.workflow_id,
                 key=spec.key,
                 mission_id=p.mission_id,
@@ -269,17 +309,23 @@ def _open_task(s: Session, p: Projection, spec: TaskSpec) -> None:
         )
         return
     # the same pending action again (e.g. a deadline moved): refresh it and reopen it
-    task.title = spec.title[:300]
-    task.due_at = spec.due_at
-    task.closed_at = None
-    task.outcome = None
+    c.execute(
+        update(_TASKS)
+        .where(_TASKS.c.id == task_id)
+        .values(title=spec.title[:300], due_at=spec.due_at, closed_at=None, outcome=None)
+    )
 
 
-def _timeline_entry(e: TimelineEvent) -> dict[str, Any]:
+def _aware(at: datetime) -> datetime:
+    """A time read back from a column without time zone is UTC (what the workflows write)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _timeline_entry(e: Any) -> dict[str, Any]:
     return {
         "seq": e.seq,
         "workflow_id": e.workflow_id,
-        "at": e.at.isoformat(),
+        "at": _aware(e.at).isoformat(),
         "kind": e.kind,
         "stage": e.stage,
         "actor_role": e.actor_role,
@@ -289,36 +335,41 @@ def _timeline_entry(e: TimelineEvent) -> dict[str, Any]:
 
 
 def _timeline_order(entry: dict[str, Any]) -> tuple[datetime, str, int]:
-    return datetime.fromisoformat(entry["at"]), entry["workflow_id"], entry["seq"]
+    return _aware(datetime.fromisoformat(entry["at"])), entry["workflow_id"], entry["seq"]
 
 
-def refresh_detail(s: Session, mission_id: UUID, *, new_events: Sequence[TimelineEvent] = ()) -> None:
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def refresh_detail(s: Session, mission_id: UUID, *, new_entries: Sequence[dict[str, Any]] = ()) -> None:
     """Materialise the mission's detail view (what `GET /missions/{id}` serves) in the same transaction, so a
     read is one row instead of four queries. Each party's view is filtered from it at read time. The timeline
-    grows by the new events (re-read whole only the first time); milestones and open tasks, a few rows, are
+    grows by the new entries (re-read whole only the first time); milestones and open tasks, a few rows, are
     re-read."""
-    rec = s.get(MissionRecord, mission_id)
-    if rec is None:
+    c = s.connection()
+    found = c.execute(select(_MISSIONS.c.detail).where(_MISSIONS.c.id == mission_id)).first()
+    if found is None:
         return
-    known = (rec.detail or {}).get("timeline") if new_events else None
+    known = (found.detail or {}).get("timeline") if new_entries else None
     if known is not None:
-        timeline = sorted([*known, *map(_timeline_entry, new_events)], key=_timeline_order)
+        timeline = sorted([*known, *new_entries], key=_timeline_order)
     else:
-        events = s.scalars(
-            select(TimelineEvent)
-            .where(TimelineEvent.mission_id == mission_id)
-            .order_by(TimelineEvent.at, TimelineEvent.workflow_id, TimelineEvent.seq)
+        events = c.execute(
+            select(_EVENTS)
+            .where(_EVENTS.c.mission_id == mission_id)
+            .order_by(_EVENTS.c.at, _EVENTS.c.workflow_id, _EVENTS.c.seq)
         )
         timeline = [_timeline_entry(e) for e in events]
-    milestones = s.scalars(
-        select(MissionMilestone).where(MissionMilestone.mission_id == mission_id).order_by(MissionMilestone.number)
+    milestones = c.execute(
+        select(_MILESTONES).where(_MILESTONES.c.mission_id == mission_id).order_by(_MILESTONES.c.number)
     )
-    tasks = s.scalars(
-        select(Task)
-        .where(Task.mission_id == mission_id, Task.closed_at.is_(None))
-        .order_by(Task.due_at.is_(None), Task.due_at, Task.opened_at)
+    tasks = c.execute(
+        select(_TASKS)
+        .where(_TASKS.c.mission_id == mission_id, _TASKS.c.closed_at.is_(None))
+        .order_by(_TASKS.c.due_at.is_(None), _TASKS.c.due_at, _TASKS.c.opened_at)
     )
-    rec.detail = {
+    detail = {
         "timeline": timeline,
         "milestones": [
             {
@@ -328,8 +379,8 @@ def refresh_detail(s: Session, mission_id: UUID, *, new_events: Sequence[Timelin
                 "currency": m.currency,
                 "stage": m.stage,
                 "invoice_number": m.invoice_number,
-                "invoice_due": m.invoice_due.isoformat() if m.invoice_due else None,
-                "paid_on": m.paid_on.isoformat() if m.paid_on else None,
+                "invoice_due": _iso(m.invoice_due),
+                "paid_on": _iso(m.paid_on),
             }
             for m in milestones
         ],
@@ -343,9 +394,10 @@ def refresh_detail(s: Session, mission_id: UUID, *, new_events: Sequence[Timelin
                 "party_id": str(t.party_id) if t.party_id else None,
                 "action": t.action,
                 "title": t.title,
-                "due_at": t.due_at.isoformat() if t.due_at else None,
+                "due_at": _iso(t.due_at),
                 "opened_at": t.opened_at.isoformat(),
             }
             for t in tasks
         ],
     }
+    c.execute(update(_MISSIONS).where(_MISSIONS.c.id == mission_id).values(detail=detail))
