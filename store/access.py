@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from store.models.community import User
 from store.models.readmodel import MissionExpert, MissionRecord
@@ -15,8 +15,11 @@ from store.models.readmodel import MissionExpert, MissionRecord
 EXPERT_VISIBLE = ("pending", "invited", "accepted", "selected", "withdrawn")
 
 
-def visible_mission(session: Session, *, user: User, mission_id: uuid.UUID) -> MissionRecord | None:
-    mission = session.get(MissionRecord, mission_id)
+def visible_mission(
+    session: Session, *, user: User, mission_id: uuid.UUID, with_detail: bool = False
+) -> MissionRecord | None:
+    """The mission if this user may see it (its materialised detail loaded too if asked), else None."""
+    mission = session.get(MissionRecord, mission_id, options=[undefer(MissionRecord.detail)] if with_detail else ())
     if mission is None:
         return None
     if user.role == "ops":

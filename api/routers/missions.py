@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
+from pydantic_core import to_json
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -203,7 +204,7 @@ async def mission_detail(mission_id: uuid.UUID, request: Request, user: CurrentU
 
     def read() -> bytes:
         with request.app.state.session_factory() as session:
-            mission = visible_mission(session, user=user, mission_id=mission_id)
+            mission = visible_mission(session, user=user, mission_id=mission_id, with_detail=True)
             if mission is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
             return detail_of(session, mission, user).model_dump_json().encode()
@@ -268,17 +269,17 @@ async def mission_state(mission: VisibleMission, user: CurrentUser, client: Temp
     return redact(await gateway.mission_state(client, mission.id), user)
 
 
-_TASKS = TypeAdapter(list[TaskRead])
-
-
 @router.get("/tasks", response_model=list[TaskRead], summary="My inbox: open tasks across all my missions")
 async def inbox(request: Request, user: CurrentUser) -> Response:
     def read() -> bytes:
         with request.app.state.engine.connect() as connection:
-            tasks = _TASKS.validate_python(queries.inbox_rows(connection, user=user), from_attributes=True)
-        for t in tasks:
-            t.form = FORMS.get(t.action, "").replace("{mission_id}", str(t.mission_id))
-        return _TASKS.dump_json(tasks)
+            rows = queries.inbox_rows(connection, user=user)
+        # our own rows, in TaskRead's fields and order, written by pydantic-core's encoder as a TaskRead would be
+        # (tests/api: the same bytes), without building a model per row first: a party with a hundred running
+        # missions polls a hundred rows (bench.load: validation was a third of the inbox's CPU)
+        return to_json(
+            [r._asdict() | {"form": FORMS.get(r.action, "").replace("{mission_id}", str(r.mission_id))} for r in rows]
+        )
 
     return Response(await anyio.to_thread.run_sync(read), media_type="application/json")
 

@@ -36,8 +36,12 @@ class MissionRecord(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0, doc="projection order guard")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # deferred: only the detail view reads it (store.access.visible_mission(with_detail=True)); lists, access checks
+    # and actions load the row without decoding the mission's whole timeline
     detail: Mapped[dict[str, Any] | None] = mapped_column(
-        JSON, doc="materialised detail view (timeline, milestones, open tasks), refreshed by each projection"
+        JSON,
+        deferred=True,
+        doc="materialised detail view (timeline, milestones, open tasks), refreshed by each projection",
     )
 
 

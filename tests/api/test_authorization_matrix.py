@@ -20,9 +20,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
+from pydantic import TypeAdapter
 from starlette.routing import Mount
 
 from api.deps import ACCESS_COOKIE
+from api.routers.missions import FORMS
+from api.schemas.missions import TaskRead
 from api.web.core import CSRF_COOKIE, CSRF_FIELD, FLASH_COOKIE
 from cli.demo import need, proposal
 from tests.api import live as live_stack
@@ -335,6 +338,22 @@ async def test_a_client_of_another_organisation_finds_nothing_of_the_mission(liv
     assert live.mission_id not in {t["mission_id"] for t in tasks}
     insider = (await live.api.get("/missions", headers=live.parties[CLIENT_A].headers)).json()
     assert live.mission_id in {m["id"] for m in insider["items"]}
+
+
+async def test_the_inbox_lists_the_partys_open_tasks_each_with_its_form(live_mission: LiveMission) -> None:
+    """The inbox is written straight from the read model's rows: exactly the bytes TaskRead would write."""
+    live = live_mission
+    answer = await live.api.get("/tasks", headers=live.parties[CLIENT_A].headers)
+    assert answer.status_code == 200
+    adapter = TypeAdapter(list[TaskRead])
+    tasks = adapter.validate_json(answer.content)
+    assert answer.content == adapter.dump_json(tasks)
+    mine = [t for t in tasks if str(t.mission_id) == live.mission_id]
+    assert mine and {t.role for t in mine} == {"client"}
+    for t in mine:
+        assert t.form == FORMS[t.action].replace("{mission_id}", live.mission_id) != ""
+    expert = (await live.api.get("/tasks", headers=live.parties[EXPERT].headers)).json()
+    assert {t["id"] for t in expert}.isdisjoint({str(t.id) for t in mine}), "each party sees its own tasks"
 
 
 async def test_an_expert_reads_only_their_own_thread(live_mission: LiveMission) -> None:
