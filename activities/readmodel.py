@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -144,6 +144,40 @@ _EXPERTS = _TABLES[MissionExpert.__tablename__]
 _MILESTONES = _TABLES[MissionMilestone.__tablename__]
 _EVENTS = _TABLES[TimelineEvent.__tablename__]
 _TASKS = _TABLES[Task.__tablename__]
+# Built once: a statement built per call costs about as much as running it (construction and cache key). An
+# UPDATE's SET takes the columns its parameters name; the `_`-prefixed parameters are its WHERE's.
+_SEEN = select(_EVENTS.c.id).where(_EVENTS.c.workflow_id == bindparam("wf"), _EVENTS.c.seq == bindparam("seq"))
+_LOCK_MISSION = select(_MISSIONS.c.id).where(_MISSIONS.c.id == bindparam("mission")).with_for_update()
+_MISSION_SEQ = select(_MISSIONS.c.last_seq).where(_MISSIONS.c.id == bindparam("mission"))
+_UPDATE_MISSION = update(_MISSIONS).where(_MISSIONS.c.id == bindparam("_mission"))
+_MISSION_EXPERTS = select(_EXPERTS.c.expert_id, _EXPERTS.c.status).where(_EXPERTS.c.mission_id == bindparam("mission"))
+_UPDATE_EXPERT = update(_EXPERTS).where(
+    _EXPERTS.c.mission_id == bindparam("_mission"), _EXPERTS.c.expert_id == bindparam("_expert")
+)
+_MILESTONE_SEQ = select(_MILESTONES.c.last_seq).where(_MILESTONES.c.workflow_id == bindparam("wf"))
+_UPDATE_MILESTONE = update(_MILESTONES).where(_MILESTONES.c.workflow_id == bindparam("_wf"))
+_CLOSE_ALL_TASKS = update(_TASKS).where(_TASKS.c.workflow_id == bindparam("_wf"), _TASKS.c.closed_at.is_(None))
+_CLOSE_TASKS = _CLOSE_ALL_TASKS.where(_TASKS.c.key.in_(bindparam("_keys", expanding=True)))
+_TASK_ID = select(_TASKS.c.id).where(_TASKS.c.workflow_id == bindparam("wf"), _TASKS.c.key == bindparam("key"))
+_UPDATE_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("_id"))
+_DETAIL = select(_MISSIONS.c.detail).where(_MISSIONS.c.id == bindparam("mission"))
+_TIMELINE = (
+    select(_EVENTS)
+    .where(_EVENTS.c.mission_id == bindparam("mission"))
+    .order_by(_EVENTS.c.at, _EVENTS.c.workflow_id, _EVENTS.c.seq)
+)
+_MILESTONE_ROWS = (
+    select(_MILESTONES).where(_MILESTONES.c.mission_id == bindparam("mission")).order_by(_MILESTONES.c.number)
+)
+_OPEN_TASKS = (
+    select(_TASKS)
+    .where(_TASKS.c.mission_id == bindparam("mission"), _TASKS.c.closed_at.is_(None))
+    .order_by(_TASKS.c.due_at.is_(None), _TASKS.c.due_at, _TASKS.c.opened_at)
+)
+_SET_DETAIL = update(_MISSIONS).where(_MISSIONS.c.id == bindparam("_mission"))
+_INSERT_EVENTS, _INSERT_MISSIONS, _INSERT_EXPERTS, _INSERT_MILESTONES, _INSERT_TASKS = (
+    t.insert() for t in (_EVENTS, _MISSIONS, _EXPERTS, _MILESTONES, _TASKS)
+)
 
 
 def _apply_event(s: Session, p: Projection, locked: set[UUID]) -> dict[str, Any] | None:
@@ -151,28 +185,29 @@ def _apply_event(s: Session, p: Projection, locked: set[UUID]) -> dict[str, Any]
     `locked`: the missions whose lock this transaction holds already (earlier events of the same batch); the
     event's mission is added."""
     c = s.connection()
-    seen = c.execute(select(_EVENTS.c.id).where(_EVENTS.c.workflow_id == p.workflow_id, _EVENTS.c.seq == p.seq)).first()
+    seen = c.execute(_SEEN, {"wf": p.workflow_id, "seq": p.seq}).first()
     if seen is not None:
         return None
     if p.mission_id not in locked:
         # One projection at a time per mission: the mission and its milestones project concurrently, and
         # the materialised detail is read-modify-write (PostgreSQL row lock; SQLite has one writer).
-        c.execute(select(_MISSIONS.c.id).where(_MISSIONS.c.id == p.mission_id).with_for_update())
+        c.execute(_LOCK_MISSION, {"mission": p.mission_id})
         locked.add(p.mission_id)
     c.execute(
-        insert(_EVENTS).values(
-            id=uuid4(),
-            workflow_id=p.workflow_id,
-            seq=p.seq,
-            mission_id=p.mission_id,
-            at=p.at,
-            kind=p.kind,
-            stage=p.stage,
-            actor_user_id=p.actor_user_id,
-            actor_role=p.actor_role,
-            summary=p.summary,
-            details=p.details,
-        )
+        _INSERT_EVENTS,
+        {
+            "id": uuid4(),
+            "workflow_id": p.workflow_id,
+            "seq": p.seq,
+            "mission_id": p.mission_id,
+            "at": p.at,
+            "kind": p.kind,
+            "stage": p.stage,
+            "actor_user_id": p.actor_user_id,
+            "actor_role": p.actor_role,
+            "summary": p.summary,
+            "details": p.details,
+        },
     )
     if p.mission:
         _upsert_mission(c, p)
@@ -215,7 +250,7 @@ def apply_rating(s: Session, r: RatingRecord) -> bool:
 def _upsert_mission(c: Connection, p: Projection) -> None:
     row = p.mission
     assert row is not None
-    last_seq = c.execute(select(_MISSIONS.c.last_seq).where(_MISSIONS.c.id == row.mission_id)).scalar()
+    last_seq = c.execute(_MISSION_SEQ, {"mission": row.mission_id}).scalar()
     if last_seq is not None and last_seq > p.seq:
         return  # an older event arriving late must not roll the row back
     values = {
@@ -231,32 +266,24 @@ def _upsert_mission(c: Connection, p: Projection) -> None:
         "updated_at": p.at,
     }
     if last_seq is None:
-        c.execute(insert(_MISSIONS).values(id=row.mission_id, workflow_id=p.workflow_id, created_at=p.at, **values))
+        c.execute(_INSERT_MISSIONS, {"id": row.mission_id, "workflow_id": p.workflow_id, "created_at": p.at, **values})
     else:
-        c.execute(update(_MISSIONS).where(_MISSIONS.c.id == row.mission_id).values(**values))
-    current = {
-        str(expert_id): status
-        for expert_id, status in c.execute(
-            select(_EXPERTS.c.expert_id, _EXPERTS.c.status).where(_EXPERTS.c.mission_id == row.mission_id)
-        )
-    }
+        c.execute(_UPDATE_MISSION, {"_mission": row.mission_id, **values})
+    current = {str(expert_id): status for expert_id, status in c.execute(_MISSION_EXPERTS, {"mission": row.mission_id})}
     for expert_id, status in row.experts.items():
         if expert_id not in current:
             c.execute(
-                insert(_EXPERTS).values(id=uuid4(), mission_id=row.mission_id, expert_id=UUID(expert_id), status=status)
+                _INSERT_EXPERTS,
+                {"id": uuid4(), "mission_id": row.mission_id, "expert_id": UUID(expert_id), "status": status},
             )
         elif current[expert_id] != status:
-            c.execute(
-                update(_EXPERTS)
-                .where(_EXPERTS.c.mission_id == row.mission_id, _EXPERTS.c.expert_id == UUID(expert_id))
-                .values(status=status)
-            )
+            c.execute(_UPDATE_EXPERT, {"_mission": row.mission_id, "_expert": UUID(expert_id), "status": status})
 
 
 def _upsert_milestone(c: Connection, p: Projection) -> None:
     row = p.milestone
     assert row is not None
-    last_seq = c.execute(select(_MILESTONES.c.last_seq).where(_MILESTONES.c.workflow_id == p.workflow_id)).scalar()
+    last_seq = c.execute(_MILESTONE_SEQ, {"wf": p.workflow_id}).scalar()
     if last_seq is not None and last_seq > p.seq:
         return
     values = {
@@ -271,48 +298,46 @@ def _upsert_milestone(c: Connection, p: Projection) -> None:
     }
     if last_seq is None:
         c.execute(
-            insert(_MILESTONES).values(
-                id=uuid4(), workflow_id=p.workflow_id, mission_id=row.mission_id, number=row.number, **values
-            )
+            _INSERT_MILESTONES,
+            {"id": uuid4(), "workflow_id": p.workflow_id, "mission_id": row.mission_id, "number": row.number, **values},
         )
     else:
-        c.execute(update(_MILESTONES).where(_MILESTONES.c.workflow_id == p.workflow_id).values(**values))
+        c.execute(_UPDATE_MILESTONE, {"_wf": p.workflow_id, **values})
 
 
 def _close_tasks(c: Connection, p: Projection) -> None:
     if not p.close_tasks:
         return
-    query = update(_TASKS).where(_TASKS.c.workflow_id == p.workflow_id, _TASKS.c.closed_at.is_(None))
-    if "*" not in p.close_tasks:
-        query = query.where(_TASKS.c.key.in_(p.close_tasks))
-    c.execute(query.values(closed_at=p.at, outcome=(p.outcome or p.kind)[:300]))
+    values = {"_wf": p.workflow_id, "closed_at": p.at, "outcome": (p.outcome or p.kind)[:300]}
+    if "*" in p.close_tasks:
+        c.execute(_CLOSE_ALL_TASKS, values)
+    else:
+        c.execute(_CLOSE_TASKS, {"_keys": list(p.close_tasks), **values})
 
 
 def _open_task(c: Connection, p: Projection, spec: TaskSpec) -> None:
-    task_id = c.execute(
-        select(_TASKS.c.id).where(_TASKS.c.workflow_id == p.workflow_id, _TASKS.c.key == spec.key)
-    ).scalar()
+    task_id = c.execute(_TASK_ID, {"wf": p.workflow_id, "key": spec.key}).scalar()
     if task_id is None:
         c.execute(
-            insert(_TASKS).values(
-                id=uuid4(),
-                workflow_id=p.workflow_id,
-                key=spec.key,
-                mission_id=p.mission_id,
-                role=spec.role,
-                party_id=spec.party_id,
-                action=spec.action,
-                title=spec.title[:300],
-                due_at=spec.due_at,
-                opened_at=p.at,
-            )
+            _INSERT_TASKS,
+            {
+                "id": uuid4(),
+                "workflow_id": p.workflow_id,
+                "key": spec.key,
+                "mission_id": p.mission_id,
+                "role": spec.role,
+                "party_id": spec.party_id,
+                "action": spec.action,
+                "title": spec.title[:300],
+                "due_at": spec.due_at,
+                "opened_at": p.at,
+            },
         )
         return
     # the same pending action again (e.g. a deadline moved): refresh it and reopen it
     c.execute(
-        update(_TASKS)
-        .where(_TASKS.c.id == task_id)
-        .values(title=spec.title[:300], due_at=spec.due_at, closed_at=None, outcome=None)
+        _UPDATE_TASK,
+        {"_id": task_id, "title": spec.title[:300], "due_at": spec.due_at, "closed_at": None, "outcome": None},
     )
 
 
@@ -348,27 +373,16 @@ def refresh_detail(s: Session, mission_id: UUID, *, new_entries: Sequence[dict[s
     grows by the new entries (re-read whole only the first time); milestones and open tasks, a few rows, are
     re-read."""
     c = s.connection()
-    found = c.execute(select(_MISSIONS.c.detail).where(_MISSIONS.c.id == mission_id)).first()
+    found = c.execute(_DETAIL, {"mission": mission_id}).first()
     if found is None:
         return
     known = (found.detail or {}).get("timeline") if new_entries else None
     if known is not None:
         timeline = sorted([*known, *new_entries], key=_timeline_order)
     else:
-        events = c.execute(
-            select(_EVENTS)
-            .where(_EVENTS.c.mission_id == mission_id)
-            .order_by(_EVENTS.c.at, _EVENTS.c.workflow_id, _EVENTS.c.seq)
-        )
-        timeline = [_timeline_entry(e) for e in events]
-    milestones = c.execute(
-        select(_MILESTONES).where(_MILESTONES.c.mission_id == mission_id).order_by(_MILESTONES.c.number)
-    )
-    tasks = c.execute(
-        select(_TASKS)
-        .where(_TASKS.c.mission_id == mission_id, _TASKS.c.closed_at.is_(None))
-        .order_by(_TASKS.c.due_at.is_(None), _TASKS.c.due_at, _TASKS.c.opened_at)
-    )
+        timeline = [_timeline_entry(e) for e in c.execute(_TIMELINE, {"mission": mission_id})]
+    milestones = c.execute(_MILESTONE_ROWS, {"mission": mission_id})
+    tasks = c.execute(_OPEN_TASKS, {"mission": mission_id})
     detail = {
         "timeline": timeline,
         "milestones": [
@@ -400,4 +414,4 @@ def refresh_detail(s: Session, mission_id: UUID, *, new_entries: Sequence[dict[s
             for t in tasks
         ],
     }
-    c.execute(update(_MISSIONS).where(_MISSIONS.c.id == mission_id).values(detail=detail))
+    c.execute(_SET_DETAIL, {"_mission": mission_id, "detail": detail})
