@@ -68,10 +68,11 @@ async def test_mission_runs_from_need_to_closed(both: Harness) -> None:
         assert str(result.selected_expert_id) in (attrs.get(EXPERT_IDS) or [])
 
 
-async def test_the_mission_state_shows_each_running_milestone_live(both: Harness) -> None:
+async def test_the_mission_state_shows_each_running_milestone_live(dev: Harness) -> None:
     """A milestone tells its mission only its acceptance and its end (one workflow task and one server transfer
-    per signal); a reader of the mission's state still sees every running milestone as it is now."""
-    h = both
+    per signal); a reader of the mission's state still sees every running milestone as it is now. On the dev
+    server: a mission stopped mid-delivery on the shared time-skipping server kept later tests from skipping time."""
+    h = dev
     await flows.to_delivery(h, terms("3000.00", "2000.00"))
     await flows.deliver(h, 1)
     in_review = await h.until_milestone(1, lambda m: m.stage is MilestoneStage.IN_REVIEW)
@@ -98,10 +99,10 @@ async def test_the_mission_state_shows_each_running_milestone_live(both: Harness
     assert len(signals) == 4, "each milestone signalled its acceptance and its payment, nothing else"
 
 
-async def test_a_milestone_being_started_reads_as_the_missions_copy(both: Harness) -> None:
+async def test_a_milestone_being_started_reads_as_the_missions_copy(dev: Harness) -> None:
     """The mission lists a milestone as it starts it: a read in between finds no workflow yet and shows the
     mission's copy (its first state) instead of failing."""
-    h = both
+    h = dev
     view = await flows.to_delivery(h, terms("3000.00", "2000.00"))
     copy = view.milestones[0].model_copy(update={"number": 7})
     assert await _live(h.env.client, h.mission_id, copy) == copy
