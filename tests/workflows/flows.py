@@ -104,3 +104,16 @@ async def rate_both(h: Harness) -> None:
     assert view.selected_expert_id is not None
     await h.update("rate", RateParty(actor=h.client_actor, score=5, comment="excellent"))
     await h.update("rate", RateParty(actor=h.expert(view.selected_expert_id), score=4))
+
+
+async def close_plainly(h: Harness) -> MissionView:
+    """Need to closed with two milestones, each delivered and accepted, both parties rated, both paid."""
+    await to_delivery(h, terms("3000.00", "2000.00"))
+    for n in (1, 2):
+        await deliver(h, n)
+        await accept(h, n)
+    await rate_both(h)
+    for n in (1, 2):
+        await pay(h, n)
+    result: MissionView = await h.handle.result()
+    return result

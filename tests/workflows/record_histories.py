@@ -32,7 +32,7 @@ from store.base import Base
 from store.db import make_engine, make_session_factory
 from tests.conftest import _binary
 from tests.workflows import flows
-from tests.workflows.conftest import _harness, terms
+from tests.workflows.conftest import Harness, _harness, terms
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 VERSION = "v4"
@@ -44,6 +44,14 @@ def _write_new(path: Path, text: str) -> None:
         print(f"{path}: kept (already recorded)")
         return
     path.write_text(text)
+
+
+async def _save(h: Harness, suffix: str) -> None:
+    for name, handle in (("mission", h.handle), ("milestone_1", h.milestone(1)), ("milestone_2", h.milestone(2))):
+        history = await handle.fetch_history()
+        path = HISTORIES / f"{name}_{suffix}.json"
+        _write_new(path, history.to_json())
+        print(f"{path}: {len(history.events)} events")
 
 
 async def main() -> None:
@@ -75,15 +83,7 @@ async def main() -> None:
                 await flows.pay(h, 1)
                 await flows.pay(h, 2)
                 await h.handle.result()
-                for name, handle in (
-                    ("mission", h.handle),
-                    ("milestone_1", h.milestone(1)),
-                    ("milestone_2", h.milestone(2)),
-                ):
-                    history = await handle.fetch_history()
-                    path = HISTORIES / f"{name}_{VERSION}.json"
-                    _write_new(path, history.to_json())
-                    print(f"{path}: {len(history.events)} events")
+                await _save(h, VERSION)
         finally:
             await env.shutdown()
             engine.dispose()
@@ -105,23 +105,8 @@ async def searchable() -> None:
         )
         try:
             async for h in _harness(env, "record-searchable", make_session_factory(engine), search_attributes=True):
-                await flows.to_delivery(h, terms("3000.00", "2000.00"))
-                for n in (1, 2):
-                    await flows.deliver(h, n)
-                    await flows.accept(h, n)
-                await flows.rate_both(h)
-                for n in (1, 2):
-                    await flows.pay(h, n)
-                await h.handle.result()
-                for name, handle in (
-                    ("mission", h.handle),
-                    ("milestone_1", h.milestone(1)),
-                    ("milestone_2", h.milestone(2)),
-                ):
-                    history = await handle.fetch_history()
-                    path = HISTORIES / f"{name}_searchable_{VERSION}.json"
-                    _write_new(path, history.to_json())
-                    print(f"{path}: {len(history.events)} events")
+                await flows.close_plainly(h)
+                await _save(h, f"searchable_{VERSION}")
         finally:
             await env.shutdown()
             engine.dispose()

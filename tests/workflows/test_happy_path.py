@@ -17,15 +17,7 @@ pytestmark = pytest.mark.db
 
 async def test_mission_runs_from_need_to_closed(both: Harness) -> None:
     h = both
-    await flows.to_delivery(h, terms("3000.00", "2000.00"))
-    for n in (1, 2):
-        await flows.deliver(h, n)
-        await flows.accept(h, n)
-    await flows.rate_both(h)
-    for n in (1, 2):
-        await flows.pay(h, n)
-
-    result = await h.handle.result()
+    result = await flows.close_plainly(h)
 
     assert result.stage is Stage.CLOSED
     assert (await mission_state(h.env.client, h.mission_id)).stage is Stage.CLOSED, "queryable after closing"
