@@ -1,7 +1,8 @@
 """Projection of the mission workflows into the SQL read model (missions, timeline, tasks, ratings).
 
-One activity call per workflow event, keyed by (workflow id, seq): the timeline row, the mission or milestone
-row and the task changes commit in one transaction, and a projection whose (workflow id, seq) is already stored
+A workflow sends its events in batches (`apply_read_model_batch`, one transaction; workflows older than the
+outbox patch send one event per call). Each event is keyed by (workflow id, seq): its timeline row, the mission or
+milestone row and the task changes are written together, and an event whose (workflow id, seq) is already stored
 is skipped whole. A retry or a replay therefore never duplicates a timeline event or a task.
 """
 

@@ -22,8 +22,6 @@ from pwdlib import PasswordHash
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
@@ -40,9 +38,8 @@ from documents.store import open_document_store
 from store import accounts
 from store.db import make_session_factory
 from store.models.community import Expert, Membership, User
-from tests.conftest import _binary
+from tests.conftest import start_dev_server
 from workflows import ALL_WORKFLOWS
-from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -128,12 +125,7 @@ class _Server(threading.Thread):
 
     async def _main(self) -> None:
         self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
-        env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
-            dev_server_existing_path=_binary("temporal"),
-            search_attributes=list(SEARCH_ATTRIBUTES),
-            ui=False,
-        )
+        env = await start_dev_server()
         try:
             client = await connect(self.settings, address=env.client.service_client.config.target_host)
             workers = _workers(client, self.settings, make_session_factory(self.engine))

@@ -30,7 +30,7 @@ from domain.mission import OpenDispute, RequestRevision, ResolveDispute
 from domain.stages import MilestoneStage, Stage
 from store.base import Base
 from store.db import make_engine, make_session_factory
-from tests.conftest import _binary
+from tests.conftest import _binary, start_dev_server
 from tests.workflows import flows
 from tests.workflows.conftest import Harness, _harness, terms
 
@@ -92,17 +92,10 @@ async def main() -> None:
 async def searchable() -> None:
     """A plain mission, need to closed, on the dev server with our search attributes: its histories hold the
     upserts of the search attributes (and the patch markers' `TemporalChangeVersion`)."""
-    from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
-
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/record.db")
         Base.metadata.create_all(engine)
-        env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
-            dev_server_existing_path=_binary("temporal"),
-            search_attributes=list(SEARCH_ATTRIBUTES),
-            ui=False,
-        )
+        env = await start_dev_server()
         try:
             async for h in _harness(env, "record-searchable", make_session_factory(engine), search_attributes=True):
                 await flows.close_plainly(h)
