@@ -153,7 +153,9 @@ class MissionRun:
             "POST", url, party, json=body if body is not None else {}, done_if_conflict=True, **kwargs
         )
 
-    async def _wait(self, party: Party, action: str, milestone: int | None = None) -> dict[str, Any]:
+    async def _wait(self, party: Party, action: str, milestone: int | None = None) -> None:
+        """Until the task is in the party's inbox (the read model). A party then acts from the task, as in the
+        portal; it opens the workflow's full state only where it needs it (the shortlist, the contract)."""
         self.step = action
         workflow = f"mission:{self.mission_id}" + (f":milestone:{milestone}" if milestone else "")
 
@@ -164,13 +166,15 @@ class MissionRun:
             return any(t["action"] == action and t["workflow_id"] == workflow for t in answer.json())
 
         await until(f"{action} ({self.key})", in_inbox)
+
+    async def _state(self, party: Party) -> dict[str, Any]:
         state: dict[str, Any] = await self._call("GET", f"/missions/{self.mission_id}/state", party)
         return state
 
     async def _signable(self, party: Party) -> dict[str, Any] | None:
         """The contract as the party opens it, once no signature is still being recorded (after a fault, the client's
         may be when the expert comes: the workflow would refuse, "reload the contract and sign again")."""
-        view: dict[str, Any] = await self._call("GET", f"/missions/{self.mission_id}/state", party)
+        view = await self._state(party)
         signatures = view["contract"]["signatures"] if view.get("contract") else []
         return view if view.get("contract") and all(s["recorded"] for s in signatures) else None
 
@@ -178,7 +182,8 @@ class MissionRun:
         headers = self.client.headers | {"Idempotency-Key": self.key}
         created = await call(self.p.api, self.p.calls, "POST", "/missions", expected=201, json=need(), headers=headers)
         self.mission_id = created["mission_id"]
-        view = await self._wait(self.client, "review_shortlist")
+        await self._wait(self.client, "review_shortlist")
+        view = await self._state(self.client)
         listed = {c["expert_id"] for c in view["shortlist"]}
         if self.expert.member_id not in listed:
             raise ScenarioError(f"{self.key}: the expert is not on the shortlist {listed}")
