@@ -54,6 +54,30 @@ async def test_payload_codec_hides_values_and_round_trips() -> None:
     assert await converter.decode(payloads, [dict]) == [{"message": SECRET, "email": "claire@acme.example"}]
 
 
+async def test_payload_codec_compresses_large_payloads_and_reads_older_ones() -> None:
+    cipher = DataCipher({"k1": os.urandom(32)}, "k1")
+    codec = EncryptionCodec(cipher)
+    converter = DataConverter.default
+    shortlist = {
+        "candidates": [{"name": f"Expert {n}", "why": "finance, modelling, French, available"} for n in range(60)]
+    }
+    big, small = await converter.encode([shortlist, {"n": 1}])
+    sealed_big, sealed_small = await codec.encode([big, small])
+    # a mission state is mostly repeated keys: compressed before it is sealed, it is a fraction of its size
+    assert sealed_big.metadata["compression"] == b"zlib"
+    assert len(sealed_big.data) < len(big.SerializeToString()) / 4
+    assert "compression" not in sealed_small.metadata  # too small to gain anything
+    assert b"Expert 1" not in sealed_big.data
+    # a payload sealed before compression existed (no header) still decodes: histories recorded then replay
+    key_id, plain_sealed = cipher.encrypt(big.SerializeToString())
+    older = type(big)(
+        metadata={"encoding": b"binary/encrypted", "encryption-key-id": key_id.encode()}, data=plain_sealed
+    )
+    for decoded in await codec.decode([sealed_big, older]):
+        assert (await converter.decode([decoded], [dict])) == [shortlist]
+    assert await converter.decode(await codec.decode([sealed_small]), [dict]) == [{"n": 1}]
+
+
 async def test_codec_server_decodes_for_ops_only(api: Any, session_factory: Any) -> None:
     from google.protobuf import json_format
     from temporalio.api.common.v1 import Payloads
