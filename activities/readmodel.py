@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -26,6 +27,8 @@ from activities.projection import AuditRecord, NoticeRequest, Projection, Rating
 from store.db import transaction
 from store.models.community import AuditEntry, Expert
 from store.models.readmodel import (
+    OPS_PARTY,
+    InboxVersion,
     MissionExpert,
     MissionMilestone,
     MissionRating,
@@ -99,10 +102,12 @@ def _apply_batch(s: Session, batch: ReadModelBatch) -> int:
     """The batch's writes; each mission's materialised detail is refreshed once, after its last event."""
     new_events: dict[UUID, list[dict[str, Any]]] = {}
     locked: set[UUID] = set()
+    inboxes: set[tuple[str, UUID]] = set()
     for p in batch.projections:
-        entry = _apply_event(s, p, locked)
+        entry = _apply_event(s, p, locked, inboxes)
         if entry is not None:
             new_events.setdefault(p.mission_id, []).append(entry)
+    _bump_inboxes(s.connection(), inboxes)
     for mission_id, entries in new_events.items():
         refresh_detail(s, mission_id, new_entries=entries)
     applied = sum(map(len, new_events.values()))
@@ -130,9 +135,11 @@ def apply_audit(s: Session, a: AuditRecord) -> bool:
 
 def apply_projection(s: Session, p: Projection) -> bool:
     """Apply one event in the caller's transaction; False when it was applied already (retry or replay)."""
-    entry = _apply_event(s, p, set())
+    inboxes: set[tuple[str, UUID]] = set()
+    entry = _apply_event(s, p, set(), inboxes)
     if entry is None:
         return False
+    _bump_inboxes(s.connection(), inboxes)
     refresh_detail(s, p.mission_id, new_entries=[entry])
     return True
 
@@ -157,10 +164,28 @@ _UPDATE_EXPERT = update(_EXPERTS).where(
 )
 _MILESTONE_SEQ = select(_MILESTONES.c.last_seq).where(_MILESTONES.c.workflow_id == bindparam("wf"))
 _UPDATE_MILESTONE = update(_MILESTONES).where(_MILESTONES.c.workflow_id == bindparam("_wf"))
-_CLOSE_ALL_TASKS = update(_TASKS).where(_TASKS.c.workflow_id == bindparam("_wf"), _TASKS.c.closed_at.is_(None))
+_CLOSE_ALL_TASKS = (
+    update(_TASKS)
+    .where(_TASKS.c.workflow_id == bindparam("_wf"), _TASKS.c.closed_at.is_(None))
+    .returning(_TASKS.c.role, _TASKS.c.party_id)
+)
 _CLOSE_TASKS = _CLOSE_ALL_TASKS.where(_TASKS.c.key.in_(bindparam("_keys", expanding=True)))
 _TASK_ID = select(_TASKS.c.id).where(_TASKS.c.workflow_id == bindparam("wf"), _TASKS.c.key == bindparam("key"))
 _UPDATE_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("_id"))
+_INBOXES = _TABLES[InboxVersion.__tablename__]
+
+
+def _bump_statement(insert: Any) -> Any:
+    return (
+        insert(_INBOXES)
+        .values(role=bindparam("role"), party_id=bindparam("party"), version=1)
+        .on_conflict_do_update(
+            index_elements=[_INBOXES.c.role, _INBOXES.c.party_id], set_={"version": _INBOXES.c.version + 1}
+        )
+    )
+
+
+_BUMP_INBOX = {"sqlite": _bump_statement(sqlite.insert), "postgresql": _bump_statement(postgresql.insert)}
 _DETAIL = select(_MISSIONS.c.detail).where(_MISSIONS.c.id == bindparam("mission"))
 _TIMELINE = (
     select(_EVENTS)
@@ -181,10 +206,10 @@ _INSERT_EVENTS, _INSERT_MISSIONS, _INSERT_EXPERTS, _INSERT_MILESTONES, _INSERT_T
 )
 
 
-def _apply_event(s: Session, p: Projection, locked: set[UUID]) -> dict[str, Any] | None:
+def _apply_event(s: Session, p: Projection, locked: set[UUID], inboxes: set[tuple[str, UUID]]) -> dict[str, Any] | None:
     """The event's rows, without the detail refresh: its timeline entry, or None when it was applied already.
     `locked`: the missions whose lock this transaction holds already (earlier events of the same batch); the
-    event's mission is added."""
+    event's mission is added. `inboxes`: the inboxes (role, party) whose tasks changed; this event's are added."""
     c = s.connection()
     seen = c.execute(_SEEN, {"wf": p.workflow_id, "seq": p.seq}).first()
     if seen is not None:
@@ -214,9 +239,10 @@ def _apply_event(s: Session, p: Projection, locked: set[UUID]) -> dict[str, Any]
         _upsert_mission(c, p)
     if p.milestone:
         _upsert_milestone(c, p)
-    _close_tasks(c, p)
+    _close_tasks(c, p, inboxes)
     for spec in p.open_tasks:
         _open_task(c, p, spec)
+        inboxes.add((spec.role, spec.party_id or OPS_PARTY))
     return {
         "seq": p.seq,
         "workflow_id": p.workflow_id,
@@ -306,14 +332,23 @@ def _upsert_milestone(c: Connection, p: Projection) -> None:
         c.execute(_UPDATE_MILESTONE, {"_wf": p.workflow_id, **values})
 
 
-def _close_tasks(c: Connection, p: Projection) -> None:
+def _close_tasks(c: Connection, p: Projection, inboxes: set[tuple[str, UUID]]) -> None:
     if not p.close_tasks:
         return
     values = {"_wf": p.workflow_id, "closed_at": p.at, "outcome": (p.outcome or p.kind)[:300]}
     if "*" in p.close_tasks:
-        c.execute(_CLOSE_ALL_TASKS, values)
+        closed = c.execute(_CLOSE_ALL_TASKS, values)
     else:
-        c.execute(_CLOSE_TASKS, {"_keys": list(p.close_tasks), **values})
+        closed = c.execute(_CLOSE_TASKS, {"_keys": list(p.close_tasks), **values})
+    inboxes.update((role, party or OPS_PARTY) for role, party in closed)
+
+
+def _bump_inboxes(c: Connection, inboxes: set[tuple[str, UUID]]) -> None:
+    """One more version for each inbox whose tasks this transaction changed (in one order: PostgreSQL row locks)."""
+    if inboxes:
+        bump = _BUMP_INBOX[c.dialect.name]
+        for role, party in sorted(inboxes, key=lambda k: (k[0], str(k[1]))):
+            c.execute(bump, {"role": role, "party": party})
 
 
 def _open_task(c: Connection, p: Projection, spec: TaskSpec) -> None:

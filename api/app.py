@@ -36,6 +36,7 @@ from config.settings import Settings, get_settings
 from config.temporal import connect
 from documents.store import open_document_store
 from store.db import make_engine, make_session_factory
+from store.missions import InboxCache
 
 log = structlog.get_logger(__name__)
 
@@ -92,6 +93,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.inbox_cache = InboxCache()
     app.state.owns_engine = True
     app.state.session_factory = make_session_factory(engine)
     app.state.temporal = temporal

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from store.access import EXPERT_VISIBLE
 from store.models.community import User
-from store.models.readmodel import MissionExpert, MissionMilestone, MissionRecord, Task, TimelineEvent
+from store.models.readmodel import (
+    OPS_PARTY,
+    InboxVersion,
+    MissionExpert,
+    MissionMilestone,
+    MissionRecord,
+    Task,
+    TimelineEvent,
+)
 
 
 def _visible(query: Select[tuple[MissionRecord]], user: User) -> Select[tuple[MissionRecord]]:
@@ -115,6 +125,56 @@ _INBOX = {
     .limit(INBOX_LIMIT),
     "ops": select(*INBOX_COLUMNS).where(*_OPEN).order_by(*_INBOX_ORDER).limit(INBOX_LIMIT),
 }
+
+
+InboxKey = tuple[str, uuid.UUID]
+_INBOX_VERSION = select(InboxVersion.version).where(
+    InboxVersion.role == bindparam("role"), InboxVersion.party_id == bindparam("party")
+)
+
+
+def inbox_key(user: User) -> InboxKey:
+    """Whose inbox this user reads: their organisation's (clients), their expert profile's, or the ops inbox."""
+    if user.role == "ops":
+        return "ops", OPS_PARTY
+    party = user.organisation_id if user.role == "client" else user.expert_id
+    return user.role, party or OPS_PARTY
+
+
+def inbox_version(connection: Connection, key: InboxKey) -> int:
+    """How many times the inbox changed (the projection counts, in the transaction that changes its tasks)."""
+    version: int | None = connection.execute(_INBOX_VERSION, {"role": key[0], "party": key[1]}).scalar()
+    return version or 0
+
+
+class InboxCache:
+    """Each inbox's last answer, under the inbox's version: an inbox that has not changed since is answered without
+    reading its tasks again (every party polls its inbox; most polls find nothing new). Read the version before the
+    rows: the rows are then as new as the version or newer, never older. One entry per inbox, the least recently
+    read out beyond `size`; safe across threads (the routes read in the thread pool)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[InboxKey, tuple[int, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: InboxKey, version: int) -> bytes | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] != version:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: InboxKey, version: int, body: bytes) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > version:
+                return  # a request that read a newer version answered already
+            self._entries[key] = (version, body)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
 
 
 def inbox_rows(connection: Connection, *, user: User) -> list[Any]:

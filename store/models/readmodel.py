@@ -116,6 +116,20 @@ class Task(IdMixin, Base):
     outcome: Mapped[str | None] = mapped_column(String(300))
 
 
+class InboxVersion(Base):
+    """How many times an inbox (the open tasks of one party in one role) changed: written by the projection in the
+    transaction that changes the tasks, read by the API, which keeps each inbox's answer under its version."""
+
+    __tablename__ = "inbox_versions"
+
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    party_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, doc="org id, expert id; OPS_PARTY for ops")
+    version: Mapped[int] = mapped_column(Integer)
+
+
+OPS_PARTY = uuid.UUID(int=0)  # the ops inbox's key in inbox_versions (its tasks have no party)
+
+
 class Notification(IdMixin, Base):
     """Outbox of notices (reminders, late-payment notices...): ids and parameters only, no message bodies."""
 

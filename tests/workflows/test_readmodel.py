@@ -26,8 +26,9 @@ from activities.projection import (
 from activities.readmodel import ReadModelActivities
 from store.accounts import create_user
 from store.db import make_engine, make_session_factory, transaction
+from store.missions import InboxCache, inbox_version
 from store.models.community import AuditEntry, Expert
-from store.models.readmodel import MissionExpert, MissionRecord, Notification, Task, TimelineEvent
+from store.models.readmodel import OPS_PARTY, MissionExpert, MissionRecord, Notification, Task, TimelineEvent
 
 pytestmark = pytest.mark.db
 T0 = datetime(2030, 1, 1, 9, tzinfo=UTC)
@@ -90,6 +91,56 @@ def test_tasks_close_and_a_late_event_never_rolls_the_mission_back(session_facto
         task = s.scalars(select(Task).where(Task.mission_id == mid)).one()
         assert task.closed_at is not None and task.outcome == "done"
     assert count(session_factory, TimelineEvent, mid) == 3
+
+
+def test_a_task_opened_or_closed_moves_its_inbox_version_and_no_other(session_factory: sessionmaker[Session]) -> None:
+    """GET /tasks answers from its cache while the inbox's version stands: every change of an inbox's tasks must
+    move that version, in the same transaction, and leave the other inboxes' alone (they stay cached)."""
+    acts = ReadModelActivities(session_factory)
+    mid, org, expert, bystander = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    client_inbox, expert_inbox, ops_inbox = ("client", org), ("expert", expert), ("ops", OPS_PARTY)
+    other_inbox = ("expert", bystander)
+
+    def versions() -> dict[tuple[str, uuid.UUID], int]:
+        with session_factory() as s, s.connection() as c:
+            return {k: inbox_version(c, k) for k in (client_inbox, expert_inbox, ops_inbox, other_inbox)}
+
+    before = versions()
+    review = TaskSpec(key="review", role="client", party_id=org, action="review_shortlist", title="Review")
+    answer = TaskSpec(key="answer", role="expert", party_id=expert, action="answer_invitation", title="Answer")
+    acts.project(projection(mid, 1, "shortlist", open_tasks=[review]))
+    opened = versions()
+    assert opened[client_inbox] == before[client_inbox] + 1
+    assert opened[expert_inbox] == before[expert_inbox] and opened[other_inbox] == before[other_inbox]
+
+    acts.project(projection(mid, 2, "invitations", close_tasks=["review"], open_tasks=[answer]))
+    moved = versions()
+    assert moved[client_inbox] == opened[client_inbox] + 1, "a closed task leaves the client's inbox"
+    assert moved[expert_inbox] == opened[expert_inbox] + 1
+
+    attention = TaskSpec(key="attention", role="ops", action="repair", title="Repair")
+    acts.project(projection(mid, 3, "needs_attention", close_tasks=["*"], open_tasks=[attention], outcome="x"))
+    last = versions()
+    assert last[ops_inbox] == moved[ops_inbox] + 1
+    assert last[expert_inbox] == moved[expert_inbox] + 1, "closing all the workflow's tasks closes the expert's"
+    assert last[other_inbox] == before[other_inbox], "an unrelated inbox keeps its version (and its cached answer)"
+
+    assert acts.project(projection(mid, 3, "needs_attention", close_tasks=["*"], open_tasks=[attention])) is False
+    assert versions() == last, "a replayed event changes no task, hence no version"
+
+
+def test_the_inbox_cache_answers_only_for_the_version_it_was_given() -> None:
+    cache, key = InboxCache(size=2), ("client", uuid.uuid4())
+    cache.put(key, 3, b"[3]")
+    assert cache.get(key, 3) == b"[3]"
+    assert cache.get(key, 4) is None, "the inbox changed since: read again"
+    cache.put(key, 2, b"[2]")  # a slower request that read an older version
+    assert cache.get(key, 3) == b"[3]" and cache.get(key, 2) is None
+    others = [("expert", uuid.uuid4()) for _ in range(2)]
+    for other in others:
+        cache.put(other, 1, b"[]")
+    assert cache.get(key, 3) is None, "the least recently read inbox went out first"
+    assert all(cache.get(other, 1) == b"[]" for other in others)
 
 
 def test_notice_is_queued_once(session_factory: sessionmaker[Session]) -> None:
