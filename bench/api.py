@@ -516,7 +516,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=3000, help="requests per read measurement (bounded)")
     parser.add_argument("--seconds", type=float, default=12.0, help="time bound per read measurement")
-    parser.add_argument("--updates", type=int, default=40, help="round trips per update measurement")
+    parser.add_argument("--updates", type=int, default=100, help="round trips per update measurement")
     parser.add_argument("--missions", type=int, default=1000)
     parser.add_argument("--orgs", type=int, default=4)
     parser.add_argument("--database-url", default=os.environ.get("INNOT_BENCH_DATABASE_URL"))
