@@ -11,7 +11,9 @@ async loop, bounded in count and time, at 1 and 50 concurrent connections:
 
 Human action: `POST /ops/missions/{id}/pause` then `/resume` (accepted workflow Updates, audited), against a bare
 Update round trip on a trivial workflow through the same Temporal server and data converter; and, to show what the
-HTTP hop alone adds, that bare Update sent from a bench-only route with no authentication, check or audit.
+HTTP hop alone adds, that bare Update sent from a bench-only route with no authentication, check or audit. The four
+ways take turns, round after round, on five missions each (so none carries an unreal timeline). The API process
+runs on the event loop `innot api` gets from uvicorn (uvloop).
 Goals: detail and inbox >= 0.8 x the bare endpoint's req/s; action p50 <= 1.3 x the bare Update p50.
 The measured requests go through aiohttp's client (setup goes through httpx, as the other tools do): a POST
 answered by a no-op route took 3.7 ms p50 through httpx, 2.1 ms through aiohttp and 1.6 ms written on a raw
@@ -279,16 +281,20 @@ def _stats(latencies: list[float]) -> dict[str, float]:
 ACTION_GAP = 0.05
 
 
-async def timed(n: int, action: Callable[[int], Awaitable[None]]) -> dict[str, float]:
-    """p50/p99 of n round trips, one at a time, ACTION_GAP seconds apart (untimed): separate human actions, not a
-    burst; the bare Update is measured with the same spacing."""
-    latencies = []
+async def timed(n: int, actions: dict[str, Callable[[int], Awaitable[None]]]) -> dict[str, dict[str, float]]:
+    """p50/p99 of n round trips of each way, one at a time, ACTION_GAP seconds apart (untimed): separate human
+    actions, not a burst. The ways take turns (round i: each once, starting one further each round), so that a
+    slower minute of the machine, or a mission's growing timeline, weighs on all of them alike."""
+    names = list(actions)
+    latencies: dict[str, list[float]] = {name: [] for name in names}
     for i in range(n):
-        await asyncio.sleep(ACTION_GAP)
-        started = time.perf_counter()
-        await action(i)
-        latencies.append(time.perf_counter() - started)
-    return _stats(latencies[2:])  # the first two warm the path up
+        for k in range(len(names)):
+            name = names[(i + k) % len(names)]
+            await asyncio.sleep(ACTION_GAP)
+            started = time.perf_counter()
+            await actions[name](i)
+            latencies[name].append(time.perf_counter() - started)
+    return {name: _stats(values[2:]) for name, values in latencies.items()}  # the first two warm the paths up
 
 
 def _free_port() -> int:
@@ -315,7 +321,6 @@ async def _until_up(base: str, server: subprocess.Popen[bytes]) -> None:
 async def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     from temporalio.testing import WorkflowEnvironment
 
-    from config.temporal import connect
     from store.migrate import upgrade
     from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
@@ -347,9 +352,6 @@ async def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         await _until_up(base, server)
         async with httpx.AsyncClient(base_url=base, timeout=30) as http, _driver(base) as driver:
             result = await _run(args, http, driver, config, database_url)
-        temporal = await connect(_settings(config))
-        async with _driver(base) as driver:
-            result["update"].update(await _bare_update(temporal, config, args.updates, driver))
     finally:
         for process in (server, workers):
             process.terminate()
@@ -440,23 +442,21 @@ async def _run(
     engine = make_engine(url)
     seed_experts(make_session_factory(engine), 300, 11)
     engine.dispose()
-    created = await http.post("/missions", json=_need(), headers=client)
-    assert created.status_code == 201, created.text
-    mission_id = created.json()["mission_id"]
-    for _ in range(200):
-        shown = await http.get(f"/missions/{mission_id}", headers=client)
-        stage = shown.json()["mission"]["stage"] if shown.status_code == 200 else "not yet shown"
-        if stage in ("shortlist", "needs_attention"):
-            break
-        await asyncio.sleep(0.1)
-    assert stage == "shortlist", f"the bench mission should wait for the shortlist review, not in {stage}"
+    # Several missions for each way of acting, in turn: one mission paused and resumed a hundred times would carry
+    # a timeline no real mission has (its read model grows with every action).
+    missions = [await _waiting_mission(http, client) for _ in range(2 * ACTION_MISSIONS)]
+    through_api, direct_ones = missions[:ACTION_MISSIONS], missions[ACTION_MISSIONS:]
+
+    def target(pool: list[str], i: int) -> tuple[str, str]:
+        """Round i's mission of the pool, and whether to pause it or resume it (each one alternates)."""
+        return pool[i % len(pool)], "pause" if (i // len(pool)) % 2 == 0 else "resume"
 
     async def act(i: int) -> None:
-        action = "pause" if i % 2 == 0 else "resume"
+        mission_id, action = target(through_api, i)
         await _post(driver, f"/ops/missions/{mission_id}/{action}", {"reason": "bench round trip"}, ops)
 
-    figures = {"api_action": await timed(args.updates, act)}
     # the same updates straight from a Temporal client (no HTTP, auth, check or audit): where the time goes
+    from bench import api as importable
     from config.temporal import connect
     from domain.actors import Actor, Role
     from domain.mission import PauseMission, ResumeMission
@@ -466,40 +466,52 @@ async def _run(
     ops_actor = Actor(user_id=uuid.uuid4(), role=Role.OPS)
 
     async def direct(i: int) -> None:
-        if i % 2 == 0:
-            await send_update(temporal, uuid.UUID(mission_id), "pause", PauseMission(reason="bench", actor=ops_actor))
-        else:
-            await send_update(temporal, uuid.UUID(mission_id), "resume", ResumeMission(reason="bench", actor=ops_actor))
+        mission_id, action = target(direct_ones, i)
+        command = (PauseMission if action == "pause" else ResumeMission)(reason="bench", actor=ops_actor)
+        await send_update(temporal, uuid.UUID(mission_id), action, command)
 
-    figures["our_update_without_http"] = await timed(args.updates, direct)
+    # the floor: a trivial workflow's Update (its worker runs in the worker process, next to the mission workers),
+    # straight from the client, and from a bench-only route with no authentication, check or audit
+    echo = await temporal.start_workflow(
+        importable.EchoWorkflow.run, id=f"bench-echo-{uuid.uuid4()}", task_queue=f"{config['task_queue']}-echo"
+    )
+
+    async def bare(i: int) -> None:
+        await echo.execute_update(importable.EchoWorkflow.echo, importable.Ping(n=i))
+
+    async def bare_over_http(i: int) -> None:
+        await _post(driver, f"/bench/bare-update/{echo.id}", {}, {})
+
+    figures = await timed(
+        args.updates,
+        {
+            "api_action": act,
+            "our_update_without_http": direct,
+            "bare_temporal_update": bare,
+            "bare_update_over_http": bare_over_http,
+        },
+    )
+    await echo.signal(importable.EchoWorkflow.stop)
     return {"reads": reads, "update": figures, "inbox_tasks": len(inbox)}
 
 
-async def _bare_update(
-    client: Any, config: dict[str, Any], n: int, driver: aiohttp.ClientSession
-) -> dict[str, dict[str, float]]:
-    from bench import api as importable
-
-    handle = await client.start_workflow(
-        importable.EchoWorkflow.run, id=f"bench-echo-{uuid.uuid4()}", task_queue=f"{config['task_queue']}-echo"
-    )
-    # the echo worker runs in the worker process, next to the mission workers
-
-    async def over_http(i: int) -> None:
-        await _post(driver, f"/bench/bare-update/{handle.id}", {}, {})
-
-    figures = {
-        "bare_temporal_update": await timed(n, lambda i: _echo(handle, i)),
-        "bare_update_over_http": await timed(n, over_http),
-    }
-    await handle.signal(importable.EchoWorkflow.stop)
-    return figures
+ACTION_MISSIONS = 5
 
 
-async def _echo(handle: Any, i: int) -> None:
-    from bench import api as importable
-
-    await handle.execute_update(importable.EchoWorkflow.echo, importable.Ping(n=i))
+async def _waiting_mission(http: httpx.AsyncClient, client: dict[str, str]) -> str:
+    """A new mission, once it waits in a stable stage (the client's shortlist review) where ops may pause and resume
+    it: with no directory to match, it would wait in needs_attention, where resume retries matching."""
+    created = await http.post("/missions", json=_need(), headers=client)
+    assert created.status_code == 201, created.text
+    mission_id: str = created.json()["mission_id"]
+    for _ in range(200):
+        shown = await http.get(f"/missions/{mission_id}", headers=client)
+        stage = shown.json()["mission"]["stage"] if shown.status_code == 200 else "not yet shown"
+        if stage in ("shortlist", "needs_attention"):
+            break
+        await asyncio.sleep(0.1)
+    assert stage == "shortlist", f"the bench mission should wait for the shortlist review, not in {stage}"
+    return mission_id
 
 
 def _need() -> dict[str, Any]:
@@ -526,7 +538,11 @@ def main() -> None:
     parser.add_argument("--work", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(json.loads(args.serve), args.port))
+        import uvicorn
+
+        # the event loop `innot api` runs on: uvicorn.run's (loop "auto": uvloop when installed, as it is here)
+        with asyncio.Runner(loop_factory=uvicorn.Config("api.app:create_app").get_loop_factory()) as runner:
+            runner.run(serve(json.loads(args.serve), args.port))
         return
     if args.work:
         asyncio.run(work(json.loads(args.work)))
