@@ -87,6 +87,13 @@ async def mission_update(client: Client, mission_id: UUID, update: str, command:
         raise http_error(exc, "mission") from exc
 
 
+async def mission_update_json(client: Client, mission_id: UUID, update: str, command: Command) -> bytes:
+    try:
+        return await workflow_client.send_update_json(client, mission_id, update, command)
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        raise http_error(exc, "mission") from exc
+
+
 async def milestone_update(
     client: Client, mission_id: UUID, number: int, update: str, command: Command
 ) -> MilestoneView:

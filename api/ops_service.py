@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import anyio
 from fastapi import HTTPException
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
@@ -38,30 +39,55 @@ async def audited(
     )
 
 
-View = TypeVar("View", MissionView, MilestoneView)
+Answer = TypeVar("Answer", MissionView, MilestoneView, bytes)
+
+
+class Outcome(BaseModel):
+    """What the audit needs of an accepted update's answer."""
+
+    stage: str
+    records_ops_audit: bool = False
+
+
+def _outcome(answer: MissionView | MilestoneView | bytes) -> Outcome:
+    if isinstance(answer, bytes):  # the state's JSON: only these two fields are read from it
+        return Outcome.model_validate_json(answer)
+    return Outcome(stage=answer.stage.value, records_ops_audit=answer.records_ops_audit)
 
 
 async def _audited_update(
-    session: Session, *, user: User, target: str, update: str, reason: str, command: Command, send: Awaitable[View]
-) -> View:
+    session: Session, *, user: User, target: str, update: str, reason: str, command: Command, send: Awaitable[Answer]
+) -> Answer:
     """Run the update, then audit it with its outcome: accepted (and the stage it led to) or refused (and why)."""
     details = command.model_dump(mode="json", exclude={"actor"})
     try:
-        view = await send
+        answer = await send
     except HTTPException as exc:
         details["outcome"] = f"refused: {exc.detail}"
         await audited(session, user=user, action=update, target=target, reason=reason, details=details)
         raise
-    if not view.records_ops_audit:  # workflows started before the outbox: the workflow does not audit, we do
-        details["outcome"] = f"done; stage {view.stage.value}"
+    outcome = _outcome(answer)
+    if not outcome.records_ops_audit:  # workflows started before the outbox: the workflow does not audit, we do
+        details["outcome"] = f"done; stage {outcome.stage}"
         await audited(session, user=user, action=update, target=target, reason=reason, details=details)
-    return view
+    return answer
 
 
 async def mission_action(
     session: Session, client: Client, *, user: User, mission_id: uuid.UUID, update: str, command: Command, reason: str
 ) -> MissionView:
     send = gateway.mission_update(client, mission_id, update, command)
+    target = f"mission:{mission_id}"
+    return await _audited_update(
+        session, user=user, target=target, update=update, reason=reason, command=command, send=send
+    )
+
+
+async def mission_action_json(
+    session: Session, client: Client, *, user: User, mission_id: uuid.UUID, update: str, command: Command, reason: str
+) -> bytes:
+    """`mission_action`, answering the new state's JSON as the workflow wrote it (for the HTTP answer)."""
+    send = gateway.mission_update_json(client, mission_id, update, command)
     target = f"mission:{mission_id}"
     return await _audited_update(
         session, user=user, target=target, update=update, reason=reason, command=command, send=send

@@ -15,7 +15,6 @@ from api import gateway, ops_service
 from api.deps import OpsUser, SessionDep, TemporalDep, actor_of, release_connection
 from api.errors import ERROR_RESPONSES
 from api.schemas.missions import HistoryEvent, MissionPage, MissionSummary, body_of, to_command
-from api.views import json_response
 from domain import mission as cmds
 from domain.mission import MilestoneView, MissionView, mission_workflow_id
 from store import missions as queries
@@ -108,10 +107,11 @@ def _ops_action(path: str, update: str, command: type[cmds.Command], summary: st
         # no read-model lookup first: ops may act on any mission, and an unknown one is Temporal's NOT_FOUND -> 404
         command_ = to_command(command, body, actor_of(user))
         reason = str(getattr(command_, "reason", "")) or summary
-        view = await ops_service.mission_action(
+        # the workflow's JSON of the new state, passed on as it is (ops see the whole state)
+        answer = await ops_service.mission_action_json(
             session, client, user=user, mission_id=mission_id, update=update, command=command_, reason=reason
         )
-        return json_response(view)
+        return Response(answer, media_type="application/json")
 
     action.__name__ = f"ops_{update}"
     router.add_api_route(

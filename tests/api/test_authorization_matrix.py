@@ -11,6 +11,7 @@ rightful caller an invalid body, so nothing is written: 422, or 200 for reads).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +29,7 @@ from api.routers.missions import FORMS
 from api.schemas.missions import TaskRead
 from api.web.core import CSRF_COOKIE, CSRF_FIELD, FLASH_COOKIE
 from cli.demo import need, proposal
+from domain.mission import MissionView
 from tests.api import live as live_stack
 from tests.api.live import LiveMission
 
@@ -354,6 +356,30 @@ async def test_the_inbox_lists_the_partys_open_tasks_each_with_its_form(live_mis
         assert t.form == FORMS[t.action].replace("{mission_id}", live.mission_id) != ""
     expert = (await live.api.get("/tasks", headers=live.parties[EXPERT].headers)).json()
     assert {t["id"] for t in expert}.isdisjoint({str(t.id) for t in mine}), "each party sees its own tasks"
+
+
+async def test_an_ops_action_answers_the_whole_new_state_and_audits_it(live_mission: LiveMission) -> None:
+    """The workflow's JSON of the new state is passed on as it is: it must be exactly a MissionView's."""
+    live = live_mission
+    ops = live.parties[OPS].headers
+    base = f"/ops/missions/{live.mission_id}"
+    state = (await live.api.get(f"/missions/{live.mission_id}/state", headers=live.parties[CLIENT_A].headers)).json()
+    if state["paused"]:  # left paused by another test: resume it first
+        assert (await live.api.post(f"{base}/resume", json={"reason": "tidy up"}, headers=ops)).status_code == 200
+    for action, paused in (("pause", True), ("resume", False)):
+        answer = await live.api.post(f"{base}/{action}", json={"reason": f"check the {action} answer"}, headers=ops)
+        assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+        view = MissionView.model_validate_json(answer.content)
+        assert answer.content == view.model_dump_json().encode(), "the answer is a MissionView, byte for byte"
+        assert str(view.mission_id) == live.mission_id and view.paused is paused
+        assert view.shortlist or view.selected_expert_id, "the whole state, not a summary"
+    wanted = {"check the pause answer", "check the resume answer"}
+    for _ in range(100):  # the workflow writes the audit entries a few milliseconds after its answer
+        audit = await live.api.get("/ops/audit", params={"target": f"mission:{live.mission_id}"}, headers=ops)
+        if wanted <= {e["reason"] for e in audit.json()}:
+            break
+        await asyncio.sleep(0.05)
+    assert wanted <= {e["reason"] for e in audit.json()}, audit.json()
 
 
 async def test_an_expert_reads_only_their_own_thread(live_mission: LiveMission) -> None:
