@@ -73,25 +73,25 @@ async def _audited_update(
     return answer
 
 
-async def mission_action(
-    session: Session, client: Client, *, user: User, mission_id: uuid.UUID, update: str, command: Command, reason: str
-) -> MissionView:
-    send = gateway.mission_update(client, mission_id, update, command)
-    target = f"mission:{mission_id}"
-    return await _audited_update(
-        session, user=user, target=target, update=update, reason=reason, command=command, send=send
-    )
-
-
 async def mission_action_json(
     session: Session, client: Client, *, user: User, mission_id: uuid.UUID, update: str, command: Command, reason: str
 ) -> bytes:
-    """`mission_action`, answering the new state's JSON as the workflow wrote it (for the HTTP answer)."""
+    """The ops action, answering the new state's JSON as the workflow wrote it (what the HTTP answer passes on)."""
     send = gateway.mission_update_json(client, mission_id, update, command)
     target = f"mission:{mission_id}"
     return await _audited_update(
         session, user=user, target=target, update=update, reason=reason, command=command, send=send
     )
+
+
+async def mission_action(
+    session: Session, client: Client, *, user: User, mission_id: uuid.UUID, update: str, command: Command, reason: str
+) -> MissionView:
+    """The ops action, answering the new state (the portal, `innot ops`)."""
+    answer = await mission_action_json(
+        session, client, user=user, mission_id=mission_id, update=update, command=command, reason=reason
+    )
+    return MissionView.model_validate_json(answer)
 
 
 async def milestone_action(
