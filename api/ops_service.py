@@ -39,7 +39,7 @@ async def audited(
     )
 
 
-Answer = TypeVar("Answer", MissionView, MilestoneView, bytes)
+Answer = TypeVar("Answer", MilestoneView, bytes)
 
 
 class Outcome(BaseModel):
@@ -49,7 +49,7 @@ class Outcome(BaseModel):
     records_ops_audit: bool = False
 
 
-def _outcome(answer: MissionView | MilestoneView | bytes) -> Outcome:
+def _outcome(answer: MilestoneView | bytes) -> Outcome:
     if isinstance(answer, bytes):  # the state's JSON: only these two fields are read from it
         return Outcome.model_validate_json(answer)
     return Outcome(stage=answer.stage.value, records_ops_audit=answer.records_ops_audit)

@@ -177,13 +177,10 @@ class InboxCache:
                 self._entries.popitem(last=False)
 
 
-def inbox_rows(connection: Connection, *, user: User) -> list[Any]:
-    """The inbox as plain rows (the columns a task view needs, the INBOX_LIMIT soonest due), on a bare connection:
-    no ORM on the hot path."""
-    params: dict[str, object]
-    if user.role == "ops":
-        query, params = _INBOX["ops"], {"role": "ops"}
-    else:
-        party = user.organisation_id if user.role == "client" else user.expert_id
-        query, params = _INBOX["party"], {"role": user.role, "party": party}
-    return list(connection.execute(query, params))
+def inbox_rows(connection: Connection, key: InboxKey) -> list[Any]:
+    """The inbox `key` (`inbox_key`) as plain rows (the columns a task view needs, the INBOX_LIMIT soonest due), on
+    a bare connection: no ORM on the hot path."""
+    role, party = key
+    if role == "ops":
+        return list(connection.execute(_INBOX["ops"], {"role": role}))
+    return list(connection.execute(_INBOX["party"], {"role": role, "party": party}))

@@ -279,7 +279,7 @@ async def inbox(request: Request, user: CurrentUser) -> Response:
             body = cache.get(key, version)
             if body is not None:
                 return body
-            rows = queries.inbox_rows(connection, user=user)
+            rows = queries.inbox_rows(connection, key)
         # our own rows, in TaskRead's fields and order, written by pydantic-core's encoder as a TaskRead would be
         # (tests/api: the same bytes), without building a model per row first: a party with a hundred running
         # missions polls a hundred rows (bench.load: validation was a third of the inbox's CPU)
