@@ -81,6 +81,7 @@ class MilestoneWorkflow(Lifecycle):
         self._told = (False, False)  # (accepted, final) as the mission last heard (QUIET_PATCH)
         self._telling = False
         self._teller: asyncio.Task[None] | None = None
+        self._started = False  # `milestone_started` is queued: the first event (seq 1) is the milestone's start
         self.view = MilestoneView(
             workflow_id=self._workflow_id,
             mission_id=inp.mission_id,
@@ -115,6 +116,7 @@ class MilestoneWorkflow(Lifecycle):
         span = due - workflow.now()
         d = self._add_deadline("deliverable:0", "deliverable", span, policy.reminder_for(span), due)
         await self._project("milestone_started", self.inp.plan.title, open_tasks=[self._deliver_task(d)])
+        self._started = True
         while True:
             await self._await(lambda: self.view.stage is MS.IN_REVIEW)
             span = policy.review
@@ -386,6 +388,12 @@ class MilestoneWorkflow(Lifecycle):
     @workflow.update
     @ops_audited
     async def submit_deliverable(self, cmd: SubmitDeliverable) -> MilestoneView:
+        if not self._started:
+            # A worker killed after the start's read-model write (a local activity) but before its workflow task
+            # completed: the retried task carries the start and this update, and the SDK runs update handlers
+            # first. Recording the submission first would give it seq 1, which the read model already holds
+            # (the start, seen: skipped), and the start seq 2 (tests/faults found a timeline without the review).
+            await workflow.wait_condition(lambda: self._started)
         self.view.deliverable_document_id = cmd.document_id
         self.view.deliverable_sha256 = cmd.sha256
         key = f"deliverable:{self.view.revisions}"
