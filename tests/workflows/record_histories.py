@@ -3,9 +3,9 @@
     .venv/bin/python -m tests.workflows.record_histories [--membership-only] [--searchable-only]
 
 v1: projections as regular activities; v2: since the `read-model-writes-as-local-activities` patch; v3: since the
-`read-model-writes-batched-after-the-answer` patch; v4: since the
-`fewer-signals-and-search-attribute-upserts` patch. All stay: the code must replay every history a running workflow
-may have.
+`read-model-writes-batched-after-the-answer` patch; v4: since the `fewer-signals-and-search-attribute-upserts`
+patch; v5: since the `read-model-written-after-the-answer` patch. All stay: the code must replay every history a
+running workflow may have.
 
 It runs one rich mission (a revision, an automatic acceptance, a payment reminder, a dispute resolved, ratings)
 on the time-skipping server and writes tests/histories/{mission,milestone_1,milestone_2}_{VERSION}.json. The
@@ -35,7 +35,7 @@ from tests.workflows import flows
 from tests.workflows.conftest import Harness, _harness, terms
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-VERSION = "v4"
+VERSION = "v5"
 
 
 def _write_new(path: Path, text: str) -> None:
