@@ -30,13 +30,16 @@ class Candidate(BaseModel):
     expert_id: UUID
     score: float
     contributions: dict[str, float] = Field(description="criterion -> contribution to the score")
-    explanation_fr: str
-    explanation_en: str
+    explanation_fr: str = Field(default="", description="why this expert, in French; empty in the reserve")
+    explanation_en: str = Field(default="", description="why this expert, in English; empty in the reserve")
 
 
 class Shortlist(BaseModel):
-    candidates: list[Candidate]
-    reserve: list[Candidate] = Field(description="in order, for invitation backfill")
+    candidates: list[Candidate] = Field(description="what the client reviews, each candidate explained")
+    reserve: list[Candidate] = Field(
+        description="in order, for invitation backfill: scores and contributions, not explained (nobody reviews "
+        "the reserve; its prose was three quarters of a mission's state, carried by every action's answer)"
+    )
 
 
 # --- proposals and contracts ----------------------------------------------------------------------------

@@ -144,8 +144,11 @@ class MatchingActivities:
                 break
             proposed *= 2
         ranked = confirmed[:wanted]
-        candidates = [self._candidate(query, s, fresh) for s, fresh in ranked]
-        return Shortlist(candidates=candidates[: req.size], reserve=candidates[req.size :])
+        shortlisted, reserve = ranked[: req.size], ranked[req.size :]
+        return Shortlist(
+            candidates=[self._candidate(query, s, fresh) for s, fresh in shortlisted],
+            reserve=[self._candidate(query, s, fresh, explained=False) for s, fresh in reserve],
+        )
 
     def _confirm(self, query: MatchQuery, ids: list[uuid.UUID]) -> list[tuple[Scored, ExpertProfile]]:
         with self._session_factory() as session:
@@ -162,12 +165,9 @@ class MatchingActivities:
         confirmed.sort(key=lambda pair: rank_key(pair[0]))
         return confirmed
 
-    def _candidate(self, query: MatchQuery, s: Scored, profile: ExpertProfile) -> Candidate:
-        text = explain(query, profile, s, self._rates)
-        return Candidate(
-            expert_id=s.expert_id,
-            score=s.score,
-            contributions=dict(s.contributions),
-            explanation_fr=text.fr,
-            explanation_en=text.en,
-        )
+    def _candidate(self, query: MatchQuery, s: Scored, profile: ExpertProfile, *, explained: bool = True) -> Candidate:
+        candidate = Candidate(expert_id=s.expert_id, score=s.score, contributions=dict(s.contributions))
+        if explained:
+            text = explain(query, profile, s, self._rates)
+            candidate.explanation_fr, candidate.explanation_en = text.fr, text.en
+        return candidate

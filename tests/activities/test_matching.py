@@ -79,8 +79,10 @@ async def test_shortlist_end_to_end(
     for c in everyone:
         assert c.expert_id not in declined and "fr" in by_id[c.expert_id].languages
         assert sum(c.contributions.values()) == pytest.approx(c.score, abs=1e-9)
+    for c in shortlist.candidates:  # what the client reviews is explained, in both languages
         assert c.explanation_en.startswith(("Strong fit", "Partial fit")) and f"{c.score:.2f}" in c.explanation_en
         assert c.explanation_fr.startswith("Adéquation") and f"{c.score:.2f}" in c.explanation_fr
+    assert all(c.explanation_en == c.explanation_fr == "" for c in shortlist.reserve), "the reserve is not explained"
 
     again = await ActivityEnvironment().run(acts.shortlist_experts, req)
     assert again == shortlist, "same input, same output"
