@@ -9,7 +9,7 @@ from uuid import UUID
 import structlog
 from fastapi import HTTPException, status
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -20,9 +20,18 @@ from workflows import client as workflow_client
 log = structlog.get_logger(__name__)
 
 
+# what an Update can raise that `http_error` answers (anything else is a bug, and a 500)
+UPDATE_ERRORS = (WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, RPCError)
+NOT_IN_TIME = "the workflow engine did not answer in time; retry shortly (an action already taken is refused)"
+
+
 def http_error(exc: Exception, what: str) -> HTTPException:
     if isinstance(exc, WorkflowUpdateFailedError):
         return HTTPException(status.HTTP_409_CONFLICT, workflow_client.rejection_reason(exc))
+    if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # the update was sent but its outcome not heard of in time (workers restarting, each held task timing out
+        # first): it may still be applied, and a retry of an applied action is refused
+        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, NOT_IN_TIME)
     if isinstance(exc, RPCError):
         if exc.status == RPCStatusCode.NOT_FOUND:
             return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
@@ -45,10 +54,7 @@ def http_error(exc: Exception, what: str) -> HTTPException:
                 "the connection to the workflow engine broke; retry shortly (an action already taken is refused)",
             )
         if exc.status is RPCStatusCode.CANCELLED:  # the client's deadline passed ("Timeout expired"): no worker
-            return HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                "the workflow engine did not answer in time; retry shortly (an action already taken is refused)",
-            )
+            return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, NOT_IN_TIME)
     raise exc
 
 
@@ -83,14 +89,14 @@ async def mission_state(client: Client, mission_id: UUID) -> MissionView:
 async def mission_update(client: Client, mission_id: UUID, update: str, command: Command) -> MissionView:
     try:
         return await workflow_client.send_update(client, mission_id, update, command)
-    except (WorkflowUpdateFailedError, RPCError) as exc:
+    except UPDATE_ERRORS as exc:
         raise http_error(exc, "mission") from exc
 
 
 async def mission_update_json(client: Client, mission_id: UUID, update: str, command: Command) -> bytes:
     try:
         return await workflow_client.send_update_json(client, mission_id, update, command)
-    except (WorkflowUpdateFailedError, RPCError) as exc:
+    except UPDATE_ERRORS as exc:
         raise http_error(exc, "mission") from exc
 
 
@@ -99,7 +105,7 @@ async def milestone_update(
 ) -> MilestoneView:
     try:
         return await workflow_client.send_milestone_update(client, mission_id, number, update, command)
-    except (WorkflowUpdateFailedError, RPCError) as exc:
+    except UPDATE_ERRORS as exc:
         raise http_error(exc, "milestone") from exc
 
 

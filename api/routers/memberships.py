@@ -11,12 +11,11 @@ from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from api.deps import CurrentUser, DocumentStoreDep, OpsUser, SessionDep, TemporalDep, actor_of
 from api.errors import ERROR_RESPONSES
-from api.gateway import http_error
+from api.gateway import UPDATE_ERRORS, http_error
 from domain.membership import ConfirmFeePayment, MembershipView, membership_workflow_id
 from store.models.community import AuditEntry, Membership, User
 from store.models.legal import DocumentRecord, InvoiceRecord
@@ -129,7 +128,7 @@ async def confirm_fee_payment(
     handle = client.get_workflow_handle(membership_workflow_id(member_id))
     try:
         view: MembershipView = await handle.execute_update("confirm_fee_payment", command, result_type=MembershipView)
-    except (WorkflowUpdateFailedError, RPCError) as exc:
+    except UPDATE_ERRORS as exc:
         raise http_error(exc, "membership") from exc
     session.add(
         AuditEntry(

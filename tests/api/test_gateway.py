@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi import HTTPException
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.gateway import http_error
@@ -32,3 +33,12 @@ def test_engine_errors_become_clear_answers(status: RPCStatusCode, message: str,
 def test_an_unknown_engine_error_is_not_hidden() -> None:
     with pytest.raises(RPCError):
         http_error(RPCError("something else", RPCStatusCode.INTERNAL, b""), "mission")
+
+
+def test_an_update_whose_outcome_was_not_heard_in_time_is_a_503_not_a_500() -> None:
+    """The update was sent, the workers kept restarting, the client's wait ran out (tests/faults, SIGKILL, found
+    it raised through the route): it may still be applied, so the answer says retry, and that a retry of an
+    applied action is refused."""
+    answer = http_error(WorkflowUpdateRPCTimeoutOrCancelledError(), "milestone")
+    assert isinstance(answer, HTTPException) and answer.status_code == 503
+    assert "retry" in str(answer.detail) and "refused" in str(answer.detail)
