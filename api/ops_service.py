@@ -59,16 +59,15 @@ async def _audited_update(
     session: Session, *, user: User, target: str, update: str, reason: str, command: Command, send: Awaitable[Answer]
 ) -> Answer:
     """Run the update, then audit it with its outcome: accepted (and the stage it led to) or refused (and why)."""
-    details = command.model_dump(mode="json", exclude={"actor"})
     try:
         answer = await send
     except HTTPException as exc:
-        details["outcome"] = f"refused: {exc.detail}"
+        details = {**command.model_dump(mode="json", exclude={"actor"}), "outcome": f"refused: {exc.detail}"}
         await audited(session, user=user, action=update, target=target, reason=reason, details=details)
         raise
     outcome = _outcome(answer)
     if not outcome.records_ops_audit:  # workflows started before the outbox: the workflow does not audit, we do
-        details["outcome"] = f"done; stage {outcome.stage}"
+        details = {**command.model_dump(mode="json", exclude={"actor"}), "outcome": f"done; stage {outcome.stage}"}
         await audited(session, user=user, action=update, target=target, reason=reason, details=details)
     return answer
 
