@@ -29,7 +29,9 @@ class ShortlistRequest(BaseModel):
 class Candidate(BaseModel):
     expert_id: UUID
     score: float
-    contributions: dict[str, float] = Field(description="criterion -> contribution to the score")
+    contributions: dict[str, float] = Field(
+        default_factory=dict, description="criterion -> contribution to the score; empty in the reserve"
+    )
     explanation_fr: str = Field(default="", description="why this expert, in French; empty in the reserve")
     explanation_en: str = Field(default="", description="why this expert, in English; empty in the reserve")
 
@@ -37,8 +39,8 @@ class Candidate(BaseModel):
 class Shortlist(BaseModel):
     candidates: list[Candidate] = Field(description="what the client reviews, each candidate explained")
     reserve: list[Candidate] = Field(
-        description="in order, for invitation backfill: scores and contributions, not explained (nobody reviews "
-        "the reserve; its prose was three quarters of a mission's state, carried by every action's answer)"
+        description="in order, for invitation backfill: each expert and score, not explained (nobody reviews the "
+        "reserve; explained, it was most of a mission's state, carried by every action's answer)"
     )
 
 

@@ -166,8 +166,13 @@ class MatchingActivities:
         return confirmed
 
     def _candidate(self, query: MatchQuery, s: Scored, profile: ExpertProfile, *, explained: bool = True) -> Candidate:
-        candidate = Candidate(expert_id=s.expert_id, score=s.score, contributions=dict(s.contributions))
-        if explained:
-            text = explain(query, profile, s, self._rates)
-            candidate.explanation_fr, candidate.explanation_en = text.fr, text.en
-        return candidate
+        if not explained:
+            return Candidate(expert_id=s.expert_id, score=s.score)
+        text = explain(query, profile, s, self._rates)
+        return Candidate(
+            expert_id=s.expert_id,
+            score=s.score,
+            contributions=dict(s.contributions),
+            explanation_fr=text.fr,
+            explanation_en=text.en,
+        )

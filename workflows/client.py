@@ -75,7 +75,7 @@ async def send_update(client: Client, mission_id: UUID, update: str, command: Co
 async def send_update_json(client: Client, mission_id: UUID, update: str, command: Command) -> bytes:
     """`send_update`, answering the new state's JSON as the workflow wrote it (a MissionView), not decoded: for a
     caller that passes it on as it is (an ops action's HTTP answer), which then skips decoding and re-encoding a
-    state of some 30 KB (a shortlist and its reserve, each candidate explained in two languages)."""
+    state of some 10 KB (a shortlist, each candidate explained in two languages, and its reserve)."""
     handle = client.get_workflow_handle(mission_workflow_id(mission_id))
     answer: RawValue = await handle.execute_update(update, command, result_type=RawValue)
     return answer.payload.data
