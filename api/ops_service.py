@@ -55,6 +55,11 @@ def _outcome(answer: MilestoneView | bytes) -> Outcome:
     return Outcome(stage=answer.stage.value, records_ops_audit=answer.records_ops_audit)
 
 
+def _details(command: Command, outcome: str) -> dict[str, Any]:
+    """What the audit entry says of an action: the command without its actor (the entry's user), and its outcome."""
+    return {**command.model_dump(mode="json", exclude={"actor"}), "outcome": outcome}
+
+
 async def _audited_update(
     session: Session, *, user: User, target: str, update: str, reason: str, command: Command, send: Awaitable[Answer]
 ) -> Answer:
@@ -62,12 +67,12 @@ async def _audited_update(
     try:
         answer = await send
     except HTTPException as exc:
-        details = {**command.model_dump(mode="json", exclude={"actor"}), "outcome": f"refused: {exc.detail}"}
+        details = _details(command, f"refused: {exc.detail}")
         await audited(session, user=user, action=update, target=target, reason=reason, details=details)
         raise
     outcome = _outcome(answer)
     if not outcome.records_ops_audit:  # workflows started before the outbox: the workflow does not audit, we do
-        details = {**command.model_dump(mode="json", exclude={"actor"}), "outcome": f"done; stage {outcome.stage}"}
+        details = _details(command, f"done; stage {outcome.stage}")
         await audited(session, user=user, action=update, target=target, reason=reason, details=details)
     return answer
 
