@@ -18,11 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api import gateway, ops_service
-from api.deps import actor_of
+from api import gateway, service
 from config.settings import get_settings
 from config.temporal import connect
-from domain import mission as cmds
+from domain.actions import Who, find
 from store import missions as queries
 from store.db import make_session_factory, shared_engine
 from store.models.community import User
@@ -96,24 +95,25 @@ def register(app: typer.Typer) -> None:
 
         _run(work)
 
-    def _action(name: str, update: str, command: type[cmds.Command], help_: str) -> None:
-        def action(mission_id: uuid.UUID, reason: Reason, as_: As) -> None:
+    def _reason_action(name: str, update: str, help_: str) -> None:
+        action = find(Who.OPS, update)
+
+        def command(mission_id: uuid.UUID, reason: Reason, as_: As) -> None:
             async def work(session: Session, client: Client) -> None:
                 user = _ops_user(session, as_)
-                cmd = command.model_validate({"actor": actor_of(user), "reason": reason})
-                view = await ops_service.mission_action(
-                    session, client, user=user, mission_id=mission_id, update=update, command=cmd, reason=reason
+                view = await service.act(
+                    session, client, user=user, mission_id=mission_id, action=action, fields={"reason": reason}
                 )
                 console.print(f"{mission_id}: {update} done, stage {view.stage.value}")
 
             _run(work)
 
-        action.__doc__ = help_
-        app.command(name)(action)
+        command.__doc__ = help_
+        app.command(name)(command)
 
-    _action("pause", "pause", cmds.PauseMission, "Pause a mission (its timers stop counting).")
-    _action("resume", "resume", cmds.ResumeMission, "Resume a paused mission, or retry after needs_attention.")
-    _action("cancel", "cancel", cmds.CancelMission, "Cancel a mission.")
+    _reason_action("pause", "pause", "Pause a mission (its timers stop counting).")
+    _reason_action("resume", "resume", "Resume a paused mission, or retry after needs_attention.")
+    _reason_action("cancel", "cancel", "Cancel a mission.")
 
     @app.command("extend")
     def extend(
@@ -127,10 +127,9 @@ def register(app: typer.Typer) -> None:
 
         async def work(session: Session, client: Client) -> None:
             user = _ops_user(session, as_)
-            cmd = cmds.ExtendDeadline(actor=actor_of(user), key=key, new_due=until, reason=reason)
-            view = await ops_service.mission_action(
-                session, client, user=user, mission_id=mission_id, update="extend_deadline", command=cmd, reason=reason
-            )
+            fields = {"key": key, "new_due": until, "reason": reason}
+            action = find(Who.OPS, "extend_deadline")
+            view = await service.act(session, client, user=user, mission_id=mission_id, action=action, fields=fields)
             console.print(f"{mission_id}: {key} extended; stage {view.stage.value}")
 
         _run(work)
@@ -141,10 +140,7 @@ def register(app: typer.Typer) -> None:
 
         async def work(session: Session, client: Client) -> None:
             user = _ops_user(session, as_)
-            await client.get_workflow_handle(f"mission:{mission_id}").terminate(reason=f"ops: {reason}")
-            ops_service.audit(
-                session, user=user, action="terminate", target=f"mission:{mission_id}", reason=reason, details={}
-            )
+            await service.terminate(session, client, user=user, mission_id=mission_id, reason=reason)
             console.print(f"{mission_id}: terminated")
 
         _run(work)
@@ -157,19 +153,13 @@ def register(app: typer.Typer) -> None:
             user = _ops_user(session, as_)
             rows, _ = queries.list_missions(session, user=user, stages=["needs_attention"], limit=10_000)
             done, refused = 0, 0
+            resume = find(Who.OPS, "resume")
             with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), console=console) as progress:
                 task = progress.add_task("resuming", total=len(rows))
                 for mission in rows:
-                    cmd = cmds.ResumeMission(actor=actor_of(user), reason=reason)
                     try:
-                        await ops_service.mission_action(
-                            session,
-                            client,
-                            user=user,
-                            mission_id=mission.id,
-                            update="resume",
-                            command=cmd,
-                            reason=reason,
+                        await service.act(
+                            session, client, user=user, mission_id=mission.id, action=resume, fields={"reason": reason}
                         )
                         done += 1
                     except HTTPException as exc:

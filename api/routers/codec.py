@@ -12,7 +12,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from api.deps import OpsUser, SessionDep
-from api.ops_service import audited
+from api.service import audited
 from config.codec import EncryptionCodec
 
 router = APIRouter(prefix="/codec", tags=["ops"], include_in_schema=True)

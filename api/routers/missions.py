@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
-from api import gateway
+from api import gateway, service
 from api.consistency import settled
 from api.deps import (
     ClientUser,
@@ -31,7 +31,6 @@ from api.deps import (
     TemporalDep,
     VisibleMission,
     actor_of,
-    release_connection,
 )
 from api.errors import ERROR_RESPONSES
 from api.routers.memberships import membership_is_active
@@ -43,10 +42,9 @@ from api.schemas.missions import (
     TaskRead,
     TimelineEntry,
     body_of,
-    to_command,
 )
 from api.views import json_response, redact
-from domain import mission as cmds
+from domain.actions import ACTIONS, Action, Scope, Who, find, form_hint
 from domain.mission import MilestoneView, MissionView, StartMission
 from domain.need import Need
 from domain.policy import Policy
@@ -62,29 +60,15 @@ router = APIRouter(tags=["missions"], responses=ERROR_RESPONSES)
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c3f44-8a55-4c55-9a39-6f3c4a0d3e21")
 
-# The route that completes each kind of task, shown in the inbox.
-FORMS = {
-    "answer_invitation": "POST /missions/{mission_id}/invitation/accept | /invitation/decline",
-    "submit_proposal": "POST /missions/{mission_id}/proposal",
-    "review_shortlist": "POST /missions/{mission_id}/shortlist/remove | /invitations/start",
-    "select_proposal": "POST /missions/{mission_id}/proposals/select | /proposals/new-round",
-    "sign_contract": "POST /missions/{mission_id}/contract/sign",
-    "submit_deliverable": "POST /missions/{mission_id}/milestones/{n}/deliverable",
-    "review_deliverable": "POST /missions/{mission_id}/milestones/{n}/accept | /revision",
-    "confirm_payment": "POST /missions/{mission_id}/milestones/{n}/payment",
-    "rate_expert": "POST /missions/{mission_id}/rating",
-    "rate_client": "POST /missions/{mission_id}/rating",
-    "need_details": "POST /missions/{mission_id}/need",
-    "qualify_need": "POST /ops/missions/{mission_id}/qualify",
-    "resolve_dispute": "POST /ops/missions/{mission_id}/resolve-dispute",
-    "repair": "POST /ops/missions/{mission_id}/resume",
-    "follow_up_deadline": "POST /ops/missions/{mission_id}/extend",
-}
+
+def form_of(task_action: str, mission_id: object) -> str:
+    """The API route(s) that complete an inbox task of this kind, for this mission."""
+    return form_hint(task_action).replace("{mission_id}", str(mission_id))
 
 
 def task_read(task: Any) -> TaskRead:
     answer = TaskRead.model_validate(task)
-    answer.form = FORMS.get(task.action, "").replace("{mission_id}", str(task.mission_id))
+    answer.form = form_of(task.action, task.mission_id)
     return answer
 
 
@@ -222,7 +206,7 @@ def detail_of(session: Session, mission: MissionRecord, user: User) -> MissionDe
         events = [e for e in events if not e.get("expert_id") or e["expert_id"] == mine]
     party = {"client": user.organisation_id, "expert": user.expert_id}.get(user.role)
     tasks = [
-        t | {"form": FORMS.get(t["action"], "").replace("{mission_id}", str(mission.id))}
+        t | {"form": form_of(t["action"], mission.id)}
         for t in detail["open_tasks"]
         if t["role"] == user.role and (party is None or t["party_id"] == str(party))
     ]
@@ -283,9 +267,7 @@ async def inbox(request: Request, user: CurrentUser) -> Response:
         # our own rows, in TaskRead's fields and order, written by pydantic-core's encoder as a TaskRead would be
         # (tests/api: the same bytes), without building a model per row first: a party with a hundred running
         # missions polls a hundred rows (bench.load: validation was a third of the inbox's CPU)
-        body = to_json(
-            [r._asdict() | {"form": FORMS.get(r.action, "").replace("{mission_id}", str(r.mission_id))} for r in rows]
-        )
+        body = to_json([r._asdict() | {"form": form_of(r.action, r.mission_id)} for r in rows])
         cache.put(key, version, body)
         return body
 
@@ -295,104 +277,50 @@ async def inbox(request: Request, user: CurrentUser) -> Response:
 # --- actions ------------------------------------------------------------------------------------------------
 
 
-# A lapsed member cannot open or accept a mission (running missions continue): checked here, as the workflow
-# validators do no I/O.
-NEEDS_ACTIVE_MEMBERSHIP = frozenset({"accept_invitation", "submit_proposal"})
+def _party_route(action: Action) -> None:
+    """The route of a party's action, from its declaration in `domain.actions`; `api.service.act` does the rest."""
+    body_model = body_of(action.command)
 
-
-def _check_role(user: User, role: str, summary: str) -> None:
-    if role == "party" and user.role in ("client", "expert"):
-        return
-    if user.role != role:
-        who = "parties of the mission" if role == "party" else role
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {who} can {summary.lower()}")
-
-
-def _mission_action(path: str, update: str, command: type[cmds.Command], role: str, summary: str) -> None:
-    body_model = body_of(command)
-
-    async def action(
-        mission: VisibleMission,
+    async def mission_action(
+        mission_id: uuid.UUID,
         body: body_model,  # type: ignore[valid-type]
         user: CurrentUser,
         session: SessionDep,
         client: TemporalDep,
     ) -> Response:
-        _check_role(user, role, summary)
-        if update in NEEDS_ACTIVE_MEMBERSHIP and not await anyio.to_thread.run_sync(
-            membership_is_active, session, user.expert_id
-        ):
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, "your membership is not active: pay the registration fee to take missions"
-            )
-        release_connection(session)
-        view = await gateway.mission_update(client, mission.id, update, to_command(command, body, actor_of(user)))
-        return json_response(redact(view, user))
+        view = await service.act(session, client, user=user, mission_id=mission_id, action=action, fields=body)
+        return json_response(view)
 
-    action.__name__ = update
-    router.add_api_route(
-        f"/missions/{{mission_id}}/{path}",
-        action,
-        methods=["POST"],
-        response_model=MissionView,
-        summary=summary,
-        name=f"{role}:{update}",
-    )
-
-
-def _milestone_action(path: str, update: str, command: type[cmds.Command], role: str, summary: str) -> None:
-    body_model = body_of(command)
-
-    async def action(
-        mission: VisibleMission,
+    async def milestone_action(
+        mission_id: uuid.UUID,
         number: Annotated[int, Path(ge=1, le=50, description="milestone number, from 1")],
         body: body_model,  # type: ignore[valid-type]
         user: CurrentUser,
+        session: SessionDep,
         client: TemporalDep,
     ) -> Response:
-        _check_role(user, role, summary)
-        command_ = to_command(command, body, actor_of(user))
-        return json_response(await gateway.milestone_update(client, mission.id, number, update, command_))
+        view = await service.act(
+            session, client, user=user, mission_id=mission_id, action=action, fields=body, number=number
+        )
+        return json_response(view)
 
-    action.__name__ = f"milestone_{update}"
+    milestone = action.scope is Scope.MILESTONE
+    endpoint = milestone_action if milestone else mission_action
+    endpoint.__name__ = action.name.replace(":", "_")
     router.add_api_route(
-        f"/missions/{{mission_id}}/milestones/{{number}}/{path}",
-        action,
+        action.route(),
+        endpoint,
         methods=["POST"],
-        response_model=MilestoneView,
-        summary=summary,
-        name=f"{role}:milestone_{update}",
+        response_model=MilestoneView if milestone else MissionView,
+        summary=action.summary,
+        name=action.name,
     )
 
 
-_ACTIONS: list[tuple[str, str, type[cmds.Command], str, str]] = [
-    ("need", "revise_need", cmds.ReviseNeed, "client", "Revise the need (after ops asked for details)"),
-    ("shortlist/remove", "edit_shortlist", cmds.EditShortlist, "client", "Remove candidates from the shortlist"),
-    ("invitations/start", "start_invitations", cmds.StartInvitations, "client", "Send the invitations"),
-    ("proposals/select", "select_proposal", cmds.SelectProposal, "client", "Select a proposal"),
-    ("proposals/new-round", "request_new_round", cmds.RequestNewRound, "client", "Ask for a new round"),
-    ("cancel", "cancel", cmds.CancelMission, "client", "Cancel the mission"),
-    ("dispute", "open_dispute", cmds.OpenDispute, "client", "Open a dispute"),
-    ("invitation/accept", "accept_invitation", cmds.AnswerInvitation, "expert", "Accept the invitation"),
-    ("invitation/decline", "decline_invitation", cmds.AnswerInvitation, "expert", "Decline the invitation"),
-    ("proposal", "submit_proposal", cmds.SubmitProposal, "expert", "Submit a proposal"),
-    ("proposal/withdraw", "withdraw_proposal", cmds.WithdrawProposal, "expert", "Withdraw my proposal"),
-]
-for _path, _update, _command, _role, _summary in _ACTIONS:
-    _mission_action(_path, _update, _command, _role, _summary)
-
-_MILESTONE_ACTIONS: list[tuple[str, str, type[cmds.Command], str, str]] = [
-    ("accept", "accept_deliverable", cmds.AcceptDeliverable, "client", "Accept the deliverable"),
-    ("revision", "request_revision", cmds.RequestRevision, "client", "Ask for a revision"),
-    ("payment", "confirm_payment", cmds.ConfirmPayment, "client", "Confirm the payment"),
-]
-for _path, _update, _command, _role, _summary in _MILESTONE_ACTIONS:
-    _milestone_action(_path, _update, _command, _role, _summary)
-
-
-# Actions both parties take ("party": the client's members or the mission's expert).
-_mission_action("contract/sign", "sign_contract", cmds.SignContract, "party", "Sign the contract (both parties)")
-_mission_action("rating", "rate", cmds.RateParty, "party", "Rate the other party")
+# the deliverable is an upload (below): its route is written by hand, and goes through the same service
+for _action in ACTIONS:
+    if _action.who is not Who.OPS and _action.update != "submit_deliverable":
+        _party_route(_action)
 
 
 # --- documents and deliverables ----------------------------------------------------------------------------
@@ -479,7 +407,8 @@ async def submit_deliverable(
     client: TemporalDep,
     store: DocumentStoreDep,
 ) -> MilestoneView:
-    if user.role != "expert":
+    deliver = find(Who.EXPERT, "submit_deliverable", Scope.MILESTONE)
+    if not deliver.who.allows(user.role):  # before the file is stored
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the expert delivers")
     media_type = (file.content_type or "").split(";")[0].strip()
     if media_type not in DELIVERABLE_TYPES:
@@ -526,9 +455,11 @@ async def submit_deliverable(
         session.commit()
 
     record = await anyio.to_thread.run_sync(upload_record)
-    command = cmds.SubmitDeliverable(actor=actor_of(user), document_id=record.id, sha256=sha256)
+    fields = {"document_id": record.id, "sha256": sha256}
     try:
-        view = await gateway.milestone_update(client, mission.id, number, "submit_deliverable", command)
+        view = await service.act(
+            session, client, user=user, mission_id=mission.id, action=deliver, fields=fields, number=number
+        )
     except HTTPException as exc:
         if exc.status_code == status.HTTP_409_CONFLICT:  # refused, or taken by the attempt whose answer was lost?
             with suppress(HTTPException, RPCError):

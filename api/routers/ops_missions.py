@@ -2,20 +2,20 @@
 (who, what, why, when), whether the workflow accepted it or refused it."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
-from temporalio.service import RPCError
 
-from api import gateway, ops_service
-from api.deps import OpsUser, SessionDep, TemporalDep, actor_of, release_connection
+from api import gateway, service
+from api.deps import OpsUser, SessionDep, TemporalDep, release_connection
 from api.errors import ERROR_RESPONSES
-from api.schemas.missions import HistoryEvent, MissionPage, MissionSummary, body_of, to_command
-from domain import mission as cmds
+from api.schemas.missions import HistoryEvent, MissionPage, MissionSummary, body_of
+from api.views import json_response
+from domain.actions import ACTIONS, Action, Scope, Who
 from domain.mission import MilestoneView, MissionView, mission_workflow_id
 from store import missions as queries
 from store.models.readmodel import MissionRecord
@@ -94,74 +94,50 @@ async def inspect_mission(mission_id: uuid.UUID, user: OpsUser, session: Session
     )
 
 
-def _ops_action(path: str, update: str, command: type[cmds.Command], summary: str) -> None:
-    body_model = body_of(command)
+def _ops_route(action: Action) -> None:
+    """The route of an ops action, from its declaration in `domain.actions`; `api.service.act` does the rest
+    (and audits it, accepted or refused)."""
+    body_model = body_of(action.command)
 
-    async def action(
+    async def mission_action(
         mission_id: uuid.UUID,
         body: body_model,  # type: ignore[valid-type]
         user: OpsUser,
         session: SessionDep,
         client: TemporalDep,
     ) -> Response:
-        # no read-model lookup first: ops may act on any mission, and an unknown one is Temporal's NOT_FOUND -> 404
-        command_ = to_command(command, body, actor_of(user))
-        reason = str(getattr(command_, "reason", "")) or summary
-        # the workflow's JSON of the new state, passed on as it is (ops see the whole state)
-        answer = await ops_service.mission_action_json(
-            session, client, user=user, mission_id=mission_id, update=update, command=command_, reason=reason
+        view = await service.act(session, client, user=user, mission_id=mission_id, action=action, fields=body)
+        return json_response(view)
+
+    async def milestone_action(
+        mission_id: uuid.UUID,
+        number: Annotated[int, Path(ge=1, le=50, description="milestone number, from 1")],
+        body: body_model,  # type: ignore[valid-type]
+        user: OpsUser,
+        session: SessionDep,
+        client: TemporalDep,
+    ) -> Response:
+        view = await service.act(
+            session, client, user=user, mission_id=mission_id, action=action, fields=body, number=number
         )
-        return Response(answer, media_type="application/json")
+        return json_response(view)
 
-    action.__name__ = f"ops_{update}"
+    milestone = action.scope is Scope.MILESTONE
+    endpoint = milestone_action if milestone else mission_action
+    endpoint.__name__ = action.name.replace(":", "_")
     router.add_api_route(
-        f"/missions/{{mission_id}}/{path}",
-        action,
+        action.route().removeprefix("/ops"),
+        endpoint,
         methods=["POST"],
-        response_model=MissionView,
-        summary=summary,
-        name=f"ops:{update}",
+        response_model=MilestoneView if milestone else MissionView,
+        summary=action.summary,
+        name=action.name,
     )
 
 
-_OPS_ACTIONS: list[tuple[str, str, type[cmds.Command], str]] = [
-    ("qualify", "qualify_need", cmds.QualifyNeed, "Qualify the need: approve, reject, ask for details"),
-    ("pause", "pause", cmds.PauseMission, "Pause the mission (timers stop counting)"),
-    ("resume", "resume", cmds.ResumeMission, "Resume: after a pause, or retry after needs_attention"),
-    ("extend", "extend_deadline", cmds.ExtendDeadline, "Extend a deadline"),
-    ("reassign", "reassign_expert", cmds.ReassignExpert, "Reassign the expert"),
-    ("resolve-dispute", "resolve_dispute", cmds.ResolveDispute, "Resolve a dispute"),
-    ("cancel", "cancel", cmds.CancelMission, "Cancel the mission"),
-]
-for _path, _update, _command, _summary in _OPS_ACTIONS:
-    _ops_action(_path, _update, _command, _summary)
-
-
-@router.post(
-    "/missions/{mission_id}/milestones/{number}/resume",
-    response_model=MilestoneView,
-    summary="Retry a milestone step that failed for good (needs_attention)",
-)
-async def resume_milestone(
-    mission_id: uuid.UUID,
-    number: Annotated[int, Path(ge=1, le=50)],
-    body: body_of(cmds.ResumeMission),  # type: ignore[valid-type]
-    user: OpsUser,
-    session: SessionDep,
-    client: TemporalDep,
-) -> MilestoneView:
-    await _existing(session, mission_id)
-    command = cmds.ResumeMission.model_validate(to_command(cmds.ResumeMission, body, actor_of(user)))
-    return await ops_service.milestone_action(
-        session,
-        client,
-        user=user,
-        mission_id=mission_id,
-        number=number,
-        update="resume",
-        command=command,
-        reason=command.reason or "retry the milestone step",
-    )
+for _action in ACTIONS:
+    if _action.who is Who.OPS:
+        _ops_route(_action)
 
 
 class Termination(BaseModel):
@@ -176,13 +152,5 @@ class Termination(BaseModel):
 async def terminate_mission(
     mission_id: uuid.UUID, body: Termination, user: OpsUser, session: SessionDep, client: TemporalDep
 ) -> None:
-    mission = await _existing(session, mission_id)
-    try:
-        await client.get_workflow_handle(mission_workflow_id(mission_id)).terminate(reason=f"ops: {body.reason}")
-    except RPCError as exc:
-        raise gateway.http_error(exc, "mission") from exc
-    mission.stage = "terminated"
-    mission.closed_reason = f"terminated by ops: {body.reason}"
-    mission.updated_at = datetime.now(UTC)
-    target = f"mission:{mission_id}"
-    await ops_service.audited(session, user=user, action="terminate", target=target, reason=body.reason, details={})
+    await _existing(session, mission_id)
+    await service.terminate(session, client, user=user, mission_id=mission_id, reason=body.reason)

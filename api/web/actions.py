@@ -1,23 +1,24 @@
-"""The portal's door to the mission actions: each form becomes the JSON API's body model and goes through the
-API's own route function (same validators, same workflow Update, same redaction, same audit for ops)."""
+"""The portal's door to the actions of `domain.actions`: a form becomes the action's fields and goes through the
+same service call as the JSON API (`api.service.act`: same checks, same workflow Update, same audit)."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.routing import APIRoute
+from fastapi import HTTPException, Request, status
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from temporalio.client import Client
 
-from api.routers import missions, ops_missions
+from api import service
 from api.schemas.missions import body_of
 from api.web import forms
 from domain import mission as cmds
+from domain.actions import ACTIONS, Action, Scope
+from store.models.community import User
 
-Endpoint = Callable[..., Awaitable[Any]]
 FieldsOf = Callable[[FormData], dict[str, Any]]
 
 
@@ -34,91 +35,71 @@ def _nothing(_form: FormData) -> dict[str, Any]:
     return {}
 
 
-# update -> (API route name, command, form reader)
-MISSION_ACTIONS: dict[str, tuple[str, type[cmds.Command], FieldsOf]] = {
-    "edit_shortlist": (
-        "client:edit_shortlist",
-        cmds.EditShortlist,
-        lambda f: {"remove_expert_ids": [str(v) for v in f.getlist("remove_expert_ids")]},
-    ),
-    "start_invitations": ("client:start_invitations", cmds.StartInvitations, _nothing),
-    "select_proposal": (
-        "client:select_proposal",
-        cmds.SelectProposal,
-        lambda f: {"expert_id": forms.text(f, "expert_id")},
-    ),
-    "request_new_round": ("client:request_new_round", cmds.RequestNewRound, _reason),
-    "cancel": ("client:cancel", cmds.CancelMission, _reason),
-    "open_dispute": ("client:open_dispute", cmds.OpenDispute, _reason),
-    "accept_invitation": ("expert:accept_invitation", cmds.AnswerInvitation, _reason),
-    "decline_invitation": ("expert:decline_invitation", cmds.AnswerInvitation, _reason),
-    "submit_proposal": ("expert:submit_proposal", cmds.SubmitProposal, lambda f: {"terms": forms.proposal_terms(f)}),
-    "withdraw_proposal": ("expert:withdraw_proposal", cmds.WithdrawProposal, _reason),
-    "sign_contract": (
-        "party:sign_contract",
-        cmds.SignContract,
-        lambda f: {"expected_sha256": forms.text(f, "expected_sha256")},
-    ),
-    "rate": (
-        "party:rate",
-        cmds.RateParty,
-        lambda f: {"score": forms.text(f, "score"), "comment": forms.text(f, "comment")},
-    ),
-}
-
-MILESTONE_ACTIONS: dict[str, tuple[str, type[cmds.Command], FieldsOf]] = {
-    "accept_deliverable": ("client:milestone_accept_deliverable", cmds.AcceptDeliverable, _nothing),
-    "request_revision": ("client:milestone_request_revision", cmds.RequestRevision, _reason),
-    "confirm_payment": (
-        "client:milestone_confirm_payment",
-        cmds.ConfirmPayment,
-        lambda f: {"paid_on": forms.text(f, "paid_on"), "reference": forms.text(f, "reference")},
-    ),
-}
-
-OPS_ACTIONS: dict[str, tuple[str, type[cmds.Command], FieldsOf]] = {
-    "pause": ("ops:pause", cmds.PauseMission, _reason),
-    "resume": ("ops:resume", cmds.ResumeMission, _reason),
-    "extend": (
-        "ops:extend_deadline",
-        cmds.ExtendDeadline,
-        lambda f: {
-            "key": forms.text(f, "key"),
-            "new_due": _utc(forms.text(f, "new_due")),
-            "reason": forms.text(f, "reason"),
-        },
-    ),
-    "reassign": (
-        "ops:reassign_expert",
-        cmds.ReassignExpert,
-        lambda f: {
-            "from_expert_id": forms.text(f, "from_expert_id"),
-            "to_expert_id": forms.text(f, "to_expert_id"),
-            "reason": forms.text(f, "reason"),
-        },
-    ),
-    "cancel": ("ops:cancel", cmds.CancelMission, _reason),
+# How each command's fields are read from a portal form (the only thing the portal adds to an action).
+FIELDS: dict[type[cmds.Command], FieldsOf] = {
+    cmds.EditShortlist: lambda f: {"remove_expert_ids": [str(v) for v in f.getlist("remove_expert_ids")]},
+    cmds.StartInvitations: _nothing,
+    cmds.SelectProposal: lambda f: {"expert_id": forms.text(f, "expert_id")},
+    cmds.RequestNewRound: _reason,
+    cmds.CancelMission: _reason,
+    cmds.OpenDispute: _reason,
+    cmds.AnswerInvitation: _reason,
+    cmds.SubmitProposal: lambda f: {"terms": forms.proposal_terms(f)},
+    cmds.WithdrawProposal: _reason,
+    cmds.SignContract: lambda f: {"expected_sha256": forms.text(f, "expected_sha256")},
+    cmds.RateParty: lambda f: {"score": forms.text(f, "score"), "comment": forms.text(f, "comment")},
+    cmds.AcceptDeliverable: _nothing,
+    cmds.RequestRevision: _reason,
+    cmds.ConfirmPayment: lambda f: {"paid_on": forms.text(f, "paid_on"), "reference": forms.text(f, "reference")},
+    cmds.ReviseNeed: lambda f: {"need": forms.need(f)},
+    cmds.QualifyNeed: lambda f: {"decision": forms.text(f, "decision"), "reason": forms.text(f, "reason")},
+    cmds.ResolveDispute: lambda f: {"outcome": forms.text(f, "outcome"), "reason": forms.text(f, "reason")},
+    cmds.PauseMission: _reason,
+    cmds.ResumeMission: _reason,
+    cmds.ExtendDeadline: lambda f: {
+        "key": forms.text(f, "key"),
+        "new_due": _utc(forms.text(f, "new_due")),
+        "reason": forms.text(f, "reason"),
+    },
+    cmds.ReassignExpert: lambda f: {
+        "from_expert_id": forms.text(f, "from_expert_id"),
+        "to_expert_id": forms.text(f, "to_expert_id"),
+        "reason": forms.text(f, "reason"),
+    },
 }
 
 
-def endpoint(router: APIRouter, name: str) -> Endpoint:
-    for route in router.routes:
-        if isinstance(route, APIRoute) and route.name == name:
-            function: Endpoint = route.endpoint
-            return function
-    raise LookupError(f"no API route named {name}")
+def action_for(user: User, name: str, scope: Scope) -> Action:
+    """The action a portal form posts to, by its update's name or its API path segment (`/ops/.../extend`), taken
+    as the user's role; 404 for an action the portal has no form for."""
+    for action in ACTIONS:
+        if (
+            action.who.allows(user.role)
+            and action.scope is scope
+            and name in (action.update, action.path)
+            and action.command in FIELDS
+        ):
+            return action
+    raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown action")
 
 
-async def call(function: Endpoint, **available: Any) -> Any:
-    """Call an API route function with the arguments it declares, taken from what the portal has at hand."""
-    wanted = inspect.signature(function).parameters
-    return await function(**{name: value for name, value in available.items() if name in wanted})
-
-
-def body(spec: tuple[str, type[cmds.Command], FieldsOf], form: FormData) -> Any:
-    """The API body model filled from the form (pydantic ValidationError names the faulty field)."""
-    _name, command, fields_of = spec
-    return body_of(command).model_validate(fields_of(form))
+async def perform(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    mission_id: uuid.UUID,
+    action: Action,
+    form: FormData,
+    number: int | None = None,
+) -> service.View:
+    """Validate the form as the API validates its body (a pydantic ValidationError names the faulty field), then
+    act through the service."""
+    fields = body_of(action.command).model_validate(FIELDS[action.command](form))
+    client = await temporal_of(request)
+    return await service.act(
+        session, client, user=user, mission_id=mission_id, action=action, fields=fields, number=number
+    )
 
 
 async def temporal_of(request: Request) -> Client:
@@ -129,15 +110,3 @@ async def temporal_of(request: Request) -> Client:
     if client is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the workflow engine (Temporal) is not reachable")
     return client
-
-
-def mission_endpoint(update: str) -> Endpoint:
-    return endpoint(missions.router, MISSION_ACTIONS[update][0])
-
-
-def milestone_endpoint(update: str) -> Endpoint:
-    return endpoint(missions.router, MILESTONE_ACTIONS[update][0])
-
-
-def ops_endpoint(action: str) -> Endpoint:
-    return endpoint(ops_missions.router, OPS_ACTIONS[action][0])

@@ -24,6 +24,7 @@ from api.views import redact
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
 from api.web.i18n import translator
+from domain.actions import Scope
 from domain.mission import MissionView, PendingAction
 from domain.stages import Stage
 from domain.taxonomy import validate_need
@@ -185,15 +186,9 @@ async def mission_action(
     form = await request.form()
     back = _back(form, mission_id)
     lang = language_of(request, user)
-    if update not in actions.MISSION_ACTIONS:
-        raise HTTPException(404, "unknown action")
     try:
-        mission = _mission_or_404(session, user, mission_id)
-        body = actions.body(actions.MISSION_ACTIONS[update], form)
-        client = await actions.temporal_of(request)
-        answer = await actions.call(
-            actions.mission_endpoint(update), mission=mission, body=body, user=user, client=client, session=session
-        )
+        action = actions.action_for(user, update, Scope.MISSION)
+        answer = await actions.perform(request, session, user, mission_id=mission_id, action=action, form=form)
         await settled(answer, session)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
@@ -239,20 +234,10 @@ async def milestone_action(
 ) -> Response:
     form = await request.form()
     back = _back(form, mission_id)
-    if update not in actions.MILESTONE_ACTIONS:
-        raise HTTPException(404, "unknown action")
     try:
-        mission = _mission_or_404(session, user, mission_id)
-        body = actions.body(actions.MILESTONE_ACTIONS[update], form)
-        client = await actions.temporal_of(request)
-        answer = await actions.call(
-            actions.milestone_endpoint(update),
-            mission=mission,
-            number=number,
-            body=body,
-            user=user,
-            client=client,
-            session=session,
+        action = actions.action_for(user, update, Scope.MILESTONE)
+        answer = await actions.perform(
+            request, session, user, mission_id=mission_id, action=action, form=form, number=number
         )
         await settled(answer, session)
     except (ValidationError, HTTPException) as exc:

@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session
 from api.consistency import settled
 from api.deps import SessionDep
 from api.routers import ops, ops_missions
-from api.schemas.missions import body_of
 from api.web import actions, forms
 from api.web.charts import bar_chart
 from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
 from api.web.i18n import stage_label, translator
-from domain import mission as cmds
+from domain.actions import Scope
 from domain.stages import Stage
 from store import missions as queries
 from store.models.readmodel import MissionRecord, TimelineEvent
@@ -116,25 +115,14 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
     try:
         if len(forms.text(form, "reason")) < 3:
             raise HTTPException(422, f"reason: {translator(lang)('field.reason')}")
-        client = await actions.temporal_of(request)
         number = forms.text(form, "milestone")
-        if action == "resume" and number.isdigit():
-            body = body_of(cmds.ResumeMission).model_validate({"reason": forms.text(form, "reason")})
-            answer = await ops_missions.resume_milestone(mission_id, int(number), body, user, session, client)
-            await settled(answer, session)
-        elif action in actions.OPS_ACTIONS:
-            body = actions.body(actions.OPS_ACTIONS[action], form)
-            answer = await actions.call(
-                actions.ops_endpoint(action),
-                mission_id=mission_id,
-                body=body,
-                user=user,
-                session=session,
-                client=client,
-            )
-            await settled(answer, session)
-        else:
-            raise HTTPException(404, "unknown action")
+        milestone = int(number) if action == "resume" and number.isdigit() else None
+        scope = Scope.MISSION if milestone is None else Scope.MILESTONE
+        chosen = actions.action_for(user, action, scope)
+        answer = await actions.perform(
+            request, session, user, mission_id=mission_id, action=chosen, form=form, number=milestone
+        )
+        await settled(answer, session)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(lang)("ops.done"))

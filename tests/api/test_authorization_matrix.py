@@ -25,7 +25,7 @@ from pydantic import TypeAdapter
 from starlette.routing import Mount
 
 from api.deps import ACCESS_COOKIE
-from api.routers.missions import FORMS
+from api.routers.missions import form_of
 from api.schemas.missions import TaskRead
 from api.web.core import CSRF_COOKIE, CSRF_FIELD, FLASH_COOKIE
 from cli.demo import need, proposal
@@ -353,7 +353,7 @@ async def test_the_inbox_lists_the_partys_open_tasks_each_with_its_form(live_mis
     mine = [t for t in tasks if str(t.mission_id) == live.mission_id]
     assert mine and {t.role for t in mine} == {"client"}
     for t in mine:
-        assert t.form == FORMS[t.action].replace("{mission_id}", live.mission_id) != ""
+        assert t.form == form_of(t.action, live.mission_id) != ""
     expert = (await live.api.get("/tasks", headers=live.parties[EXPERT].headers)).json()
     assert {t["id"] for t in expert}.isdisjoint({str(t.id) for t in mine}), "each party sees its own tasks"
 

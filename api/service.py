@@ -1,0 +1,163 @@
+"""The one service call behind every door: `act` carries out an action of `domain.actions` for a user.
+
+The JSON API, the portal and `innot ops` all call it, so an action is checked, sent and audited the same way
+whoever asks: who may take it (role), what the user may see (another organisation's mission is 404 like a
+missing one), whether their membership allows it, the workflow Update (whose validator decides; its refusal is a
+409 with the reason), and the audit of every ops action, accepted or refused. Errors are `HTTPException`s: the API
+answers them as they are, the portal shows their detail, the CLI prints it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, overload
+
+import anyio
+from fastapi import HTTPException, status
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from api import gateway
+from api.deps import actor_of, release_connection
+from api.routers.memberships import membership_is_active
+from api.views import redact
+from domain.actions import Action, Scope, Who
+from domain.mission import Command, MilestoneView, MissionView, milestone_workflow_id, mission_workflow_id
+from store.access import visible_mission
+from store.models.community import AuditEntry, User
+
+View = MissionView | MilestoneView
+
+
+def command_of(action: Action, user: User, fields: BaseModel | Mapping[str, Any]) -> Command:
+    """The action's command in the user's name: the actor always comes from the account, never from the input."""
+    values = fields.model_dump() if isinstance(fields, BaseModel) else dict(fields)
+    return action.command.model_validate({**values, "actor": actor_of(user)})
+
+
+@overload
+async def act(
+    session: Session,
+    client: Client,
+    *,
+    user: User,
+    mission_id: uuid.UUID,
+    action: Action,
+    fields: BaseModel | Mapping[str, Any],
+    number: None = None,
+) -> MissionView: ...
+
+
+@overload
+async def act(
+    session: Session,
+    client: Client,
+    *,
+    user: User,
+    mission_id: uuid.UUID,
+    action: Action,
+    fields: BaseModel | Mapping[str, Any],
+    number: int,
+) -> MilestoneView: ...
+
+
+@overload
+async def act(
+    session: Session,
+    client: Client,
+    *,
+    user: User,
+    mission_id: uuid.UUID,
+    action: Action,
+    fields: BaseModel | Mapping[str, Any],
+    number: int | None,
+) -> View: ...
+
+
+async def act(
+    session: Session,
+    client: Client,
+    *,
+    user: User,
+    mission_id: uuid.UUID,
+    action: Action,
+    fields: BaseModel | Mapping[str, Any],
+    number: int | None = None,
+) -> View:
+    """Carry out `action` on the mission (or its milestone `number`) for `user`; answer the new state as the user
+    may see it."""
+    if (action.scope is Scope.MILESTONE) != (number is not None):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{action.summary}: no such action here")
+    command = command_of(action, user, fields)
+    await anyio.to_thread.run_sync(partial(_check_access, session, user, mission_id, action))
+    target = mission_workflow_id(mission_id) if number is None else milestone_workflow_id(mission_id, number)
+    try:
+        view: View
+        if number is None:
+            view = await gateway.mission_update(client, mission_id, action.update, command)
+        else:
+            view = await gateway.milestone_update(client, mission_id, number, action.update, command)
+    except HTTPException as exc:
+        if action.who is Who.OPS:
+            await _audit(session, user, action, target, command, f"refused: {exc.detail}")
+        raise
+    if action.who is Who.OPS and not view.records_ops_audit:
+        await _audit(session, user, action, target, command, f"done; stage {view.stage.value}")
+    return redact(view, user) if isinstance(view, MissionView) else view
+
+
+def _check_access(session: Session, user: User, mission_id: uuid.UUID, action: Action) -> None:
+    """404 for a mission the user may not see (first: a refusal must not tell that it exists), 403 for an action
+    that is not the user's to take, 409 for a lapsed member's new engagement. Ops may act on any mission: an
+    unknown one is the workflow engine's NOT_FOUND, answered 404 too."""
+    if user.role != "ops" and visible_mission(session, user=user, mission_id=mission_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
+    if not action.who.allows(user.role):
+        who = "parties of the mission" if action.who is Who.PARTY else action.who.value
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {who} can {action.summary.lower()}")
+    if action.needs_active_membership and not membership_is_active(session, user.expert_id):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "your membership is not active: pay the registration fee to take missions"
+        )
+    release_connection(session)  # the pooled connection goes back before the wait on the workflow
+
+
+async def terminate(session: Session, client: Client, *, user: User, mission_id: uuid.UUID, reason: str) -> None:
+    """Last resort: terminate the mission's workflow (no clean-up code runs), audited."""
+    if user.role != "ops":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only ops can terminate a mission")
+    try:
+        await client.get_workflow_handle(mission_workflow_id(mission_id)).terminate(reason=f"ops: {reason}")
+    except gateway.UPDATE_ERRORS as exc:
+        raise gateway.http_error(exc, "mission") from exc
+    await audited(
+        session, user=user, action="terminate", target=mission_workflow_id(mission_id), reason=reason, details={}
+    )
+
+
+async def _audit(session: Session, user: User, action: Action, target: str, command: Command, outcome: str) -> None:
+    details = {**command.model_dump(mode="json", exclude={"actor"}), "outcome": outcome}
+    reason = str(getattr(command, "reason", "")) or action.summary
+    await audited(session, user=user, action=action.update, target=target, reason=reason, details=details)
+
+
+def audit(session: Session, *, user: User, action: str, target: str, reason: str, details: dict[str, Any]) -> None:
+    session.add(
+        AuditEntry(
+            at=datetime.now(UTC), actor_user_id=user.id, action=action, target=target, reason=reason, details=details
+        )
+    )
+    session.commit()
+
+
+async def audited(
+    session: Session, *, user: User, action: str, target: str, reason: str, details: dict[str, Any]
+) -> None:
+    """`audit`, in the thread pool: async routes must not block the event loop on a database write."""
+    await anyio.to_thread.run_sync(
+        partial(audit, session, user=user, action=action, target=target, reason=reason, details=details)
+    )

@@ -1,0 +1,126 @@
+"""Every action a person can take on a mission, declared once.
+
+Each entry names the workflow update that carries it out, its command (the update's input), who may take it,
+where it applies (the mission or one of its milestones) and the inbox tasks it completes. The API routes, the
+portal's forms, the inbox's hints and the `innot ops` commands are all generated from `ACTIONS`, and every one of
+them goes through the same service call (`api.service.act`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain import mission as cmds
+
+
+class Who(StrEnum):
+    CLIENT = "client"
+    EXPERT = "expert"
+    PARTY = "party"  # either party of the mission: the client's members or the mission's expert
+    OPS = "ops"
+
+    def allows(self, role: str) -> bool:
+        if self is Who.PARTY:
+            return role in ("client", "expert")
+        return role == self.value
+
+
+class Scope(StrEnum):
+    MISSION = "mission"
+    MILESTONE = "milestone"
+
+
+@dataclass(frozen=True)
+class Action:
+    who: Who
+    update: str  # the workflow update's name
+    command: type[cmds.Command]
+    path: str  # the route's last segment(s), under the mission's (or the milestone's) URL
+    summary: str
+    scope: Scope = Scope.MISSION
+    completes: tuple[str, ...] = ()  # the inbox task kinds this action answers
+    needs_active_membership: bool = False  # a lapsed member cannot open or accept new missions
+
+    @property
+    def name(self) -> str:
+        """Unique across the catalogue (`client:cancel` and `ops:cancel` are two actions of one update)."""
+        return f"{self.who}:{self.update}" if self.scope is Scope.MISSION else f"{self.who}:milestone_{self.update}"
+
+    def route(self) -> str:
+        """The API route that carries the action, with `{mission_id}` (and `{number}`) to fill in."""
+        base = "/ops/missions/{mission_id}" if self.who is Who.OPS else "/missions/{mission_id}"
+        if self.scope is Scope.MILESTONE:
+            base += "/milestones/{number}"
+        return f"{base}/{self.path}"
+
+
+C, E, P, OPS = Who.CLIENT, Who.EXPERT, Who.PARTY, Who.OPS
+M = Scope.MILESTONE
+
+# fmt: off
+ACTIONS: tuple[Action, ...] = (
+    # the client's side of the mission
+    Action(C, "revise_need", cmds.ReviseNeed, "need", "Revise the need (after ops asked for details)",
+           completes=("need_details",)),
+    Action(C, "edit_shortlist", cmds.EditShortlist, "shortlist/remove", "Remove candidates from the shortlist",
+           completes=("review_shortlist",)),
+    Action(C, "start_invitations", cmds.StartInvitations, "invitations/start", "Send the invitations",
+           completes=("review_shortlist",)),
+    Action(C, "select_proposal", cmds.SelectProposal, "proposals/select", "Select a proposal",
+           completes=("select_proposal",)),
+    Action(C, "request_new_round", cmds.RequestNewRound, "proposals/new-round", "Ask for a new round",
+           completes=("select_proposal",)),
+    Action(C, "cancel", cmds.CancelMission, "cancel", "Cancel the mission"),
+    Action(C, "open_dispute", cmds.OpenDispute, "dispute", "Open a dispute"),
+    # the expert's side
+    Action(E, "accept_invitation", cmds.AnswerInvitation, "invitation/accept", "Accept the invitation",
+           completes=("answer_invitation",), needs_active_membership=True),
+    Action(E, "decline_invitation", cmds.AnswerInvitation, "invitation/decline", "Decline the invitation",
+           completes=("answer_invitation",)),
+    Action(E, "submit_proposal", cmds.SubmitProposal, "proposal", "Submit a proposal",
+           completes=("submit_proposal",), needs_active_membership=True),
+    Action(E, "withdraw_proposal", cmds.WithdrawProposal, "proposal/withdraw", "Withdraw my proposal"),
+    # both parties
+    Action(P, "sign_contract", cmds.SignContract, "contract/sign", "Sign the contract (both parties)",
+           completes=("sign_contract",)),
+    Action(P, "rate", cmds.RateParty, "rating", "Rate the other party", completes=("rate_expert", "rate_client")),
+    # milestones
+    Action(E, "submit_deliverable", cmds.SubmitDeliverable, "deliverable", "Upload the milestone's deliverable",
+           scope=M, completes=("submit_deliverable",)),
+    Action(C, "accept_deliverable", cmds.AcceptDeliverable, "accept", "Accept the deliverable", scope=M,
+           completes=("review_deliverable",)),
+    Action(C, "request_revision", cmds.RequestRevision, "revision", "Ask for a revision", scope=M,
+           completes=("review_deliverable",)),
+    Action(C, "confirm_payment", cmds.ConfirmPayment, "payment", "Confirm the payment", scope=M,
+           completes=("confirm_payment",)),
+    # ops
+    Action(OPS, "qualify_need", cmds.QualifyNeed, "qualify", "Qualify the need: approve, reject, ask for details",
+           completes=("qualify_need",)),
+    Action(OPS, "pause", cmds.PauseMission, "pause", "Pause the mission (timers stop counting)"),
+    Action(OPS, "resume", cmds.ResumeMission, "resume", "Resume: after a pause, or retry after needs_attention",
+           completes=("repair",)),
+    Action(OPS, "extend_deadline", cmds.ExtendDeadline, "extend", "Extend a deadline",
+           completes=("follow_up_deadline",)),
+    Action(OPS, "reassign_expert", cmds.ReassignExpert, "reassign", "Reassign the expert"),
+    Action(OPS, "resolve_dispute", cmds.ResolveDispute, "resolve-dispute", "Resolve a dispute",
+           completes=("resolve_dispute",)),
+    Action(OPS, "cancel", cmds.CancelMission, "cancel", "Cancel the mission"),
+    Action(OPS, "resume", cmds.ResumeMission, "resume", "Retry a milestone step that failed for good (needs_attention)",
+           scope=M, completes=("repair",)),
+)
+# fmt: on
+
+BY_NAME: dict[str, Action] = {a.name: a for a in ACTIONS}
+assert len(BY_NAME) == len(ACTIONS), "two actions share a name"
+
+
+def find(who: Who, update: str, scope: Scope = Scope.MISSION) -> Action:
+    """The action `who` takes with `update` (KeyError when there is none: a door asked for an unknown action)."""
+    return BY_NAME[Action(who, update, cmds.Command, "", "", scope).name]
+
+
+def form_hint(task_action: str) -> str:
+    """The routes that complete an inbox task, as the inbox shows them: `POST /missions/{mission_id}/...`."""
+    routes = [a.route() for a in ACTIONS if task_action in a.completes]
+    return "POST " + " | ".join(routes) if routes else ""
