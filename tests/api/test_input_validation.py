@@ -18,7 +18,7 @@ from api.schemas import missions as mission_schemas
 from domain.actors import Actor, Role
 from domain.mission import ReviseNeed
 from domain.need import Need
-from tests.api.conftest import bearer, client_registration, login
+from tests.api.conftest import bearer, client_registration, expert_registration, login
 
 pytestmark = pytest.mark.db
 
@@ -102,6 +102,29 @@ def test_a_revised_need_passes_the_same_door() -> None:
     revised = revise.model_validate({"need": need(skills=["IFRS"])})
     command = mission_schemas.to_command(ReviseNeed, revised, Actor(user_id=uuid.uuid4(), role=Role.CLIENT))
     assert isinstance(command, ReviseNeed) and command.need.skills == ["ifrs_reporting"]
+
+
+async def test_an_expert_names_skills_and_functions_of_the_taxonomy(api: httpx.AsyncClient) -> None:
+    unknown = expert_registration(business_functions=["finanse"], skills=["financial modeling", "astrology"])
+    refused = fields(await api.post("/auth/register/expert", json=unknown))
+    assert "close matches: finance (Finance)" in refused["profile.business_functions.0"]
+    assert "close matches: financial_modelling" in refused["profile.skills.0"]
+    assert "no close match" in refused["profile.skills.1"]
+
+    # labels and synonyms are welcome: the profile keeps the keys matching ranks on, once each
+    synonyms = expert_registration(business_functions=["Finance"], skills=["M&A", "mergers_acquisitions", "IFRS"])
+    registered = await api.post("/auth/register/expert", json=synonyms)
+    assert registered.status_code == 201, registered.text
+    expert = bearer(await login(api, synonyms["account"]["email"]))
+    profile = (await api.get("/experts/profile", headers=expert)).json()
+    assert profile["business_functions"] == ["finance"]
+    assert profile["skills"] == ["mergers_acquisitions", "ifrs_reporting"]
+
+    refused = fields(await api.patch("/experts/profile", json={"skills": ["fpa&a"]}, headers=expert))
+    assert "unknown skill 'fpa&a'" in refused["skills.0"]
+    assert (await api.get("/experts/profile", headers=expert)).json()["skills"] == profile["skills"]
+    updated = await api.patch("/experts/profile", json={"skills": ["DCF"]}, headers=expert)
+    assert updated.status_code == 200 and updated.json()["skills"] == ["valuation"]
 
 
 def test_a_running_missions_need_stays_valid_when_its_day_passes() -> None:
