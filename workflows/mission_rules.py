@@ -50,9 +50,6 @@ from domain.money import Money
 from domain.policy import Policy
 from domain.stages import TERMINAL, WORKING, MilestoneStage, Stage
 
-CLIENT_CANCELS_IN = frozenset(
-    {Stage.NEED, Stage.QUALIFICATION, Stage.SHORTLIST, Stage.INVITATIONS, Stage.PROPOSALS, Stage.CONTRACT}
-)
 # deadlines whose expiry is handled once for good (the window closed): they cannot be reopened
 ONE_SHOT = frozenset({"invitation", "proposals", "feedback", "review"})
 
@@ -340,10 +337,9 @@ def check_cancel(view: MissionView, cmd: CancelMission, stopping: bool) -> None:
     if is_ops(cmd.actor):
         return
     _client(view, cmd.actor, "cancel the mission")
-    if view.stage not in CLIENT_CANCELS_IN:
-        raise ValueError(
-            f"the contract binds both parties in {view.stage.value}: open a dispute, ops will settle the cancellation"
-        )
+    # the client may walk away until both parties signed, in any stage (needs_attention and disputed included)
+    if view.contract is not None and view.contract.binds():
+        raise ValueError("the signed contract binds both parties: open a dispute, ops will settle the cancellation")
 
 
 def check_open_dispute(view: MissionView, cmd: OpenDispute) -> None:
