@@ -256,6 +256,11 @@ def check_submit_proposal(view: MissionView, cmd: SubmitProposal, now: datetime)
             raise ValueError(f"daily_rate x days = {priced} but the milestones add up to {total}")
     if any(m.due_date < view.need.start_date for m in terms.milestones):
         raise ValueError("a milestone is due before the mission starts")
+    if terms.currency != view.need.currency:
+        raise ValueError(
+            f"terms.currency: the need is budgeted in {view.need.currency}; propose in {view.need.currency}, "
+            f"not {terms.currency}"
+        )
 
 
 def check_withdraw_proposal(view: MissionView, cmd: SubmitProposal | WithdrawProposal) -> None:
