@@ -11,9 +11,10 @@ from typing import Any, cast
 import httpx
 import pytest
 from fastapi import FastAPI
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from temporalio.client import Client
 
+from api import errors
 from api.schemas import missions as mission_schemas
 from domain.actors import Actor, Role
 from domain.mission import ReviseNeed
@@ -125,6 +126,47 @@ async def test_an_expert_names_skills_and_functions_of_the_taxonomy(api: httpx.A
     assert (await api.get("/experts/profile", headers=expert)).json()["skills"] == profile["skills"]
     updated = await api.patch("/experts/profile", json={"skills": ["DCF"]}, headers=expert)
     assert updated.status_code == 200 and updated.json()["skills"] == ["valuation"]
+
+
+async def test_a_refusal_never_echoes_a_huge_input(api: httpx.AsyncClient, client_headers: dict[str, str]) -> None:
+    for path, body, field in (
+        ("/auth/register/expert", expert_registration(languages=[MEGABYTE]), "profile.languages.0"),
+        ("/auth/register/expert", expert_registration(skills=[MEGABYTE]), "profile.skills.0"),
+        ("/missions", need(countries=[MEGABYTE]), "countries.0"),
+        ("/missions", need(skills=[MEGABYTE]), "skills.0"),
+    ):
+        answer = await api.post(path, json=body, headers=client_headers if path == "/missions" else {})
+        assert answer.status_code == 422
+        assert len(answer.content) < 2_000, f"{path} {field}: {len(answer.content)} bytes back"
+        assert field in fields(answer)
+
+
+class _Echoing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+
+    @field_validator("code")
+    @classmethod
+    def _quote(cls, value: str) -> str:
+        raise ValueError(f"{value!r} is not a code")  # as a careless validator would
+
+
+async def test_the_422_handler_cuts_whatever_a_validator_quotes() -> None:
+    app = FastAPI()
+    errors.install(app)
+
+    @app.post("/echo")
+    def echo(body: _Echoing) -> None: ...
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://innot.test") as client:
+        answer = await client.post("/echo", json={"code": MEGABYTE, MEGABYTE: 1})
+    assert answer.status_code == 422
+    assert len(answer.content) < 2_000
+    refused = fields(answer)
+    assert refused["code"].startswith("'xxxx") and refused["code"].endswith("…")
+    assert any(f.startswith("xxxx") and f.endswith("…") for f in refused), "an unknown field's name is cut too"
 
 
 def test_a_running_missions_need_stays_valid_when_its_day_passes() -> None:
