@@ -14,6 +14,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = structlog.get_logger(__name__)
 
+# A 422 names each field and says what is wrong; it never echoes the input (pydantic's default does, in full).
+MAX_ECHO = 300
+MAX_ERRORS = 20
+
 
 class ErrorBody(BaseModel):
     detail: str
@@ -50,15 +54,24 @@ def _field_of(error: dict[str, Any]) -> str:
     return ".".join(loc) or "body"
 
 
+def cut(text: str, limit: int = MAX_ECHO) -> str:
+    """At most ``limit`` characters of a message: a validator that quotes what was sent must not send back a
+    megabyte (the field is named apart, so the cut message still says where the problem is)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _message_of(error: dict[str, Any]) -> str:
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     head, sep, rest = message.partition(": ")
-    return rest if sep and head.isidentifier() else message
+    return cut(rest if sep and head.isidentifier() else message)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [FieldError(field=_field_of(e), message=_message_of(e)) for e in exc.errors()]
+    found = exc.errors()
+    errors = [FieldError(field=cut(_field_of(e), 200), message=_message_of(e)) for e in found[:MAX_ERRORS]]
+    if len(found) > MAX_ERRORS:
+        errors.append(FieldError(field="body", message=f"{len(found) - MAX_ERRORS} more errors not shown"))
     summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
     body = ValidationErrorBody(detail=f"invalid input: {summary}", errors=errors)
     return JSONResponse(body.model_dump(), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

@@ -78,7 +78,7 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
                 "postcode": "33000",
                 "city": "Bordeaux",
                 "business_functions": ["finance"],
-                "skills": ["financial_modelling", "fp_and_a"],
+                "skills": ["financial_modelling", "management_control"],
                 "languages": ["fr", "en"],
                 "daily_rate": 850,
                 "currency": "EUR",

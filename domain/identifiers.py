@@ -7,6 +7,7 @@ it into a 422 naming the field.
 from __future__ import annotations
 
 import re
+import reprlib
 
 from babel import Locale
 from stdnum import iban as _iban
@@ -46,21 +47,27 @@ EU_COUNTRIES = frozenset(
         "SK",
     ]
 )
-_COUNTRIES = frozenset(str(c) for c in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(c)))
+# CLDR's two-letter territories, less those that are not ISO 3166-1 countries: exceptionally reserved codes
+# (AC, CP, CQ, DG, EA, IC, TA, EU, EZ, UN), private-use codes (QO, XA, XB, ZZ). XK (Kosovo, user-assigned) stays:
+# the EU and most registries use it.
+_NOT_ISO_3166 = frozenset({"AC", "CP", "CQ", "DG", "EA", "IC", "TA", "EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
+_COUNTRIES = frozenset(
+    str(c) for c in Locale("en").territories if re.fullmatch(r"[A-Z]{2}", str(c)) and str(c) not in _NOT_ISO_3166
+)
 _LANGUAGES = frozenset(str(c) for c in Locale("en").languages if re.fullmatch(r"[a-z]{2}", str(c)))
 
 
 def country(value: str) -> str:
     code = value.strip().upper()
     if code not in _COUNTRIES:
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. FR, DE, US)")
+        raise ValueError(f"{reprlib.repr(value)} is not an ISO 3166-1 alpha-2 country code (e.g. FR, DE, US)")
     return code
 
 
 def language(value: str) -> str:
     code = value.strip().lower()
     if code not in _LANGUAGES:
-        raise ValueError(f"{value!r} is not an ISO 639-1 language code (e.g. fr, en, de)")
+        raise ValueError(f"{reprlib.repr(value)} is not an ISO 639-1 language code (e.g. fr, en, de)")
     return code
 
 

@@ -246,6 +246,10 @@ class ContractState(BaseModel):
     signatures: list[Signature] = Field(default_factory=list)
     sealed: IssuedDocument | None = None
 
+    def binds(self) -> bool:
+        """The contract binds both parties once both signed it, whatever the mission's stage since."""
+        return {s.party for s in self.signatures} >= {"client", "expert"}
+
 
 class WorkflowView(BaseModel):
     """What every workflow's state carries about its writes to the read model."""

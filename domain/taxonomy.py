@@ -6,15 +6,19 @@ The data lives in ``taxonomy_data.json`` next to this module (versioned with the
 
 from __future__ import annotations
 
+import difflib
 import json
+import reprlib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from domain.need import Need
+from pydantic import AfterValidator
+
+from domain.need import Need, Term
 
 DATA_FILE = Path(__file__).with_name("taxonomy_data.json")
 
@@ -103,6 +107,32 @@ class Taxonomy:
     def resolve_function(self, text: str) -> str | None:
         return self._function_aliases.get(_fold(text))
 
+    def close_skills(self, text: str, n: int = 5) -> list[str]:
+        """Skill keys whose key, label or synonym is spelt close to ``text`` (best first)."""
+        return _close(text, self._aliases, n)
+
+    def close_functions(self, text: str, n: int = 5) -> list[str]:
+        return _close(text, self._function_aliases, n)
+
+    def skill_key(self, text: str) -> str:
+        """The skill key of a key, label or synonym; a ValueError naming the close matches if unknown."""
+        key = self.resolve_skill(text)
+        if key is None:
+            raise TaxonomyError(self._unknown("skill", text, self.close_skills(text)))
+        return key
+
+    def function_key(self, text: str) -> str:
+        key = self.resolve_function(text)
+        if key is None:
+            raise TaxonomyError(self._unknown("business function", text, self.close_functions(text)))
+        return key
+
+    def _unknown(self, kind: str, text: str, close: list[str]) -> str:
+        if not close:
+            return f"unknown {kind} {reprlib.repr(text)}: no close match in the taxonomy"
+        shown = ", ".join(f"{k} ({self.label(k, 'en')})" for k in close)
+        return f"unknown {kind} {reprlib.repr(text)}; close matches: {shown}"
+
     def proximity(self, wanted: str, offered: str) -> float:
         """How much an expert's skill ``offered`` covers the wanted skill."""
         if wanted == offered:
@@ -126,8 +156,20 @@ class Taxonomy:
         return key
 
 
+def _close(text: str, aliases: Mapping[str, str], n: int) -> list[str]:
+    folded = _fold(text[:200])  # nobody's skill is longer; difflib's cost grows with the length
+    # misspellings (difflib), then the aliases that contain what was typed ("mergers": "mergers & acquisitions")
+    spelt = difflib.get_close_matches(folded, list(aliases), n=4 * n, cutoff=0.75)
+    within = [a for a in aliases if len(folded) >= 3 and folded in a] if folded else []
+    keys: list[str] = []
+    for alias in spelt + within:
+        if aliases[alias] not in keys:
+            keys.append(aliases[alias])
+    return keys[:n]
+
+
 class TaxonomyError(ValueError):
-    """A need names a business function or skills the taxonomy does not know."""
+    """A need or a profile names a business function or skills the taxonomy does not know."""
 
 
 def validate_need(need: Need, taxonomy: Taxonomy | None = None) -> list[str]:
@@ -135,12 +177,32 @@ def validate_need(need: Need, taxonomy: Taxonomy | None = None) -> list[str]:
     use :func:`normalise_need` to rewrite them to keys."""
     tax = taxonomy or get_taxonomy()
     problems: list[str] = []
-    if tax.resolve_function(need.business_function) is None:
-        problems.append(f"unknown business function {need.business_function!r}")
-    for skill in need.skills:
-        if tax.resolve_skill(skill) is None:
-            problems.append(f"unknown skill {skill!r}")
+    for check, text in ((tax.function_key, need.business_function), *((tax.skill_key, s) for s in need.skills)):
+        try:
+            check(text)
+        except TaxonomyError as exc:
+            problems.append(str(exc))
     return problems
+
+
+def skill_key(text: str) -> str:
+    """A skill as typed -> its taxonomy key (pydantic validator: a ValueError lists the close matches)."""
+    return get_taxonomy().skill_key(text)
+
+
+def function_key(text: str) -> str:
+    return get_taxonomy().function_key(text)
+
+
+def unique(keys: list[str]) -> list[str]:
+    """Keys once each, in order (two synonyms of one skill resolve to the same key)."""
+    return list(dict.fromkeys(keys))
+
+
+SkillKey = Annotated[Term, AfterValidator(skill_key)]
+FunctionKey = Annotated[Term, AfterValidator(function_key)]
+SkillKeys = Annotated[list[SkillKey], AfterValidator(unique)]
+FunctionKeys = Annotated[list[FunctionKey], AfterValidator(unique)]
 
 
 def normalise_need(need: Need, taxonomy: Taxonomy | None = None) -> Need:

@@ -50,9 +50,6 @@ from domain.money import Money
 from domain.policy import Policy
 from domain.stages import TERMINAL, WORKING, MilestoneStage, Stage
 
-CLIENT_CANCELS_IN = frozenset(
-    {Stage.NEED, Stage.QUALIFICATION, Stage.SHORTLIST, Stage.INVITATIONS, Stage.PROPOSALS, Stage.CONTRACT}
-)
 # deadlines whose expiry is handled once for good (the window closed): they cannot be reopened
 ONE_SHOT = frozenset({"invitation", "proposals", "feedback", "review"})
 
@@ -259,6 +256,11 @@ def check_submit_proposal(view: MissionView, cmd: SubmitProposal, now: datetime)
             raise ValueError(f"daily_rate x days = {priced} but the milestones add up to {total}")
     if any(m.due_date < view.need.start_date for m in terms.milestones):
         raise ValueError("a milestone is due before the mission starts")
+    if terms.currency != view.need.currency:
+        raise ValueError(
+            f"terms.currency: the need is budgeted in {view.need.currency}; propose in {view.need.currency}, "
+            f"not {terms.currency}"
+        )
 
 
 def check_withdraw_proposal(view: MissionView, cmd: SubmitProposal | WithdrawProposal) -> None:
@@ -340,10 +342,9 @@ def check_cancel(view: MissionView, cmd: CancelMission, stopping: bool) -> None:
     if is_ops(cmd.actor):
         return
     _client(view, cmd.actor, "cancel the mission")
-    if view.stage not in CLIENT_CANCELS_IN:
-        raise ValueError(
-            f"the contract binds both parties in {view.stage.value}: open a dispute, ops will settle the cancellation"
-        )
+    # the client may walk away until both parties signed, in any stage (needs_attention and disputed included)
+    if view.contract is not None and view.contract.binds():
+        raise ValueError("the signed contract binds both parties: open a dispute, ops will settle the cancellation")
 
 
 def check_open_dispute(view: MissionView, cmd: OpenDispute) -> None:

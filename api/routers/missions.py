@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from pydantic_core import to_json
 from sqlalchemy import select
@@ -39,6 +38,7 @@ from api.schemas.missions import (
     MissionDetail,
     MissionPage,
     MissionSummary,
+    NeedSubmission,
     TaskRead,
     TimelineEntry,
     body_of,
@@ -46,9 +46,8 @@ from api.schemas.missions import (
 from api.views import json_response, redact
 from domain.actions import ACTIONS, Action, Scope, Who, find, form_hint
 from domain.mission import MilestoneView, MissionView, StartMission
-from domain.need import Need
 from domain.policy import Policy
-from domain.taxonomy import normalise_need, validate_need
+from domain.taxonomy import normalise_need
 from store import missions as queries
 from store.access import visible_mission
 from store.models.community import IdempotencyRecord, User
@@ -85,7 +84,7 @@ class CreatedMission(BaseModel):
     summary="Post a need (starts the mission)",
 )
 async def create_mission(
-    need: Need,
+    need: NeedSubmission,
     request: Request,
     user: ClientUser,
     settings: SettingsDep,
@@ -114,21 +113,13 @@ async def create_mission(
         raise HTTPException(
             status.HTTP_409_CONFLICT, "your organisation's membership is not active: pay the registration fee first"
         )
-    problems = validate_need(need)
-    if problems:
-        raise RequestValidationError(
-            [
-                {"loc": ("body", "skills" if "skill" in p else "business_function"), "msg": p, "type": "value_error"}
-                for p in problems
-            ]
-        )
-    need = normalise_need(need)
+    plain = normalise_need(need.as_need())
     mission_id = uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user.id}:{idempotency_key}") if idempotency_key else uuid.uuid4()
     assert user.organisation_id is not None
     start = StartMission(
         mission_id=mission_id,
         client_org_id=user.organisation_id,
-        need=need,
+        need=plain,
         actor=actor_of(user),
         policy=Policy(),
         documents_task_queue=settings.documents_task_queue,

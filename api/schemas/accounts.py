@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Sec
 from domain import identifiers
 from domain.identifiers import EU_COUNTRIES
 from domain.money import Currency
+from domain.taxonomy import FunctionKeys, SkillKeys
 
 Country = Annotated[str, AfterValidator(identifiers.country)]
 LanguageCode = Annotated[str, AfterValidator(identifiers.language)]
@@ -105,8 +106,8 @@ class ExpertProfileCreate(Address):
     headline: str = Field(default="", max_length=300)
     timezone: str = Field(default="Europe/Paris", max_length=64)
     utc_offset_minutes: int = Field(default=60, ge=-720, le=840)
-    business_functions: list[str] = Field(min_length=1, max_length=5)
-    skills: list[str] = Field(min_length=1, max_length=40)
+    business_functions: FunctionKeys = Field(min_length=1, max_length=5, description="taxonomy keys or synonyms")
+    skills: SkillKeys = Field(min_length=1, max_length=40, description="taxonomy keys or synonyms")
     languages: list[LanguageCode] = Field(min_length=1, max_length=10)
     countries: list[Country] = Field(default_factory=list, max_length=50)
     remote: bool = True

@@ -6,24 +6,58 @@ account, so nobody can act in another's name, and the body and the command can n
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, cast
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from domain.actors import Actor
 from domain.mission import Command
+from domain.need import Need, start_date_problem
+from domain.taxonomy import FunctionKey, SkillKeys
+
+
+def today() -> date:
+    """The date a new need's start date is checked against (UTC). Looked up at each check: tests move it."""
+    return datetime.now(UTC).date()
+
+
+class NeedSubmission(Need):
+    """A need as a client submits or revises it, through any door (API, portal): besides the rules of every need,
+    its business function and skills must be in the taxonomy (synonyms are rewritten to keys, an unknown term is
+    refused with its close matches) and it starts between today and the horizon. These are checked when the need
+    comes in only: a running mission's need stays valid when the day passes or the taxonomy changes."""
+
+    business_function: FunctionKey = Field(max_length=64, description="taxonomy key, label or synonym")
+    skills: SkillKeys = Field(min_length=1, max_length=30, description="taxonomy skill keys, labels or synonyms")
+
+    @field_validator("start_date")
+    @classmethod
+    def _starts_soon(cls, start: date) -> date:
+        problem = start_date_problem(start, today())
+        if problem:
+            raise ValueError(problem)
+        return start
+
+    def as_need(self) -> Need:
+        """The plain need the workflow carries."""
+        return Need.model_validate(self.model_dump())
+
 
 _bodies: dict[type[Command], type[BaseModel]] = {}
+# Types a command carries that arrive through a door with rules of their own.
+_AT_THE_DOOR: dict[Any, Any] = {Need: NeedSubmission}
 
 
 def body_of(command: type[Command]) -> type[BaseModel]:
     """The request body of a command: its fields without `actor`."""
     if command not in _bodies:
         fields: dict[str, Any] = {
-            name: (info.annotation, info) for name, info in command.model_fields.items() if name != "actor"
+            name: (_AT_THE_DOOR.get(info.annotation, info.annotation), info)
+            for name, info in command.model_fields.items()
+            if name != "actor"
         }
         name = command.__name__ + "Body"
         model = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)

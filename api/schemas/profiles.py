@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.accounts import Country, LanguageCode
 from domain.money import Currency
+from domain.taxonomy import SkillKeys
 
 
 class OrganisationRead(BaseModel):
@@ -68,7 +69,7 @@ class ExpertProfileUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     headline: str | None = Field(default=None, max_length=300)
-    skills: list[str] | None = Field(default=None, min_length=1, max_length=40)
+    skills: SkillKeys | None = Field(default=None, min_length=1, max_length=40, description="taxonomy keys or synonyms")
     languages: list[LanguageCode] | None = Field(default=None, min_length=1, max_length=10)
     countries: list[Country] | None = Field(default=None, max_length=50)
     remote: bool | None = None

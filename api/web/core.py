@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 
 from api.deps import ACCESS_COOKIE, SessionDep, SettingsDep, authenticate
+from api.errors import MAX_ERRORS, cut
 from api.routers import auth
 from api.schemas.accounts import RefreshRequest, TokenPair
 from api.web.i18n import LANG_COOKIE, pick_language, stage_label, translator
@@ -181,8 +182,9 @@ def error_text(exc: Exception) -> str:
         return str(exc.detail)
     if isinstance(exc, ValidationError):
         return "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {str(e['msg']).removeprefix('Value error, ')}"
-            for e in exc.errors()
+            f"{cut('.'.join(str(p) for p in e['loc']) or 'form', 200)}: "
+            f"{cut(str(e['msg']).removeprefix('Value error, '))}"
+            for e in exc.errors()[:MAX_ERRORS]
         )
     return str(exc)
 

@@ -8,7 +8,7 @@ from starlette.datastructures import FormData
 
 from activities.contracts import MilestonePlan, ProposalTerms
 from api.schemas.accounts import ClientRegistration, ExpertRegistration
-from domain.need import Need
+from api.schemas.missions import NeedSubmission
 
 
 def text(form: FormData, name: str) -> str:
@@ -86,8 +86,8 @@ def expert_registration(form: FormData) -> ExpertRegistration:
     return ExpertRegistration.model_validate({"account": _account(form), "profile": profile})
 
 
-def need(form: FormData) -> Need:
-    return Need.model_validate(
+def need(form: FormData) -> NeedSubmission:
+    return NeedSubmission.model_validate(
         {
             "title": text(form, "title"),
             "description": text(form, "description"),

@@ -27,7 +27,6 @@ from api.web.i18n import translator
 from domain.actions import Scope
 from domain.mission import MissionView, PendingAction
 from domain.stages import Stage
-from domain.taxonomy import validate_need
 from store import messaging
 from store import missions as queries
 from store.access import visible_mission
@@ -79,9 +78,6 @@ async def post_need(request: Request, user: WebUser, session: SessionDep, settin
     lang = language_of(request, user)
     try:
         need = forms.need(form)
-        problems = validate_need(need)  # the matching activity would refuse it later, as needs_attention
-        if problems:
-            raise HTTPException(422, "; ".join(problems))
         client = await actions.temporal_of(request)
         created = await missions.create_mission(
             need, request, user, settings, client, idempotency_key=forms.text(form, "idempotency_key") or None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -28,11 +28,12 @@ NEED = {
     "title": "Finance transformation",
     "description": "Redesign the monthly close of a mid-size industrial group.",
     "business_function": "finance",
-    "skills": ["fpa", "closing"],
+    "skills": ["budgeting_forecasting", "consolidation"],
     "languages": ["en"],
     "budget_min": "600",
     "budget_max": "1200",
-    "start_date": "2030-01-06",
+    # a need must start within two years (checked against the wall clock, not the time-skipping server's)
+    "start_date": (date.today() + timedelta(days=7)).isoformat(),
     "duration_days": 30,
 }
 

@@ -45,9 +45,23 @@ def test_need_with_labels_and_synonyms_is_normalised_to_keys() -> None:
 
 def test_unknown_function_and_skills_are_reported_together() -> None:
     raw = need("astrology", ["horoscopes", "valuation"])
-    assert validate_need(raw) == ["unknown business function 'astrology'", "unknown skill 'horoscopes'"]
+    assert validate_need(raw) == [
+        "unknown business function 'astrology': no close match in the taxonomy",
+        "unknown skill 'horoscopes': no close match in the taxonomy",
+    ]
     with pytest.raises(TaxonomyError, match="horoscopes"):
         normalise_need(raw)
+
+
+def test_an_unknown_term_comes_with_its_close_matches() -> None:
+    """Misspellings, and the labels or synonyms that contain what was typed: what the client may have meant."""
+    assert validate_need(need("finanse", ["valuaton", "mergers", "Valuation"])) == [
+        "unknown business function 'finanse'; close matches: finance (Finance)",
+        "unknown skill 'valuaton'; close matches: valuation (Valuation)",
+        "unknown skill 'mergers'; close matches: mergers_acquisitions (Mergers and acquisitions)",
+    ]
+    with pytest.raises(TaxonomyError, match=r"close matches: financial_modelling \(Financial modelling\)"):
+        TAX.skill_key("financial modeling")
 
 
 def test_proximity_follows_the_tree() -> None:

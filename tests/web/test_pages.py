@@ -76,7 +76,7 @@ def test_expert_registration_requires_the_billing_mandate(new_context: NewContex
         ("Full name", "Ana Lopez"),
         ("Password (10+ characters, mixed)", PASSWORD),
         ("Display name", "Ana Lopez"),
-        ("Skills (comma separated keys)", "fpa"),
+        ("Skills (comma separated keys)", "budgeting_forecasting"),
         ("Languages (ISO codes, comma separated)", "en"),
         ("Daily rate (excl. tax)", "700"),
         ("Available from", "2030-01-01"),

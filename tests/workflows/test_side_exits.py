@@ -61,6 +61,52 @@ async def test_client_cancels_in_every_stage_before_delivery(ts: Harness, stage:
     assert h.timeline()[-1].kind == "stage:cancelled"
 
 
+async def _attention_at_shortlist(h: Harness) -> object:
+    h.fakes.fail.add("shortlist_experts")
+    await h.start()
+    return await h.until(lambda v: v.stage is Stage.NEEDS_ATTENTION)
+
+
+async def _attention_at_contract(h: Harness) -> object:
+    h.fakes.fail.add("render_contract")
+    view = await flows.to_selection(h)
+    await h.update("select_proposal", SelectProposal(actor=h.client_actor, expert_id=view.accepted_expert_ids()[0]))
+    return await h.until(lambda v: v.stage is Stage.NEEDS_ATTENTION)
+
+
+async def _disputed_before_signing(h: Harness) -> object:
+    await flows.to_contract(h)
+    await flows.sign(h, "client")  # the expert has not signed: nothing binds yet
+    return await h.update("open_dispute", OpenDispute(actor=h.client_actor, reason="terms misunderstood"))
+
+
+UNSIGNED: dict[str, Callable[[Harness], Awaitable[object]]] = {
+    "needs_attention at the shortlist": _attention_at_shortlist,
+    "needs_attention at the contract": _attention_at_contract,
+    "disputed before the expert signed": _disputed_before_signing,
+}
+
+
+@pytest.mark.parametrize("where", list(UNSIGNED))
+async def test_client_cancels_while_no_contract_is_signed_whatever_the_stage(ts: Harness, where: str) -> None:
+    h = ts
+    await UNSIGNED[where](h)
+    view = await h.update("cancel", CancelMission(actor=h.client_actor, reason="we stop here"))
+    assert view.stage is Stage.CANCELLED and view.closed_reason == "we stop here"
+    await eventually(lambda: h.open_tasks() == [])
+
+
+async def test_a_signed_contract_binds_even_when_the_mission_needs_attention(ts: Harness) -> None:
+    h = ts
+    h.fakes.fail.add("seal_contract")
+    await flows.to_contract(h)
+    await flows.sign(h, "client")
+    await flows.sign(h, "expert")
+    await h.until(lambda v: v.stage is Stage.NEEDS_ATTENTION)
+    refused = await _rejection(h, "cancel", CancelMission(actor=h.client_actor, reason="changed our mind"))
+    assert refused == "the signed contract binds both parties: open a dispute, ops will settle the cancellation"
+
+
 async def test_ops_cancel_in_delivery_cancels_the_milestones(ts: Harness) -> None:
     h = ts
     await flows.to_delivery(h, terms("1000.00", "1500.00"))

@@ -114,6 +114,10 @@ async def test_proposal_payload_and_window_rules(ts: Harness) -> None:
     assert await refused(h, "submit_proposal", SubmitProposal(actor=expert, terms=early)) == (
         "a milestone is due before the mission starts"
     )
+    in_dollars = terms("4000.00").model_copy(update={"currency": "USD"})
+    assert await refused(h, "submit_proposal", SubmitProposal(actor=expert, terms=in_dollars)) == (
+        "terms.currency: the need is budgeted in EUR; propose in EUR, not USD"
+    )
     await h.update("submit_proposal", SubmitProposal(actor=expert, terms=terms("4000.00", daily=True)))
 
     await h.skip(timedelta(days=7, hours=1))
