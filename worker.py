@@ -15,11 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
 from activities.heartbeat import AutoHeartbeat
+from activities.mail import SmtpServer, Writer
 from activities.matching import MatchingActivities
 from activities.membership import MembershipActivities
 from activities.notify import NotifyActivities
@@ -35,12 +37,17 @@ from workflows import ALL_WORKFLOWS
 log = structlog.get_logger(__name__)
 
 
+def notify_activities(factory: sessionmaker[Session], settings: Settings) -> NotifyActivities:
+    server = SmtpServer.from_url(settings.smtp_url) if settings.smtp_url else None
+    return NotifyActivities(factory, Writer(settings.mail_from), server, settings.public_url)
+
+
 def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
     factory = make_session_factory(shared_engine(settings.database_url))
     matching = MatchingActivities(factory, settings)
     return [
         *ReadModelActivities(factory).all(),
-        *NotifyActivities(factory).all(),
+        *notify_activities(factory, settings).all(),
         *MembershipActivities(factory, settings).all(),
         matching.shortlist_experts,
         matching.record_shortlist_exposure,

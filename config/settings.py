@@ -119,6 +119,16 @@ class Settings(BaseSettings):
         description="when set, GET /metrics wants `Authorization: Bearer <token>` (Prometheus `authorization` scrape "
         "setting); unset, /metrics is open: keep it behind the proxy",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="where people reach the portal: the base of every link in an e-mail",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://…:465 (TLS). "
+        "Unset in development: `innot dev` starts a local catcher writing to var/mailbox, shown at /dev/mailbox",
+    )
+    mail_from: str = Field(default="innot <no-reply@innot.example>", description="From: of every e-mail")
     tsa_url: str | None = Field(
         default=None,
         description="RFC 3161 time-stamping authority for the platform seal (production); unset in development, the "
