@@ -7,17 +7,15 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from domain.notices import NoticeText
+from domain.notices import render
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
 SMTP_TIMEOUT = 20.0
@@ -86,7 +84,7 @@ class Letter:
     to_name: str
     to_address: str
     language: str
-    text: NoticeText
+    kind: str
     params: dict[str, str]
     link: str
 
@@ -103,9 +101,7 @@ class Writer:
 
     def message(self, letter: Letter, message_id: str) -> EmailMessage:
         _ = self._gettext_for(letter.language)
-        values = _Values({k: _readable(v, letter.language) for k, v in letter.params.items()})
-        subject = _(letter.text.subject).format_map(values)
-        body = _(letter.text.body).format_map(values)
+        subject, body = render(letter.kind, letter.params, letter.language, _)
         context: dict[str, Any] = {
             "_": _,
             "subject": subject,
@@ -118,20 +114,19 @@ class Writer:
         msg["To"] = formataddr((letter.to_name, letter.to_address))
         msg["Subject"] = subject
         msg["Message-ID"] = message_id
+        msg["Date"] = formatdate(usegmt=True)
         msg.set_content(self._env.get_template("notice.txt").render(context))
         msg.add_alternative(self._env.get_template("notice.html").render(context), subtype="html")
         msg["Content-Language"] = letter.language  # after the parts: set_content drops Content-* headers
         return msg
 
-    def digest(self, user: Any, notices: list[tuple[NoticeText, dict[str, str], str]], message_id: str) -> EmailMessage:
+    def digest(self, user: Any, notices: list[tuple[str, dict[str, str], str]], message_id: str) -> EmailMessage:
         """The daily digest: every notice the person chose to receive that way, each with its link."""
         _ = self._gettext_for(user.language)
         items = []
-        for text, params, link in notices:
-            values = _Values({k: _readable(v, user.language) for k, v in params.items()})
-            items.append(
-                {"subject": _(text.subject).format_map(values), "body": _(text.body).format_map(values), "link": link}
-            )
+        for kind, params, link in notices:
+            subject, body = render(kind, params, user.language, _)
+            items.append({"subject": subject, "body": body, "link": link})
         subject = _("Your innot digest: {count} notice(s)").format(count=len(items))
         context: dict[str, Any] = {"_": _, "subject": subject, "items": items, "name": user.full_name}
         msg = EmailMessage()
@@ -139,6 +134,7 @@ class Writer:
         msg["To"] = formataddr((user.full_name, user.email))
         msg["Subject"] = subject
         msg["Message-ID"] = message_id
+        msg["Date"] = formatdate(usegmt=True)
         msg.set_content(self._env.get_template("digest.txt").render(context))
         msg.add_alternative(self._env.get_template("digest.html").render(context), subtype="html")
         msg["Content-Language"] = user.language
@@ -148,21 +144,3 @@ class Writer:
         """The same Message-ID on every attempt for one notice and one person (a receiver can tell a repeat)."""
         domain = parseaddr(self.sender)[1].rpartition("@")[2] or "innot.invalid"
         return f"<{key}@{domain}>"
-
-
-class _Values(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def _readable(value: str, language: str) -> str:
-    """ISO dates and date-times as people read them in their language."""
-    locale = "fr_FR" if language == "fr" else "en_GB"
-    try:
-        if "T" in value:
-            return format_datetime(datetime.fromisoformat(value), "d MMMM y HH:mm zzz", locale=locale)
-        if len(value) == 10 and value[4] == "-":
-            return format_date(date.fromisoformat(value), "long", locale=locale)
-    except ValueError:
-        pass
-    return value

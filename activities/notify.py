@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.mail import Letter, MailRefused, SmtpServer, Writer
 from activities.projection import NoticeRequest
-from domain.notices import is_legal, text_of
+from domain.notices import is_legal
 from store.db import transaction
 from store.models.community import User
 from store.models.notices import NoticePreference, NoticeRecipient
@@ -68,7 +68,7 @@ class NotifyActivities:
             )
             if notice is None:
                 raise ApplicationError(f"no notice {ref.key} of {ref.workflow_id}", non_retryable=True)
-            pending = _fan_out(s, notice, self._writer.message_id)
+            pending = fan_out(s, notice, self._writer.message_id)
         return sum(self._email(recipient_id) for recipient_id in pending)
 
     @activity.defn
@@ -93,8 +93,8 @@ class NotifyActivities:
                 to_name=user.full_name,
                 to_address=user.email,
                 language=user.language,
-                text=text_of(notice.kind, notice.params),
-                params=notice.params | {"mission": _subject_title(s, notice), "kind": notice.kind},
+                kind=notice.kind,
+                params=notice.params | {"mission": _subject_title(s, notice)},
                 link=self._link(notice),
             )
             message = self._writer.message(letter, row.message_id)
@@ -129,9 +129,8 @@ class NotifyActivities:
             lines = []
             for row in rows:
                 notice = s.get_one(Notification, row.notification_id)
-                text = text_of(notice.kind, notice.params)
-                params = notice.params | {"mission": _subject_title(s, notice), "kind": notice.kind}
-                lines.append((text, params, self._link(notice)))
+                params = notice.params | {"mission": _subject_title(s, notice)}
+                lines.append((notice.kind, params, self._link(notice)))
             message = self._writer.digest(user, lines, self._writer.message_id(f"digest-{rows[0].id}"))
             self._server.send(message)
             now = datetime.now(UTC)
@@ -178,7 +177,7 @@ def recipients_of(s: Session, role: str, party_id: uuid.UUID | None) -> list[Use
     return list(s.scalars(query.order_by(User.created_at)))
 
 
-def _fan_out(s: Session, notice: Notification, message_id: Callable[[str], str]) -> list[uuid.UUID]:
+def fan_out(s: Session, notice: Notification, message_id: Callable[[str], str]) -> list[uuid.UUID]:
     """One recipient row per person (idempotent), its e-mail state set from their preference; the rows whose
     e-mail is still to send."""
     known = {

@@ -128,6 +128,10 @@ class Settings(BaseSettings):
         description="smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://…:465 (TLS). "
         "Unset in development: `innot dev` starts a local catcher writing to var/mailbox, shown at /dev/mailbox",
     )
+    dev_mailbox: Path = Field(
+        default=VAR / "mailbox",
+        description="the Maildir the development mail catcher writes to; shown at /dev/mailbox in development only",
+    )
     mail_from: str = Field(default="innot <no-reply@innot.example>", description="From: of every e-mail")
     tsa_url: str | None = Field(
         default=None,

@@ -7,7 +7,11 @@ A notice of kind `task` is emitted whenever a task opens for a party: its `actio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+
+from babel.dates import format_date, format_datetime
 
 
 @dataclass(frozen=True)
@@ -113,3 +117,28 @@ def text_of(kind: str, params: dict[str, str]) -> NoticeText:
 
 def is_legal(kind: str, params: dict[str, str]) -> bool:
     return text_of(kind, params).legal
+
+
+def render(kind: str, params: dict[str, str], language: str, gettext: Callable[[str], str] = str) -> tuple[str, str]:
+    """The notice's subject and body in the reader's language, dates written as people read them there."""
+    values = _Values({k: readable(v, language) for k, v in params.items()} | {"kind": kind})
+    text = text_of(kind, params)
+    return gettext(text.subject).format_map(values), gettext(text.body).format_map(values)
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def readable(value: str, language: str) -> str:
+    """An ISO date or date-time as people read it in their language; anything else as it is."""
+    locale = "fr_FR" if language == "fr" else "en_GB"
+    try:
+        if "T" in value:
+            return format_datetime(datetime.fromisoformat(value), "d MMMM y HH:mm zzz", locale=locale)
+        if len(value) == 10 and value[4] == "-":
+            return format_date(date.fromisoformat(value), "long", locale=locale)
+    except ValueError:
+        pass
+    return value
