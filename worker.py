@@ -33,6 +33,7 @@ from documents.rendering import Renderer
 from documents.store import open_document_store
 from store.db import make_session_factory, shared_engine
 from workflows import ALL_WORKFLOWS
+from workflows.digest import ensure_digest_schedule
 
 log = structlog.get_logger(__name__)
 
@@ -104,6 +105,8 @@ async def run(settings: Settings | None = None, *, queues: str = "all") -> None:
     configure_logging(settings)
     client = await connect(settings, runtime=temporal_runtime(settings))
     workers = build_workers(client, settings, queues=queues)
+    if queues in ("all", "missions"):
+        await ensure_digest_schedule(client, settings.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
