@@ -189,3 +189,24 @@ def test_doctor_prints_every_check_and_commands_refuse_to_start() -> None:
     refused = CliRunner().invoke(cli_app, ["worker"], env={"INNOT_ENVIRONMENT": "production"})
     assert refused.exit_code == 2 and "refusing to start in production" in refused.output
     get_settings.cache_clear()
+
+
+def test_every_data_file_of_the_packages_is_packaged() -> None:
+    """The image installs the wheel, not the checkout: a template or catalogue its package data leaves out would be
+    missing in production only."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = project["tool"]["setuptools"]["package-data"]["*"]
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    missing = sorted(
+        str(path.relative_to(ROOT))
+        for package in packages
+        for path in (ROOT / package).rglob("*")
+        if path.is_file()
+        and path.suffix not in (".py", ".pyc")
+        and not path.name.startswith("README")
+        and "__pycache__" not in path.parts
+        and not any(path.match(p) for p in patterns)
+    )
+    assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
