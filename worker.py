@@ -15,11 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
 from activities.heartbeat import AutoHeartbeat
+from activities.mail import SmtpServer, Writer
 from activities.matching import MatchingActivities
 from activities.membership import MembershipActivities
 from activities.notify import NotifyActivities
@@ -31,8 +33,14 @@ from documents.rendering import Renderer
 from documents.store import open_document_store
 from store.db import make_session_factory, shared_engine
 from workflows import ALL_WORKFLOWS
+from workflows.digest import ensure_digest_schedule
 
 log = structlog.get_logger(__name__)
+
+
+def notify_activities(factory: sessionmaker[Session], settings: Settings) -> NotifyActivities:
+    server = SmtpServer.from_url(settings.smtp_url) if settings.smtp_url else None
+    return NotifyActivities(factory, Writer(settings.mail_from), server, settings.public_url)
 
 
 def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
@@ -40,7 +48,7 @@ def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
     matching = MatchingActivities(factory, settings)
     return [
         *ReadModelActivities(factory).all(),
-        *NotifyActivities(factory).all(),
+        *notify_activities(factory, settings).all(),
         *MembershipActivities(factory, settings).all(),
         matching.shortlist_experts,
         matching.record_shortlist_exposure,
@@ -97,6 +105,8 @@ async def run(settings: Settings | None = None, *, queues: str = "all") -> None:
     configure_logging(settings)
     client = await connect(settings, runtime=temporal_runtime(settings))
     workers = build_workers(client, settings, queues=queues)
+    if queues in ("all", "missions"):
+        await ensure_digest_schedule(client, settings.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,29 +1,52 @@
-"""Notices to the parties (reminders, expiries, late-payment notices): written to an outbox table keyed by
-(workflow id, key), so a retried activity never sends twice. Ids and parameters only; the mailer renders the
-message from the kind in the recipient's language."""
+"""Notices to the parties: queued in an outbox keyed by (workflow id, key), then delivered to each person of the
+party: in the portal's feed at once, and by e-mail as each person chose (immediately, in the daily digest, or not
+at all; legal notices always go out).
+
+Delivery is idempotent per person: one row per (notice, person) records the e-mail as sent once the server
+accepted it, so a retried activity (a worker killed, the mail server down) sends what is left and nothing twice.
+"""
 
 from __future__ import annotations
 
+import smtplib
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from activities.mail import Letter, MailRefused, SmtpServer, Writer
 from activities.projection import NoticeRequest
+from domain.notices import is_legal
 from store.db import transaction
-from store.models.readmodel import Notification
+from store.models.community import User
+from store.models.notices import NoticePreference, NoticeRecipient
+from store.models.readmodel import MissionRecord, Notification
+
+
+class NoticeRef(BaseModel):
+    workflow_id: str
+    key: str
 
 
 class NotifyActivities:
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], writer: Writer, server: SmtpServer | None, public_url: str
+    ) -> None:
         self._sessions = session_factory
+        self._writer = writer
+        self._server = server
+        self._public_url = public_url.rstrip("/")
 
     def all(self) -> list[Callable[..., Any]]:
         """The activities to register on the missions task queue (sync: give the worker a thread pool)."""
-        return [self.notify]
+        return [self.notify, self.deliver_notice, self.send_digests]
 
     @activity.defn(name="notify_party")
     def notify(self, n: NoticeRequest) -> bool:
@@ -33,6 +56,93 @@ class NotifyActivities:
                 return queue_notice(s, n)
         except IntegrityError:
             return False
+
+    @activity.defn
+    def deliver_notice(self, ref: NoticeRef) -> int:
+        """Deliver a queued notice to every person of its party; how many e-mails went out. A temporary SMTP
+        failure raises (Temporal retries with back-off: nothing is lost while the mail server is down); what was
+        sent stays sent."""
+        with transaction(self._sessions) as s:
+            notice = s.scalar(
+                select(Notification).where(Notification.workflow_id == ref.workflow_id, Notification.key == ref.key)
+            )
+            if notice is None:
+                raise ApplicationError(f"no notice {ref.key} of {ref.workflow_id}", non_retryable=True)
+            pending = fan_out(s, notice, self._writer.message_id)
+        return sum(self._email(recipient_id) for recipient_id in pending)
+
+    @activity.defn
+    def send_digests(self) -> int:
+        """One e-mail per person listing the notices they chose to receive as a digest; how many went out."""
+        with self._sessions() as s:
+            users = s.scalars(
+                select(NoticeRecipient.user_id).where(NoticeRecipient.email_status == "digest").distinct()
+            ).all()
+        return sum(self._digest(user_id) for user_id in users)
+
+    def _email(self, recipient_id: uuid.UUID) -> int:
+        if self._server is None:
+            raise ApplicationError("no SMTP server configured (INNOT_SMTP_URL)")
+        with self._sessions() as s:
+            row = s.get_one(NoticeRecipient, recipient_id)
+            if row.email_status != "pending":
+                return 0
+            notice = s.get_one(Notification, row.notification_id)
+            user = s.get_one(User, row.user_id)
+            letter = Letter(
+                to_name=user.full_name,
+                to_address=user.email,
+                language=user.language,
+                kind=notice.kind,
+                params=notice.params | {"mission": _subject_title(s, notice)},
+                link=self._link(notice),
+            )
+            message = self._writer.message(letter, row.message_id)
+            row.email_attempts += 1
+            s.commit()
+            try:
+                self._server.send(message)
+            except MailRefused as exc:  # a bounce: visible to ops, not retried
+                row.email_status, row.email_error = "failed", str(exc)[:2000]
+                s.commit()
+                return 0
+            except (smtplib.SMTPException, OSError) as exc:
+                row.email_error = f"{type(exc).__name__}: {exc}"[:2000]
+                s.commit()
+                raise
+            row.email_status, row.emailed_at, row.email_error = "sent", datetime.now(UTC), None
+            s.commit()
+            return 1
+
+    def _digest(self, user_id: uuid.UUID) -> int:
+        if self._server is None:
+            raise ApplicationError("no SMTP server configured (INNOT_SMTP_URL)")
+        with self._sessions() as s:
+            user = s.get_one(User, user_id)
+            rows = s.scalars(
+                select(NoticeRecipient)
+                .where(NoticeRecipient.user_id == user_id, NoticeRecipient.email_status == "digest")
+                .order_by(NoticeRecipient.created_at)
+            ).all()
+            if not rows:
+                return 0
+            lines = []
+            for row in rows:
+                notice = s.get_one(Notification, row.notification_id)
+                params = notice.params | {"mission": _subject_title(s, notice)}
+                lines.append((notice.kind, params, self._link(notice)))
+            message = self._writer.digest(user, lines, self._writer.message_id(f"digest-{rows[0].id}"))
+            self._server.send(message)
+            now = datetime.now(UTC)
+            for row in rows:
+                row.email_status, row.emailed_at = "sent", now
+            s.commit()
+            return 1
+
+    def _link(self, notice: Notification) -> str:
+        if notice.workflow_id.startswith("membership:"):
+            return f"{self._public_url}/portal/profile"
+        return f"{self._public_url}/portal/missions/{notice.mission_id}"
 
 
 def queue_notice(s: Session, n: NoticeRequest) -> bool:
@@ -54,3 +164,45 @@ def queue_notice(s: Session, n: NoticeRequest) -> bool:
         )
     )
     return True
+
+
+def recipients_of(s: Session, role: str, party_id: uuid.UUID | None) -> list[User]:
+    """The people a party's notices reach: every active member of a client organisation, the expert's account,
+    every ops account."""
+    query = select(User).where(User.is_active.is_(True), User.role == role)
+    if role == "client":
+        query = query.where(User.organisation_id == party_id)
+    elif role == "expert":
+        query = query.where(User.expert_id == party_id)
+    return list(s.scalars(query.order_by(User.created_at)))
+
+
+def fan_out(s: Session, notice: Notification, message_id: Callable[[str], str]) -> list[uuid.UUID]:
+    """One recipient row per person (idempotent), its e-mail state set from their preference; the rows whose
+    e-mail is still to send."""
+    known = {
+        r.user_id: r for r in s.scalars(select(NoticeRecipient).where(NoticeRecipient.notification_id == notice.id))
+    }
+    legal = is_legal(notice.kind, notice.params)
+    for user in recipients_of(s, notice.role, notice.party_id):
+        if user.id in known:
+            continue
+        mode = s.scalar(
+            select(NoticePreference.mode).where(
+                NoticePreference.user_id == user.id, NoticePreference.kind == notice.kind
+            )
+        )
+        status = "pending" if legal or mode in (None, "immediate") else mode
+        row = NoticeRecipient(
+            id=uuid.uuid4(), notification_id=notice.id, user_id=user.id, email_status=status, email_attempts=0
+        )
+        row.message_id = message_id(f"notice-{row.id}")
+        s.add(row)
+        known[user.id] = row
+    s.flush()
+    return [r.id for r in known.values() if r.email_status == "pending"]
+
+
+def _subject_title(s: Session, notice: Notification) -> str:
+    mission = s.get(MissionRecord, notice.mission_id)
+    return mission.title if mission is not None else ""

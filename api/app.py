@@ -19,11 +19,13 @@ from api.routers import (
     auth,
     clients,
     codec,
+    devmail,
     experts,
     health,
     memberships,
     messages,
     missions,
+    notifications,
     ops,
     ops_missions,
     public,
@@ -87,6 +89,7 @@ def create_app(
             {"name": "experts", "description": "independent experts"},
             {"name": "ops", "description": "platform staff; every action is audited"},
             {"name": "messages", "description": "private, encrypted conversations inside a mission"},
+            {"name": "notifications", "description": "what the platform told me, and how I want to be e-mailed"},
             {"name": "public", "description": "the transparency ledger: fees, contracts, commission 0.00"},
             {"name": "health", "description": "liveness of the database and Temporal"},
         ],
@@ -115,8 +118,11 @@ def create_app(
         allow_headers=["Authorization", "Content-Type", "X-Namespace"],
         allow_credentials=True,
     )
-    for module in (health, auth, missions, messages, clients, experts, memberships, ops, ops_missions, codec, public):
+    routers = (health, auth, missions, messages, notifications, clients, experts, memberships, ops, ops_missions)
+    for module in (*routers, codec, public):
         app.include_router(module.router)
+    if settings.environment == "development":  # the development mail catcher's mailbox; never in production
+        app.include_router(devmail.router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

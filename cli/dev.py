@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
 from rich.console import Console
 
 from config.settings import VAR, Settings
@@ -99,11 +101,28 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
                 proc.wait()
 
 
+DEV_SMTP_PORT = 8025
+
+
+def start_mail_catcher(settings: Settings) -> Controller:
+    """A local SMTP server keeping every e-mail in a Maildir (`settings.dev_mailbox`), shown at /dev/mailbox."""
+    if port_busy(DEV_SMTP_PORT):
+        raise RuntimeError(f"port {DEV_SMTP_PORT} is taken: set INNOT_SMTP_URL to use that mail server")
+    settings.dev_mailbox.mkdir(parents=True, exist_ok=True)
+    catcher = Controller(Mailbox(settings.dev_mailbox), hostname="127.0.0.1", port=DEV_SMTP_PORT)
+    catcher.start()
+    return catcher
+
+
 def run_dev(settings: Settings) -> int:
     VAR.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []
     env = dict(os.environ)
+    catcher = None
     try:
+        if not settings.smtp_url:
+            catcher = start_mail_catcher(settings)
+            env["INNOT_SMTP_URL"] = f"smtp://127.0.0.1:{DEV_SMTP_PORT}"
         if settings.temporal_address:
             console.print(f"Using the Temporal server at [bold]{settings.temporal_address}[/bold]")
             temporal_ui = None
@@ -123,6 +142,10 @@ def run_dev(settings: Settings) -> int:
         console.print(f"  Health          {base}/health")
         if temporal_ui:
             console.print(f"  Temporal Web UI {temporal_ui}")
+        if catcher is not None:
+            console.print(
+                f"  E-mails sent    {base}/dev/mailbox  (development catcher, SMTP 127.0.0.1:{DEV_SMTP_PORT})"
+            )
         console.print(f"  Logs            {VAR}/{{temporal,worker,api}}.log")
         console.print("Press Ctrl-C to stop.\n")
         while all(p.poll() is None for p in procs):
@@ -136,4 +159,6 @@ def run_dev(settings: Settings) -> int:
         return 0
     finally:
         _stop(procs)
+        if catcher is not None:
+            catcher.stop()
         console.print("Stopped.")

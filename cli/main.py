@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import signal
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from cli.documents import documents_app, ledger_app
@@ -25,6 +27,38 @@ app.add_typer(documents_app, name="documents")
 app.add_typer(ledger_app, name="ledger")
 register_ops_commands(ops_app)
 console = Console()
+
+
+@app.callback()
+def _settings_first(ctx: typer.Context) -> None:
+    """Every command but `doctor` starts from valid settings: in production, the list of what is still a
+    development default is printed and nothing starts."""
+    if ctx.invoked_subcommand == "doctor":
+        return
+    try:
+        get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            console.print(f"[red]{error['msg'].removeprefix('Value error, ')}[/red]", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def doctor() -> None:
+    """Check the settings as production requires them (whatever INNOT_ENVIRONMENT says); exit 1 on a problem."""
+    from config.doctor import run_checks
+    from config.settings import Settings
+
+    configured = os.environ.get("INNOT_ENVIRONMENT", "development")
+    checks = run_checks(Settings(environment="development"))  # the checks below, without refusing to load
+    console.print(f"environment: {configured}")
+    for check in checks:
+        mark = "[green]ok[/green]  " if check.ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {check.name}: {check.detail}", highlight=False)
+    failed = sum(not c.ok for c in checks)
+    console.print(f"{len(checks) - failed} ok, {failed} to fix before production")
+    if failed and configured == "production":
+        raise typer.Exit(1)
 
 
 def _sigterm_as_interrupt(_signum: int, _frame: object) -> NoReturn:

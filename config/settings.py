@@ -6,6 +6,7 @@ placeholder secret is refused at start-up.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -15,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.doctor import production_problems
 from domain.fx import DEFAULT_RATES, RatesTable
 from domain.money import CURRENCIES
 
@@ -69,8 +71,21 @@ class PlatformIdentity(BaseModel):
     email: str = "billing@innot.example"
 
 
+def _secrets_dir() -> Path | None:
+    found = Path(os.environ.get("INNOT_SECRETS_DIR", "/run/secrets"))
+    return found if found.is_dir() else None
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INNOT_", env_file=".env", extra="ignore", env_nested_delimiter="__")
+    # Secrets may also come from files, one per setting, named as the variable in lower case (Docker/Compose
+    # secrets mounted under /run/secrets, e.g. /run/secrets/innot_secret_key): INNOT_SECRETS_DIR moves it.
+    model_config = SettingsConfigDict(
+        env_prefix="INNOT_",
+        env_file=".env",
+        extra="ignore",
+        env_nested_delimiter="__",
+        secrets_dir=_secrets_dir(),
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite:///{VAR / 'innot.db'}"
@@ -104,6 +119,25 @@ class Settings(BaseSettings):
         description="when set, GET /metrics wants `Authorization: Bearer <token>` (Prometheus `authorization` scrape "
         "setting); unset, /metrics is open: keep it behind the proxy",
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="where people reach the portal: the base of every link in an e-mail",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://…:465 (TLS). "
+        "Unset in development: `innot dev` starts a local catcher writing to var/mailbox, shown at /dev/mailbox",
+    )
+    dev_mailbox: Path = Field(
+        default=VAR / "mailbox",
+        description="the Maildir the development mail catcher writes to; shown at /dev/mailbox in development only",
+    )
+    mail_from: str = Field(default="innot <no-reply@innot.example>", description="From: of every e-mail")
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 time-stamping authority for the platform seal (production); unset in development, the "
+        "seal is time-stamped with a local development key",
+    )
     tracing: bool = Field(default=False, description="OpenTelemetry tracing interceptor on workers and clients")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -113,12 +147,12 @@ class Settings(BaseSettings):
     platform: PlatformIdentity = PlatformIdentity()
 
     @model_validator(mode="after")
-    def _refuse_placeholders(self) -> Settings:
+    def _refuse_development_defaults(self) -> Settings:
         if self.environment == "production":
-            if self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32:
-                raise ValueError("INNOT_SECRET_KEY must be set to a random value of at least 32 characters")
-            if PLACEHOLDER_DATA_KEY in self.data_keys.values():
-                raise ValueError("INNOT_DATA_KEYS must not contain the development placeholder key")
+            problems = production_problems(self)
+            if problems:
+                listed = "\n".join(f"  - {p}" for p in problems)
+                raise ValueError(f"refusing to start in production; set:\n{listed}\n(`innot doctor` shows every check)")
         if self.active_data_key not in self.data_keys:
             raise ValueError(f"INNOT_ACTIVE_DATA_KEY {self.active_data_key!r} is not one of INNOT_DATA_KEYS")
         return self

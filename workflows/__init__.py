@@ -9,27 +9,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from workflows.digest import NoticeDigestWorkflow
     from workflows.membership import MembershipWorkflow
     from workflows.milestone import MilestoneWorkflow
     from workflows.mission import MissionWorkflow
 
     ALL_WORKFLOWS: list[type]
 
-__all__ = ["ALL_WORKFLOWS", "MembershipWorkflow", "MilestoneWorkflow", "MissionWorkflow"]
+__all__ = ["ALL_WORKFLOWS", "MembershipWorkflow", "MilestoneWorkflow", "MissionWorkflow", "NoticeDigestWorkflow"]
 
 
 def __getattr__(name: str) -> Any:
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from workflows.digest import NoticeDigestWorkflow
     from workflows.membership import MembershipWorkflow
     from workflows.milestone import MilestoneWorkflow
     from workflows.mission import MissionWorkflow
 
     found: dict[str, Any] = {
-        "ALL_WORKFLOWS": [MissionWorkflow, MilestoneWorkflow, MembershipWorkflow],
+        "ALL_WORKFLOWS": [MissionWorkflow, MilestoneWorkflow, MembershipWorkflow, NoticeDigestWorkflow],
         "MembershipWorkflow": MembershipWorkflow,
         "MilestoneWorkflow": MilestoneWorkflow,
         "MissionWorkflow": MissionWorkflow,
+        "NoticeDigestWorkflow": NoticeDigestWorkflow,
     }
     globals().update(found)
     return found[name]
