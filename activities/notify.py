@@ -37,10 +37,14 @@ class NoticeRef(BaseModel):
 
 class NotifyActivities:
     def __init__(
-        self, session_factory: sessionmaker[Session], writer: Writer, server: SmtpServer | None, public_url: str
+        self,
+        session_factory: sessionmaker[Session],
+        writer: Writer | None = None,
+        server: SmtpServer | None = None,
+        public_url: str = "http://127.0.0.1:8000",
     ) -> None:
         self._sessions = session_factory
-        self._writer = writer
+        self._writer = writer or Writer("innot <no-reply@innot.invalid>")
         self._server = server
         self._public_url = public_url.rstrip("/")
 

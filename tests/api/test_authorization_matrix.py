@@ -105,6 +105,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/logout"): Rule("any", fresh_session=True),
     ("GET", "/auth/me"): Rule("any"),
     ("GET", "/tasks"): Rule("any"),
+    # my notices: each person reads and marks only their own (another's notice id answers 404 like a missing one)
+    ("GET", "/notifications"): Rule("any"),
+    ("POST", "/notifications/{notice_id}/read"): Rule("any", ok=404),
+    ("POST", "/notifications/read-all"): Rule("any", ok=204),
+    ("GET", "/notifications/preferences"): Rule("any"),
+    ("PUT", "/notifications/preferences"): Rule("any", body=[{"kind": "reminder", "mode": "digest"}]),
     ("GET", "/missions"): Rule("any"),
     ("GET", "/memberships/me"): Rule("any", only={OPS: 404}),  # staff are no member
     ("GET", "/memberships/me/invoices/{number}.pdf"): Rule("own-fee-invoice"),
@@ -231,6 +237,7 @@ def _path(live: LiveMission, template: str, mission_id: str) -> str:
         "kind": "client",
         "update": "request_revision" if "/milestones/" in template else "cancel",
         "action": "pause",
+        "notice_id": UUID0,
     }
     path = template.replace("{number}.pdf", f"{live.fee_invoice}.pdf").replace("/static", "/static/portal.css")
     for name, value in values.items():
