@@ -6,12 +6,13 @@ Parties: client A (the mission's organisation), client B (another organisation),
 proposed, selected), a losing candidate (invited, proposed, not selected; a second one proposed too), an expert
 removed from the shortlist by the client before the invitations, an unrelated expert (never shortlisted), and ops.
 Each candidate's proposal has its own price and milestone titles, so that a view showing another's can be told.
-Session-scoped: built once per test process.
+`live_mission` (tests/api/conftest.py) builds it once per test process for every module.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,7 +30,6 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.security import hash_password
 from cli.demo import (
-    LANGUAGES,
     PASSWORD,
     SKILLS,
     Demo,
@@ -95,8 +94,35 @@ async def _register_unrelated(api: httpx.AsyncClient, tag: str) -> tuple[Party, 
     return client_b, stranger
 
 
-async def register_removed(api: httpx.AsyncClient, tag: str) -> Party:
-    """An expert the need matches (French and Japanese, finance), whom the client removes from the shortlist."""
+# Real ISO 639-1 codes that neither the seeded directory (store.seed) nor another test's expert speaks: each
+# competition built in a test process takes the next one, so that its need matches its own experts only (the builds
+# and the seeded directories of a process share its database, and matching keeps the top five of the directory).
+_OWN_LANGUAGES = itertools.cycle(
+    ("cs", "hu", "ro", "el", "tr", "ko", "he", "th", "vi", "uk", "bg", "hr", "sk", "sl", "lt", "lv", "et", "fi")
+)
+
+
+@dataclass
+class Competition:
+    """A client organisation, three candidates (register_parties: Jean Dupont, Aiko Bernard, Marc Leroy) and one
+    more expert the client will remove from the shortlist, all speaking `languages`, which the need requires."""
+
+    client: Party
+    experts: list[Party]
+    removed: Party
+    languages: list[str]
+
+
+async def register_competition(api: httpx.AsyncClient, tag: str) -> Competition:
+    client, experts = await register_parties(api, tag)
+    languages = ["fr", next(_OWN_LANGUAGES)]
+    for expert in experts:  # before their fees are paid: matching reloads the directory then
+        await _ok(api.patch("/experts/profile", json={"languages": languages}, headers=expert.headers))
+    return Competition(client, experts, await register_removed(api, tag, languages), languages)
+
+
+async def register_removed(api: httpx.AsyncClient, tag: str, languages: list[str]) -> Party:
+    """An expert the need matches (its languages, finance), whom the client removes from the shortlist."""
     removed = Party(f"rita.{tag}@removed-expert.example")
     payload = expert_registration(
         removed.email,
@@ -104,7 +130,7 @@ async def register_removed(api: httpx.AsyncClient, tag: str) -> Party:
         legal_name="Rita Retiree Conseil",
         business_functions=["finance"],
         skills=SKILLS,
-        languages=LANGUAGES,
+        languages=languages,
         available_from=date.today().isoformat(),
     )
     payload["account"] |= {"password": PASSWORD, "full_name": "Rita Retiree"}
@@ -124,10 +150,12 @@ def offer(rate: str, label: str) -> dict[str, Any]:
     return body
 
 
-async def to_contract(demo: Demo, client: Party, experts: list[Party], removed: Party) -> None:
+async def to_contract(demo: Demo, competition: Competition) -> None:
     """The demo's first steps: shortlist (one candidate removed), invitations, proposals, selection of the first."""
+    client, experts, removed = competition.client, competition.experts, competition.removed
     post = demo.api.post
-    created = await _ok(post("/missions", json=need(), headers=client.headers), 201)
+    wanted = need() | {"languages": competition.languages}
+    created = await _ok(post("/missions", json=wanted, headers=client.headers), 201)
     demo.mission_id = created["mission_id"]
     shown = await demo.api.get(f"/missions/{demo.mission_id}", headers=client.headers)
     assert shown.status_code == 200, "a new mission is on its page at once: its creator opens it next"
@@ -213,12 +241,12 @@ async def build_live_mission(
                     session, email=ops.email, full_name="Olga Ops", password_hash=password_hash, role="ops"
                 )
             await _login(api, ops)
-            client_a, experts = await register_parties(api, tag)
+            competition = await register_competition(api, tag)
+            client_a, experts = competition.client, competition.experts
             client_b, stranger = await _register_unrelated(api, tag)
-            removed = await register_removed(api, tag)
-            await pay_fees(api, ops, [client_a, *experts, removed])
+            await pay_fees(api, ops, [client_a, *experts, competition.removed])
             demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
-            await to_contract(demo, client_a, experts, removed)
+            await to_contract(demo, competition)
             if through_first_invoice:
                 await to_first_invoice(demo, client_a, experts[0])
             with session_factory() as session:
@@ -238,7 +266,7 @@ async def build_live_mission(
                 "expert_selected": experts[0],
                 "expert_losing": experts[1],
                 "expert_other": experts[2],
-                "expert_removed": removed,
+                "expert_removed": competition.removed,
                 "expert_unrelated": stranger,
                 "ops": ops,
             }
@@ -302,16 +330,3 @@ async def secrets(live: LiveMission) -> dict[str, set[str]]:
         live.extra["secrets"] = await secrets_of(live.api, live.mission_id, live.parties)
     found: dict[str, set[str]] = live.extra["secrets"]
     return found
-
-
-@pytest.fixture(scope="session")
-async def live_mission(
-    dev_server_env: WorkflowEnvironment,
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[LiveMission]:
-    """The mission the authorization matrix reads (it writes nothing to it)."""
-    var = tmp_path_factory.mktemp("live")
-    async with build_live_mission(dev_server_env, engine, session_factory, var, through_first_invoice=True) as live:
-        yield live

@@ -35,11 +35,9 @@ from api.schemas.missions import TaskRead
 from api.web.core import CSRF_COOKIE, CSRF_FIELD, FLASH_COOKIE
 from cli.demo import need, proposal
 from domain.mission import MissionView
-from tests.api import live as live_stack
 from tests.api.live import LiveMission, secrets
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
-live_mission = live_stack.live_mission  # the shared mission (session fixture)
 
 ANON, CLIENT_A, CLIENT_B, EXPERT, LOSER, REMOVED, STRANGER, OPS = (
     "anonymous",

@@ -20,11 +20,9 @@ from sqlalchemy import select
 
 from api.deps import ACCESS_COOKIE
 from store.models.legal import DocumentRecord
-from tests.api import live as live_stack
 from tests.api.live import LOSER, REMOVED, LiveMission, secrets
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
-live_mission = live_stack.live_mission  # the shared mission (session fixture)
 
 CLIENT, SELECTED, OTHER = "client_a", "expert_selected", "expert_other"  # OTHER: the second losing candidate
 

@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from cli.demo import PASSWORD as DEMO_PASSWORD
-from cli.demo import Demo, Party, register_parties
-from tests.api.live import LOSER, NAMES, REMOVED, register_removed, secrets_of, to_contract, to_first_invoice
+from cli.demo import Demo, Party
+from tests.api.live import LOSER, NAMES, REMOVED, register_competition, secrets_of, to_contract, to_first_invoice
 from tests.web.conftest import Stack, activate, unique_email
 from tests.web.steps import log_in, post_need, register_client
 
@@ -62,14 +62,15 @@ def _competition(stack: Stack, out: Path) -> tuple[str, dict[str, Party], dict[s
     async def run() -> tuple[str, dict[str, Party], dict[str, set[str]]]:
         async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as api:
             tag = uuid.uuid4().hex[:8]
-            client, experts = await register_parties(api, tag)
-            removed = await register_removed(api, tag)
-            for party in (client, *experts, removed):
+            competition = await register_competition(api, tag)
+            client, experts = competition.client, competition.experts
+            everyone = [client, *experts, competition.removed]
+            for party in everyone:
                 activate(stack.sessions, party.email)
             demo = Demo(api, console=None, out=out)  # type: ignore[arg-type]
-            await to_contract(demo, client, experts, removed)
+            await to_contract(demo, competition)
             await to_first_invoice(demo, client, experts[0])
-            parties = dict(zip(["client_a", *NAMES], [client, *experts, removed], strict=True))
+            parties = dict(zip(["client_a", *NAMES], everyone, strict=True))
             return demo.mission_id, parties, await secrets_of(api, demo.mission_id, parties)
 
     with ThreadPoolExecutor(max_workers=1) as pool:
