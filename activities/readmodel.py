@@ -24,6 +24,7 @@ from temporalio import activity
 
 from activities.notify import queue_notice
 from activities.projection import AuditRecord, NoticeRequest, Projection, RatingRecord, ReadModelBatch, TaskSpec
+from domain.visibility import concerned_expert
 from store.db import transaction
 from store.models.community import AuditEntry, Expert
 from store.models.readmodel import (
@@ -157,6 +158,7 @@ _TASKS = _TABLES[Task.__tablename__]
 _SEEN = select(_EVENTS.c.id).where(_EVENTS.c.workflow_id == bindparam("wf"), _EVENTS.c.seq == bindparam("seq"))
 _LOCK_MISSION = select(_MISSIONS.c.id).where(_MISSIONS.c.id == bindparam("mission")).with_for_update()
 _MISSION_SEQ = select(_MISSIONS.c.last_seq).where(_MISSIONS.c.id == bindparam("mission"))
+_SELECTED = select(_MISSIONS.c.selected_expert_id).where(_MISSIONS.c.id == bindparam("mission"))
 _UPDATE_MISSION = update(_MISSIONS).where(_MISSIONS.c.id == bindparam("_mission"))
 _MISSION_EXPERTS = select(_EXPERTS.c.expert_id, _EXPERTS.c.status).where(_EXPERTS.c.mission_id == bindparam("mission"))
 _UPDATE_EXPERT = update(_EXPERTS).where(
@@ -219,6 +221,7 @@ def _apply_event(s: Session, p: Projection, locked: set[UUID], inboxes: set[tupl
         # the materialised detail is read-modify-write (PostgreSQL row lock; SQLite has one writer).
         c.execute(_LOCK_MISSION, {"mission": p.mission_id})
         locked.add(p.mission_id)
+    expert_id = _concerned_expert(c, p)
     c.execute(
         _INSERT_EVENTS,
         {
@@ -233,6 +236,7 @@ def _apply_event(s: Session, p: Projection, locked: set[UUID], inboxes: set[tupl
             "actor_role": p.actor_role,
             "summary": p.summary,
             "details": p.details,
+            "expert_id": expert_id,
         },
     )
     if p.mission:
@@ -251,8 +255,21 @@ def _apply_event(s: Session, p: Projection, locked: set[UUID], inboxes: set[tupl
         "stage": p.stage,
         "actor_role": p.actor_role,
         "summary": p.summary,
-        "expert_id": p.details.get("expert_id"),
+        "expert_id": str(expert_id) if expert_id else None,
     }
+
+
+def _concerned_expert(c: Connection, p: Projection) -> UUID | None:
+    """Which expert the event concerns, so that every read filters the timeline by one rule (domain.visibility).
+    A milestone's events carry no mission row: the mission's contractor is read from its row."""
+    selected = p.mission.selected_expert_id if p.mission else c.execute(_SELECTED, {"mission": p.mission_id}).scalar()
+    return concerned_expert(
+        p.kind,
+        details=p.details,
+        opened_for_experts=[t.party_id for t in p.open_tasks if t.role == "expert"],
+        closed_task_keys=p.close_tasks,
+        selected_expert_id=selected,
+    )
 
 
 def apply_rating(s: Session, r: RatingRecord) -> bool:
@@ -391,7 +408,7 @@ def _timeline_entry(e: Any) -> dict[str, Any]:
         "stage": e.stage,
         "actor_role": e.actor_role,
         "summary": e.summary,
-        "expert_id": (e.details or {}).get("expert_id"),
+        "expert_id": str(e.expert_id) if e.expert_id else None,
     }
 
 

@@ -1,36 +1,55 @@
-"""What each party may see of a mission's full state (the workflow's MissionView).
-
-Clients see their mission whole. An expert sees the need, their own invitation, proposal and — once selected —
-the contract and milestones; never the other candidates, their scores or their prices. Ops see everything.
+"""Each party's view of a mission, shaped for each answer. The rule is `domain.visibility`; the standing comes from
+`store.access`; every read (API detail and lists, `/state` and each action's answer, documents, the portal's pages)
+applies it through the functions here, so that no view filters on its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from fastapi import Response
 from pydantic import BaseModel
 
+from api.schemas.missions import MissionSummary
 from domain.mission import MissionView
+from domain.visibility import redact_view, sees_contract, sees_event, sees_task
+from store.access import Sight, viewer_of
 from store.models.community import User
 
 
 def redact(view: MissionView, user: User) -> MissionView:
-    if user.role in ("ops", "client"):
-        return view
-    me = user.expert_id
-    selected = view.selected_expert_id == me
-    return view.model_copy(
-        update={
-            "shortlist": [],
-            "reserve": [],
-            "removed_expert_ids": [],
-            "invitations": [i for i in view.invitations if i.expert_id == me],
-            "proposals": [p for p in view.proposals if p.expert_id == me],
-            "contract": view.contract if selected else None,
-            "milestones": view.milestones if selected else [],
-            "pending_actions": [a for a in view.pending_actions if a.role.value == "expert" and a.party_id == me],
-            "ratings": view.ratings if selected else [],
-        }
-    )
+    """The workflow's full state as this user may see it."""
+    return redact_view(view, viewer_of(user))
+
+
+def summary_of(sight: Sight) -> MissionSummary:
+    """The mission's list row: a candidate does not learn who was selected, nor the contract's deadlines."""
+    summary = MissionSummary.model_validate(sight.mission)
+    if sees_contract(sight.standing) or summary.selected_expert_id is None:
+        return summary
+    return summary.model_copy(update={"selected_expert_id": None, "next_deadline": None})
+
+
+def timeline_of(sight: Sight, entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The timeline entries (of the materialised detail, each with the expert it concerns) this viewer may see."""
+    return [
+        e for e in entries if sees_event(sight.standing, sight.viewer, kind=e["kind"], expert_id=e.get("expert_id"))
+    ]
+
+
+def milestones_of(sight: Sight, milestones: list[Any]) -> list[Any]:
+    return milestones if sees_contract(sight.standing) else []
+
+
+def tasks_of(sight: Sight, tasks: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The open tasks addressed to this viewer."""
+    return [t for t in tasks if sees_task(sight.viewer, role=t["role"], party_id=t.get("party_id"))]
+
+
+def sees_documents(sight: Sight) -> bool:
+    """Contract, deliverables and invoices all belong to the contract."""
+    return sees_contract(sight.standing)
 
 
 def json_response(model: BaseModel) -> Response:

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.crypto import DataCipher
-from store.access import expert_status
+from domain.visibility import sees_thread
+from store.access import expert_status, sight_of
 from store.models.community import AuditEntry, User
 from store.models.messaging import Message
 from store.models.readmodel import MissionRecord
@@ -39,13 +40,12 @@ def _thread_context(mission_id: uuid.UUID, expert_id: uuid.UUID) -> str:
 
 
 def check_participant(session: Session, *, user: User, mission: MissionRecord, expert_id: uuid.UUID) -> None:
+    """The thread exists (its expert takes part in the mission) and this user may read it (domain.visibility)."""
     if expert_status(session, mission, expert_id) is None:
         raise NotAParticipant
-    if user.role == "client" and user.organisation_id == mission.client_org_id:
-        return
-    if user.role == "expert" and user.expert_id == expert_id:
-        return
-    raise NotAParticipant
+    sight = sight_of(session, user=user, mission=mission)
+    if sight is None or not sees_thread(sight.standing, sight.viewer, thread_expert_id=expert_id):
+        raise NotAParticipant
 
 
 def post(
@@ -90,9 +90,16 @@ def threads(session: Session, *, mission: MissionRecord, user: User) -> list[tup
         .where(Message.mission_id == mission.id)
         .group_by(Message.expert_id)
     )
+    sight = sight_of(session, user=user, mission=mission)
+    if sight is None:
+        return []
     if user.role == "expert":
         query = query.where(Message.expert_id == user.expert_id)
-    return [(expert_id, int(count), last) for expert_id, count, last in session.execute(query)]
+    return [
+        (expert_id, int(count), last)
+        for expert_id, count, last in session.execute(query)
+        if sees_thread(sight.standing, sight.viewer, thread_expert_id=expert_id)
+    ]
 
 
 def ops_read(

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from store.access import EXPERT_VISIBLE
+from domain.visibility import KEEPS_SIGHT
 from store.models.community import User
 from store.models.readmodel import (
     OPS_PARTY,
@@ -29,7 +29,7 @@ def _visible(query: Select[tuple[MissionRecord]], user: User) -> Select[tuple[Mi
         return query.where(MissionRecord.client_org_id == user.organisation_id)
     if user.role == "expert":
         engaged = select(MissionExpert.mission_id).where(
-            MissionExpert.expert_id == user.expert_id, MissionExpert.status.in_(EXPERT_VISIBLE)
+            MissionExpert.expert_id == user.expert_id, MissionExpert.status.in_(KEEPS_SIGHT)
         )
         return query.where(or_(MissionRecord.id.in_(engaged), MissionRecord.selected_expert_id == user.expert_id))
     return query  # ops see every mission

@@ -37,19 +37,18 @@ from api.schemas.missions import (
     MilestoneSummary,
     MissionDetail,
     MissionPage,
-    MissionSummary,
     NeedSubmission,
     TaskRead,
     TimelineEntry,
     body_of,
 )
-from api.views import json_response, redact
+from api.views import json_response, milestones_of, redact, sees_documents, summary_of, tasks_of, timeline_of
 from domain.actions import ACTIONS, Action, Scope, Who, find, form_hint
 from domain.mission import MilestoneView, MissionView, StartMission
 from domain.policy import Policy
 from domain.taxonomy import normalise_need
 from store import missions as queries
-from store.access import visible_mission
+from store.access import Sight, sight_of, sights, visible
 from store.models.community import IdempotencyRecord, User
 from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord
@@ -169,7 +168,7 @@ def list_missions(
         limit=limit,
         offset=offset,
     )
-    items = [MissionSummary.model_validate(r) for r in rows]
+    items = [summary_of(s) for s in sights(session, user=user, missions=rows)]
     return MissionPage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -179,33 +178,36 @@ async def mission_detail(mission_id: uuid.UUID, request: Request, user: CurrentU
 
     def read() -> bytes:
         with request.app.state.session_factory() as session:
-            mission = visible_mission(session, user=user, mission_id=mission_id, with_detail=True)
-            if mission is None:
+            sight = visible(session, user=user, mission_id=mission_id, with_detail=True)
+            if sight is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
-            return detail_of(session, mission, user).model_dump_json().encode()
+            return detail_for(session, sight).model_dump_json().encode()
 
     return Response(await anyio.to_thread.run_sync(read), media_type="application/json")
 
 
 def detail_of(session: Session, mission: MissionRecord, user: User) -> MissionDetail:
+    """The user's view of the mission's detail (404 if they may not see the mission)."""
+    sight = sight_of(session, user=user, mission=mission)
+    if sight is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
+    return detail_for(session, sight)
+
+
+def detail_for(session: Session, sight: Sight) -> MissionDetail:
     """The party's view of the mission's materialised detail (rebuilt from the tables for a row projected before
-    the detail was materialised)."""
+    the detail was materialised), filtered by `api.views`."""
+    mission = sight.mission
     detail = mission.detail or _detail_from_tables(session, mission)
-    events = detail["timeline"]
-    if user.role == "expert":  # an expert does not see the other candidates' steps
-        mine = str(user.expert_id)
-        events = [e for e in events if not e.get("expert_id") or e["expert_id"] == mine]
-    party = {"client": user.organisation_id, "expert": user.expert_id}.get(user.role)
     tasks = [
         t | {"form": form_of(t["action"], mission.id)}
-        for t in detail["open_tasks"]
-        if t["role"] == user.role and (party is None or t["party_id"] == str(party))
+        for t in tasks_of(sight, detail["open_tasks"])
     ]
     return MissionDetail.model_validate(
         {
-            "mission": MissionSummary.model_validate(mission),
-            "timeline": events,
-            "milestones": detail["milestones"],
+            "mission": summary_of(sight),
+            "timeline": timeline_of(sight, detail["timeline"]),
+            "milestones": milestones_of(sight, detail["milestones"]),
             "open_tasks": tasks,
         }
     )
@@ -220,7 +222,8 @@ def _detail_from_tables(session: Session, mission: MissionRecord) -> dict[str, A
     ops = User(role="ops")
     return {
         "timeline": [
-            TimelineEntry.model_validate(e).model_dump(mode="json") | {"expert_id": (e.details or {}).get("expert_id")}
+            TimelineEntry.model_validate(e).model_dump(mode="json")
+            | {"expert_id": str(e.expert_id) if e.expert_id else None}
             for e in queries.timeline(session, mission_id=mission.id)
         ],
         "milestones": [
@@ -345,15 +348,17 @@ class DocumentRead(BaseModel):
     created_at: datetime
 
 
-def _may_see_documents(mission: Any, user: Any) -> bool:
-    return user.role in ("ops", "client") or mission.selected_expert_id == user.expert_id
+def _sees_contract(session: Session, mission: MissionRecord, user: User) -> bool:
+    """Whether the user sees the contract: its documents and milestones (domain.visibility)."""
+    sight = sight_of(session, user=user, mission=mission)
+    return sight is not None and sees_documents(sight)
 
 
 @router.get(
     "/missions/{mission_id}/documents", response_model=list[DocumentRead], summary="Contract, invoices, deliverables"
 )
 def list_documents(mission: VisibleMission, user: CurrentUser, session: SessionDep) -> list[DocumentRead]:
-    if not _may_see_documents(mission, user):
+    if not _sees_contract(session, mission, user):
         return []
     rows = session.scalars(
         select(DocumentRecord)
@@ -373,7 +378,7 @@ def download_document(
     mission: VisibleMission, document_id: uuid.UUID, user: CurrentUser, session: SessionDep, store: DocumentStoreDep
 ) -> Response:
     record = session.get(DocumentRecord, document_id)
-    if record is None or record.mission_id != mission.id or not _may_see_documents(mission, user):
+    if record is None or record.mission_id != mission.id or not _sees_contract(session, mission, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "document not found")
     extension = DELIVERABLE_TYPES.get(record.media_type, ".bin") if record.kind == "deliverable" else ".pdf"
     name = f"{record.kind}-{record.number or record.id}{extension}"
@@ -401,6 +406,9 @@ async def submit_deliverable(
     deliver = find(Who.EXPERT, "submit_deliverable", Scope.MILESTONE)
     if not deliver.who.allows(user.role):  # before the file is stored
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the expert delivers")
+    if not await anyio.to_thread.run_sync(_sees_contract, session, mission, user):
+        # a losing candidate learns nothing of the contract's milestones, and stores nothing: as a missing one
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "milestone not found")
     media_type = (file.content_type or "").split(";")[0].strip()
     if media_type not in DELIVERABLE_TYPES:
         raise HTTPException(

@@ -20,7 +20,8 @@ from api.deps import SessionDep, SettingsDep
 from api.routers import messages as message_routes
 from api.routers import missions
 from api.schemas.messages import MessageCreate
-from api.views import redact
+from api.schemas.missions import MissionSummary
+from api.views import redact, summary_of
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
 from api.web.i18n import translator
@@ -29,7 +30,7 @@ from domain.mission import MissionView, PendingAction
 from domain.stages import Stage
 from store import messaging
 from store import missions as queries
-from store.access import visible_mission
+from store.access import sights, visible, visible_mission
 from store.models.community import Expert, Membership, User
 from store.models.readmodel import MissionRecord
 
@@ -42,9 +43,9 @@ STAGE_ORDER = [s.value for s in Stage]
 def dashboard(request: Request, user: WebUser, session: SessionDep) -> Response:
     require(user, "client", "expert")
     rows, _total = queries.list_missions(session, user=user, limit=200)
-    by_stage: dict[str, list[MissionRecord]] = defaultdict(list)
-    for row in rows:
-        by_stage[row.stage].append(row)
+    by_stage: dict[str, list[MissionSummary]] = defaultdict(list)
+    for sight in sights(session, user=user, missions=rows):
+        by_stage[sight.mission.stage].append(summary_of(sight))
     stages = sorted(by_stage, key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else len(STAGE_ORDER))
     member_id = user.organisation_id if user.role == "client" else user.expert_id
     membership = session.scalar(select(Membership).where(Membership.member_id == member_id))
@@ -118,12 +119,12 @@ def _names(session: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
 @router.get("/{mission_id}")
 async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep) -> Response:
     require(user, "client", "expert")
-    try:
-        mission = _mission_or_404(session, user, mission_id)
-    except HTTPException:
+    sight = visible(session, user=user, mission_id=mission_id)
+    if sight is None:
         t = translator(language_of(request, user))
         return render(request, "error.html", user, status_code=404, message=t("error.not_found"))
-    detail = missions.detail_of(session, mission, user)
+    mission, summary = sight.mission, summary_of(sight)
+    detail = missions.detail_for(session, sight)
     view: MissionView | None = None
     try:
         client = await actions.temporal_of(request)
@@ -136,8 +137,8 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
     if view is not None:
         ids |= {c.expert_id for c in view.shortlist + view.reserve}
         ids |= {i.expert_id for i in view.invitations} | {p.expert_id for p in view.proposals}
-    if mission.selected_expert_id:
-        ids.add(mission.selected_expert_id)
+    if summary.selected_expert_id:
+        ids.add(summary.selected_expert_id)
     names = _names(session, ids)
     threads: list[tuple[uuid.UUID, list[messaging.PlainMessage]]] = []
     partners = [user.expert_id] if user.role == "expert" else sorted(names, key=lambda e: names[e])
@@ -157,7 +158,7 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         request,
         "mission.html",
         user,
-        mission=mission,
+        mission=summary,
         detail=detail,
         view=view,
         names=names,

@@ -91,6 +91,9 @@ class TimelineEvent(IdMixin, Base):
     actor_role: Mapped[str | None] = mapped_column(String(16))
     summary: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    expert_id: Mapped[uuid.UUID | None] = mapped_column(
+        doc="the expert the event concerns (domain.visibility.concerned_expert); none: a step of the mission itself"
+    )
 
 
 class Task(IdMixin, Base):

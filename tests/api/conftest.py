@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.api.live import LiveMission
 
 PASSWORD = "Sturdy-Passw0rd!"
 
@@ -101,3 +106,19 @@ async def login(api: httpx.AsyncClient, email: str, password: str = PASSWORD) ->
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+async def live_mission(
+    dev_server_env: WorkflowEnvironment,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[LiveMission]:
+    """The shared live mission (tests/api/live.py), in delivery with its first invoice: built once per test process
+    for every module that reads it (the authorization matrix, the privacy tests), which write nothing to it."""
+    from tests.api.live import build_live_mission  # the stack is imported by the tests that use it only
+
+    var = tmp_path_factory.mktemp("live")
+    async with build_live_mission(dev_server_env, engine, session_factory, var, through_first_invoice=True) as live:
+        yield live

@@ -1,12 +1,17 @@
 """Authorization matrix: every route of the app x every kind of caller, on a real mission (Temporal dev server,
-contract stage), generated from the app's route table so that a new route cannot escape it.
+in delivery: contract signed, first milestone delivered, accepted and invoiced), generated from the app's route
+table so that a new route cannot escape it.
 
 Callers: anonymous, client of the mission's organisation (A), client of another organisation (B), the invited
-and selected expert, an unrelated expert, ops. Each route is classified below; an unclassified route fails.
+and selected expert, a losing candidate (invited, proposed, not selected), an expert removed from the shortlist
+before the invitations, an unrelated expert, ops. Each route is classified below; an unclassified route fails.
 What is asserted: anonymous gets 401 except on public, health, docs, auth and portal pages; a wrong role gets
-403; a mission of another organisation, or one an expert is not part of, answers 404 exactly like a missing
-mission (same status, same body); the rightful caller gets through authorization (the matrix sends the
-rightful caller an invalid body, so nothing is written: 422, or 200 for reads).
+403; a mission of another organisation, or one an expert is not part of (never invited, or removed from the
+shortlist), answers 404 exactly like a missing mission (same status, same body); the rightful caller gets through
+authorization (the matrix sends the rightful caller an invalid body, so nothing is written: 422, or 200 for
+reads). And what the answers say: neither the losing candidate nor the removed expert ever reads, on any route,
+another expert's id, name, price or milestones, nor the contract's invoice numbers, document hashes or messages
+(the removed expert not even the mission's title), unless an anonymous caller reads it there too (public data).
 """
 
 from __future__ import annotations
@@ -30,21 +35,23 @@ from api.schemas.missions import TaskRead
 from api.web.core import CSRF_COOKIE, CSRF_FIELD, FLASH_COOKIE
 from cli.demo import need, proposal
 from domain.mission import MissionView
-from tests.api import live as live_stack
-from tests.api.live import LiveMission
+from tests.api.live import LiveMission, secrets
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
-live_mission = live_stack.live_mission  # the shared mission (session fixture)
 
-ANON, CLIENT_A, CLIENT_B, EXPERT, STRANGER, OPS = (
+ANON, CLIENT_A, CLIENT_B, EXPERT, LOSER, REMOVED, STRANGER, OPS = (
     "anonymous",
     "client_a",
     "client_b",
     "expert_selected",
+    "expert_losing",
+    "expert_removed",
     "expert_unrelated",
     "ops",
 )
-ROLES = (ANON, CLIENT_A, CLIENT_B, EXPERT, STRANGER, OPS)
+ROLES = (ANON, CLIENT_A, CLIENT_B, EXPERT, LOSER, REMOVED, STRANGER, OPS)  # anonymous first: the public answer
+OUTSIDERS = (CLIENT_B, REMOVED, STRANGER)  # a mission-scoped route answers them as for a missing mission
+WATCHED = (LOSER, REMOVED)  # whose answers are read for what they must not learn
 OK = "ok"  # through authorization: the route's own answer (200, 201, 204, 303, 409 or 422 for the invalid body)
 
 # Who gets what, per kind of route. A role missing from a kind's row gets OK.
@@ -52,25 +59,28 @@ KINDS: dict[str, dict[str, int | str]] = {
     "public": {},  # anyone, anonymous included
     "open": {},  # no token needed (registration, login, refresh): the body is checked, never 401
     "any": {ANON: 401},  # any account, for its own data
-    "client": {ANON: 401, EXPERT: 403, STRANGER: 403, OPS: 403},
+    "client": {ANON: 401, EXPERT: 403, LOSER: 403, REMOVED: 403, STRANGER: 403, OPS: 403},
     "expert": {ANON: 401, CLIENT_A: 403, CLIENT_B: 403, OPS: 403},
-    "ops": {ANON: 401, CLIENT_A: 403, CLIENT_B: 403, EXPERT: 403, STRANGER: 403},
-    # mission-scoped: another organisation's client and an expert not part of the mission get 404 (as missing)
-    "mission-read": {ANON: 401, CLIENT_B: 404, STRANGER: 404},
-    "mission-parties": {ANON: 401, CLIENT_B: 404, STRANGER: 404, OPS: 403},
-    "mission-thread": {ANON: 401, CLIENT_B: 404, STRANGER: 404, OPS: 404},
-    "mission-client": {ANON: 401, CLIENT_B: 404, STRANGER: 404, EXPERT: 403, OPS: 403},
-    "mission-expert": {ANON: 401, CLIENT_B: 404, STRANGER: 404, CLIENT_A: 403, OPS: 403},
-    "mission-party": {ANON: 401, CLIENT_B: 404, STRANGER: 404, OPS: 403},
-    "own-fee-invoice": {ANON: 401, CLIENT_B: 404, EXPERT: 404, STRANGER: 404, OPS: 404},
+    "ops": {ANON: 401, CLIENT_A: 403, CLIENT_B: 403, EXPERT: 403, LOSER: 403, REMOVED: 403, STRANGER: 403},
+    # mission-scoped: another organisation's client and an expert not part of the mission get 404 (as missing);
+    # a losing candidate is part of it (their own invitation and proposal), the removed expert is not
+    "mission-read": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404},
+    "mission-parties": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, OPS: 403},
+    # the selected expert's thread
+    "mission-thread": {ANON: 401, CLIENT_B: 404, LOSER: 404, REMOVED: 404, STRANGER: 404, OPS: 404},
+    "mission-client": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, EXPERT: 403, LOSER: 403, OPS: 403},
+    "mission-expert": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, CLIENT_A: 403, OPS: 403},
+    "mission-party": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, OPS: 403},
+    "own-fee-invoice": {ANON: 401, CLIENT_B: 404, EXPERT: 404, LOSER: 404, REMOVED: 404, STRANGER: 404, OPS: 404},
     # portal pages: cookie auth, anonymous is sent to the login page (303), forms need the CSRF token
     "portal-public": {},
     "portal-form": {},
     "portal-page": {ANON: 303},
-    "portal-mission": {ANON: 303, CLIENT_B: 404, STRANGER: 404},
+    "portal-mission": {ANON: 303, CLIENT_B: 404, REMOVED: 404, STRANGER: 404},
     # a form on another's mission goes back with the error flash a missing mission gets; nothing is done
-    "portal-mission-form": {ANON: 303, CLIENT_B: 303, STRANGER: 303},
+    "portal-mission-form": {ANON: 303, CLIENT_B: 303, REMOVED: 303, STRANGER: 303},
 }
+CONTRACT_ONLY = {LOSER: 404}  # the contract's documents: a losing candidate finds none
 MISSION_KINDS = {k for k in KINDS if k.startswith(("mission-", "portal-mission"))}
 
 
@@ -123,7 +133,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/missions/{mission_id}"): Rule("mission-read"),
     ("GET", "/missions/{mission_id}/state"): Rule("mission-read"),
     ("GET", "/missions/{mission_id}/documents"): Rule("mission-read"),
-    ("GET", "/missions/{mission_id}/documents/{document_id}"): Rule("mission-read"),
+    ("GET", "/missions/{mission_id}/documents/{document_id}"): Rule("mission-read", only=CONTRACT_ONLY),
     ("GET", "/missions/{mission_id}/threads"): Rule("mission-parties"),
     ("GET", "/missions/{mission_id}/threads/{expert_id}/messages"): Rule("mission-thread"),
     ("POST", "/missions/{mission_id}/threads/{expert_id}/messages"): Rule("mission-thread", body={"body": "hi"}),
@@ -193,7 +203,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/ops/missions/{mission_id}/{action}"): Rule("portal-page", body=REASON),
     # a client or expert page; ops are sent to their own mission page (303)
     ("GET", "/portal/missions/{mission_id}"): Rule("portal-mission", only={OPS: 303}),
-    ("GET", "/portal/missions/{mission_id}/documents/{document_id}"): Rule("portal-mission"),
+    ("GET", "/portal/missions/{mission_id}/documents/{document_id}"): Rule("portal-mission", only=CONTRACT_ONLY),
     ("POST", "/portal/missions/{mission_id}/act/{update}"): Rule("portal-mission-form", body=REASON),
     ("POST", "/portal/missions/{mission_id}/milestones/{number}/deliverable"): Rule("portal-mission-form"),
     ("POST", "/portal/missions/{mission_id}/milestones/{number}/{update}"): Rule("portal-mission-form", body=REASON),
@@ -316,25 +326,38 @@ def _seen(answer: httpx.Response, mission_id: str) -> tuple[int, str, str, str]:
     return answer.status_code, answer.text.replace(mission_id, "<id>"), location.replace(mission_id, "<id>"), flash
 
 
+def leaks(template: str, answer: httpx.Response, public: httpx.Response, told: set[str], mission_id: str) -> list[str]:
+    """The secrets this answer tells, beyond what the anonymous answer of the same route tells everyone. The mission
+    id the caller put in the path is no secret to them."""
+    asked = mission_id if "{mission_id}" in template else str(uuid.uuid4())  # a random id blanks nothing
+    shown, everyone = " ".join(_seen(answer, asked)[1:]), " ".join(_seen(public, asked)[1:])
+    return sorted(t for t in told if t in shown and t not in everyone)
+
+
 @pytest.mark.parametrize(("method", "template"), sorted(RULES), ids=[f"{m} {p}" for m, p in sorted(RULES)])
 async def test_route_authorization(live_mission: LiveMission, method: str, template: str) -> None:
     rule = RULES[(method, template)]
     expected_row = KINDS[rule.kind] | rule.only
+    told = await secrets(live_mission)
     problems = []
+    answers: dict[str, httpx.Response] = {}
     for role in ROLES:
         expected = expected_row.get(role, OK)
-        answer = await call(live_mission, method, template, role, valid=expected != OK)
+        answer = answers[role] = await call(live_mission, method, template, role, valid=expected != OK)
         allowed = _ok_statuses(method, template, rule) if expected == OK else (expected,)
         if answer.status_code not in allowed:
             problems.append(f"{role}: expected {allowed}, got {answer.status_code} {answer.text[:200]}")
         if expected == 303 and role == ANON:
             assert answer.headers["location"].startswith("/portal/login"), answer.headers
-        if rule.kind in MISSION_KINDS and role in (CLIENT_B, STRANGER):
+        if rule.kind in MISSION_KINDS and role in OUTSIDERS:
             unknown = str(uuid.uuid4())
             missing = await call(live_mission, method, template, role, mission_id=unknown, valid=True)
             foreign, absent = _seen(answer, live_mission.mission_id), _seen(missing, unknown)
             if foreign != absent:
                 problems.append(f"{role}: a foreign mission answers {foreign}, a missing one {absent}")
+        if role in WATCHED:
+            for secret in leaks(template, answer, answers[ANON], told[role], live_mission.mission_id):
+                problems.append(f"{role}: the answer ({answer.status_code}) tells {secret!r}")
     assert not problems, "\n".join(problems)
 
 

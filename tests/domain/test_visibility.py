@@ -1,0 +1,105 @@
+"""The visibility rule on its own: where a viewer stands, and which timeline events each party sees."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from domain.visibility import (
+    Standing,
+    Viewer,
+    concerned_expert,
+    sees_contract,
+    sees_event,
+    sees_task,
+    sees_thread,
+    standing,
+)
+
+ORG, OTHER_ORG = uuid.uuid4(), uuid.uuid4()
+WINNER, LOSER, STRANGER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+
+def expert(expert_id: uuid.UUID) -> Viewer:
+    return Viewer(role="expert", expert_id=expert_id)
+
+
+@pytest.mark.parametrize(
+    ("viewer", "participation", "expected"),
+    [
+        (Viewer(role="ops"), None, Standing.OPS),
+        (Viewer(role="client", organisation_id=ORG), None, Standing.CLIENT),
+        (Viewer(role="client", organisation_id=OTHER_ORG), None, None),
+        (expert(WINNER), "selected", Standing.CONTRACTOR),
+        (expert(LOSER), "accepted", Standing.CANDIDATE),
+        (expert(LOSER), "pending", Standing.CANDIDATE),
+        (expert(LOSER), "withdrawn", Standing.CANDIDATE),  # the platform withdrew the invitation: still theirs
+        (expert(LOSER), "declined", None),
+        (expert(LOSER), "expired", None),
+        (expert(STRANGER), None, None),  # never invited: on the shortlist, in the reserve, or removed from it
+        (Viewer(role="expert"), None, None),
+    ],
+)
+def test_where_a_viewer_stands(viewer: Viewer, participation: str | None, expected: Standing | None) -> None:
+    found = standing(viewer, client_org_id=ORG, selected_expert_id=WINNER, participation=participation)
+    assert found is expected
+
+
+def test_a_candidate_event_concerns_the_expert_its_tasks_name() -> None:
+    def named(kind: str, **kw: object) -> uuid.UUID | None:
+        args: dict[str, object] = {"details": {}, "opened_for_experts": [], "closed_task_keys": []} | kw
+        return concerned_expert(kind, selected_expert_id=None, **args)  # type: ignore[arg-type]
+
+    assert named("expert_invited", opened_for_experts=[LOSER]) == LOSER
+    assert named("invitation_accepted", closed_task_keys=[f"invitation:{LOSER}"]) == LOSER
+    assert named("invitation_expired", closed_task_keys=[f"invitation:{LOSER}"]) == LOSER
+    assert named("proposal_submitted", closed_task_keys=[f"proposal:2:{LOSER}"]) == LOSER
+    reassigned = {"from": str(LOSER), "to": str(WINNER)}
+    keys = [f"invitation:{LOSER}", f"proposal:1:{LOSER}"]
+    assert named("expert_reassigned", details=reassigned, closed_task_keys=keys) == LOSER
+    assert named("proposal_submitted") is None, "nobody named: shown to no expert"
+    two = [f"invitation:{LOSER}", f"invitation:{WINNER}"]
+    assert named("invitation_withdrawn", closed_task_keys=two) is None, "two experts named: shown to neither"
+
+
+def test_from_the_selection_on_every_event_concerns_the_contractor() -> None:
+    def named(kind: str, selected: uuid.UUID | None, **details: str) -> uuid.UUID | None:
+        return concerned_expert(
+            kind, details=details, opened_for_experts=[], closed_task_keys=["*"], selected_expert_id=selected
+        )
+
+    assert named("stage:contract", None, expert_id=str(WINNER), **{"from": "proposals"}) == WINNER
+    assert named("milestone:awaiting_payment", WINNER, invoice="FA-1") == WINNER
+    assert named("stage:cancelled", WINNER) == WINNER
+    assert named("stage:cancelled", None) is None
+    assert named("proposal_round_opened", None) is None
+
+
+def test_which_events_each_party_sees() -> None:
+    loser, winner = expert(LOSER), expert(WINNER)
+    for place in (Standing.OPS, Standing.CLIENT):
+        assert sees_event(place, Viewer(role=place.value), kind="shortlist_ready", expert_id=None)
+        assert sees_event(place, Viewer(role=place.value), kind="proposal_submitted", expert_id=LOSER)
+    assert sees_event(Standing.CANDIDATE, loser, kind="proposal_submitted", expert_id=str(LOSER))
+    assert not sees_event(Standing.CANDIDATE, loser, kind="proposal_submitted", expert_id=str(WINNER))
+    assert not sees_event(Standing.CANDIDATE, loser, kind="contract_ready", expert_id=str(WINNER))
+    assert sees_event(Standing.CANDIDATE, loser, kind="stage:proposals", expert_id=None)
+    for private in ("shortlist_ready", "shortlist_edited", "proposals_closed", "deadline_escalated", "new_kind"):
+        assert not sees_event(Standing.CANDIDATE, loser, kind=private, expert_id=None), private
+        assert not sees_event(Standing.CONTRACTOR, winner, kind=private, expert_id=None), private
+    assert sees_event(Standing.CONTRACTOR, winner, kind="milestone:paid", expert_id=WINNER)
+    assert not sees_event(Standing.CONTRACTOR, winner, kind="expert_invited", expert_id=LOSER)
+    assert sees_contract(Standing.CONTRACTOR) and not sees_contract(Standing.CANDIDATE)
+
+
+def test_tasks_and_threads_are_their_addressees() -> None:
+    loser = expert(LOSER)
+    assert sees_task(loser, role="expert", party_id=str(LOSER))
+    assert not sees_task(loser, role="expert", party_id=str(WINNER))
+    assert not sees_task(loser, role="client", party_id=str(ORG))
+    assert sees_task(Viewer(role="ops"), role="ops", party_id=None)
+    assert sees_thread(Standing.CANDIDATE, loser, thread_expert_id=LOSER)
+    assert not sees_thread(Standing.CANDIDATE, loser, thread_expert_id=WINNER)
+    assert sees_thread(Standing.CLIENT, Viewer(role="client", organisation_id=ORG), thread_expert_id=WINNER)
+    assert not sees_thread(Standing.OPS, Viewer(role="ops"), thread_expert_id=WINNER), "the audited route only"
