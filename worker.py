@@ -43,7 +43,6 @@ def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
         *NotifyActivities(factory).all(),
         *MembershipActivities(factory, settings).all(),
         matching.shortlist_experts,
-        matching.record_shortlist_exposure,
     ]
 
 
@@ -56,7 +55,6 @@ def document_activities(settings: Settings) -> list[Callable[..., Any]]:
         docs.seal_contract,
         docs.issue_mission_invoice,
         docs.issue_fee_invoice,
-        docs.issue_credit_note,
         docs.record_fee_paid,
     ]
 

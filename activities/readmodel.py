@@ -1,9 +1,9 @@
 """Projection of the mission workflows into the SQL read model (missions, timeline, tasks, ratings).
 
-A workflow sends its events in batches (`apply_read_model_batch`, one transaction; workflows older than the
-outbox patch send one event per call). Each event is keyed by (workflow id, seq): its timeline row, the mission or
-milestone row and the task changes are written together, and an event whose (workflow id, seq) is already stored
-is skipped whole. A retry or a replay therefore never duplicates a timeline event or a task.
+A workflow sends its events in batches (`apply_read_model_batch`, one transaction). Each event is keyed by
+(workflow id, seq): its timeline row, the mission or milestone row and the task changes are written together, and
+an event whose (workflow id, seq) is already stored is skipped whole. A retry or a replay therefore never
+duplicates a timeline event or a task.
 """
 
 from __future__ import annotations
@@ -50,25 +50,7 @@ class ReadModelActivities:
 
     def all(self) -> list[Callable[..., Any]]:
         """The activities to register on the missions task queue (sync: give the worker a thread pool)."""
-        return [self.project, self.record_rating, self.apply_batch]
-
-    @activity.defn(name="project_mission_event")
-    def project(self, p: Projection) -> bool:
-        """Apply one event; False when it was applied already (retry or replay)."""
-        try:
-            with transaction(self._sessions) as s:
-                return apply_projection(s, p)
-        except IntegrityError:
-            return False  # a concurrent attempt of the same projection won the race: same outcome
-
-    @activity.defn(name="record_mission_rating")
-    def record_rating(self, r: RatingRecord) -> bool:
-        """Store one side's rating; a client's rating of the expert updates the expert's reputation once."""
-        try:
-            with transaction(self._sessions) as s:
-                return apply_rating(s, r)
-        except IntegrityError:
-            return False
+        return [self.apply_batch]
 
     @activity.defn(name="apply_read_model_batch")
     def apply_batch(self, batch: ReadModelBatch) -> int:
@@ -130,17 +112,6 @@ def apply_audit(s: Session, a: AuditRecord) -> bool:
     if exists is not None:
         return False
     s.add(AuditEntry(**a.model_dump()))
-    return True
-
-
-def apply_projection(s: Session, p: Projection) -> bool:
-    """Apply one event in the caller's transaction; False when it was applied already (retry or replay)."""
-    inboxes: set[tuple[str, UUID]] = set()
-    entry = _apply_event(s, p, set(), inboxes)
-    if entry is None:
-        return False
-    _bump_inboxes(s.connection(), inboxes)
-    refresh_detail(s, p.mission_id, new_entries=[entry])
     return True
 
 

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import anyio
 from fastapi import HTTPException
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
@@ -42,19 +41,6 @@ async def audited(
 Answer = TypeVar("Answer", MilestoneView, bytes)
 
 
-class Outcome(BaseModel):
-    """What the audit needs of an accepted update's answer."""
-
-    stage: str
-    records_ops_audit: bool = False
-
-
-def _outcome(answer: MilestoneView | bytes) -> Outcome:
-    if isinstance(answer, bytes):  # the state's JSON: only these two fields are read from it
-        return Outcome.model_validate_json(answer)
-    return Outcome(stage=answer.stage.value, records_ops_audit=answer.records_ops_audit)
-
-
 def _details(command: Command, outcome: str) -> dict[str, Any]:
     """What the audit entry says of an action: the command without its actor (the entry's user), and its outcome."""
     return {**command.model_dump(mode="json", exclude={"actor"}), "outcome": outcome}
@@ -63,18 +49,13 @@ def _details(command: Command, outcome: str) -> dict[str, Any]:
 async def _audited_update(
     session: Session, *, user: User, target: str, update: str, reason: str, command: Command, send: Awaitable[Answer]
 ) -> Answer:
-    """Run the update, then audit it with its outcome: accepted (and the stage it led to) or refused (and why)."""
+    """Run the update; audit a refusal (and why). The workflow audits what it accepts."""
     try:
-        answer = await send
+        return await send
     except HTTPException as exc:
         details = _details(command, f"refused: {exc.detail}")
         await audited(session, user=user, action=update, target=target, reason=reason, details=details)
         raise
-    outcome = _outcome(answer)
-    if not outcome.records_ops_audit:  # workflows started before the outbox: the workflow does not audit, we do
-        details = _details(command, f"done; stage {outcome.stage}")
-        await audited(session, user=user, action=update, target=target, reason=reason, details=details)
-    return answer
 
 
 async def mission_action_json(

@@ -255,11 +255,6 @@ class WorkflowView(BaseModel):
         description="sequence number of the last event this workflow recorded: the read model (timeline, lists, "
         "inbox) shows it a few milliseconds after an action's answer",
     )
-    records_ops_audit: bool = Field(
-        default=False,
-        description="the workflow writes the audit entry of the ops actions it accepts (workflows started since the "
-        "read-model outbox); before that, the caller does",
-    )
 
 
 class MilestoneView(WorkflowView):

@@ -2,9 +2,7 @@
 deadlines (reminder before, expiry handler after, frozen while the process is suspended) and calls to
 capability activities that park the process in needs_attention when they fail for good.
 
-Determinism rule for every change to this module and the workflows: a change that alters the commands a
-running workflow emits (activities, timers, children, search attributes) must be guarded by
-`workflow.patched("<change-id>")`, and the saved histories under tests/histories/ must keep replaying.
+Changing this module or the workflows: see "Changing a workflow" in the README (the replay gate).
 """
 
 from __future__ import annotations
@@ -52,37 +50,7 @@ def _party(role: Role) -> Party:
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 # the read model must eventually catch up: retry for as long as it takes, never fail the mission
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-LOCAL_WRITES_PATCH = "read-model-writes-as-local-activities"
-OUTBOX_PATCH = "read-model-writes-batched-after-the-answer"
-# Since this patch (v4) a workflow emits fewer commands that cost the server a write: the search attributes are
-# upserted once per workflow task, with the values the task left, instead of once per event (each upsert is a
-# history event and a visibility write); a milestone signals its mission only when its acceptance or its end
-# changes (workflows.milestone). One patch for both: each patch id costs its own `TemporalChangeVersion` upsert.
-QUIET_PATCH = "fewer-signals-and-search-attribute-upserts"
-# Since this patch (v5) the workflow task that answers an update carries nothing but the answer and a timer: what
-# the update queued for the read model is written by a local activity once the timer fires, and the search
-# attributes are upserted after that write, instead of a regular activity and an upsert in the answer's task. The
-# update's answer waits for the server to persist its task: on the embedded server an activity in that task cost an
-# action about 0.6 ms and an upsert about 2 ms (bench.api); a timer costs about 0.1 ms, and the events per action are
-# as many (timer started and fired, a marker; instead of activity scheduled, started and completed).
-ANSWER_FIRST_PATCH = "read-model-written-after-the-answer"
 AFTER_THE_ANSWER = timedelta(milliseconds=1)
-
-
-async def write_read_model(activity: str, arg: BaseModel) -> bool:
-    """A read-model or outbox write (idempotent by its key). Since LOCAL_WRITES_PATCH it is a local activity: it
-    runs in this worker inside the workflow task, with no round trip through the task queue, so a human action's
-    answer waits for one workflow task and the read model already agrees with it. Histories recorded before the
-    patch replay with the regular activity they scheduled."""
-    if workflow.patched(LOCAL_WRITES_PATCH):
-        done: bool = await workflow.execute_local_activity(
-            activity, arg, result_type=bool, start_to_close_timeout=PROJECTION_TIMEOUT, retry_policy=PROJECTION_RETRY
-        )
-        return done
-    scheduled: bool = await workflow.execute_activity(
-        activity, arg, result_type=bool, start_to_close_timeout=PROJECTION_TIMEOUT, retry_policy=PROJECTION_RETRY
-    )
-    return scheduled
 
 
 def ops_audited(handler: Callable[[L, C], Awaitable[R]]) -> Callable[[L, C], Awaitable[R]]:
@@ -127,7 +95,6 @@ class Lifecycle:
     _outbox_urgent: bool
     _writing: bool
     _writing_urgent: bool
-    _answer_first: bool
     _writer: asyncio.Task[None] | None
     _search_stale: bool
     _search_changes: int
@@ -138,8 +105,6 @@ class Lifecycle:
         self._outbox_urgent = False
         self._writing = False
         self._writing_urgent = False
-        # asked once, in the first workflow task, beside the other patch markers (not in an update's task)
-        self._answer_first = workflow.patched(ANSWER_FIRST_PATCH)
         self._writer = None
         self._search_stale = False
         self._search_changes = 0
@@ -166,14 +131,14 @@ class Lifecycle:
         raise NotImplementedError
 
     def _projected(self) -> None:
-        """After an event is queued (OUTBOX_PATCH): a milestone tells its mission its new state."""
+        """After an event is queued: a milestone tells its mission its new state."""
 
     def _audit_target(self) -> str:
         raise NotImplementedError
 
     def _audit_ops(self, update: str, cmd: Command) -> None:
-        if cmd.actor.role is not Role.OPS or not workflow.patched(OUTBOX_PATCH):
-            return  # before the patch, the API audits accepted actions itself
+        if cmd.actor.role is not Role.OPS:
+            return
         details: dict[str, object] = cmd.model_dump(mode="json", exclude={"actor"})
         details["outcome"] = f"done; stage {self._stage_name()}"
         reason = getattr(cmd, "reason", "")
@@ -188,10 +153,6 @@ class Lifecycle:
             )
         )
         self._queued()
-        self._stamp_audited()
-
-    def _stamp_audited(self) -> None:
-        raise NotImplementedError
 
     def _stamp_version(self, seq: int) -> None:
         """Note in the view the sequence number of the last event recorded (what the read model will show)."""
@@ -259,23 +220,18 @@ class Lifecycle:
             outcome=outcome,
         )
         self._stamp_version(self._seq)
-        if workflow.patched(OUTBOX_PATCH):
-            self._outbox.projections.append(projection)
-            self._queued()
-            self._projected()
-        else:  # histories recorded before the outbox: one write per event, awaited (shielded: a cancelled stage
-            # still leaves its event in the timeline)
-            await asyncio.shield(write_read_model("project_mission_event", projection))
+        self._outbox.projections.append(projection)
+        self._queued()
+        self._projected()
         self._upsert_search_attributes()
 
     # --- the outbox of read-model writes -------------------------------------------------------------------------
-    # Since OUTBOX_PATCH, events, notices and ratings are queued in order and written by one coroutine, a batch
-    # at a time (everything queued meanwhile goes in the next batch, in one transaction). Nothing waits for the
-    # write but the end of the workflow. A batch holding what an update handler queued must not hold the task that
-    # answers the update (a local activity would, until the database write is done): since ANSWER_FIRST_PATCH it
-    # waits for a 1 ms timer and is written by a local activity in the next task; before, it was a regular
-    # activity. The read model follows a few milliseconds later (the answer's `version` tells a reader what to
-    # wait for). Other batches (timers, activity results) are local activities: no task-queue round trip.
+    # Events, notices and ratings are queued in order and written by one coroutine, a batch at a time (everything
+    # queued meanwhile goes in the next batch, in one transaction). Nothing waits for the write but the end of the
+    # workflow. A batch holding what an update handler queued must not hold the task that answers the update (a
+    # local activity would, until the database write is done): it waits for a 1 ms timer and is written by a local
+    # activity in the next task. The read model follows a few milliseconds later (the answer's `version` tells a
+    # reader what to wait for). Other batches (timers, activity results) are local activities: no task-queue round trip.
 
     def _queued(self) -> None:
         if workflow.current_update_info() is not None:
@@ -293,28 +249,19 @@ class Lifecycle:
             urgent = self._outbox_urgent
             self._writing, self._writing_urgent = True, urgent
             try:
-                if urgent and self._answer_first:
+                if urgent:
                     # the update's answer leaves with this task; the write follows in the next one, with whatever
                     # else was queued meanwhile
                     await workflow.sleep(AFTER_THE_ANSWER)
                 batch = self._outbox
                 self._outbox, self._outbox_urgent = ReadModelBatch(), False
-                if urgent and not self._answer_first:
-                    await workflow.execute_activity(
-                        "apply_read_model_batch",
-                        batch,
-                        result_type=int,
-                        start_to_close_timeout=PROJECTION_TIMEOUT,
-                        retry_policy=PROJECTION_RETRY,
-                    )
-                else:
-                    await workflow.execute_local_activity(
-                        "apply_read_model_batch",
-                        batch,
-                        result_type=int,
-                        start_to_close_timeout=PROJECTION_TIMEOUT,
-                        retry_policy=PROJECTION_RETRY,
-                    )
+                await workflow.execute_local_activity(
+                    "apply_read_model_batch",
+                    batch,
+                    result_type=int,
+                    start_to_close_timeout=PROJECTION_TIMEOUT,
+                    retry_policy=PROJECTION_RETRY,
+                )
             finally:
                 self._writing = self._writing_urgent = False
 
@@ -323,19 +270,13 @@ class Lifecycle:
         await workflow.wait_condition(lambda: not self._writing and self._nothing_to_write() and not self._search_stale)
 
     async def _record_rating(self, rating: RatingRecord) -> None:
-        if workflow.patched(OUTBOX_PATCH):
-            self._outbox.ratings.append(rating)
-            self._queued()
-        else:
-            await write_read_model("record_mission_rating", rating)
+        self._outbox.ratings.append(rating)
+        self._queued()
 
     def _upsert_search_attributes(self) -> None:
-        """Since QUIET_PATCH: note that they changed; one coroutine upserts them once the rest of the workflow task
-        has run, with the values it left."""
+        """Note that they changed; one coroutine upserts them once the rest of the workflow task has run, with the
+        values it left."""
         if not self._search_attributes:
-            return
-        if not workflow.patched(QUIET_PATCH):
-            self._upsert_changed()
             return
         self._search_stale = True
         self._search_changes += 1
@@ -353,7 +294,7 @@ class Lifecycle:
                 await workflow.wait_condition(lambda: True)
                 calm = calm + 1 if seen == self._search_changes else 0
                 seen = self._search_changes
-            if self._answer_first and self._writing_urgent:
+            if self._writing_urgent:
                 # an update's write is on its way: upsert once it is done, so that the answer's task carries no upsert
                 await workflow.wait_condition(lambda: not self._writing_urgent)
             self._search_stale = False
@@ -387,11 +328,8 @@ class Lifecycle:
             kind=kind,
             params=params or {},
         )
-        if workflow.patched(OUTBOX_PATCH):
-            self._outbox.notices.append(notice)
-            self._queued()
-        else:
-            await write_read_model("notify_party", notice)
+        self._outbox.notices.append(notice)
+        self._queued()
 
     # --- deadlines -----------------------------------------------------------------------------------------
 

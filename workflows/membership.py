@@ -6,8 +6,8 @@ the transparency ledger and activates the member. At the end of a paid term the 
 the next term, whose fee is read from the settings in force then. A term that ends unpaid ends the workflow
 (the member stays lapsed; registering again starts a new one).
 
-Changing this code: a change of the commands a running membership emits must be guarded by
-`workflow.patched("<change-id>")` (memberships run for a year between two continue-as-new).
+Changing this code: see "Changing a workflow" in the README (memberships run for a year between two
+continue-as-new: after the first release, a change of the commands a running membership emits needs a patch).
 """
 
 from __future__ import annotations

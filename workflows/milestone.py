@@ -8,9 +8,9 @@ reminders, until the client confirms the payment.
 
 Updates for a milestone go to this child directly (its id is derived from the mission id and the number);
 the parent holds the child (signal `hold`) while the mission is paused or disputed, and the child tells the
-parent (signal `milestone_changed`) what the parent waits for: its acceptance and its end (since QUIET_PATCH; before,
-every event). A reader of the mission's state gets each running milestone's live state from the milestone itself
-(workflows.client.mission_state). Changing this code: see workflows/_lifecycle.py.
+parent (signal `milestone_changed`) what the parent waits for: its acceptance and its end. A reader of the mission's
+state gets each running milestone's live state from the milestone itself (workflows.client.mission_state).
+Changing this code: see "Changing a workflow" in the README (the replay gate).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from temporalio import workflow
 
-from workflows._lifecycle import OUTBOX_PATCH, QUIET_PATCH, Lifecycle, ops_audited
+from workflows._lifecycle import Lifecycle, ops_audited
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import IssuedInvoice, MissionInvoiceRequest
@@ -50,9 +50,8 @@ MS = MilestoneStage
 ACCEPTED = frozenset({MS.INVOICING, MS.AWAITING_PAYMENT, MS.PAID})
 # a milestone's last stages: its state is final, and readers take the mission's copy of it
 FINAL = frozenset({MS.PAID, MS.CANCELLED})
-# Since QUIET_PATCH a milestone signals its mission only when its acceptance or its end changes (2 signals in a
-# normal life instead of one per event, 6): each signal costs the mission a workflow task and the server a
-# transfer task (measured on bare workflows: 12 signals cost more Temporal server CPU than 20 activities).
+# A milestone signals its mission only when its acceptance or its end changes (2 signals in a normal life instead
+# of one per event, 6): each signal costs the mission a workflow task and the server a transfer task.
 
 
 class IllegalMilestoneMove(RuntimeError):
@@ -78,7 +77,7 @@ class MilestoneWorkflow(Lifecycle):
         self._suspended_at: datetime | None = None
         self._init_writes()
         self._parent_stale = False
-        self._told = (False, False)  # (accepted, final) as the mission last heard (QUIET_PATCH)
+        self._told = (False, False)  # (accepted, final) as the mission last heard
         self._telling = False
         self._teller: asyncio.Task[None] | None = None
         self._started = False  # `milestone_started` is queued: the first event (seq 1) is the milestone's start
@@ -231,22 +230,16 @@ class MilestoneWorkflow(Lifecycle):
             close_tasks=close_tasks,
             details={"from": frm.value, "milestone": str(self.inp.number), **(details or {})},
         )
-        parent = workflow.info().parent
-        if parent is not None and not workflow.patched(OUTBOX_PATCH):  # since the patch: _projected() below
-            with suppress(Exception):  # the mission may have closed already (cancellation)
-                await workflow.get_external_workflow_handle(parent.workflow_id).signal("milestone_changed", self.view)
 
     def _projected(self) -> None:
-        """The mission's copy of this milestone follows what the mission waits for: acceptance and end (since
-        QUIET_PATCH; before, every event). One coroutine sends the latest state, in order, without holding the
-        action's answer."""
+        """The mission's copy of this milestone follows what the mission waits for: acceptance and end. One
+        coroutine sends the latest state, in order, without holding the action's answer."""
         if workflow.info().parent is None:
             return
-        if workflow.patched(QUIET_PATCH):
-            told = (self.view.stage in ACCEPTED, self.view.stage in FINAL)
-            if told == self._told:
-                return
-            self._told = told
+        told = (self.view.stage in ACCEPTED, self.view.stage in FINAL)
+        if told == self._told:
+            return
+        self._told = told
         self._parent_stale = True
         if self._teller is None:
             self._teller = asyncio.create_task(self._tell_parent())
@@ -305,9 +298,6 @@ class MilestoneWorkflow(Lifecycle):
 
     def _stamp_version(self, seq: int) -> None:
         self.view.version = seq
-
-    def _stamp_audited(self) -> None:
-        self.view.records_ops_audit = True
 
     def _audit_target(self) -> str:
         return f"mission:{self._mission_id}:milestone:{self.inp.number}"

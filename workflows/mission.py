@@ -10,7 +10,7 @@ History size: a mission emits a bounded number of events (stages x parties x rem
 run as children with their own histories), so continue-as-new is not needed; a mission with more than ~20
 milestones or proposal rounds is refused by the input models before it can grow without bound.
 
-Changing this code: see workflows/_lifecycle.py (workflow.patched and the replay tests).
+Changing this code: see "Changing a workflow" in the README (the replay gate).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows._lifecycle import OUTBOX_PATCH
 from workflows.milestone import ACCEPTED as ACCEPTED_MILESTONE
 from workflows.milestone import MilestoneWorkflow
 from workflows.mission_updates import MissionUpdates
@@ -426,11 +425,8 @@ class MissionWorkflow(MissionUpdates):
             signal = workflow.get_external_workflow_handle(child_id).signal(
                 MilestoneWorkflow.hold, MilestoneHold(held=held, reason=reason)
             )
-            if workflow.patched(OUTBOX_PATCH):  # the signal is sent with the answer; nobody waits for the child's ack
-                self._signals.append(asyncio.create_task(_quietly(signal)))
-            else:
-                with suppress(Exception):  # a child already finished cannot be held
-                    await signal
+            # the signal is sent with the answer; nobody waits for the child's ack
+            self._signals.append(asyncio.create_task(_quietly(signal)))
 
     # --- Lifecycle hooks -----------------------------------------------------------------------------
 
@@ -455,9 +451,6 @@ class MissionWorkflow(MissionUpdates):
 
     def _stamp_version(self, seq: int) -> None:
         self.view.version = seq
-
-    def _stamp_audited(self) -> None:
-        self.view.records_ops_audit = True
 
     def _audit_target(self) -> str:
         return f"mission:{self._mission_id}"

@@ -54,6 +54,11 @@ def projection(mission_id: uuid.UUID, seq: int, stage: str, **kw: object) -> Pro
     )
 
 
+def project(acts: ReadModelActivities, event: Projection) -> bool:
+    """One event, written as a workflow writes it; False when it was written already (a retry or a replay)."""
+    return acts.apply_batch(ReadModelBatch(projections=[event])) == 1
+
+
 def count(sessions: sessionmaker[Session], model: type, mission_id: uuid.UUID) -> int:
     with sessions() as s:
         return s.scalar(select(func.count()).select_from(model).where(model.mission_id == mission_id)) or 0  # type: ignore[attr-defined]
@@ -68,8 +73,8 @@ def test_replayed_projection_is_a_no_op(session_factory: sessionmaker[Session]) 
     )
     first = projection(mid, 1, "invitations", open_tasks=[task], experts={str(expert): "pending"})
 
-    assert acts.project(first) is True
-    assert acts.project(first) is False, "same (workflow id, seq): skipped whole"
+    assert project(acts, first) is True
+    assert project(acts, first) is False, "same (workflow id, seq): skipped whole"
 
     assert count(session_factory, TimelineEvent, mid) == 1
     assert count(session_factory, Task, mid) == 1
@@ -79,11 +84,11 @@ def test_replayed_projection_is_a_no_op(session_factory: sessionmaker[Session]) 
 def test_tasks_close_and_a_late_event_never_rolls_the_mission_back(session_factory: sessionmaker[Session]) -> None:
     acts = ReadModelActivities(session_factory)
     mid = uuid.uuid4()
-    acts.project(
-        projection(mid, 1, "shortlist", open_tasks=[TaskSpec(key="review", role="client", action="r", title="r")])
+    project(
+        acts, projection(mid, 1, "shortlist", open_tasks=[TaskSpec(key="review", role="client", action="r", title="r")])
     )
-    acts.project(projection(mid, 3, "proposals", close_tasks=["*"], outcome="done"))
-    acts.project(projection(mid, 2, "invitations"))  # arrives late
+    project(acts, projection(mid, 3, "proposals", close_tasks=["*"], outcome="done"))
+    project(acts, projection(mid, 2, "invitations"))  # arrives late
 
     with session_factory() as s:
         row = s.get(MissionRecord, mid)
@@ -108,24 +113,24 @@ def test_a_task_opened_or_closed_moves_its_inbox_version_and_no_other(session_fa
     before = versions()
     review = TaskSpec(key="review", role="client", party_id=org, action="review_shortlist", title="Review")
     answer = TaskSpec(key="answer", role="expert", party_id=expert, action="answer_invitation", title="Answer")
-    acts.project(projection(mid, 1, "shortlist", open_tasks=[review]))
+    project(acts, projection(mid, 1, "shortlist", open_tasks=[review]))
     opened = versions()
     assert opened[client_inbox] == before[client_inbox] + 1
     assert opened[expert_inbox] == before[expert_inbox] and opened[other_inbox] == before[other_inbox]
 
-    acts.project(projection(mid, 2, "invitations", close_tasks=["review"], open_tasks=[answer]))
+    project(acts, projection(mid, 2, "invitations", close_tasks=["review"], open_tasks=[answer]))
     moved = versions()
     assert moved[client_inbox] == opened[client_inbox] + 1, "a closed task leaves the client's inbox"
     assert moved[expert_inbox] == opened[expert_inbox] + 1
 
     attention = TaskSpec(key="attention", role="ops", action="repair", title="Repair")
-    acts.project(projection(mid, 3, "needs_attention", close_tasks=["*"], open_tasks=[attention], outcome="x"))
+    project(acts, projection(mid, 3, "needs_attention", close_tasks=["*"], open_tasks=[attention], outcome="x"))
     last = versions()
     assert last[ops_inbox] == moved[ops_inbox] + 1
     assert last[expert_inbox] == moved[expert_inbox] + 1, "closing all the workflow's tasks closes the expert's"
     assert last[other_inbox] == before[other_inbox], "an unrelated inbox keeps its version (and its cached answer)"
 
-    assert acts.project(projection(mid, 3, "needs_attention", close_tasks=["*"], open_tasks=[attention])) is False
+    assert project(acts, projection(mid, 3, "needs_attention", close_tasks=["*"], open_tasks=[attention])) is False
     assert versions() == last, "a replayed event changes no task, hence no version"
 
 
@@ -174,8 +179,8 @@ def test_client_rating_updates_the_expert_reputation_once(session_factory: sessi
     record = RatingRecord(
         mission_id=uuid.uuid4(), by="client", expert_id=expert.id, client_org_id=uuid.uuid4(), score=5, at=T0
     )
-    assert acts.record_rating(record) is True
-    assert acts.record_rating(record) is False
+    assert acts.apply_batch(ReadModelBatch(ratings=[record])) == 1
+    assert acts.apply_batch(ReadModelBatch(ratings=[record])) == 0
     with session_factory() as s:
         again = s.get_one(Expert, expert.id)
         assert (again.rating, again.ratings_count, again.completed_missions) == (Decimal("4.50"), 2, 1)
@@ -203,7 +208,7 @@ def test_concurrent_batches_of_a_mission_and_its_milestones_lose_nothing(
     before the write lock was taken, and one refresh of the detail overwrote another."""
     acts = ReadModelActivities(session_factory)
     mid = uuid.uuid4()
-    assert acts.project(projection(mid, 1, "delivery")) is True
+    assert project(acts, projection(mid, 1, "delivery")) is True
     rounds, workflows = 40, ["milestone:1", "milestone:2", "milestone:3"]
     url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
     context = multiprocessing.get_context("spawn")
