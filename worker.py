@@ -19,7 +19,6 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
-from activities.heartbeat import AutoHeartbeat
 from activities.matching import MatchingActivities
 from activities.membership import MembershipActivities
 from activities.notify import NotifyActivities
@@ -71,7 +70,6 @@ def build_workers(client: Client, settings: Settings, *, queues: str = "all") ->
                 workflow_runner=workflow_runner(sandboxed=settings.workflow_sandbox),
                 activities=mission_activities(settings),
                 activity_executor=ThreadPoolExecutor(max_workers=16),
-                interceptors=[AutoHeartbeat()],
                 graceful_shutdown_timeout=timedelta(seconds=20),
             )
         )
@@ -82,7 +80,6 @@ def build_workers(client: Client, settings: Settings, *, queues: str = "all") ->
                 task_queue=settings.documents_task_queue,
                 activities=document_activities(settings),
                 activity_executor=ThreadPoolExecutor(max_workers=4),
-                interceptors=[AutoHeartbeat()],
                 max_concurrent_activities=4,
                 graceful_shutdown_timeout=timedelta(seconds=60),
             )

@@ -93,11 +93,9 @@ class Settings(BaseSettings):
         default=None, description="host:port where the worker serves Temporal SDK metrics (/metrics) for Prometheus"
     )
     workflow_sandbox: bool = Field(
-        default=False,
-        description="run the workflows in the Temporal sandbox on the workers. Off by default: the sandbox re-imports "
-        "the workflow modules per run and proxies every module access, a fifth of the workers' CPU (bench.load); "
-        "the test suite runs every workflow test and the replay gate in the sandbox, which is where a "
-        "non-deterministic call is caught",
+        default=True,
+        description="run the workflows in the Temporal sandbox on the workers (where a non-deterministic call is "
+        "refused at once), as the test suite and the replay gate do",
     )
     metrics_token: str | None = Field(
         default=None,

@@ -247,17 +247,7 @@ class ContractState(BaseModel):
     sealed: IssuedDocument | None = None
 
 
-class WorkflowView(BaseModel):
-    """What every workflow's state carries about its writes to the read model."""
-
-    version: int = Field(
-        default=0,
-        description="sequence number of the last event this workflow recorded: the read model (timeline, lists, "
-        "inbox) shows it a few milliseconds after an action's answer",
-    )
-
-
-class MilestoneView(WorkflowView):
+class MilestoneView(BaseModel):
     workflow_id: str
     mission_id: UUID
     number: int
@@ -288,7 +278,7 @@ class Rating(BaseModel):
     at: datetime
 
 
-class MissionView(WorkflowView):
+class MissionView(BaseModel):
     """The full state of a mission, as the `state` query and every update return it."""
 
     workflow_id: str

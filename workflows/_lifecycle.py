@@ -47,29 +47,30 @@ def _party(role: Role) -> Party:
     return role.value
 
 
-PROJECTION_TIMEOUT = timedelta(seconds=30)
+# A read-model write is a local activity: it runs in this worker within the workflow task, and an update's answer
+# leaves once its write is done, so the read model already shows an action when its answer arrives.
+WRITE_TIMEOUT = timedelta(seconds=30)
 # the read model must eventually catch up: retry for as long as it takes, never fail the mission
-PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-AFTER_THE_ANSWER = timedelta(milliseconds=1)
+WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
 def ops_audited(handler: Callable[[L, C], Awaitable[R]]) -> Callable[[L, C], Awaitable[R]]:
     """Under `@workflow.update`: when ops sent the update and the workflow accepted it, its audit entry (who, what,
-    why, when, how it ended) goes in the same outbox batch as the event it recorded: written exactly once, by the
-    workflow, whatever door the action came through (API, portal, `innot ops`). Refusals are audited by the caller."""
+    why, when, how it ended) is written by the workflow, exactly once, whatever door the action came through (API,
+    portal, `innot ops`). Refusals are audited by the caller."""
 
     @functools.wraps(handler)
     async def audited(self: L, cmd: C) -> R:
         result = await handler(self, cmd)
-        self._audit_ops(handler.__name__, cmd)
+        await self._audit_ops(handler.__name__, cmd)
         return result
 
     return audited
 
 
-CAPABILITY_TIMEOUT = timedelta(minutes=2)
-# the worker heartbeats for the activity while it runs (activities.heartbeat): a dead worker is noticed at once
-CAPABILITY_HEARTBEAT = timedelta(seconds=20)
+# Matching, rendering and signing take well under a second: a worker that died holding one is noticed after this
+# timeout, and the activity retried on another worker.
+CAPABILITY_TIMEOUT = timedelta(seconds=30)
 # ~2.5 minutes of retries (1+2+4+8+16+4x30 s) before needs_attention: a database or document-store outage of a
 # minute or two is not a failure for good (5 attempts, ~15 s, parked missions on a 30 s outage: tests/faults)
 CAPABILITY_RETRY = RetryPolicy(
@@ -86,29 +87,11 @@ class Lifecycle:
     _workflow_id: str
     _mission_id: UUID
     _seq: int
-    _changes: int
     _resume_requested: bool
     _search_attributes: bool
     _upserted: dict[str, Any]
     _suspended_at: datetime | None
-    _outbox: ReadModelBatch
-    _outbox_urgent: bool
-    _writing: bool
-    _writing_urgent: bool
-    _writer: asyncio.Task[None] | None
-    _search_stale: bool
-    _search_changes: int
-    _search_writer: asyncio.Task[None] | None
-
-    def _init_writes(self) -> None:
-        self._outbox = ReadModelBatch()
-        self._outbox_urgent = False
-        self._writing = False
-        self._writing_urgent = False
-        self._writer = None
-        self._search_stale = False
-        self._search_changes = 0
-        self._search_writer = None
+    _writes: asyncio.Lock
 
     # --- hooks --------------------------------------------------------------------------------------
 
@@ -130,33 +113,24 @@ class Lifecycle:
     def _search_values(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _projected(self) -> None:
-        """After an event is queued: a milestone tells its mission its new state."""
-
     def _audit_target(self) -> str:
         raise NotImplementedError
 
-    def _audit_ops(self, update: str, cmd: Command) -> None:
+    async def _audit_ops(self, update: str, cmd: Command) -> None:
         if cmd.actor.role is not Role.OPS:
             return
         details: dict[str, object] = cmd.model_dump(mode="json", exclude={"actor"})
         details["outcome"] = f"done; stage {self._stage_name()}"
         reason = getattr(cmd, "reason", "")
-        self._outbox.audits.append(
-            AuditRecord(
-                at=workflow.now(),
-                actor_user_id=cmd.actor.user_id,
-                action=update,
-                target=self._audit_target(),
-                reason=reason if isinstance(reason, str) and reason else update,
-                details=details,
-            )
+        audit = AuditRecord(
+            at=workflow.now(),
+            actor_user_id=cmd.actor.user_id,
+            action=update,
+            target=self._audit_target(),
+            reason=reason if isinstance(reason, str) and reason else update,
+            details=details,
         )
-        self._queued()
-
-    def _stamp_version(self, seq: int) -> None:
-        """Note in the view the sequence number of the last event recorded (what the read model will show)."""
-        raise NotImplementedError
+        await self._write(ReadModelBatch(audits=[audit]))
 
     async def _on_expired(self, deadline: Deadline) -> None:
         await self._escalate(deadline)
@@ -179,8 +153,10 @@ class Lifecycle:
         close_tasks: list[str] | None = None,
         details: dict[str, str] | None = None,
         outcome: str | None = None,
+        rating: RatingRecord | None = None,
     ) -> None:
-        """Record one event: timeline row, list row, tasks opened and closed; then the search attributes."""
+        """Record one event (timeline row, list row, tasks opened and closed, and the rating it gives), then upsert
+        the search attributes that changed."""
         pending = self._pending()
         closing = set(close_tasks or [])
         if "*" in closing:
@@ -219,85 +195,28 @@ class Lifecycle:
             close_tasks=sorted(closing),
             outcome=outcome,
         )
-        self._stamp_version(self._seq)
-        self._outbox.projections.append(projection)
-        self._queued()
-        self._projected()
+        await self._write(ReadModelBatch(projections=[projection], ratings=[rating] if rating else []))
         self._upsert_search_attributes()
 
-    # --- the outbox of read-model writes -------------------------------------------------------------------------
-    # Events, notices and ratings are queued in order and written by one coroutine, a batch at a time (everything
-    # queued meanwhile goes in the next batch, in one transaction). Nothing waits for the write but the end of the
-    # workflow. A batch holding what an update handler queued must not hold the task that answers the update (a
-    # local activity would, until the database write is done): it waits for a 1 ms timer and is written by a local
-    # activity in the next task. The read model follows a few milliseconds later (the answer's `version` tells a
-    # reader what to wait for). Other batches (timers, activity results) are local activities: no task-queue round trip.
+    async def _write(self, batch: ReadModelBatch) -> None:
+        """One write at a time, in the order they were asked for (the lock is fair), each carried to its end even
+        when the coroutine that asked is cancelled (a mission cancelled during a stage): the next write, e.g. the
+        one that closes every task, never overtakes it."""
 
-    def _queued(self) -> None:
-        if workflow.current_update_info() is not None:
-            self._outbox_urgent = True
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_batches())
-
-    def _nothing_to_write(self) -> bool:
-        batch = self._outbox
-        return not (batch.projections or batch.notices or batch.ratings or batch.audits)
-
-    async def _write_batches(self) -> None:
-        while True:
-            await workflow.wait_condition(lambda: not self._nothing_to_write())
-            urgent = self._outbox_urgent
-            self._writing, self._writing_urgent = True, urgent
-            try:
-                if urgent:
-                    # the update's answer leaves with this task; the write follows in the next one, with whatever
-                    # else was queued meanwhile
-                    await workflow.sleep(AFTER_THE_ANSWER)
-                batch = self._outbox
-                self._outbox, self._outbox_urgent = ReadModelBatch(), False
+        async def write() -> None:
+            async with self._writes:
                 await workflow.execute_local_activity(
                     "apply_read_model_batch",
                     batch,
                     result_type=int,
-                    start_to_close_timeout=PROJECTION_TIMEOUT,
-                    retry_policy=PROJECTION_RETRY,
+                    start_to_close_timeout=WRITE_TIMEOUT,
+                    retry_policy=WRITE_RETRY,
                 )
-            finally:
-                self._writing = self._writing_urgent = False
 
-    async def _flush_writes(self) -> None:
-        """Before the workflow ends: every queued write is in the read model, the search attributes are current."""
-        await workflow.wait_condition(lambda: not self._writing and self._nothing_to_write() and not self._search_stale)
-
-    async def _record_rating(self, rating: RatingRecord) -> None:
-        self._outbox.ratings.append(rating)
-        self._queued()
+        await asyncio.shield(asyncio.create_task(write()))
 
     def _upsert_search_attributes(self) -> None:
-        """Note that they changed; one coroutine upserts them once the rest of the workflow task has run, with the
-        values it left."""
-        if not self._search_attributes:
-            return
-        self._search_stale = True
-        self._search_changes += 1
-        if self._search_writer is None:
-            self._search_writer = asyncio.create_task(self._upsert_when_stale())
-
-    async def _upsert_when_stale(self) -> None:
-        while True:
-            await workflow.wait_condition(lambda: self._search_stale)
-            # what this task still unblocks (a stage's next step, a deadline) runs first: conditions are checked
-            # once nothing is ready, and a step may take two rounds (woken, then its own wait), so wait until two
-            # rounds in a row change nothing (a longer chain only costs a second upsert)
-            seen, calm = self._search_changes, 0
-            while calm < 2:
-                await workflow.wait_condition(lambda: True)
-                calm = calm + 1 if seen == self._search_changes else 0
-                seen = self._search_changes
-            if self._writing_urgent:
-                # an update's write is on its way: upsert once it is done, so that the answer's task carries no upsert
-                await workflow.wait_condition(lambda: not self._writing_urgent)
-            self._search_stale = False
+        if self._search_attributes:
             self._upsert_changed()
 
     def _upsert_changed(self) -> None:
@@ -328,8 +247,7 @@ class Lifecycle:
             kind=kind,
             params=params or {},
         )
-        self._outbox.notices.append(notice)
-        self._queued()
+        await self._write(ReadModelBatch(notices=[notice]))
 
     # --- deadlines -----------------------------------------------------------------------------------------
 
@@ -340,12 +258,10 @@ class Lifecycle:
         deadline = Deadline(key=key, kind=kind, due=due, remind_at=due - reminder)
         self._drop_deadline(key)
         self._deadlines().append(deadline)
-        self._changes += 1
         return deadline
 
     def _drop_deadline(self, key: str) -> None:
         self._deadlines()[:] = [d for d in self._deadlines() if d.key != key]
-        self._changes += 1
 
     def _deadline(self, key: str) -> Deadline | None:
         return next((d for d in self._deadlines() if d.key == key), None)
@@ -368,7 +284,6 @@ class Lifecycle:
         for a in self._pending():
             if a.due and a.deadline and self._deadline(a.deadline):
                 a.due += by
-        self._changes += 1
 
     def _next_deadline(self) -> datetime | None:
         upcoming = [d.due for d in self._deadlines() if not d.expired]
@@ -390,16 +305,21 @@ class Lifecycle:
                     await self._on_expired(d)
             if done():
                 return
-            moments = [d.remind_at for d in self._deadlines() if not d.reminded and not d.expired]
-            moments += [d.due for d in self._deadlines() if not d.expired]
+            moments = self._moments()
             future = [m for m in moments if m > now]
             timeout = (min(future) - now) if future else None
-            seen = self._changes
+            # woken early when a deadline is added, dropped or moved: the timer is then set again
             with suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda seen=seen: done() or self._changes != seen or self._suspended(),  # type: ignore[misc]
+                    lambda: done() or self._suspended() or self._moments() != moments,  # noqa: B023
                     timeout=timeout,
                 )
+
+    def _moments(self) -> list[datetime]:
+        """When the next reminders and expiries are due."""
+        return [d.remind_at for d in self._deadlines() if not d.reminded and not d.expired] + [
+            d.due for d in self._deadlines() if not d.expired
+        ]
 
     async def _remind(self, d: Deadline) -> None:
         for a in self._pending():
@@ -448,7 +368,6 @@ class Lifecycle:
                     result_type=result_type,
                     task_queue=task_queue,
                     start_to_close_timeout=CAPABILITY_TIMEOUT,
-                    heartbeat_timeout=CAPABILITY_HEARTBEAT,
                     retry_policy=CAPABILITY_RETRY,
                 )
                 return result

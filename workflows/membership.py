@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 LOCAL_TIMEOUT = timedelta(seconds=30)
 # the read model and the outbox must eventually catch up: retry for as long as it takes
 LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-DOCUMENTS_TIMEOUT = timedelta(minutes=2)
-DOCUMENTS_HEARTBEAT = timedelta(seconds=20)  # sent by the worker while the activity runs (activities.heartbeat)
+# rendering and recording take well under a second: a worker that died holding one is noticed after this timeout
+DOCUMENTS_TIMEOUT = timedelta(seconds=30)
 DOCUMENTS_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
 
@@ -130,7 +130,6 @@ class MembershipWorkflow:
             result_type=IssuedInvoice,
             task_queue=self.inp.documents_task_queue,
             start_to_close_timeout=DOCUMENTS_TIMEOUT,
-            heartbeat_timeout=DOCUMENTS_HEARTBEAT,
             retry_policy=DOCUMENTS_RETRY,
         )
         self.view.invoice = FeeInvoice(
@@ -227,7 +226,6 @@ class MembershipWorkflow:
             result_type=bool,
             task_queue=self.inp.documents_task_queue,
             start_to_close_timeout=DOCUMENTS_TIMEOUT,
-            heartbeat_timeout=DOCUMENTS_HEARTBEAT,
             retry_policy=DOCUMENTS_RETRY,
         )
         if self.view.status is not MembershipStatus.ACTIVE:

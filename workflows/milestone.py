@@ -16,6 +16,7 @@ Changing this code: see "Changing a workflow" in the README (the replay gate).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from contextlib import suppress
 from datetime import UTC, datetime, time, timedelta
 
@@ -58,6 +59,11 @@ class IllegalMilestoneMove(RuntimeError):
     """A bug: fails the workflow task (retried) rather than the milestone."""
 
 
+async def _quietly(signal: Awaitable[None]) -> None:
+    with suppress(Exception):  # the mission may have closed already (cancellation)
+        await signal
+
+
 def _end_of(day: datetime | None, fallback: datetime) -> datetime:
     return day if day is not None and day > fallback else fallback
 
@@ -70,16 +76,13 @@ class MilestoneWorkflow(Lifecycle):
         self._workflow_id = workflow.info().workflow_id
         self._mission_id = inp.mission_id
         self._seq = 0
-        self._changes = 0
         self._resume_requested = False
         self._search_attributes = inp.search_attributes
         self._upserted = {}
         self._suspended_at: datetime | None = None
-        self._init_writes()
-        self._parent_stale = False
+        self._writes = asyncio.Lock()
         self._told = (False, False)  # (accepted, final) as the mission last heard
-        self._telling = False
-        self._teller: asyncio.Task[None] | None = None
+        self._signals: list[asyncio.Task[None]] = []
         self._started = False  # `milestone_started` is queued: the first event (seq 1) is the milestone's start
         self.view = MilestoneView(
             workflow_id=self._workflow_id,
@@ -101,10 +104,9 @@ class MilestoneWorkflow(Lifecycle):
             # the mission was cancelled or settled: close this milestone's tasks, then end as cancelled
             self.view.deadlines.clear()
             await asyncio.shield(self._transition(MS.CANCELLED, "mission stopped", close_tasks=["*"]))
-            await asyncio.shield(self._flush_writes())
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._flush_writes()
+        await asyncio.gather(*self._signals)
         return self.view
 
     async def _lifecycle(self) -> None:
@@ -230,38 +232,18 @@ class MilestoneWorkflow(Lifecycle):
             close_tasks=close_tasks,
             details={"from": frm.value, "milestone": str(self.inp.number), **(details or {})},
         )
+        self._tell_parent()
 
-    def _projected(self) -> None:
-        """The mission's copy of this milestone follows what the mission waits for: acceptance and end. One
-        coroutine sends the latest state, in order, without holding the action's answer."""
-        if workflow.info().parent is None:
-            return
+    def _tell_parent(self) -> None:
+        """The mission's copy of this milestone follows what the mission waits for: its acceptance and its end. The
+        signal leaves with this workflow task; nothing waits for the mission to receive it but the end of the run."""
+        parent = workflow.info().parent
         told = (self.view.stage in ACCEPTED, self.view.stage in FINAL)
-        if told == self._told:
+        if parent is None or told == self._told:
             return
         self._told = told
-        self._parent_stale = True
-        if self._teller is None:
-            self._teller = asyncio.create_task(self._tell_parent())
-
-    async def _tell_parent(self) -> None:
-        parent = workflow.info().parent
-        assert parent is not None
-        while True:
-            await workflow.wait_condition(lambda: self._parent_stale)
-            self._parent_stale = False
-            self._telling = True
-            try:
-                with suppress(Exception):  # the mission may have closed already (cancellation)
-                    await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                        "milestone_changed", self.view
-                    )
-            finally:
-                self._telling = False
-
-    async def _flush_writes(self) -> None:
-        await super()._flush_writes()
-        await workflow.wait_condition(lambda: not self._parent_stale and not self._telling)
+        signal = workflow.get_external_workflow_handle(parent.workflow_id).signal("milestone_changed", self.view)
+        self._signals.append(asyncio.create_task(_quietly(signal)))
 
     async def _advance(self, to: MilestoneStage, reason: str, **kwargs: object) -> None:
         await workflow.wait_condition(lambda: not self._suspended())
@@ -295,9 +277,6 @@ class MilestoneWorkflow(Lifecycle):
             paid_on=v.paid_on,
         )
         return None, row
-
-    def _stamp_version(self, seq: int) -> None:
-        self.view.version = seq
 
     def _audit_target(self) -> str:
         return f"mission:{self._mission_id}:milestone:{self.inp.number}"
@@ -363,7 +342,6 @@ class MilestoneWorkflow(Lifecycle):
     def hold(self, hold: MilestoneHold) -> None:
         self.view.held = hold.held
         self._sync_suspension()
-        self._changes += 1
 
     def _check(self, actor: Actor, stage: MilestoneStage, *, client: bool, doing: str) -> None:
         if self.view.held and not is_ops(actor):

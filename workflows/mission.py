@@ -75,13 +75,12 @@ class MissionWorkflow(MissionUpdates):
         self._workflow_id = workflow.info().workflow_id
         self._mission_id = inp.mission_id
         self._seq = 0
-        self._changes = 0
         self._resume_requested = False
         self._search_attributes = inp.search_attributes
         self._upserted = {}
         self._stop: tuple[Stage, str, Actor | None] | None = None
         self._suspended_at: datetime | None = None
-        self._init_writes()
+        self._writes = asyncio.Lock()
         self._window_closed = False
         self._new_round = False
         self._children: asyncio.Task[list[MilestoneView]] | None = None
@@ -122,7 +121,7 @@ class MissionWorkflow(MissionUpdates):
             self.view.closed_reason = reason
             await self._transition(to, reason, actor=actor, close_tasks=["*"], outcome=to.value)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._flush_writes()
+        await asyncio.gather(*self._signals)
         return self.view
 
     async def _lifecycle(self) -> None:
@@ -449,9 +448,6 @@ class MissionWorkflow(MissionUpdates):
     def _rows(self) -> tuple[MissionRow | None, MilestoneRow | None]:
         return rules.mission_row(self.view, self._next_deadline()), None
 
-    def _stamp_version(self, seq: int) -> None:
-        self.view.version = seq
-
     def _audit_target(self) -> str:
         return f"mission:{self._mission_id}"
 
@@ -525,4 +521,3 @@ class MissionWorkflow(MissionUpdates):
     @workflow.signal
     def milestone_changed(self, milestone: MilestoneView) -> None:
         self.view.milestones = [milestone if m.number == milestone.number else m for m in self.view.milestones]
-        self._changes += 1

@@ -164,18 +164,18 @@ class MissionUpdates(Lifecycle):
         rating = rules.new_rating(by, cmd, workflow.now())
         self.view.ratings.append(rating)
         assert self.view.selected_expert_id is not None
-        await self._record_rating(
-            RatingRecord(
-                mission_id=self.inp.mission_id,
-                by=rating.by,
-                expert_id=self.view.selected_expert_id,
-                client_org_id=self.inp.client_org_id,
-                score=cmd.score,
-                comment=cmd.comment,
-                at=rating.at,
-            )
+        record = RatingRecord(
+            mission_id=self.inp.mission_id,
+            by=rating.by,
+            expert_id=self.view.selected_expert_id,
+            client_org_id=self.inp.client_org_id,
+            score=cmd.score,
+            comment=cmd.comment,
+            at=rating.at,
         )
-        await self._project("rated", f"{by} rated {cmd.score}/5", actor=cmd.actor, close_tasks=[f"rate:{by}"])
+        await self._project(
+            "rated", f"{by} rated {cmd.score}/5", actor=cmd.actor, close_tasks=[f"rate:{by}"], rating=record
+        )
         return self.view
 
     @rate.validator
@@ -274,7 +274,6 @@ class MissionUpdates(Lifecycle):
         assert contract is not None
         party = rules.signing_party(cmd.actor)
         contract.signatures.append(rules.new_signature(party, cmd, workflow.now()))
-        self._changes += 1
         await workflow.wait_condition(
             lambda: all(s.recorded for s in contract.signatures) or self.view.stage is not Stage.CONTRACT
         )
@@ -377,7 +376,6 @@ class MissionUpdates(Lifecycle):
             if a.deadline == d.key:
                 a.due = d.due
                 reopened.append(a)
-        self._changes += 1
         await self._project(
             "deadline_extended",
             f"{d.key} until {d.due.isoformat()}",

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
 from api import gateway
-from api.consistency import settled
 from api.deps import (
     ClientUser,
     CurrentUser,
@@ -149,9 +148,8 @@ async def create_mission(
         policy=Policy(),
         documents_task_queue=settings.documents_task_queue,
     )
+    # answered once the workflow's first task is done, which wrote the mission to the read model
     view = await gateway.start_mission(client, settings, start)
-    with sessions() as reading:  # the mission is in the lists and its page before the answer (read-your-writes)
-        await settled(view, reading)
     answer = CreatedMission(mission_id=mission_id, workflow_id=view.workflow_id, stage=view.stage.value)
 
     def remember(key: str) -> None:

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from api import gateway
-from api.consistency import settled
 from api.deps import SessionDep, SettingsDep
 from api.routers import messages as message_routes
 from api.routers import missions
@@ -191,10 +190,9 @@ async def mission_action(
         mission = _mission_or_404(session, user, mission_id)
         body = actions.body(actions.MISSION_ACTIONS[update], form)
         client = await actions.temporal_of(request)
-        answer = await actions.call(
+        await actions.call(
             actions.mission_endpoint(update), mission=mission, body=body, user=user, client=client, session=session
         )
-        await settled(answer, session)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(lang)("ops.done"))
@@ -227,10 +225,9 @@ async def deliver(
     """The API's upload: same types, size limit, document record and workflow update."""
     # a form's upload is Starlette's UploadFile; FastAPI's only adds schema hooks
     file = cast(FastApiUploadFile, upload)
-    answer = await missions.submit_deliverable(
+    await missions.submit_deliverable(
         mission=mission, number=number, file=file, user=user, session=session, client=client, store=store
     )
-    await settled(answer, session)
 
 
 @router.post("/{mission_id}/milestones/{number}/{update}", dependencies=[CsrfChecked])
@@ -245,7 +242,7 @@ async def milestone_action(
         mission = _mission_or_404(session, user, mission_id)
         body = actions.body(actions.MILESTONE_ACTIONS[update], form)
         client = await actions.temporal_of(request)
-        answer = await actions.call(
+        await actions.call(
             actions.milestone_endpoint(update),
             mission=mission,
             number=number,
@@ -254,7 +251,6 @@ async def milestone_action(
             client=client,
             session=session,
         )
-        await settled(answer, session)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(language_of(request, user))("ops.done"))

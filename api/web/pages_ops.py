@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.consistency import settled
 from api.deps import SessionDep
 from api.routers import ops, ops_missions
 from api.schemas.missions import body_of
@@ -120,11 +119,10 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
         number = forms.text(form, "milestone")
         if action == "resume" and number.isdigit():
             body = body_of(cmds.ResumeMission).model_validate({"reason": forms.text(form, "reason")})
-            answer = await ops_missions.resume_milestone(mission_id, int(number), body, user, session, client)
-            await settled(answer, session)
+            await ops_missions.resume_milestone(mission_id, int(number), body, user, session, client)
         elif action in actions.OPS_ACTIONS:
             body = actions.body(actions.OPS_ACTIONS[action], form)
-            answer = await actions.call(
+            await actions.call(
                 actions.ops_endpoint(action),
                 mission_id=mission_id,
                 body=body,
@@ -132,7 +130,6 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
                 session=session,
                 client=client,
             )
-            await settled(answer, session)
         else:
             raise HTTPException(404, "unknown action")
     except (ValidationError, HTTPException) as exc:
