@@ -1,6 +1,6 @@
 """The Temporal worker: registers every workflow and activity, on two task queues.
 
-- ``settings.task_queue``: workflows, read-model projections, notifications, matching.
+- ``settings.task_queue``: workflows, the read-model writes (local activities), membership terms, matching.
 - ``settings.documents_task_queue``: PDF rendering, Factur-X, signatures — CPU-heavy work on its own queue (and
   its own thread pool), so that rendering never delays workflow tasks. Scale either by running more workers.
 """
@@ -21,7 +21,6 @@ from temporalio.worker import Worker
 from activities.documents import DocumentActivities
 from activities.matching import MatchingActivities
 from activities.membership import MembershipActivities
-from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
 from config.observability import configure_logging, temporal_runtime
 from config.settings import Settings, get_settings
@@ -38,24 +37,15 @@ def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
     factory = make_session_factory(shared_engine(settings.database_url))
     matching = MatchingActivities(factory, settings)
     return [
-        *ReadModelActivities(factory).all(),
-        *NotifyActivities(factory).all(),
-        *MembershipActivities(factory, settings).all(),
+        ReadModelActivities(factory).write_read_model,
+        MembershipActivities(factory, settings).start_membership_term,
         matching.shortlist_experts,
     ]
 
 
 def document_activities(settings: Settings) -> list[Callable[..., Any]]:
     factory = make_session_factory(shared_engine(settings.database_url))
-    docs = DocumentActivities(factory, open_document_store(settings.document_store), Renderer(), settings)
-    return [
-        docs.render_contract,
-        docs.sign_contract,
-        docs.seal_contract,
-        docs.issue_mission_invoice,
-        docs.issue_fee_invoice,
-        docs.record_fee_paid,
-    ]
+    return DocumentActivities(factory, open_document_store(settings.document_store), Renderer(), settings).all()
 
 
 def build_workers(client: Client, settings: Settings, *, queues: str = "all") -> list[Worker]:

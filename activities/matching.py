@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import Candidate, Shortlist, ShortlistRequest
 from config.settings import Settings
 from domain.fx import RatesTable
 from domain.geo import COUNTRIES, DEFAULT_UTC_OFFSET_MINUTES, reference_offset
 from domain.matching import ExpertProfile, MatchQuery, Scored, compile_query, rank_key, score_expert
 from domain.matching_explain import explain
 from domain.matching_vector import DirectoryArrays, score_directory, top_rows
+from domain.shortlist import Candidate, Shortlist, ShortlistRequest
 from domain.taxonomy import TaxonomyError, get_taxonomy, normalise_need
 from store.matching import (
     DirectorySignature,

@@ -1,5 +1,5 @@
 """Ops actions on workflows, shared by the API, the portal and `innot ops`: run the update; an accepted action is
-audited by the workflow itself, in the batch that records its event (`workflows._lifecycle.ops_audited`), a refused
+audited by the workflow itself, with the event it records (`workflows.readmodel.ops_audited`), a refused
 one here (who, what, why, when, and the refusal)."""
 
 from __future__ import annotations

@@ -165,7 +165,7 @@ def seed(database_url: str, client_org: uuid.UUID, missions: int, orgs: int) -> 
     8 events, 2 milestones and 3 tasks of which few are still open (a realistic inbox: a few dozen)."""
     from sqlalchemy import insert
 
-    from activities.readmodel import refresh_detail
+    from activities.timeline import refresh_detail
     from store.db import make_engine, make_session_factory, transaction
     from store.models.readmodel import MissionMilestone, MissionRecord, Task, TimelineEvent
 

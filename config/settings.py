@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.fx import DEFAULT_RATES, RatesTable
+from domain.membership import FeeSchedule
 from domain.money import CURRENCIES
 
 PLACEHOLDER_SECRET = "change-me-dev-only-secret-0123456789abcdef"  # noqa: S105 - refused outside development
@@ -23,16 +24,6 @@ PLACEHOLDER_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktMDEyMzQ1Njc4OWFiY2Q="  # base64 
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
-
-
-class FeeSchedule(BaseModel):
-    """One version of the yearly registration fees; a member keeps the version of the term it signed."""
-
-    version: str = "2026-01"
-    currency: str = "EUR"
-    client_organisation: Decimal = Decimal("480.00")
-    expert: Decimal = Decimal("120.00")
-    vat_rate: Decimal = Decimal("20.00")
 
 
 class ExchangeRates(BaseModel):

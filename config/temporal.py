@@ -57,16 +57,11 @@ async def connect(settings: Settings, address: str | None = None, runtime: Runti
     )
 
 
-# Modules the workflows import that hold no workflow state and call no restricted function (pure data models,
-# decision rules, constants): the sandbox hands every workflow run the already-imported module instead of
-# importing it again. The workflow modules themselves stay sandboxed: their clock, randomness and I/O stay checked.
-PASSTHROUGH_MODULES = (
-    "domain",
-    "activities.projection",
-    "activities.contracts",
-    "workflows.mission_rules",
-    "workflows.search_attributes",
-)
+# Modules the workflows import that hold no workflow state and call no restricted function in workflow code (pure
+# data models, decision rules, and the activities they call by reference): the sandbox hands every workflow run
+# the already-imported module instead of importing it again. The workflow modules themselves stay sandboxed: their
+# clock, randomness and I/O stay checked.
+PASSTHROUGH_MODULES = ("domain", "activities", "workflows.mission_rules", "workflows.mission_steps")
 
 
 def workflow_runner(*, sandboxed: bool = True) -> WorkflowRunner:

@@ -2,25 +2,25 @@
 
 Every update takes one command carrying the `actor` who acts (built by the API from the authenticated
 account) and returns the workflow's view. Payloads hold ids, hashes, amounts and short texts: never message
-bodies or file bytes. `activities.contracts` is imported for the shared proposal and document models (a pure
-pydantic module that imports nothing but `domain`).
+bodies or file bytes.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, computed_field
 
-from activities.contracts import Candidate, IssuedDocument, MilestonePlan, ProposalTerms
 from domain.actors import Actor, Role
+from domain.documents import IssuedDocument
 from domain.money import Money
 from domain.need import Language, Need
 from domain.policy import Policy
+from domain.shortlist import Candidate
 from domain.stages import MilestoneStage, Stage
+from domain.terms import MilestonePlan, ProposalTerms
 
 Reason = str
 
@@ -37,11 +37,6 @@ def is_expert(actor: Actor, expert_id: UUID | None) -> bool:
 
 def is_ops(actor: Actor) -> bool:
     return actor.role is Role.OPS
-
-
-def proposal_total(terms: ProposalTerms) -> Money:
-    """The contract price: the sum of the milestone amounts (they must add up to the price)."""
-    return Money(amount=sum((m.amount for m in terms.milestones), Decimal("0")), currency=terms.currency)
 
 
 # --- workflow inputs ---------------------------------------------------------------------------------------

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.contracts import ShortlistRequest
 from activities.matching import DirectoryCache, MatchingActivities
 from config.settings import Settings
 from domain.fx import DEFAULT_RATES
 from domain.matching import compile_query, rank_naive
 from domain.need import Need
+from domain.shortlist import ShortlistRequest
 from domain.taxonomy import normalise_need
 from store.matching import load_active_profiles
 from store.models.community import Expert, Organisation, User

@@ -109,7 +109,7 @@ async def membership() -> None:
 
     from activities.documents import DocumentActivities
     from activities.membership import MembershipActivities
-    from activities.notify import NotifyActivities
+    from activities.readmodel import ReadModelActivities
     from config.settings import Settings
     from documents.rendering import Renderer
     from documents.store import LocalDocumentStore
@@ -136,8 +136,8 @@ async def membership() -> None:
                     task_queue=settings.task_queue,
                     workflows=[MembershipWorkflow],
                     activities=[
-                        *MembershipActivities(sessions, settings).all(),
-                        *NotifyActivities(sessions).all(),
+                        MembershipActivities(sessions, settings).start_membership_term,
+                        ReadModelActivities(sessions).write_read_model,
                         docs.issue_fee_invoice,
                         docs.record_fee_paid,
                     ],

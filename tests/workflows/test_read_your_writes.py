@@ -7,11 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from domain.actors import Actor, Role
 from domain.mission import AcceptDeliverable, PauseMission, ResumeMission, StartInvitations
 from domain.stages import MilestoneStage, Stage
-from store.accounts import create_user
-from store.db import transaction
 from store.models.community import AuditEntry
 from store.models.readmodel import MissionMilestone, MissionRecord
 from tests.workflows import flows
@@ -43,10 +40,7 @@ async def test_a_new_mission_is_listed_when_its_start_is_answered(dev: Harness) 
 
 async def test_after_an_action_is_answered_the_read_model_and_search_attributes_show_it(dev: Harness) -> None:
     h = dev
-    with transaction(h.sessions) as s:  # an audit entry names a real account
-        user = create_user(s, email=f"ops.{h.mission_id.hex[:8]}@innot.example", full_name="Ops", password_hash="x",
-                           role="ops")  # fmt: skip
-        ops = Actor(user_id=user.id, role=Role.OPS)
+    ops = h.ops
     await flows.to_shortlist(h)
 
     paused = await h.update("pause", PauseMission(actor=ops, reason="checking the need"))

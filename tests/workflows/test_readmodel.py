@@ -1,4 +1,4 @@
-"""The projection and notify activities against the real test database: a retry never duplicates."""
+"""The read-model activity against the real test database: a retry never duplicates."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from activities.notify import NotifyActivities
 from activities.projection import (
     AuditRecord,
     MissionRow,
     NoticeRequest,
     Projection,
     RatingRecord,
-    ReadModelBatch,
+    ReadModelWrite,
     TaskSpec,
 )
 from activities.readmodel import ReadModelActivities
@@ -28,7 +27,15 @@ from store.accounts import create_user
 from store.db import make_engine, make_session_factory, transaction
 from store.missions import InboxCache, inbox_version
 from store.models.community import AuditEntry, Expert
-from store.models.readmodel import OPS_PARTY, MissionExpert, MissionRecord, Notification, Task, TimelineEvent
+from store.models.readmodel import (
+    OPS_PARTY,
+    MissionExpert,
+    MissionRating,
+    MissionRecord,
+    Notification,
+    Task,
+    TimelineEvent,
+)
 
 pytestmark = pytest.mark.db
 T0 = datetime(2030, 1, 1, 9, tzinfo=UTC)
@@ -56,7 +63,7 @@ def projection(mission_id: uuid.UUID, seq: int, stage: str, **kw: object) -> Pro
 
 def project(acts: ReadModelActivities, event: Projection) -> bool:
     """One event, written as a workflow writes it; False when it was written already (a retry or a replay)."""
-    return acts.apply_batch(ReadModelBatch(projections=[event])) == 1
+    return acts.write_read_model(ReadModelWrite(event=event))
 
 
 def count(sessions: sessionmaker[Session], model: type, mission_id: uuid.UUID) -> int:
@@ -149,13 +156,13 @@ def test_the_inbox_cache_answers_only_for_the_version_it_was_given() -> None:
 
 
 def test_notice_is_queued_once(session_factory: sessionmaker[Session]) -> None:
-    notify = NotifyActivities(session_factory)
+    acts = ReadModelActivities(session_factory)
     mid = uuid.uuid4()
     notice = NoticeRequest(
         workflow_id=f"mission:{mid}", key="reminder:x", mission_id=mid, role="client", kind="reminder"
     )
-    assert notify.notify(notice) is True
-    assert notify.notify(notice) is False
+    assert acts.write_read_model(ReadModelWrite(notice=notice)) is True
+    assert acts.write_read_model(ReadModelWrite(notice=notice)) is False
     assert count(session_factory, Notification, mid) == 1
 
 
@@ -179,15 +186,15 @@ def test_client_rating_updates_the_expert_reputation_once(session_factory: sessi
     record = RatingRecord(
         mission_id=uuid.uuid4(), by="client", expert_id=expert.id, client_org_id=uuid.uuid4(), score=5, at=T0
     )
-    assert acts.apply_batch(ReadModelBatch(ratings=[record])) == 1
-    assert acts.apply_batch(ReadModelBatch(ratings=[record])) == 0
+    assert acts.write_read_model(ReadModelWrite(rating=record)) is True
+    assert acts.write_read_model(ReadModelWrite(rating=record)) is False
     with session_factory() as s:
         again = s.get_one(Expert, expert.id)
         assert (again.rating, again.ratings_count, again.completed_missions) == (Decimal("4.50"), 2, 1)
 
 
 def _write_events(url: str, mission_id: uuid.UUID, workflow: str, rounds: int, start: Any) -> None:
-    """One worker process writing a workflow's events one batch at a time (its own engine, as a worker has)."""
+    """One worker process writing a workflow's events one at a time (its own engine, as a worker has)."""
     engine = make_engine(url)
     acts = ReadModelActivities(make_session_factory(engine))
     start.wait()
@@ -196,14 +203,14 @@ def _write_events(url: str, mission_id: uuid.UUID, workflow: str, rounds: int, s
         event = projection(mission_id, 1, "delivery", open_tasks=[task]).model_copy(
             update={"workflow_id": f"mission:{mission_id}:{workflow}", "seq": seq, "mission": None}
         )
-        acts.apply_batch(ReadModelBatch(projections=[event]))
+        acts.write_read_model(ReadModelWrite(event=event))
     engine.dispose()
 
 
-def test_concurrent_batches_of_a_mission_and_its_milestones_lose_nothing(
+def test_concurrent_writes_of_a_mission_and_its_milestones_lose_nothing(
     session_factory: sessionmaker[Session],
 ) -> None:
-    """Milestones write their batches at the same time (worker threads, or several worker processes): every event
+    """Milestones write their events at the same time (worker threads, or several worker processes): every event
     and every task reaches the materialised detail that GET /missions/{id} serves. On SQLite the reads used to run
     before the write lock was taken, and one refresh of the detail overwrote another."""
     acts = ReadModelActivities(session_factory)
@@ -222,7 +229,9 @@ def test_concurrent_batches_of_a_mission_and_its_milestones_lose_nothing(
     assert len(detail["open_tasks"]) == len(workflows) * rounds
 
 
-def test_a_batch_applied_twice_changes_nothing_the_second_time(session_factory: sessionmaker[Session]) -> None:
+def test_a_write_applied_twice_changes_nothing_the_second_time(session_factory: sessionmaker[Session]) -> None:
+    """A retried write (the worker died after the commit, before the workflow heard of it): the event, the rating
+    it gives and the audit entry of the ops action it records are all there once."""
     acts = ReadModelActivities(session_factory)
     mid = uuid.uuid4()
     expert = uuid.uuid4()
@@ -230,20 +239,19 @@ def test_a_batch_applied_twice_changes_nothing_the_second_time(session_factory: 
         ops = create_user(
             s, email=f"ops.{mid.hex[:8]}@innot.example", full_name="Ops", password_hash="x", role="ops"
         ).id
-    batch = ReadModelBatch(
-        projections=[projection(mid, 1, "need"), projection(mid, 2, "shortlist")],
-        notices=[NoticeRequest(workflow_id=f"mission:{mid}", key="k", mission_id=mid, role="client", kind="reminder")],
-        ratings=[
-            RatingRecord(mission_id=mid, by="expert", expert_id=expert, client_org_id=uuid.UUID(int=1), score=4, at=T0)
-        ],
-        audits=[AuditRecord(at=T0, actor_user_id=ops, action="pause", target=f"mission:{mid}", reason="client away")],
+    write = ReadModelWrite(
+        event=projection(mid, 1, "feedback"),
+        rating=RatingRecord(
+            mission_id=mid, by="expert", expert_id=expert, client_org_id=uuid.UUID(int=1), score=4, at=T0
+        ),
+        audit=AuditRecord(at=T0, actor_user_id=ops, action="pause", target=f"mission:{mid}", reason="client away"),
     )
-    assert acts.apply_batch(batch) == 5
-    assert acts.apply_batch(batch) == 0  # a retried activity
-    assert count(session_factory, TimelineEvent, mid) == 2
-    assert count(session_factory, Notification, mid) == 1
+    assert acts.write_read_model(write) is True
+    assert acts.write_read_model(write) is False  # a retried activity
+    assert count(session_factory, TimelineEvent, mid) == 1
     with session_factory() as s:
         audits = s.scalars(select(AuditEntry).where(AuditEntry.target == f"mission:{mid}")).all()
         assert [(a.action, a.actor_user_id, a.reason) for a in audits] == [("pause", ops, "client away")]
-    with session_factory() as s:
-        assert s.get(MissionRecord, mid).stage == "shortlist"  # type: ignore[union-attr]
+        ratings = s.scalars(select(MissionRating).where(MissionRating.mission_id == mid)).all()
+        assert [r.score for r in ratings] == [4]
+        assert s.get(MissionRecord, mid).stage == "feedback"  # type: ignore[union-attr]
