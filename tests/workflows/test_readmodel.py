@@ -255,3 +255,20 @@ def test_a_write_applied_twice_changes_nothing_the_second_time(session_factory: 
         ratings = s.scalars(select(MissionRating).where(MissionRating.mission_id == mid)).all()
         assert [r.score for r in ratings] == [4]
         assert s.get(MissionRecord, mid).stage == "feedback"  # type: ignore[union-attr]
+
+
+def test_an_audit_naming_an_unknown_account_does_not_hold_up_its_event(session_factory: sessionmaker[Session]) -> None:
+    """The event of an ops action is written with its audit entry: an actor the database does not know (an account
+    removed since) must not fail the write, which the workflow would retry for ever, its mission stuck."""
+    acts = ReadModelActivities(session_factory)
+    mid, stranger = uuid.uuid4(), uuid.uuid4()
+    audit = AuditRecord(at=T0, actor_user_id=stranger, action="pause", target=f"mission:{mid}", reason="checking")
+    write = ReadModelWrite(event=projection(mid, 1, "shortlist"), audit=audit)
+    assert acts.write_read_model(write) is True
+    assert acts.write_read_model(write) is False  # a retry adds nothing
+    assert count(session_factory, TimelineEvent, mid) == 1
+    with session_factory() as s:
+        audits = s.scalars(select(AuditEntry).where(AuditEntry.target == f"mission:{mid}")).all()
+        assert [(a.action, a.actor_user_id, a.details["unknown_actor_user_id"]) for a in audits] == [
+            ("pause", None, str(stranger))
+        ]
