@@ -1,6 +1,6 @@
 """The Temporal worker: registers every workflow and activity, on two task queues.
 
-- ``settings.task_queue``: workflows, read-model projections, notifications, matching.
+- ``settings.task_queue``: workflows, the read-model writes (local activities), membership terms, matching.
 - ``settings.documents_task_queue``: PDF rendering, Factur-X, signatures — CPU-heavy work on its own queue (and
   its own thread pool), so that rendering never delays workflow tasks. Scale either by running more workers.
 """
@@ -20,7 +20,6 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
-from activities.heartbeat import AutoHeartbeat
 from activities.mail import SmtpServer, Writer
 from activities.matching import MatchingActivities
 from activities.membership import MembershipActivities
@@ -47,26 +46,16 @@ def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
     factory = make_session_factory(shared_engine(settings.database_url))
     matching = MatchingActivities(factory, settings)
     return [
-        *ReadModelActivities(factory).all(),
+        ReadModelActivities(factory).write_read_model,
         *notify_activities(factory, settings).all(),
-        *MembershipActivities(factory, settings).all(),
+        MembershipActivities(factory, settings).start_membership_term,
         matching.shortlist_experts,
-        matching.record_shortlist_exposure,
     ]
 
 
 def document_activities(settings: Settings) -> list[Callable[..., Any]]:
     factory = make_session_factory(shared_engine(settings.database_url))
-    docs = DocumentActivities(factory, open_document_store(settings.document_store), Renderer(), settings)
-    return [
-        docs.render_contract,
-        docs.sign_contract,
-        docs.seal_contract,
-        docs.issue_mission_invoice,
-        docs.issue_fee_invoice,
-        docs.issue_credit_note,
-        docs.record_fee_paid,
-    ]
+    return DocumentActivities(factory, open_document_store(settings.document_store), Renderer(), settings).all()
 
 
 def build_workers(client: Client, settings: Settings, *, queues: str = "all") -> list[Worker]:
@@ -81,7 +70,6 @@ def build_workers(client: Client, settings: Settings, *, queues: str = "all") ->
                 workflow_runner=workflow_runner(sandboxed=settings.workflow_sandbox),
                 activities=mission_activities(settings),
                 activity_executor=ThreadPoolExecutor(max_workers=16),
-                interceptors=[AutoHeartbeat()],
                 graceful_shutdown_timeout=timedelta(seconds=20),
             )
         )
@@ -92,7 +80,6 @@ def build_workers(client: Client, settings: Settings, *, queues: str = "all") ->
                 task_queue=settings.documents_task_queue,
                 activities=document_activities(settings),
                 activity_executor=ThreadPoolExecutor(max_workers=4),
-                interceptors=[AutoHeartbeat()],
                 max_concurrent_activities=4,
                 graceful_shutdown_timeout=timedelta(seconds=60),
             )

@@ -1,115 +1,207 @@
-"""Typed inputs and outputs of the activities shared between the mission workflows and the matching and
-documents capabilities. One pydantic model in, one out (STYLE.md). Payloads carry ids and hashes, never bytes,
-never message bodies."""
+"""Contract activities (documents task queue): render the contract, record each party's signature, seal it.
+
+Sync methods: the worker runs them in its thread pool (rendering and signing stay off the event loop). Each is
+idempotent: a retry returns the document already issued, never a second one.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Literal
-from uuid import UUID
+from datetime import datetime
 
-from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from temporalio import activity
 
-from domain.money import Currency, Money
-from domain.need import Language, Need
-
-# --- matching -------------------------------------------------------------------------------------------
-
-
-class ShortlistRequest(BaseModel):
-    mission_id: UUID
-    client_org_id: UUID
-    need: Need
-    exclude_expert_ids: list[UUID] = Field(default_factory=list, description="declined or removed already")
-    size: int = 5
-    reserve_size: int = 15
+from activities.paperwork import DocumentWork, contract_of, expert_party, fail, org_party
+from documents.contracts import render_contract, terms_sha256, terms_snapshot
+from documents.signing import SEAL_NAME
+from domain.documents import ContractRequest, IssuedDocument, SealContractRequest, SignContractRequest
+from store.db import transaction
+from store.models.community import Expert, Organisation, User
+from store.models.legal import ConsentRecord, ContractRecord, DocumentRecord
 
 
-class Candidate(BaseModel):
-    expert_id: UUID
-    score: float
-    contributions: dict[str, float] = Field(
-        default_factory=dict, description="criterion -> contribution to the score; empty in the reserve"
-    )
-    explanation_fr: str = Field(default="", description="why this expert, in French; empty in the reserve")
-    explanation_en: str = Field(default="", description="why this expert, in English; empty in the reserve")
+class ContractActivities(DocumentWork):
+    def _existing_contract(self, s: Session, request: ContractRequest) -> IssuedDocument | None:
+        existing = s.scalar(select(ContractRecord).where(ContractRecord.mission_id == request.mission_id))
+        if existing is None:
+            return None
+        if existing.terms_sha256 != terms_sha256(request):
+            raise fail("the contract of this mission exists with other terms", "ContractTermsLocked")
+        doc = s.get_one(DocumentRecord, existing.original_document_id)
+        return IssuedDocument(document_id=existing.id, kind="contract", sha256=doc.sha256)
 
+    @activity.defn
+    def render_contract(self, request: ContractRequest) -> IssuedDocument:
+        with self._sessions() as s:
+            issued = self._existing_contract(s, request)
+            if issued is not None:
+                return issued
+            org, expert = s.get(Organisation, request.client_org_id), s.get(Expert, request.expert_id)
+            if org is None or expert is None:
+                raise fail("unknown client organisation or expert", "UnknownParty")
+            client, consultant = org_party(org), expert_party(s, expert)
+        pdf = render_contract(
+            self._renderer,
+            request,
+            client=client,
+            expert=consultant,
+            platform_name=self._settings.platform.legal_name,
+            issued_on=datetime.now().date(),
+        )
+        stored = self._store_pdf(pdf)
+        with transaction(self._sessions) as s:
+            issued = self._existing_contract(s, request)  # a concurrent attempt may have recorded it meanwhile
+            if issued is not None:
+                return issued
+            doc = self._save_document(
+                s, stored, kind="contract", language=request.language, mission_id=request.mission_id
+            )
+            contract = ContractRecord(
+                mission_id=request.mission_id,
+                client_org_id=request.client_org_id,
+                expert_id=request.expert_id,
+                language=request.language,
+                terms=terms_snapshot(request),
+                terms_sha256=terms_sha256(request),
+                total_amount=request.total.amount,
+                currency=request.total.currency,
+                original_document_id=doc.id,
+                current_document_id=doc.id,
+            )
+            s.add(contract)
+            s.flush()
+            return IssuedDocument(document_id=contract.id, kind="contract", sha256=doc.sha256)
 
-class Shortlist(BaseModel):
-    candidates: list[Candidate] = Field(description="what the client reviews, each candidate explained")
-    reserve: list[Candidate] = Field(
-        description="in order, for invitation backfill: each expert and score, not explained (nobody reviews the "
-        "reserve; explained, it was most of a mission's state, carried by every action's answer)"
-    )
+    def _to_sign(
+        self, s: Session, request: SignContractRequest
+    ) -> tuple[ContractRecord, DocumentRecord] | IssuedDocument:
+        """The contract and the document the party signs, or what its signature already gave."""
+        contract = contract_of(s, request.mission_id, request.contract_id)
+        done = s.scalar(
+            select(ConsentRecord).where(ConsentRecord.contract_id == contract.id, ConsentRecord.party == request.party)
+        )
+        if done is not None:
+            doc = s.get_one(DocumentRecord, done.result_document_id)
+            return IssuedDocument(document_id=contract.id, kind="contract", sha256=doc.sha256)
+        expected_status = {"client": "rendered", "expert": "client_signed"}[request.party]
+        if contract.status != expected_status:
+            raise fail(f"the {request.party} cannot sign a contract in status {contract.status}", "SignOrder")
+        current = s.get_one(DocumentRecord, contract.current_document_id)
+        if current.sha256 != request.expected_sha256:
+            raise fail("the document changed since the signer saw it", "DocumentChanged")
+        return contract, current
 
+    @activity.defn
+    def sign_contract(self, request: SignContractRequest) -> IssuedDocument:
+        """Record the party's consent and add its PAdES signature (client first, then expert)."""
+        with self._sessions() as s:
+            state = self._to_sign(s, request)
+            if isinstance(state, IssuedDocument):
+                return state
+            current_sha256 = state[1].sha256
+            user = s.get(User, request.signer_user_id)
+            name = user.full_name if user else str(request.signer_user_id)
+        signed = self._signer.sign(
+            self._store.get(current_sha256),
+            signer_name=f"user-{request.signer_user_id}",
+            common_name=name,
+            field_name=f"{request.party.capitalize()}Signature",
+            reason=f"{request.party} consent, {request.signed_at.isoformat()}",
+        )
+        stored = self._store_pdf(signed)
+        with transaction(self._sessions) as s:
+            state = self._to_sign(s, request)  # the same checks: a concurrent attempt may have signed meanwhile
+            if isinstance(state, IssuedDocument):
+                return state
+            contract, current = state
+            doc = self._save_document(
+                s,
+                stored,
+                kind="contract",
+                language=contract.language,
+                mission_id=contract.mission_id,
+                stage=f"{request.party}_signed",
+                previous_id=current.id,
+            )
+            s.add(
+                ConsentRecord(
+                    contract_id=contract.id,
+                    party=request.party,
+                    signer_user_id=request.signer_user_id,
+                    signed_at=request.signed_at,
+                    signed_document_sha256=current.sha256,
+                    result_document_id=doc.id,
+                )
+            )
+            contract.status, contract.current_document_id = f"{request.party}_signed", doc.id
+            return IssuedDocument(document_id=contract.id, kind="contract", sha256=doc.sha256)
 
-# --- proposals and contracts ----------------------------------------------------------------------------
+    def _to_seal(
+        self, s: Session, request: SealContractRequest
+    ) -> tuple[ContractRecord, DocumentRecord] | IssuedDocument:
+        """The contract and the document the platform seals, or the sealed document."""
+        contract = contract_of(s, request.mission_id, request.contract_id)
+        current = s.get_one(DocumentRecord, contract.current_document_id)
+        if contract.status == "sealed":
+            return IssuedDocument(document_id=contract.id, kind="contract", sha256=current.sha256)
+        if contract.status != "expert_signed":
+            raise fail(f"cannot seal a contract in status {contract.status}", "SignOrder")
+        return contract, current
 
-
-class MilestonePlan(BaseModel):
-    title: str = Field(min_length=2, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2, description="excluding tax")
-    due_date: date
-
-
-class ProposalTerms(BaseModel):
-    approach: str = Field(min_length=10, max_length=20_000)
-    pricing: Literal["fixed", "daily"]
-    daily_rate: Decimal | None = Field(default=None, gt=0, max_digits=14, decimal_places=2)
-    days: Decimal | None = Field(default=None, gt=0, max_digits=6, decimal_places=1)
-    currency: Currency = "EUR"
-    milestones: list[MilestonePlan] = Field(min_length=1, max_length=20)
-
-
-class ContractRequest(BaseModel):
-    mission_id: UUID
-    client_org_id: UUID
-    expert_id: UUID
-    mission_title: str
-    language: Language
-    confidential: bool
-    terms: ProposalTerms
-    total: Money
-
-
-class IssuedDocument(BaseModel):
-    document_id: UUID
-    kind: Literal["contract", "mission_invoice", "fee_invoice", "credit_note", "payment_reminder"]
-    sha256: str
-    number: str | None = None
-
-
-class SignContractRequest(BaseModel):
-    mission_id: UUID
-    contract_id: UUID
-    party: Literal["client", "expert"]
-    signer_user_id: UUID
-    signed_at: datetime
-    expected_sha256: str = Field(description="hash of the PDF the signer saw; refused if it changed since")
-
-
-class SealContractRequest(BaseModel):
-    mission_id: UUID
-    contract_id: UUID
-
-
-class MissionInvoiceRequest(BaseModel):
-    mission_id: UUID
-    milestone_id: str = Field(description="idempotency key: mission:{id}:milestone:{n}")
-    contract_id: UUID
-    expert_id: UUID
-    client_org_id: UUID
-    description: str
-    amount: Money = Field(description="milestone amount excluding tax")
-    service_date: date
-    issue_date: date
-    due_days: int = 30
-    language: Language
-
-
-class IssuedInvoice(IssuedDocument):
-    total_excl_tax: Money
-    total_incl_tax: Money
-    due_date: date
+    @activity.defn
+    def seal_contract(self, request: SealContractRequest) -> IssuedDocument:
+        """The platform's timestamped seal, after both parties signed; records the fact in the ledger."""
+        with self._sessions() as s:
+            state = self._to_seal(s, request)
+            if isinstance(state, IssuedDocument):
+                return state
+            sealed_id, current_sha256 = state[1].id, state[1].sha256
+        sealed = self._signer.sign(
+            self._store.get(current_sha256),
+            signer_name=SEAL_NAME,
+            common_name=f"{self._settings.platform.legal_name} seal",
+            field_name="PlatformSeal",
+            reason="platform seal",
+            timestamp=True,
+        )
+        stored = self._store_pdf(sealed)
+        with transaction(self._sessions) as s:
+            state = self._to_seal(s, request)  # a concurrent attempt may have sealed meanwhile
+            if isinstance(state, IssuedDocument):
+                return state
+            contract, current = state
+            if current.id != sealed_id:  # only a signature changes the document, and it changes the status too
+                raise fail("the contract changed while it was sealed", "DocumentChanged")
+            doc = self._save_document(
+                s,
+                stored,
+                kind="contract",
+                language=contract.language,
+                mission_id=contract.mission_id,
+                stage="sealed",
+                previous_id=current.id,
+            )
+            now = datetime.now().astimezone()
+            s.add(
+                ConsentRecord(
+                    contract_id=contract.id,
+                    party="platform",
+                    signer_user_id=None,
+                    signed_at=now,
+                    signed_document_sha256=current.sha256,
+                    result_document_id=doc.id,
+                )
+            )
+            contract.status, contract.current_document_id = "sealed", doc.id
+            self._ledger(
+                s,
+                kind="contract_signed",
+                community="mission",
+                period=now.strftime("%Y-%m"),
+                amount=contract.total_amount,
+                currency=contract.currency,
+                reference=f"contract:{contract.id}",
+                at=now,
+            )
+            return IssuedDocument(document_id=contract.id, kind="contract", sha256=doc.sha256)

@@ -13,20 +13,18 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import Candidate, Shortlist, ShortlistRequest
 from config.settings import Settings
 from domain.fx import RatesTable
 from domain.geo import COUNTRIES, DEFAULT_UTC_OFFSET_MINUTES, reference_offset
 from domain.matching import ExpertProfile, MatchQuery, Scored, compile_query, rank_key, score_expert
 from domain.matching_explain import explain
 from domain.matching_vector import DirectoryArrays, score_directory, top_rows
+from domain.shortlist import Candidate, Shortlist, ShortlistRequest
 from domain.taxonomy import TaxonomyError, get_taxonomy, normalise_need
 from store.matching import (
     DirectorySignature,
@@ -35,22 +33,9 @@ from store.matching import (
     fetch_profiles,
     load_active_profiles,
     organisation_country,
-    record_exposure,
 )
 
 RECHECK_MARGIN = 2  # the cache proposes (size + reserve) x this, SQL confirms
-
-
-class ExposureRequest(BaseModel):
-    """Experts actually put in front of the client for a mission (invited, or shown on the shortlist)."""
-
-    mission_id: uuid.UUID
-    expert_ids: list[uuid.UUID] = Field(max_length=200)
-    at: datetime = Field(description="workflow.now() of the event, aware UTC")
-
-
-class ExposureRecorded(BaseModel):
-    new_exposures: int
 
 
 @dataclass
@@ -110,15 +95,6 @@ class MatchingActivities:
     @activity.defn
     async def shortlist_experts(self, req: ShortlistRequest) -> Shortlist:
         return await asyncio.to_thread(self.shortlist_sync, req)
-
-    @activity.defn
-    async def record_shortlist_exposure(self, req: ExposureRequest) -> ExposureRecorded:
-        """Feeds the fair-exposure term; idempotent per (mission, expert)."""
-        return await asyncio.to_thread(self._record_exposure, req)
-
-    def _record_exposure(self, req: ExposureRequest) -> ExposureRecorded:
-        with self._session_factory() as session, session.begin():
-            return ExposureRecorded(new_exposures=record_exposure(session, req.mission_id, req.expert_ids, req.at))
 
     def shortlist_sync(self, req: ShortlistRequest) -> Shortlist:
         """The whole ranking, synchronous (the activity runs it in a thread; the bench calls it directly)."""

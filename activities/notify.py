@@ -1,4 +1,5 @@
-"""Notices to the parties: queued in an outbox keyed by (workflow id, key), then delivered to each person of the
+"""Notices to the parties: queued in an outbox keyed by (workflow id, key) by the read-model writes
+(activities.readmodel), then delivered to each person of the
 party: in the portal's feed at once, and by e-mail as each person chose (immediately, in the daily digest, or not
 at all; legal notices always go out).
 
@@ -16,13 +17,11 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.mail import Letter, MailRefused, SmtpServer, Writer
-from activities.projection import NoticeRequest
 from domain.notices import is_legal
 from store.db import transaction
 from store.models.community import User
@@ -50,16 +49,7 @@ class NotifyActivities:
 
     def all(self) -> list[Callable[..., Any]]:
         """The activities to register on the missions task queue (sync: give the worker a thread pool)."""
-        return [self.notify, self.deliver_notice, self.send_digests]
-
-    @activity.defn(name="notify_party")
-    def notify(self, n: NoticeRequest) -> bool:
-        """Queue one notice; False when it was queued already."""
-        try:
-            with transaction(self._sessions) as s:
-                return queue_notice(s, n)
-        except IntegrityError:
-            return False
+        return [self.deliver_notice, self.send_digests]
 
     @activity.defn
     def deliver_notice(self, ref: NoticeRef) -> int:
@@ -147,27 +137,6 @@ class NotifyActivities:
         if notice.workflow_id.startswith("membership:"):
             return f"{self._public_url}/portal/profile"
         return f"{self._public_url}/portal/missions/{notice.mission_id}"
-
-
-def queue_notice(s: Session, n: NoticeRequest) -> bool:
-    """Add the notice to the outbox in the caller's transaction; False when it is there already."""
-    exists = s.scalar(
-        select(Notification.id).where(Notification.workflow_id == n.workflow_id, Notification.key == n.key)
-    )
-    if exists is not None:
-        return False
-    s.add(
-        Notification(
-            workflow_id=n.workflow_id,
-            key=n.key,
-            mission_id=n.mission_id,
-            role=n.role,
-            party_id=n.party_id,
-            kind=n.kind,
-            params=n.params,
-        )
-    )
-    return True
 
 
 def recipients_of(s: Session, role: str, party_id: uuid.UUID | None) -> list[User]:

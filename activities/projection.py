@@ -1,5 +1,6 @@
-"""Inputs of the projection and notify activities: what the mission workflows send to the read model.
-Kept apart from the activities so that workflows import no SQL code (ids, stages and short texts only)."""
+"""What the workflows write to the read model (`ReadModelActivities.write_read_model`): timeline events with the
+rows and tasks they change, ratings, notices, ops audit entries and membership rows. Ids, stages and short texts
+only."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
+
+from domain.membership import MembershipProjection
 
 
 class TaskSpec(BaseModel):
@@ -94,11 +97,13 @@ class AuditRecord(BaseModel):
     details: dict[str, object] = Field(default_factory=dict)
 
 
-class ReadModelBatch(BaseModel):
-    """What a mission or milestone workflow wrote since its last batch, in order: applied in one transaction.
-    Each item keeps its own idempotency key, so a retried batch (or one partly applied before) changes nothing twice."""
+class ReadModelWrite(BaseModel):
+    """One write of a workflow to the read model, applied in one transaction. Each part keeps its own idempotency
+    key (an event its workflow id and seq, a notice its key, a rating its mission and side, an audit entry its
+    target, time and action, a membership its member), so a retried write changes nothing twice."""
 
-    projections: list[Projection] = Field(default_factory=list)
-    notices: list[NoticeRequest] = Field(default_factory=list)
-    ratings: list[RatingRecord] = Field(default_factory=list)
-    audits: list[AuditRecord] = Field(default_factory=list)
+    event: Projection | None = None
+    rating: RatingRecord | None = Field(default=None, description="given by the event")
+    notice: NoticeRequest | None = None
+    audit: AuditRecord | None = None
+    membership: MembershipProjection | None = None

@@ -1,278 +1,106 @@
-"""Projection of the mission workflows into the SQL read model (missions, timeline, tasks, ratings).
-
-A workflow sends its events in batches (`apply_read_model_batch`, one transaction; workflows older than the
-outbox patch send one event per call). Each event is keyed by (workflow id, seq): its timeline row, the mission or
-milestone row and the task changes are written together, and an event whose (workflow id, seq) is already stored
-is skipped whole. A retry or a replay therefore never duplicates a timeline event or a task.
+"""The workflows' one way to the read model: `write_read_model`, a local activity each workflow awaits, one write
+at a time and in order (workflows/readmodel.py). A write holds a timeline event (activities.timeline) and the rating
+it gives, or a notice to a party, or the audit entry of an ops action, or a membership's row; each is idempotent by
+its own key, so a retried write changes nothing twice.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID, uuid4
 
-from sqlalchemy import Connection, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
-from activities.notify import queue_notice
-from activities.projection import AuditRecord, NoticeRequest, Projection, RatingRecord, ReadModelBatch, TaskSpec
-from domain.visibility import concerned_expert
+from activities.membership import membership_row
+from activities.projection import AuditRecord, NoticeRequest, RatingRecord, ReadModelWrite
+from activities.timeline import apply_event
+from domain.membership import MembershipProjection, MembershipStatus
 from store.db import transaction
-from store.models.community import AuditEntry, Expert
-from store.models.readmodel import (
-    OPS_PARTY,
-    InboxVersion,
-    MissionExpert,
-    MissionMilestone,
-    MissionRating,
-    MissionRecord,
-    Task,
-    TimelineEvent,
-)
+from store.models.community import AuditEntry, Expert, User
+from store.models.readmodel import MissionRating, Notification
 
 
 class ReadModelActivities:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
-        # SQLite has one writer: this worker's batches take turns here (handed over at once) instead of in
-        # SQLite's busy handler, which polls the lock with growing sleeps (up to 100 ms) and so leaves it free
-        # while a dozen threads sleep. PostgreSQL batches run concurrently (row locks).
+        # SQLite has one writer: this worker's writes take turns here (handed over at once) instead of in SQLite's
+        # busy handler, which polls the lock with growing sleeps (up to 100 ms) and so leaves it free while a dozen
+        # threads sleep. PostgreSQL writes run concurrently (row locks).
         bind = session_factory.kw.get("bind")
         sqlite = bind is not None and bind.dialect.name == "sqlite"
         self._writer: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
 
     def all(self) -> list[Callable[..., Any]]:
         """The activities to register on the missions task queue (sync: give the worker a thread pool)."""
-        return [self.project, self.record_rating, self.apply_batch]
+        return [self.write_read_model]
 
-    @activity.defn(name="project_mission_event")
-    def project(self, p: Projection) -> bool:
-        """Apply one event; False when it was applied already (retry or replay)."""
-        try:
-            with transaction(self._sessions) as s:
-                return apply_projection(s, p)
-        except IntegrityError:
-            return False  # a concurrent attempt of the same projection won the race: same outcome
-
-    @activity.defn(name="record_mission_rating")
-    def record_rating(self, r: RatingRecord) -> bool:
-        """Store one side's rating; a client's rating of the expert updates the expert's reputation once."""
-        try:
-            with transaction(self._sessions) as s:
-                return apply_rating(s, r)
-        except IntegrityError:
-            return False
-
-    @activity.defn(name="apply_read_model_batch")
-    def apply_batch(self, batch: ReadModelBatch) -> int:
-        """A workflow's pending writes (events, notices, ratings) in one transaction: one commit instead of one per
-        write. Returns how many were new. A concurrent attempt of the same batch that wins a unique-key race makes
-        this one apply its items one transaction each, where every already-applied item is skipped."""
+    @activity.defn
+    def write_read_model(self, w: ReadModelWrite) -> bool:
+        """Apply one write in one transaction; False when it was applied already (a retry, or a concurrent attempt).
+        A concurrent attempt that won a unique-key race fails this one's transaction: applied again, every part is
+        then found and skipped (any other integrity error fails again, and the activity is retried)."""
         try:
             with self._writer, transaction(self._sessions) as s:
-                return _apply_batch(s, batch)
+                return _apply(s, w)
         except IntegrityError:
-            applied = 0
-            for item in [*batch.projections, *batch.notices, *batch.ratings, *batch.audits]:
-                one = ReadModelBatch.model_validate({_FIELD[type(item)]: [item]})
-                try:
-                    with transaction(self._sessions) as s:
-                        applied += _apply_batch(s, one)
-                except IntegrityError:
-                    pass  # applied by the concurrent attempt
-            return applied
+            with self._writer, transaction(self._sessions) as s:
+                return _apply(s, w)
 
 
-_FIELD: dict[type, str] = {
-    Projection: "projections",
-    NoticeRequest: "notices",
-    RatingRecord: "ratings",
-    AuditRecord: "audits",
-}
-
-
-def _apply_batch(s: Session, batch: ReadModelBatch) -> int:
-    """The batch's writes; each mission's materialised detail is refreshed once, after its last event."""
-    new_events: dict[UUID, list[dict[str, Any]]] = {}
-    locked: set[UUID] = set()
-    inboxes: set[tuple[str, UUID]] = set()
-    for p in batch.projections:
-        entry = _apply_event(s, p, locked, inboxes)
-        if entry is not None:
-            new_events.setdefault(p.mission_id, []).append(entry)
-    _bump_inboxes(s.connection(), inboxes)
-    for mission_id, entries in new_events.items():
-        refresh_detail(s, mission_id, new_entries=entries)
-    applied = sum(map(len, new_events.values()))
-    applied += sum(queue_notice(s, n) for n in batch.notices)
-    applied += sum(apply_rating(s, r) for r in batch.ratings)
-    applied += sum(apply_audit(s, a) for a in batch.audits)
+def _apply(s: Session, w: ReadModelWrite) -> bool:
+    applied = False
+    if w.event is not None:
+        applied = apply_event(s, w.event)
+    if w.rating is not None:
+        applied = _apply_rating(s, w.rating) or applied
+    if w.notice is not None:
+        applied = queue_notice(s, w.notice) or applied
+    if w.audit is not None:
+        applied = _apply_audit(s, w.audit) or applied
+    if w.membership is not None:
+        applied = _apply_membership(s, w.membership) or applied
     return applied
 
 
-def apply_audit(s: Session, a: AuditRecord) -> bool:
-    """One audit entry; its time comes from the workflow (deterministic), so a retry finds it and adds nothing."""
+def queue_notice(s: Session, n: NoticeRequest) -> bool:
+    """Add the notice to the outbox table, keyed by (workflow id, key): the mailer sends it once."""
+    exists = s.scalar(
+        select(Notification.id).where(Notification.workflow_id == n.workflow_id, Notification.key == n.key)
+    )
+    if exists is not None:
+        return False
+    s.add(Notification(**n.model_dump()))
+    return True
+
+
+def _apply_audit(s: Session, a: AuditRecord) -> bool:
+    """One audit entry; its time comes from the workflow (deterministic), so a retry finds it and adds nothing. An
+    account the database does not know (removed since, or a test's) is named in the entry's details: the entry is
+    kept, and the write that carries it (the action's event) is not held up."""
+    known = s.get(User, a.actor_user_id) is not None
+    actor = a.actor_user_id if known else None
     exists = s.scalar(
         select(AuditEntry.id).where(
             AuditEntry.target == a.target,
             AuditEntry.at == a.at,
             AuditEntry.action == a.action,
-            AuditEntry.actor_user_id == a.actor_user_id,
+            AuditEntry.actor_user_id == actor if known else AuditEntry.actor_user_id.is_(None),
         )
     )
     if exists is not None:
         return False
-    s.add(AuditEntry(**a.model_dump()))
+    details = a.details if known else {**a.details, "unknown_actor_user_id": str(a.actor_user_id)}
+    s.add(AuditEntry(at=a.at, actor_user_id=actor, action=a.action, target=a.target, reason=a.reason, details=details))
     return True
 
 
-def apply_projection(s: Session, p: Projection) -> bool:
-    """Apply one event in the caller's transaction; False when it was applied already (retry or replay)."""
-    inboxes: set[tuple[str, UUID]] = set()
-    entry = _apply_event(s, p, set(), inboxes)
-    if entry is None:
-        return False
-    _bump_inboxes(s.connection(), inboxes)
-    refresh_detail(s, p.mission_id, new_entries=[entry])
-    return True
-
-
-# The hot path of every projection (a few per human action) is SQLAlchemy Core on the session's connection: the
-# ORM's unit of work cost more than the statements (py-spy on the missions worker under bench.load).
-_TABLES = MissionRecord.metadata.tables
-_MISSIONS = _TABLES[MissionRecord.__tablename__]
-_EXPERTS = _TABLES[MissionExpert.__tablename__]
-_MILESTONES = _TABLES[MissionMilestone.__tablename__]
-_EVENTS = _TABLES[TimelineEvent.__tablename__]
-_TASKS = _TABLES[Task.__tablename__]
-# Built once: a statement built per call costs about as much as running it (construction and cache key). An
-# UPDATE's SET takes the columns its parameters name; the `_`-prefixed parameters are its WHERE's.
-_SEEN = select(_EVENTS.c.id).where(_EVENTS.c.workflow_id == bindparam("wf"), _EVENTS.c.seq == bindparam("seq"))
-_LOCK_MISSION = select(_MISSIONS.c.id).where(_MISSIONS.c.id == bindparam("mission")).with_for_update()
-_MISSION_SEQ = select(_MISSIONS.c.last_seq).where(_MISSIONS.c.id == bindparam("mission"))
-_SELECTED = select(_MISSIONS.c.selected_expert_id).where(_MISSIONS.c.id == bindparam("mission"))
-_UPDATE_MISSION = update(_MISSIONS).where(_MISSIONS.c.id == bindparam("_mission"))
-_MISSION_EXPERTS = select(_EXPERTS.c.expert_id, _EXPERTS.c.status).where(_EXPERTS.c.mission_id == bindparam("mission"))
-_UPDATE_EXPERT = update(_EXPERTS).where(
-    _EXPERTS.c.mission_id == bindparam("_mission"), _EXPERTS.c.expert_id == bindparam("_expert")
-)
-_MILESTONE_SEQ = select(_MILESTONES.c.last_seq).where(_MILESTONES.c.workflow_id == bindparam("wf"))
-_UPDATE_MILESTONE = update(_MILESTONES).where(_MILESTONES.c.workflow_id == bindparam("_wf"))
-_CLOSE_ALL_TASKS = (
-    update(_TASKS)
-    .where(_TASKS.c.workflow_id == bindparam("_wf"), _TASKS.c.closed_at.is_(None))
-    .returning(_TASKS.c.role, _TASKS.c.party_id)
-)
-_CLOSE_TASKS = _CLOSE_ALL_TASKS.where(_TASKS.c.key.in_(bindparam("_keys", expanding=True)))
-_TASK_ID = select(_TASKS.c.id).where(_TASKS.c.workflow_id == bindparam("wf"), _TASKS.c.key == bindparam("key"))
-_UPDATE_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("_id"))
-_INBOXES = _TABLES[InboxVersion.__tablename__]
-
-
-def _bump_statement(insert: Any) -> Any:
-    return (
-        insert(_INBOXES)
-        .values(role=bindparam("role"), party_id=bindparam("party"), version=1)
-        .on_conflict_do_update(
-            index_elements=[_INBOXES.c.role, _INBOXES.c.party_id], set_={"version": _INBOXES.c.version + 1}
-        )
-    )
-
-
-_BUMP_INBOX = {"sqlite": _bump_statement(sqlite.insert), "postgresql": _bump_statement(postgresql.insert)}
-_DETAIL = select(_MISSIONS.c.detail).where(_MISSIONS.c.id == bindparam("mission"))
-_TIMELINE = (
-    select(_EVENTS)
-    .where(_EVENTS.c.mission_id == bindparam("mission"))
-    .order_by(_EVENTS.c.at, _EVENTS.c.workflow_id, _EVENTS.c.seq)
-)
-_MILESTONE_ROWS = (
-    select(_MILESTONES).where(_MILESTONES.c.mission_id == bindparam("mission")).order_by(_MILESTONES.c.number)
-)
-_OPEN_TASKS = (
-    select(_TASKS)
-    .where(_TASKS.c.mission_id == bindparam("mission"), _TASKS.c.closed_at.is_(None))
-    .order_by(_TASKS.c.due_at.is_(None), _TASKS.c.due_at, _TASKS.c.opened_at)
-)
-_SET_DETAIL = update(_MISSIONS).where(_MISSIONS.c.id == bindparam("_mission"))
-_INSERT_EVENTS, _INSERT_MISSIONS, _INSERT_EXPERTS, _INSERT_MILESTONES, _INSERT_TASKS = (
-    t.insert() for t in (_EVENTS, _MISSIONS, _EXPERTS, _MILESTONES, _TASKS)
-)
-
-
-def _apply_event(s: Session, p: Projection, locked: set[UUID], inboxes: set[tuple[str, UUID]]) -> dict[str, Any] | None:
-    """The event's rows, without the detail refresh: its timeline entry, or None when it was applied already.
-    `locked`: the missions whose lock this transaction holds already (earlier events of the same batch); the
-    event's mission is added. `inboxes`: the inboxes (role, party) whose tasks changed; this event's are added."""
-    c = s.connection()
-    seen = c.execute(_SEEN, {"wf": p.workflow_id, "seq": p.seq}).first()
-    if seen is not None:
-        return None
-    if p.mission_id not in locked:
-        # One projection at a time per mission: the mission and its milestones project concurrently, and
-        # the materialised detail is read-modify-write (PostgreSQL row lock; SQLite has one writer).
-        c.execute(_LOCK_MISSION, {"mission": p.mission_id})
-        locked.add(p.mission_id)
-    expert_id = _concerned_expert(c, p)
-    c.execute(
-        _INSERT_EVENTS,
-        {
-            "id": uuid4(),
-            "workflow_id": p.workflow_id,
-            "seq": p.seq,
-            "mission_id": p.mission_id,
-            "at": p.at,
-            "kind": p.kind,
-            "stage": p.stage,
-            "actor_user_id": p.actor_user_id,
-            "actor_role": p.actor_role,
-            "summary": p.summary,
-            "details": p.details,
-            "expert_id": expert_id,
-        },
-    )
-    if p.mission:
-        _upsert_mission(c, p)
-    if p.milestone:
-        _upsert_milestone(c, p)
-    _close_tasks(c, p, inboxes)
-    for spec in p.open_tasks:
-        _open_task(c, p, spec)
-        inboxes.add((spec.role, spec.party_id or OPS_PARTY))
-    return {
-        "seq": p.seq,
-        "workflow_id": p.workflow_id,
-        "at": p.at.isoformat(),
-        "kind": p.kind,
-        "stage": p.stage,
-        "actor_role": p.actor_role,
-        "summary": p.summary,
-        "expert_id": str(expert_id) if expert_id else None,
-    }
-
-
-def _concerned_expert(c: Connection, p: Projection) -> UUID | None:
-    """Which expert the event concerns, so that every read filters the timeline by one rule (domain.visibility).
-    A milestone's events carry no mission row: the mission's contractor is read from its row."""
-    selected = p.mission.selected_expert_id if p.mission else c.execute(_SELECTED, {"mission": p.mission_id}).scalar()
-    return concerned_expert(
-        p.kind,
-        details=p.details,
-        opened_for_experts=[t.party_id for t in p.open_tasks if t.role == "expert"],
-        closed_task_keys=p.close_tasks,
-        selected_expert_id=selected,
-    )
-
-
-def apply_rating(s: Session, r: RatingRecord) -> bool:
+def _apply_rating(s: Session, r: RatingRecord) -> bool:
     exists = s.scalar(
         select(MissionRating.id).where(MissionRating.mission_id == r.mission_id, MissionRating.by == r.by)
     )
@@ -291,180 +119,15 @@ def apply_rating(s: Session, r: RatingRecord) -> bool:
     return True
 
 
-def _upsert_mission(c: Connection, p: Projection) -> None:
-    row = p.mission
-    assert row is not None
-    last_seq = c.execute(_MISSION_SEQ, {"mission": row.mission_id}).scalar()
-    if last_seq is not None and last_seq > p.seq:
-        return  # an older event arriving late must not roll the row back
-    values = {
-        "client_org_id": row.client_org_id,
-        "title": row.title,
-        "business_function": row.business_function,
-        "stage": row.stage,
-        "paused": row.paused,
-        "selected_expert_id": row.selected_expert_id,
-        "next_deadline": row.next_deadline,
-        "closed_reason": row.closed_reason,
-        "last_seq": p.seq,
-        "updated_at": p.at,
-    }
-    if last_seq is None:
-        c.execute(_INSERT_MISSIONS, {"id": row.mission_id, "workflow_id": p.workflow_id, "created_at": p.at, **values})
-    else:
-        c.execute(_UPDATE_MISSION, {"_mission": row.mission_id, **values})
-    current = {str(expert_id): status for expert_id, status in c.execute(_MISSION_EXPERTS, {"mission": row.mission_id})}
-    for expert_id, status in row.experts.items():
-        if expert_id not in current:
-            c.execute(
-                _INSERT_EXPERTS,
-                {"id": uuid4(), "mission_id": row.mission_id, "expert_id": UUID(expert_id), "status": status},
-            )
-        elif current[expert_id] != status:
-            c.execute(_UPDATE_EXPERT, {"_mission": row.mission_id, "_expert": UUID(expert_id), "status": status})
-
-
-def _upsert_milestone(c: Connection, p: Projection) -> None:
-    row = p.milestone
-    assert row is not None
-    last_seq = c.execute(_MILESTONE_SEQ, {"wf": p.workflow_id}).scalar()
-    if last_seq is not None and last_seq > p.seq:
-        return
-    values = {
-        "title": row.title,
-        "amount": row.amount,
-        "currency": row.currency,
-        "stage": row.stage,
-        "invoice_number": row.invoice_number,
-        "invoice_due": row.invoice_due,
-        "paid_on": row.paid_on,
-        "last_seq": p.seq,
-    }
-    if last_seq is None:
-        c.execute(
-            _INSERT_MILESTONES,
-            {"id": uuid4(), "workflow_id": p.workflow_id, "mission_id": row.mission_id, "number": row.number, **values},
-        )
-    else:
-        c.execute(_UPDATE_MILESTONE, {"_wf": p.workflow_id, **values})
-
-
-def _close_tasks(c: Connection, p: Projection, inboxes: set[tuple[str, UUID]]) -> None:
-    if not p.close_tasks:
-        return
-    values = {"_wf": p.workflow_id, "closed_at": p.at, "outcome": (p.outcome or p.kind)[:300]}
-    if "*" in p.close_tasks:
-        closed = c.execute(_CLOSE_ALL_TASKS, values)
-    else:
-        closed = c.execute(_CLOSE_TASKS, {"_keys": list(p.close_tasks), **values})
-    inboxes.update((role, party or OPS_PARTY) for role, party in closed)
-
-
-def _bump_inboxes(c: Connection, inboxes: set[tuple[str, UUID]]) -> None:
-    """One more version for each inbox whose tasks this transaction changed (in one order: PostgreSQL row locks)."""
-    if inboxes:
-        bump = _BUMP_INBOX[c.dialect.name]
-        for role, party in sorted(inboxes, key=lambda k: (k[0], str(k[1]))):
-            c.execute(bump, {"role": role, "party": party})
-
-
-def _open_task(c: Connection, p: Projection, spec: TaskSpec) -> None:
-    task_id = c.execute(_TASK_ID, {"wf": p.workflow_id, "key": spec.key}).scalar()
-    if task_id is None:
-        c.execute(
-            _INSERT_TASKS,
-            {
-                "id": uuid4(),
-                "workflow_id": p.workflow_id,
-                "key": spec.key,
-                "mission_id": p.mission_id,
-                "role": spec.role,
-                "party_id": spec.party_id,
-                "action": spec.action,
-                "title": spec.title[:300],
-                "due_at": spec.due_at,
-                "opened_at": p.at,
-            },
-        )
-        return
-    # the same pending action again (e.g. a deadline moved): refresh it and reopen it
-    c.execute(
-        _UPDATE_TASK,
-        {"_id": task_id, "title": spec.title[:300], "due_at": spec.due_at, "closed_at": None, "outcome": None},
-    )
-
-
-def _aware(at: datetime) -> datetime:
-    """A time read back from a column without time zone is UTC (what the workflows write)."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def _timeline_entry(e: Any) -> dict[str, Any]:
-    return {
-        "seq": e.seq,
-        "workflow_id": e.workflow_id,
-        "at": _aware(e.at).isoformat(),
-        "kind": e.kind,
-        "stage": e.stage,
-        "actor_role": e.actor_role,
-        "summary": e.summary,
-        "expert_id": str(e.expert_id) if e.expert_id else None,
-    }
-
-
-def _timeline_order(entry: dict[str, Any]) -> tuple[datetime, str, int]:
-    return _aware(datetime.fromisoformat(entry["at"])), entry["workflow_id"], entry["seq"]
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def refresh_detail(s: Session, mission_id: UUID, *, new_entries: Sequence[dict[str, Any]] = ()) -> None:
-    """Materialise the mission's detail view (what `GET /missions/{id}` serves) in the same transaction, so a
-    read is one row instead of four queries. Each party's view is filtered from it at read time. The timeline
-    grows by the new entries (re-read whole only the first time); milestones and open tasks, a few rows, are
-    re-read."""
-    c = s.connection()
-    found = c.execute(_DETAIL, {"mission": mission_id}).first()
-    if found is None:
-        return
-    known = (found.detail or {}).get("timeline") if new_entries else None
-    if known is not None:
-        timeline = sorted([*known, *new_entries], key=_timeline_order)
-    else:
-        timeline = [_timeline_entry(e) for e in c.execute(_TIMELINE, {"mission": mission_id})]
-    milestones = c.execute(_MILESTONE_ROWS, {"mission": mission_id})
-    tasks = c.execute(_OPEN_TASKS, {"mission": mission_id})
-    detail = {
-        "timeline": timeline,
-        "milestones": [
-            {
-                "number": m.number,
-                "title": m.title,
-                "amount": str(m.amount),
-                "currency": m.currency,
-                "stage": m.stage,
-                "invoice_number": m.invoice_number,
-                "invoice_due": _iso(m.invoice_due),
-                "paid_on": _iso(m.paid_on),
-            }
-            for m in milestones
-        ],
-        "open_tasks": [
-            {
-                "id": str(t.id),
-                "mission_id": str(t.mission_id),
-                "workflow_id": t.workflow_id,
-                "key": t.key,
-                "role": t.role,
-                "party_id": str(t.party_id) if t.party_id else None,
-                "action": t.action,
-                "title": t.title,
-                "due_at": _iso(t.due_at),
-                "opened_at": t.opened_at.isoformat(),
-            }
-            for t in tasks
-        ],
-    }
-    c.execute(_SET_DETAIL, {"_mission": mission_id, "detail": detail})
+def _apply_membership(s: Session, p: MembershipProjection) -> bool:
+    """The status the API checks; an expert's matching flag follows (lapsed: out of matching)."""
+    membership = membership_row(s, p)
+    changed = membership.status != p.status.value
+    membership.status = p.status.value
+    membership.fee_schedule_version, membership.fee_amount = p.term.schedule_version, p.term.fee.amount
+    membership.currency, membership.term_start, membership.term_end = p.term.fee.currency, p.term.start, p.term.end
+    if p.community == "expert" and p.status is not MembershipStatus.PENDING:
+        expert = s.get(Expert, p.member_id)
+        if expert is not None:
+            expert.membership_active = p.status is MembershipStatus.ACTIVE
+    return changed

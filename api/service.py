@@ -3,8 +3,9 @@
 The JSON API, the portal and `innot ops` all call it, so an action is checked, sent and audited the same way
 whoever asks: who may take it (role), what the user may see (another organisation's mission is 404 like a
 missing one), whether their membership allows it, the workflow Update (whose validator decides; its refusal is a
-409 with the reason), and the audit of every ops action, accepted or refused. Errors are `HTTPException`s: the API
-answers them as they are, the portal shows their detail, the CLI prints it.
+409 with the reason), and the audit of every ops action: a refusal is audited here, an accepted action by the
+workflow itself with the event it records (`workflows.readmodel.ops_audited`). Errors are `HTTPException`s: the
+API answers them as they are, the portal shows their detail, the CLI prints it.
 """
 
 from __future__ import annotations
@@ -105,8 +106,6 @@ async def act(
         if action.who is Who.OPS:
             await _audit(session, user, action, target, command, f"refused: {exc.detail}")
         raise
-    if action.who is Who.OPS and not view.records_ops_audit:
-        await _audit(session, user, action, target, command, f"done; stage {view.stage.value}")
     return redact(view, user) if isinstance(view, MissionView) else view
 
 

@@ -35,23 +35,18 @@ from pathlib import Path
 from typing import Any
 
 import store.models  # noqa: F401  (registers every table)
-from activities.contracts import (
-    ContractRequest,
-    MilestonePlan,
-    MissionInvoiceRequest,
-    ProposalTerms,
-    SealContractRequest,
-    SignContractRequest,
-)
-from activities.documents import DocumentActivities, _expert_party, _org_party
+from activities.documents import DocumentActivities
+from activities.paperwork import expert_party, org_party
 from config.settings import VAR, Settings
 from documents.contracts import render_contract
 from documents.invoices import render_invoice
 from documents.rendering import TEMPLATES, Renderer
 from documents.signing import SEAL_NAME, DevPki, PdfSigner
 from documents.store import LocalDocumentStore
+from domain.documents import ContractRequest, MissionInvoiceRequest, SealContractRequest, SignContractRequest
 from domain.invoice import Invoice, Party
 from domain.money import Money
+from domain.terms import MilestonePlan, ProposalTerms
 from store.base import Base
 from store.db import make_engine, make_session_factory, transaction
 from store.models.community import Expert, Organisation, User
@@ -203,7 +198,7 @@ class Bench:
         if self._contract_parties is None:
             with self.sessions() as s:
                 org, expert = s.get_one(Organisation, self.org_id), s.get_one(Expert, self.expert_id)
-                self._contract_parties = _org_party(org), _expert_party(s, expert)
+                self._contract_parties = org_party(org), expert_party(s, expert)
         client, consultant = self._contract_parties
         pdf = render_contract(
             self.renderer, self.contract_request(), client=client, expert=consultant,

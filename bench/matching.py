@@ -29,13 +29,13 @@ from typing import Any
 import numpy as np
 
 import store.models  # noqa: F401  (registers every table)
-from activities.contracts import ShortlistRequest
 from activities.matching import DirectoryCache, MatchingActivities
 from config.settings import VAR, Settings
 from domain.fx import DEFAULT_RATES
 from domain.matching import compile_query, rank_naive
 from domain.matching_vector import DirectoryArrays, score_directory, top_rows
 from domain.need import Need
+from domain.shortlist import ShortlistRequest
 from domain.taxonomy import get_taxonomy, normalise_need
 from store.base import Base
 from store.db import make_engine, make_session_factory

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from config.doctor import production_problems
 from domain.fx import DEFAULT_RATES, RatesTable
+from domain.membership import FeeSchedule
 from domain.money import CURRENCIES
 
 PLACEHOLDER_SECRET = "change-me-dev-only-secret-0123456789abcdef"  # noqa: S105 - refused outside development
@@ -25,16 +26,6 @@ PLACEHOLDER_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktMDEyMzQ1Njc4OWFiY2Q="  # base64 
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
-
-
-class FeeSchedule(BaseModel):
-    """One version of the yearly registration fees; a member keeps the version of the term it signed."""
-
-    version: str = "2026-01"
-    currency: str = "EUR"
-    client_organisation: Decimal = Decimal("480.00")
-    expert: Decimal = Decimal("120.00")
-    vat_rate: Decimal = Decimal("20.00")
 
 
 class ExchangeRates(BaseModel):
@@ -108,11 +99,9 @@ class Settings(BaseSettings):
         default=None, description="host:port where the worker serves Temporal SDK metrics (/metrics) for Prometheus"
     )
     workflow_sandbox: bool = Field(
-        default=False,
-        description="run the workflows in the Temporal sandbox on the workers. Off by default: the sandbox re-imports "
-        "the workflow modules per run and proxies every module access, a fifth of the workers' CPU (bench.load); "
-        "the test suite runs every workflow test and the replay gate in the sandbox, which is where a "
-        "non-deterministic call is caught",
+        default=True,
+        description="run the workflows in the Temporal sandbox on the workers (where a non-deterministic call is "
+        "refused at once), as the test suite and the replay gate do",
     )
     metrics_token: str | None = Field(
         default=None,

@@ -57,23 +57,16 @@ async def connect(settings: Settings, address: str | None = None, runtime: Runti
     )
 
 
-# Modules the workflows import that hold no workflow state and call no restricted function (pure data models,
-# decision rules, constants): the sandbox hands every workflow run the already-imported module instead of
-# importing it again. The workflow modules themselves (workflows.mission, .milestone, .membership,
-# ._lifecycle, .mission_updates) stay sandboxed: their clock, randomness and I/O stay checked.
-PASSTHROUGH_MODULES = (
-    "domain",
-    "activities.projection",
-    "activities.contracts",
-    "workflows.mission_rules",
-    "workflows.search_attributes",
-)
+# Modules the workflows import that hold no workflow state and call no restricted function in workflow code (pure
+# data models, decision rules, and the activities they call by reference): the sandbox hands every workflow run
+# the already-imported module instead of importing it again. The workflow modules themselves stay sandboxed: their
+# clock, randomness and I/O stay checked.
+PASSTHROUGH_MODULES = ("domain", "activities", "workflows.mission_rules", "workflows.mission_steps")
 
 
 def workflow_runner(*, sandboxed: bool = True) -> WorkflowRunner:
-    """How a worker runs the workflows. The test harness and the replay gate use the sandbox, which refuses a
-    non-deterministic call (clock, randomness, I/O) at once; production workers run them unsandboxed
-    (`Settings.workflow_sandbox`), since the code they run passed those tests."""
+    """How a worker runs the workflows: in the sandbox, which refuses a non-deterministic call (clock, randomness,
+    I/O) at once, unless `Settings.workflow_sandbox` is off."""
     if not sandboxed:
         return UnsandboxedWorkflowRunner()
     compile_workflows()

@@ -6,8 +6,8 @@ import hashlib
 import json
 from datetime import date
 
-from activities.contracts import ContractRequest
 from documents.rendering import Renderer
+from domain.documents import ContractRequest
 from domain.invoice import Party
 
 CLAUSES = {

@@ -46,14 +46,15 @@ def membership_workflow_id(member_id: UUID) -> str:
 
 
 class FeeSchedule(BaseModel):
-    """One version of the yearly fees (mirror of `config.settings.FeeSchedule`, which domain cannot import)."""
+    """One version of the yearly registration fees (the settings' `fees`); a member keeps the version of the term it
+    signed. The defaults are the platform's fees of 2026."""
 
     model_config = ConfigDict(frozen=True)
 
-    version: str
+    version: str = "2026-01"
     currency: Currency = "EUR"
-    client_organisation: Decimal
-    expert: Decimal
+    client_organisation: Decimal = Decimal("480.00")
+    expert: Decimal = Decimal("120.00")
     vat_rate: Decimal = Decimal("20.00")
 
     def fee(self, community: Community) -> Money:
@@ -156,7 +157,7 @@ def check_confirm(view: MembershipView, cmd: ConfirmFeePayment, now: datetime) -
         raise ValueError("the payment date is in the future")
 
 
-# --- activity inputs (the documents activities are called by name: same fields as activities.documents) ----
+# --- activity inputs (the fee invoice's are in domain.documents) -------------------------------------------
 
 
 class StartTermRequest(BaseModel):
@@ -175,25 +176,3 @@ class MembershipProjection(BaseModel):
     community: Community
     status: MembershipStatus
     term: Term
-
-
-class FeeInvoiceRequest(BaseModel):
-    """Same fields as `activities.documents.FeeInvoiceRequest` (a test keeps the two in step)."""
-
-    membership_id: UUID
-    term_key: str
-    community: Community
-    member_id: UUID
-    amount: Money
-    term_start: date
-    term_end: date
-    issue_date: date
-    due_days: int = 30
-    language: Literal["fr", "en"] = "fr"
-
-
-class FeePaidRequest(BaseModel):
-    """Same fields as `activities.documents.FeePaidRequest`."""
-
-    invoice_number: str
-    paid_on: date

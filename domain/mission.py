@@ -2,25 +2,25 @@
 
 Every update takes one command carrying the `actor` who acts (built by the API from the authenticated
 account) and returns the workflow's view. Payloads hold ids, hashes, amounts and short texts: never message
-bodies or file bytes. `activities.contracts` is imported for the shared proposal and document models (a pure
-pydantic module that imports nothing but `domain`).
+bodies or file bytes.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, computed_field
 
-from activities.contracts import Candidate, IssuedDocument, MilestonePlan, ProposalTerms
 from domain.actors import Actor, Role
+from domain.documents import IssuedDocument
 from domain.money import Money
 from domain.need import Language, Need
 from domain.policy import Policy
+from domain.shortlist import Candidate
 from domain.stages import MilestoneStage, Stage
+from domain.terms import MilestonePlan, ProposalTerms
 
 Reason = str
 
@@ -37,11 +37,6 @@ def is_expert(actor: Actor, expert_id: UUID | None) -> bool:
 
 def is_ops(actor: Actor) -> bool:
     return actor.role is Role.OPS
-
-
-def proposal_total(terms: ProposalTerms) -> Money:
-    """The contract price: the sum of the milestone amounts (they must add up to the price)."""
-    return Money(amount=sum((m.amount for m in terms.milestones), Decimal("0")), currency=terms.currency)
 
 
 # --- workflow inputs ---------------------------------------------------------------------------------------
@@ -251,22 +246,7 @@ class ContractState(BaseModel):
         return {s.party for s in self.signatures} >= {"client", "expert"}
 
 
-class WorkflowView(BaseModel):
-    """What every workflow's state carries about its writes to the read model."""
-
-    version: int = Field(
-        default=0,
-        description="sequence number of the last event this workflow recorded: the read model (timeline, lists, "
-        "inbox) shows it a few milliseconds after an action's answer",
-    )
-    records_ops_audit: bool = Field(
-        default=False,
-        description="the workflow writes the audit entry of the ops actions it accepts (workflows started since the "
-        "read-model outbox); before that, the caller does",
-    )
-
-
-class MilestoneView(WorkflowView):
+class MilestoneView(BaseModel):
     workflow_id: str
     mission_id: UUID
     number: int
@@ -297,7 +277,7 @@ class Rating(BaseModel):
     at: datetime
 
 
-class MissionView(WorkflowView):
+class MissionView(BaseModel):
     """The full state of a mission, as the `state` query and every update return it."""
 
     workflow_id: str

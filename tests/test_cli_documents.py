@@ -18,21 +18,15 @@ from sqlalchemy import Table, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from activities.contracts import (
-    ContractRequest,
-    MilestonePlan,
-    MissionInvoiceRequest,
-    ProposalTerms,
-    SealContractRequest,
-    SignContractRequest,
-)
 from activities.documents import DocumentActivities
 from cli.documents import documents_app, ledger_app
 from config.settings import Settings, get_settings
 from documents.facturx import extract_facturx
 from documents.rendering import Renderer
 from documents.store import LocalDocumentStore
+from domain.documents import ContractRequest, MissionInvoiceRequest, SealContractRequest, SignContractRequest
 from domain.money import Money
+from domain.terms import MilestonePlan, ProposalTerms
 from store.db import transaction
 from store.models.community import User
 from store.models.legal import LedgerEntry

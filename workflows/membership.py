@@ -6,37 +6,37 @@ the transparency ledger and activates the member. At the end of a paid term the 
 the next term, whose fee is read from the settings in force then. A term that ends unpaid ends the workflow
 (the member stays lapsed; registering again starts a new one).
 
-Changing this code: a change of the commands a running membership emits must be guarded by
-`workflow.patched("<change-id>")` (memberships run for a year between two continue-as-new).
+Changing this code: see "Changing a workflow" in the README (memberships run for a year between two
+continue-as-new: after the first release, a change of the commands a running membership emits needs a patch).
 """
 
 from __future__ import annotations
 
 from contextlib import suppress
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from workflows.readmodel import ReadModel
+
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import IssuedInvoice
-    from activities.projection import NoticeRequest
+    from activities.invoices import InvoiceActivities
+    from activities.membership import MembershipActivities
+    from activities.projection import ReadModelWrite
+    from domain.documents import FeeInvoiceRequest, FeePaidRequest
     from domain.membership import (
         Community,
         ConfirmFeePayment,
         FeeInvoice,
-        FeeInvoiceRequest,
-        FeePaidRequest,
-        FeeSchedule,
         MembershipProjection,
         MembershipStatus,
         MembershipView,
         StartMembership,
         StartTermRequest,
-        Term,
         can_move,
         check_confirm,
         membership_workflow_id,
@@ -45,12 +45,12 @@ with workflow.unsafe.imports_passed_through():
 if TYPE_CHECKING:
     from config.settings import Settings
 
-LOCAL_TIMEOUT = timedelta(seconds=30)
-# the read model and the outbox must eventually catch up: retry for as long as it takes
-LOCAL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-DOCUMENTS_TIMEOUT = timedelta(minutes=2)
-DOCUMENTS_HEARTBEAT = timedelta(seconds=20)  # sent by the worker while the activity runs (activities.heartbeat)
-DOCUMENTS_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+TERM_TIMEOUT = timedelta(seconds=30)
+# fixing a term's fee, issuing or recording its invoice must eventually succeed: retry for as long as it takes (a
+# member's fee is not parked in needs_attention; ops see the retries in the Temporal UI)
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+# rendering and recording take well under a second: a worker that died holding one is noticed after this timeout
+DOCUMENTS_TIMEOUT = timedelta(seconds=30)
 
 
 class IllegalMove(RuntimeError):
@@ -68,25 +68,22 @@ class MembershipWorkflow:
             community=inp.community,
             status=inp.status,
         )
+        self.readmodel = ReadModel(self.view.workflow_id, inp.member_id)
 
     @workflow.run
     async def run(self, inp: StartMembership) -> MembershipView:
-        term = await workflow.execute_activity(
-            "start_membership_term",
-            StartTermRequest(
-                member_id=inp.member_id,
-                community=inp.community,
-                term=inp.term,
-                term_start=inp.term_start or workflow.now().date(),
-                schedule=inp.schedule,
-            ),
-            result_type=Term,
-            start_to_close_timeout=LOCAL_TIMEOUT,
-            retry_policy=LOCAL_RETRY,
+        request = StartTermRequest(
+            member_id=inp.member_id,
+            community=inp.community,
+            term=inp.term,
+            term_start=inp.term_start or workflow.now().date(),
+            schedule=inp.schedule,
         )
-        self.view.term = term
-        await self._project()
-        await self._issue_invoice(term)
+        term = self.view.term = await workflow.execute_activity_method(
+            MembershipActivities.start_membership_term, request, start_to_close_timeout=TERM_TIMEOUT, retry_policy=RETRY
+        )
+        await self._record()
+        await self._issue_invoice()
         await self._collect()
         term_end = datetime.combine(term.end, time(), tzinfo=UTC)
         self.view.renewal_at = term_end
@@ -112,27 +109,29 @@ class MembershipWorkflow:
 
     # --- steps ------------------------------------------------------------------------------------------
 
-    async def _issue_invoice(self, term: Term) -> None:
-        issued = await workflow.execute_activity(
-            "issue_fee_invoice",
-            FeeInvoiceRequest(
-                membership_id=term.membership_id,
-                term_key=f"{self.view.workflow_id}:term:{term.start.isoformat()}",
-                community=self.inp.community,
-                member_id=self.inp.member_id,
-                amount=term.fee,
-                term_start=term.start,
-                term_end=term.end,
-                issue_date=workflow.now().date(),
-                due_days=self.inp.policy.invoice_due_days,
-                language=self.inp.language,
-            ),
-            result_type=IssuedInvoice,
+    async def _issue_invoice(self) -> None:
+        term = self.view.term
+        assert term is not None
+        request = FeeInvoiceRequest(
+            membership_id=term.membership_id,
+            term_key=f"{self.view.workflow_id}:term:{term.start.isoformat()}",
+            community=self.inp.community,
+            member_id=self.inp.member_id,
+            amount=term.fee,
+            term_start=term.start,
+            term_end=term.end,
+            issue_date=workflow.now().date(),
+            due_days=self.inp.policy.invoice_due_days,
+            language=self.inp.language,
+        )
+        issued = await workflow.execute_activity_method(
+            InvoiceActivities.issue_fee_invoice,
+            request,
             task_queue=self.inp.documents_task_queue,
             start_to_close_timeout=DOCUMENTS_TIMEOUT,
-            heartbeat_timeout=DOCUMENTS_HEARTBEAT,
-            retry_policy=DOCUMENTS_RETRY,
+            retry_policy=RETRY,
         )
+        assert issued.number is not None
         self.view.invoice = FeeInvoice(
             number=issued.number,
             document_id=issued.document_id,
@@ -170,46 +169,32 @@ class MembershipWorkflow:
         if not can_move(self.view.status, to):
             raise IllegalMove(f"{self.view.status} -> {to} not allowed")
         self.view.status = to
-        await self._project()
+        await self._record()
 
-    async def _project(self) -> None:
+    async def _record(self) -> None:
+        """The member's row in the read model: the status the API checks, the term and its fee."""
         assert self.view.term is not None
-        await workflow.execute_activity(
-            "project_membership",
-            MembershipProjection(
-                workflow_id=self.view.workflow_id,
-                member_id=self.inp.member_id,
-                community=self.inp.community,
-                status=self.view.status,
-                term=self.view.term,
-            ),
-            result_type=bool,
-            start_to_close_timeout=LOCAL_TIMEOUT,
-            retry_policy=LOCAL_RETRY,
+        row = MembershipProjection(
+            workflow_id=self.view.workflow_id,
+            member_id=self.inp.member_id,
+            community=self.inp.community,
+            status=self.view.status,
+            term=self.view.term,
         )
+        await self.readmodel.write(ReadModelWrite(membership=row))
 
     async def _notify(self, key: str, kind: str) -> None:
         assert self.view.term is not None and self.view.invoice is not None
-        await workflow.execute_activity(
-            "notify_party",
-            NoticeRequest(
-                workflow_id=self.view.workflow_id,
-                key=f"term:{self.view.term.number}:{key}",
-                mission_id=self.inp.member_id,  # the outbox's subject id: here the member
-                role="client" if self.inp.community == "client_organisation" else "expert",
-                party_id=self.inp.member_id,
-                kind=kind,
-                params={
-                    "invoice_number": self.view.invoice.number,
-                    "amount": str(self.view.invoice.total_incl_tax.amount),
-                    "currency": self.view.invoice.total_incl_tax.currency,
-                    "due": self.view.invoice.due_date.isoformat(),
-                },
-            ),
-            result_type=bool,
-            start_to_close_timeout=LOCAL_TIMEOUT,
-            retry_policy=LOCAL_RETRY,
-        )
+        invoice = self.view.invoice
+        params = {
+            "invoice_number": invoice.number,
+            "amount": str(invoice.total_incl_tax.amount),
+            "currency": invoice.total_incl_tax.currency,
+            "due": invoice.due_date.isoformat(),
+        }
+        role: Literal["client", "expert"] = "client" if self.inp.community == "client_organisation" else "expert"
+        key = f"term:{self.view.term.number}:{key}"
+        await self.readmodel.notify(key, role, self.inp.member_id, kind, params)
 
     # --- queries and updates ---------------------------------------------------------------------------
 
@@ -221,14 +206,12 @@ class MembershipWorkflow:
     async def confirm_fee_payment(self, cmd: ConfirmFeePayment) -> MembershipView:
         self.view.paid_on = cmd.paid_on  # first: a second confirmation is refused by the validator at once
         assert self.view.invoice is not None
-        await workflow.execute_activity(
-            "record_fee_paid",
+        await workflow.execute_activity_method(
+            InvoiceActivities.record_fee_paid,
             FeePaidRequest(invoice_number=self.view.invoice.number, paid_on=cmd.paid_on),
-            result_type=bool,
             task_queue=self.inp.documents_task_queue,
             start_to_close_timeout=DOCUMENTS_TIMEOUT,
-            heartbeat_timeout=DOCUMENTS_HEARTBEAT,
-            retry_policy=DOCUMENTS_RETRY,
+            retry_policy=RETRY,
         )
         if self.view.status is not MembershipStatus.ACTIVE:
             await self._transition(MembershipStatus.ACTIVE)
@@ -242,10 +225,6 @@ class MembershipWorkflow:
 # --- starting it ----------------------------------------------------------------------------------------
 
 
-def schedule_of(settings: Settings) -> FeeSchedule:
-    return FeeSchedule.model_validate(settings.fees.model_dump())
-
-
 async def start_membership(
     client: Client, settings: Settings, community: Community, member_id: UUID, *, language: str = "fr"
 ) -> WorkflowHandle[MembershipWorkflow, MembershipView]:
@@ -257,7 +236,7 @@ async def start_membership(
             member_id=member_id,
             community=community,
             language="en" if language == "en" else "fr",
-            schedule=schedule_of(settings),
+            schedule=settings.fees,
             documents_task_queue=settings.documents_task_queue,
         ),
         id=membership_workflow_id(member_id),

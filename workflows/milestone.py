@@ -2,31 +2,35 @@
 
 The expert submits a deliverable (document id + SHA-256; the bytes stay in the document store); the client
 accepts or asks for a revision (bounded rounds); silence past the review period accepts. Acceptance issues the
-expert's invoice to the client (documents activity `issue_mission_invoice`, idempotent on the milestone id),
-then payment is tracked: reminder before the due date, late-payment notice and an ops task after it, follow-up
+expert's invoice to the client (`InvoiceActivities.issue_mission_invoice`, idempotent on the milestone id), then
+payment is tracked: reminder before the due date, late-payment notice and an ops task after it, follow-up
 reminders, until the client confirms the payment.
 
-Updates for a milestone go to this child directly (its id is derived from the mission id and the number);
-the parent holds the child (signal `hold`) while the mission is paused or disputed, and the child tells the
-parent (signal `milestone_changed`) what the parent waits for: its acceptance and its end (since QUIET_PATCH; before,
-every event). A reader of the mission's state gets each running milestone's live state from the milestone itself
-(workflows.client.mission_state). Changing this code: see workflows/_lifecycle.py.
+Updates for a milestone go to this child directly (its id is derived from the mission id and the number). The
+mission holds the child (signal `hold`) while it is paused or disputed, and the child tells the mission (signal
+`milestone_changed`) what the mission waits for: its acceptance and its end. A reader of the mission's state gets
+each running milestone's live state from the milestone itself (workflows.client.mission_state).
+Changing this code: see "Changing a workflow" in the README (the replay gate).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from contextlib import suppress
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from temporalio import workflow
 
-from workflows._lifecycle import OUTBOX_PATCH, QUIET_PATCH, Lifecycle, ops_audited
+from workflows.capabilities import call
+from workflows.deadlines import Deadlines
+from workflows.readmodel import ReadModel, ops_audited
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import IssuedInvoice, MissionInvoiceRequest
-    from activities.projection import MilestoneRow, MissionRow
+    from activities.invoices import InvoiceActivities
     from domain.actors import Actor, Role
+    from domain.documents import MissionInvoiceRequest
     from domain.mission import (
         AcceptDeliverable,
         ConfirmPayment,
@@ -50,13 +54,16 @@ MS = MilestoneStage
 ACCEPTED = frozenset({MS.INVOICING, MS.AWAITING_PAYMENT, MS.PAID})
 # a milestone's last stages: its state is final, and readers take the mission's copy of it
 FINAL = frozenset({MS.PAID, MS.CANCELLED})
-# Since QUIET_PATCH a milestone signals its mission only when its acceptance or its end changes (2 signals in a
-# normal life instead of one per event, 6): each signal costs the mission a workflow task and the server a
-# transfer task (measured on bare workflows: 12 signals cost more Temporal server CPU than 20 activities).
 
 
 class IllegalMilestoneMove(RuntimeError):
     """A bug: fails the workflow task (retried) rather than the milestone."""
+
+
+async def quietly(signal: Awaitable[None]) -> None:
+    """Send a signal to another workflow, which may have ended already (a cancelled mission or milestone)."""
+    with suppress(Exception):
+        await signal
 
 
 def _end_of(day: datetime | None, fallback: datetime) -> datetime:
@@ -64,26 +71,12 @@ def _end_of(day: datetime | None, fallback: datetime) -> datetime:
 
 
 @workflow.defn(name="MilestoneWorkflow")
-class MilestoneWorkflow(Lifecycle):
+class MilestoneWorkflow:
     @workflow.init
     def __init__(self, inp: StartMilestone) -> None:
         self.inp = inp
-        self._workflow_id = workflow.info().workflow_id
-        self._mission_id = inp.mission_id
-        self._seq = 0
-        self._changes = 0
-        self._resume_requested = False
-        self._search_attributes = inp.search_attributes
-        self._upserted = {}
-        self._suspended_at: datetime | None = None
-        self._init_writes()
-        self._parent_stale = False
-        self._told = (False, False)  # (accepted, final) as the mission last heard (QUIET_PATCH)
-        self._telling = False
-        self._teller: asyncio.Task[None] | None = None
-        self._started = False  # `milestone_started` is queued: the first event (seq 1) is the milestone's start
         self.view = MilestoneView(
-            workflow_id=self._workflow_id,
+            workflow_id=workflow.info().workflow_id,
             mission_id=inp.mission_id,
             number=inp.number,
             title=inp.plan.title,
@@ -93,6 +86,15 @@ class MilestoneWorkflow(Lifecycle):
             client_org_id=inp.client_org_id,
             expert_id=inp.expert_id,
         )
+        self.readmodel = ReadModel(self.view.workflow_id, inp.mission_id, self.view, search=inp.search_attributes)
+        self.deadlines = Deadlines(
+            self.view, inp.policy, self.readmodel, suspended=self._suspended, expired=self._on_expired
+        )
+        self._started = False  # `milestone_started` is recorded: the first event (seq 1) is the milestone's start
+        self._resume_requested = False
+        self._resume_stage = MS.AWAITING_DELIVERABLE  # where a repair returns to
+        self._told = (False, False)  # (accepted, final) as the mission last heard
+        self._signals: list[asyncio.Task[None]] = []  # sent to the mission; nobody waits for its ack
 
     @workflow.run
     async def run(self, inp: StartMilestone) -> MilestoneView:
@@ -102,95 +104,63 @@ class MilestoneWorkflow(Lifecycle):
             # the mission was cancelled or settled: close this milestone's tasks, then end as cancelled
             self.view.deadlines.clear()
             await asyncio.shield(self._transition(MS.CANCELLED, "mission stopped", close_tasks=["*"]))
-            await asyncio.shield(self._flush_writes())
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._flush_writes()
+        await asyncio.gather(*self._signals)
         return self.view
 
     async def _lifecycle(self) -> None:
-        policy = self.inp.policy
-        due = _end_of(
-            datetime.combine(self.inp.plan.due_date, time(23, 59, 59), tzinfo=UTC), workflow.now() + timedelta(days=1)
+        end_of_due_date = datetime.combine(self.inp.plan.due_date, time(23, 59, 59), tzinfo=UTC)
+        d = self.deadlines.add(
+            "deliverable:0", "deliverable", due=_end_of(end_of_due_date, workflow.now() + timedelta(days=1))
         )
-        span = due - workflow.now()
-        d = self._add_deadline("deliverable:0", "deliverable", span, policy.reminder_for(span), due)
-        await self._project("milestone_started", self.inp.plan.title, open_tasks=[self._deliver_task(d)])
+        await self.readmodel.event("milestone_started", self.inp.plan.title, open_tasks=[self._deliver_task(d)])
         self._started = True
         while True:
-            await self._await(lambda: self.view.stage is MS.IN_REVIEW)
-            span = policy.review
-            r = self._add_deadline(f"review:{self.view.revisions}", "review", span, policy.reminder_for(span))
-            await self._project(
-                "review_opened",
-                "deliverable to review",
-                open_tasks=[
-                    PendingAction(
-                        key=f"review:{self.view.revisions}",
-                        role=Role.CLIENT,
-                        party_id=self.inp.client_org_id,
-                        action="review_deliverable",
-                        title=f"Review the deliverable of '{self.inp.plan.title}'",
-                        due=r.due,
-                        deadline=r.key,
-                    )
-                ],
-            )
-            await self._await(lambda: self.view.stage is not MS.IN_REVIEW)
-            self._drop_deadline(r.key)
+            await self.deadlines.wait(lambda: self.view.stage is MS.IN_REVIEW)
+            r = self.deadlines.add(f"review:{self.view.revisions}", "review", span=self.inp.policy.review)
+            title = f"Review the deliverable of '{self.inp.plan.title}'"
+            review = self._client_task(r.key, "review_deliverable", title, r)
+            await self.readmodel.event("review_opened", "deliverable to review", open_tasks=[review])
+            await self.deadlines.wait(lambda: self.view.stage is not MS.IN_REVIEW)
+            self.deadlines.drop(r.key)
             if self.view.stage is MS.INVOICING:
                 break
         await self._invoice()
-        await self._await(lambda: self.view.stage is MS.PAID)
+        await self.deadlines.wait(lambda: self.view.stage is MS.PAID)
 
     async def _invoice(self) -> None:
         accepted = self.view.accepted_at or workflow.now()
-        invoice = await self._call(
+        request = MissionInvoiceRequest(
+            mission_id=self.inp.mission_id,
+            milestone_id=self.view.workflow_id,
+            contract_id=self.inp.contract_id,
+            expert_id=self.inp.expert_id,
+            client_org_id=self.inp.client_org_id,
+            description=f"{self.inp.mission_title} — {self.inp.plan.title}",
+            amount=self.view.amount,
+            service_date=accepted.date(),
+            issue_date=workflow.now().date(),
+            due_days=self.inp.policy.invoice_due_days,
+            language=self.inp.language,
+        )
+        invoice = await call(
             "mission invoice",
-            "issue_mission_invoice",
-            MissionInvoiceRequest(
-                mission_id=self.inp.mission_id,
-                milestone_id=self._workflow_id,
-                contract_id=self.inp.contract_id,
-                expert_id=self.inp.expert_id,
-                client_org_id=self.inp.client_org_id,
-                description=f"{self.inp.mission_title} — {self.inp.plan.title}",
-                amount=self.view.amount,
-                service_date=accepted.date(),
-                issue_date=workflow.now().date(),
-                due_days=self.inp.policy.invoice_due_days,
-                language=self.inp.language,
-            ),
-            IssuedInvoice,
-            self.inp.documents_task_queue,
+            InvoiceActivities.issue_mission_invoice,
+            request,
+            task_queue=self.inp.documents_task_queue,
+            repair=self._repair,
         )
-        self.view.invoice = invoice
-        self.view.invoice_due = invoice.due_date
+        self.view.invoice, self.view.invoice_due = invoice, invoice.due_date
         due = _end_of(datetime.combine(invoice.due_date, time(23, 59, 59), tzinfo=UTC), workflow.now())
-        span = due - workflow.now()
-        d = self._add_deadline("payment", "payment", span, self.inp.policy.reminder_for(span), due)
-        await self._advance(
-            MS.AWAITING_PAYMENT,
-            f"invoice {invoice.number} issued",
-            open_tasks=[
-                PendingAction(
-                    key="payment",
-                    role=Role.CLIENT,
-                    party_id=self.inp.client_org_id,
-                    action="confirm_payment",
-                    title=f"Pay invoice {invoice.number} and confirm the payment",
-                    due=d.due,
-                    deadline=d.key,
-                )
-            ],
-            details={"invoice": invoice.number or "", "sha256": invoice.sha256},
-        )
-        await self._notify(
-            "invoice_issued", "client", self.inp.client_org_id, "invoice_issued", {"number": invoice.number or ""}
-        )
-        await self._notify(
-            "invoice_issued:expert", "expert", self.inp.expert_id, "invoice_issued", {"number": invoice.number or ""}
-        )
+        d = self.deadlines.add("payment", "payment", due=due)
+        title = f"Pay invoice {invoice.number} and confirm the payment"
+        pay = self._client_task("payment", "confirm_payment", title, d)
+        details = {"invoice": invoice.number or "", "sha256": invoice.sha256}
+        await self._advance(MS.AWAITING_PAYMENT, f"invoice {invoice.number} issued", open_tasks=[pay], details=details)
+        number = {"number": invoice.number or ""}
+        await self.readmodel.notify("invoice_issued", "client", self.inp.client_org_id, "invoice_issued", number)
+        await self.readmodel.notify("invoice_issued:expert", "expert", self.inp.expert_id, "invoice_issued", number)
 
     def _deliver_task(self, d: Deadline) -> PendingAction:
         return PendingAction(
@@ -203,165 +173,87 @@ class MilestoneWorkflow(Lifecycle):
             deadline=d.key,
         )
 
-    # --- transitions -------------------------------------------------------------------------------
+    def _client_task(self, key: str, action: str, title: str, d: Deadline) -> PendingAction:
+        return PendingAction(
+            key=key,
+            role=Role.CLIENT,
+            party_id=self.inp.client_org_id,
+            action=action,
+            title=title,
+            due=d.due,
+            deadline=d.key,
+        )
 
-    async def _transition(
-        self,
-        to: MilestoneStage,
-        reason: str,
-        *,
-        actor: Actor | None = None,
-        open_tasks: list[PendingAction] | None = None,
-        close_tasks: list[str] | None = None,
-        details: dict[str, str] | None = None,
-    ) -> None:
-        """The one door: check the move, change the stage, project, upsert, tell the parent mission."""
+    # --- the one door -------------------------------------------------------------------------------------
+
+    async def _transition(self, to: MilestoneStage, reason: str, *, actor: Actor | None = None, **event: Any) -> None:
+        """Check the move, set the stage, record the event (read model and search attributes), tell the mission
+        when it matters to it."""
         frm = self.view.stage
         if not can_move_milestone(frm, to):
             raise IllegalMilestoneMove(f"{frm} -> {to} not allowed")
         if to is MS.NEEDS_ATTENTION:
             self._resume_stage = frm
         self.view.stage = to
-        self._sync_suspension()
-        await self._project(
-            f"milestone:{to.value}",
-            reason,
-            actor=actor,
-            open_tasks=open_tasks,
-            close_tasks=close_tasks,
-            details={"from": frm.value, "milestone": str(self.inp.number), **(details or {})},
-        )
-        parent = workflow.info().parent
-        if parent is not None and not workflow.patched(OUTBOX_PATCH):  # since the patch: _projected() below
-            with suppress(Exception):  # the mission may have closed already (cancellation)
-                await workflow.get_external_workflow_handle(parent.workflow_id).signal("milestone_changed", self.view)
+        self.deadlines.sync_suspension()
+        details = {"from": frm.value, "milestone": str(self.inp.number), **event.pop("details", {})}
+        await self.readmodel.event(f"milestone:{to.value}", reason, actor=actor, details=details, **event)
+        self._tell_mission()
 
-    def _projected(self) -> None:
-        """The mission's copy of this milestone follows what the mission waits for: acceptance and end (since
-        QUIET_PATCH; before, every event). One coroutine sends the latest state, in order, without holding the
-        action's answer."""
-        if workflow.info().parent is None:
+    def _tell_mission(self) -> None:
+        """The mission's copy of this milestone follows what the mission waits for: its acceptance and its end. The
+        signal leaves with this workflow task; nothing waits for the mission to receive it but the end of the run."""
+        parent = workflow.info().parent
+        told = (self.view.stage in ACCEPTED, self.view.stage in FINAL)
+        if parent is None or told == self._told:
             return
-        if workflow.patched(QUIET_PATCH):
-            told = (self.view.stage in ACCEPTED, self.view.stage in FINAL)
-            if told == self._told:
-                return
-            self._told = told
-        self._parent_stale = True
-        if self._teller is None:
-            self._teller = asyncio.create_task(self._tell_parent())
+        self._told = told
+        signal = workflow.get_external_workflow_handle(parent.workflow_id).signal("milestone_changed", self.view)
+        self._signals.append(asyncio.create_task(quietly(signal)))
 
-    async def _tell_parent(self) -> None:
-        parent = workflow.info().parent
-        assert parent is not None
-        while True:
-            await workflow.wait_condition(lambda: self._parent_stale)
-            self._parent_stale = False
-            self._telling = True
-            try:
-                with suppress(Exception):  # the mission may have closed already (cancellation)
-                    await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                        "milestone_changed", self.view
-                    )
-            finally:
-                self._telling = False
-
-    async def _flush_writes(self) -> None:
-        await super()._flush_writes()
-        await workflow.wait_condition(lambda: not self._parent_stale and not self._telling)
-
-    async def _advance(self, to: MilestoneStage, reason: str, **kwargs: object) -> None:
+    async def _advance(self, to: MilestoneStage, reason: str, **event: Any) -> None:
         await workflow.wait_condition(lambda: not self._suspended())
-        await self._transition(to, reason, **kwargs)  # type: ignore[arg-type]
-
-    # --- Lifecycle hooks ---------------------------------------------------------------------------------
-
-    def _deadlines(self) -> list[Deadline]:
-        return self.view.deadlines
-
-    def _pending(self) -> list[PendingAction]:
-        return self.view.pending_actions
+        await self._transition(to, reason, **event)
 
     def _suspended(self) -> bool:
         return self.view.held or self.view.stage is MS.NEEDS_ATTENTION
 
-    def _stage_name(self) -> str:
-        return self.view.stage.value
-
-    def _rows(self) -> tuple[MissionRow | None, MilestoneRow | None]:
-        v = self.view
-        row = MilestoneRow(
-            mission_id=v.mission_id,
-            number=v.number,
-            title=v.title,
-            amount=v.amount.amount,
-            currency=v.amount.currency,
-            stage=v.stage.value,
-            invoice_number=v.invoice.number if v.invoice else None,
-            invoice_due=v.invoice_due,
-            paid_on=v.paid_on,
-        )
-        return None, row
-
-    def _stamp_version(self, seq: int) -> None:
-        self.view.version = seq
-
-    def _stamp_audited(self) -> None:
-        self.view.records_ops_audit = True
-
-    def _audit_target(self) -> str:
-        return f"mission:{self._mission_id}:milestone:{self.inp.number}"
-
-    def _search_values(self) -> dict[str, object]:
-        return {
-            "MissionStage": f"milestone:{self.view.stage.value}",
-            "ClientOrg": str(self.inp.client_org_id),
-            "ExpertIds": [str(self.inp.expert_id)],
-            "NextDeadline": self._next_deadline(),
-        }
+    async def _repair(self, reason: str) -> None:
+        """Park the milestone in needs_attention with an ops task; return once ops resumed it (update `resume`)."""
+        self._resume_requested, self.view.attention_reason = False, reason
+        task = PendingAction(key="attention", role=Role.OPS, party_id=None, action="repair", title=reason[:300])
+        await self._transition(MS.NEEDS_ATTENTION, reason, open_tasks=[task])
+        await workflow.wait_condition(lambda: self._resume_requested)
+        self.view.attention_reason = None
+        await self._transition(self._resume_stage, "resumed by ops", close_tasks=["attention"])
 
     async def _on_expired(self, deadline: Deadline) -> None:
-        policy = self.inp.policy
+        client, expert = self.inp.client_org_id, self.inp.expert_id
+        number = (self.view.invoice.number or "") if self.view.invoice else ""
         if deadline.kind == "review":
-            self.view.accepted_at = workflow.now()
-            self.view.accepted_automatically = True
-            await self._transition(
-                MS.INVOICING, "accepted automatically: review period passed", close_tasks=[deadline.key]
-            )
-            await self._notify(
-                f"auto_accepted:{deadline.key}", "client", self.inp.client_org_id, "deliverable_auto_accepted"
-            )
+            self.view.accepted_at, self.view.accepted_automatically = workflow.now(), True
+            reason = "accepted automatically: review period passed"
+            await self._transition(MS.INVOICING, reason, close_tasks=[deadline.key])
+            await self.readmodel.notify(f"auto_accepted:{deadline.key}", "client", client, "deliverable_auto_accepted")
         elif deadline.kind == "payment":
-            params = {"invoice": (self.view.invoice.number or "") if self.view.invoice else ""}
-            await self._notify("late_payment_notice", "client", self.inp.client_org_id, "late_payment_notice", params)
-            await self._notify(
-                "late_payment_notice:expert", "expert", self.inp.expert_id, "late_payment_notice", params
-            )
-            await self._escalate(deadline)
+            params = {"invoice": number}
+            await self.readmodel.notify("late_payment_notice", "client", client, "late_payment_notice", params)
+            await self.readmodel.notify("late_payment_notice:expert", "expert", expert, "late_payment_notice", params)
+            await self.deadlines.escalate(deadline)
             self._follow_up(1)
         elif deadline.kind == "payment_followup":
             n = int(deadline.key.rsplit(":", 1)[1])
-            params = {"invoice": (self.view.invoice.number or "") if self.view.invoice else "", "reminder": str(n)}
-            await self._notify(f"overdue_reminder:{n}", "client", self.inp.client_org_id, "overdue_reminder", params)
-            self._drop_deadline(deadline.key)
-            if n < policy.late_payment_reminders:
-                self._follow_up(n + 1)
+            params = {"invoice": number, "reminder": str(n)}
+            await self.readmodel.notify(f"overdue_reminder:{n}", "client", client, "overdue_reminder", params)
+            self.deadlines.drop(deadline.key)
+            self._follow_up(n + 1)
         else:
-            await self._escalate(deadline)
+            await self.deadlines.escalate(deadline)
 
     def _follow_up(self, n: int) -> None:
         if n <= self.inp.policy.late_payment_reminders:
             span = self.inp.policy.late_payment_every
-            self._add_deadline(f"payment_followup:{n}", "payment_followup", span, timedelta(0))
-
-    async def _enter_attention(self, reason: str) -> None:
-        self.view.attention_reason = reason
-        task = PendingAction(key="attention", role=Role.OPS, party_id=None, action="repair", title=reason[:300])
-        await self._transition(MS.NEEDS_ATTENTION, reason, open_tasks=[task])
-
-    async def _leave_attention(self) -> None:
-        self.view.attention_reason = None
-        await self._transition(self._resume_stage, "resumed by ops", close_tasks=["attention"])
+            self.deadlines.add(f"payment_followup:{n}", "payment_followup", span=span, remind=False)
 
     # --- queries, signals, updates -------------------------------------------------------------------------
 
@@ -372,8 +264,7 @@ class MilestoneWorkflow(Lifecycle):
     @workflow.signal
     def hold(self, hold: MilestoneHold) -> None:
         self.view.held = hold.held
-        self._sync_suspension()
-        self._changes += 1
+        self.deadlines.sync_suspension()
 
     def _check(self, actor: Actor, stage: MilestoneStage, *, client: bool, doing: str) -> None:
         if self.view.held and not is_ops(actor):
@@ -388,16 +279,14 @@ class MilestoneWorkflow(Lifecycle):
     @workflow.update
     @ops_audited
     async def submit_deliverable(self, cmd: SubmitDeliverable) -> MilestoneView:
-        if not self._started:
-            # A worker killed after the start's read-model write (a local activity) but before its workflow task
-            # completed: the retried task carries the start and this update, and the SDK runs update handlers
-            # first. Recording the submission first would give it seq 1, which the read model already holds
-            # (the start, seen: skipped), and the start seq 2 (tests/faults found a timeline without the review).
-            await workflow.wait_condition(lambda: self._started)
-        self.view.deliverable_document_id = cmd.document_id
-        self.view.deliverable_sha256 = cmd.sha256
+        # A worker killed after the start's read-model write (a local activity) but before its workflow task
+        # completed: the retried task carries the start and this update, and the SDK runs update handlers first.
+        # Recorded first, the submission would take seq 1, which the read model holds already (the start, seen:
+        # skipped), and the start seq 2 (tests/faults found a timeline without the review).
+        await workflow.wait_condition(lambda: self._started)
+        self.view.deliverable_document_id, self.view.deliverable_sha256 = cmd.document_id, cmd.sha256
         key = f"deliverable:{self.view.revisions}"
-        self._drop_deadline(key)
+        self.deadlines.drop(key)
         await self._transition(
             MS.IN_REVIEW,
             "deliverable submitted",
@@ -415,9 +304,8 @@ class MilestoneWorkflow(Lifecycle):
     @ops_audited
     async def accept_deliverable(self, cmd: AcceptDeliverable) -> MilestoneView:
         self.view.accepted_at = workflow.now()
-        await self._transition(
-            MS.INVOICING, "deliverable accepted", actor=cmd.actor, close_tasks=[f"review:{self.view.revisions}"]
-        )
+        closing = [f"review:{self.view.revisions}"]
+        await self._transition(MS.INVOICING, "deliverable accepted", actor=cmd.actor, close_tasks=closing)
         return self.view
 
     @accept_deliverable.validator
@@ -428,17 +316,14 @@ class MilestoneWorkflow(Lifecycle):
     @workflow.update
     @ops_audited
     async def request_revision(self, cmd: RequestRevision) -> MilestoneView:
-        closing = f"review:{self.view.revisions}"
+        closing = [f"review:{self.view.revisions}"]
         self.view.revisions += 1
-        span = self.inp.policy.review
-        d = self._add_deadline(
-            f"deliverable:{self.view.revisions}", "deliverable", span, self.inp.policy.reminder_for(span)
-        )
+        d = self.deadlines.add(f"deliverable:{self.view.revisions}", "deliverable", span=self.inp.policy.review)
         await self._transition(
             MS.AWAITING_DELIVERABLE,
             cmd.reason,
             actor=cmd.actor,
-            close_tasks=[closing],
+            close_tasks=closing,
             open_tasks=[self._deliver_task(d)],
             details={"revision": str(self.view.revisions)},
         )
@@ -453,7 +338,7 @@ class MilestoneWorkflow(Lifecycle):
             raise ValueError(f"the {limit} revision rounds are used up: accept the deliverable or open a dispute")
 
     def _before_review_end(self) -> None:
-        d = self._deadline(f"review:{self.view.revisions}")
+        d = self.deadlines.get(f"review:{self.view.revisions}")
         if d is not None and workflow.now() > d.due:
             raise ValueError(f"the review period closed at {d.due.isoformat()}: the deliverable is accepted")
 
@@ -462,12 +347,8 @@ class MilestoneWorkflow(Lifecycle):
     async def confirm_payment(self, cmd: ConfirmPayment) -> MilestoneView:
         self.view.paid_on = cmd.paid_on
         self.view.deadlines.clear()
-        await self._transition(
-            MS.PAID,
-            f"payment confirmed ({cmd.reference})" if cmd.reference else "payment confirmed",
-            actor=cmd.actor,
-            close_tasks=["*"],
-        )
+        reason = f"payment confirmed ({cmd.reference})" if cmd.reference else "payment confirmed"
+        await self._transition(MS.PAID, reason, actor=cmd.actor, close_tasks=["*"])
         return self.view
 
     @confirm_payment.validator

@@ -1,4 +1,5 @@
-"""Pure helpers of MissionWorkflow: the validators' rules (who may do what, when) and the task builders.
+"""The rules of MissionWorkflow's human actions, pure: who may do what, when (each update's validator calls its
+`check_*`), and the queries on the state they need.
 
 Validators raise ValueError with a reason a person can act on; Temporal rejects the update before anything
 enters the history. No I/O here, no clock but the `now` passed in.
@@ -11,7 +12,6 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from activities.projection import MissionRow
 from domain.actors import Actor, Role
 from domain.mission import (
     AnswerInvitation,
@@ -20,107 +20,31 @@ from domain.mission import (
     EditShortlist,
     ExtendDeadline,
     Invitation,
-    MilestoneView,
     MissionView,
     OpenDispute,
     PauseMission,
-    PendingAction,
     Proposal,
     QualifyNeed,
     RateParty,
-    Rating,
     ReassignExpert,
     RequestNewRound,
     ResolveDispute,
     ResumeMission,
     ReviseNeed,
     SelectProposal,
-    Signature,
     SignContract,
     StartInvitations,
-    StartMilestone,
     SubmitProposal,
     WithdrawProposal,
     is_client_member,
     is_expert,
     is_ops,
-    proposal_total,
 )
-from domain.money import Money
-from domain.policy import Policy
-from domain.stages import TERMINAL, WORKING, MilestoneStage, Stage
+from domain.stages import TERMINAL, WORKING, Stage
+from domain.terms import proposal_total
 
 # deadlines whose expiry is handled once for good (the window closed): they cannot be reopened
 ONE_SHOT = frozenset({"invitation", "proposals", "feedback", "review"})
-
-
-# --- task builders ------------------------------------------------------------------------------------------
-
-
-def qualify_task() -> PendingAction:
-    return PendingAction(key="qualify", role=Role.OPS, party_id=None, action="qualify_need", title="Qualify the need")
-
-
-def client_task(
-    view: MissionView, key: str, title: str, deadline: Deadline | None = None, *, action: str | None = None
-) -> PendingAction:
-    return PendingAction(
-        key=key,
-        role=Role.CLIENT,
-        party_id=view.client_org_id,
-        action=action or key,
-        title=title,
-        due=deadline.due if deadline else None,
-        deadline=deadline.key if deadline else None,
-    )
-
-
-def expert_task(expert_id: UUID | None, key: str, action: str, title: str, deadline: Deadline) -> PendingAction:
-    return PendingAction(
-        key=key,
-        role=Role.EXPERT,
-        party_id=expert_id,
-        action=action,
-        title=title,
-        due=deadline.due,
-        deadline=deadline.key,
-    )
-
-
-def proposal_task(expert_id: UUID, round_: int, deadline: Deadline) -> PendingAction:
-    return expert_task(expert_id, f"proposal:{round_}:{expert_id}", "submit_proposal", "Submit a proposal", deadline)
-
-
-def initial_milestone(workflow_id: str, start: StartMilestone) -> MilestoneView:
-    return MilestoneView(
-        workflow_id=workflow_id,
-        mission_id=start.mission_id,
-        number=start.number,
-        title=start.plan.title,
-        amount=Money(amount=start.plan.amount, currency=start.currency),
-        due_date=start.plan.due_date,
-        stage=MilestoneStage.AWAITING_DELIVERABLE,
-        client_org_id=start.client_org_id,
-        expert_id=start.expert_id,
-    )
-
-
-def mission_row(view: MissionView, next_deadline: datetime | None) -> MissionRow:
-    experts: dict[str, str] = {str(i.expert_id): i.status for i in view.invitations}
-    if view.selected_expert_id:
-        experts[str(view.selected_expert_id)] = "selected"
-    return MissionRow(
-        mission_id=view.mission_id,
-        client_org_id=view.client_org_id,
-        title=view.need.title,
-        business_function=view.need.business_function,
-        stage=view.stage.value,
-        paused=view.paused,
-        selected_expert_id=view.selected_expert_id,
-        next_deadline=next_deadline,
-        closed_reason=view.closed_reason,
-        experts=experts,
-    )
 
 
 # --- queries on the state --------------------------------------------------------------------------------
@@ -149,21 +73,6 @@ def selected_proposal(view: MissionView) -> Proposal:
 
 def signing_party(actor: Actor) -> Literal["client", "expert"]:
     return "client" if actor.role is Role.CLIENT else "expert"
-
-
-def new_signature(party: Literal["client", "expert"], cmd: SignContract, now: datetime) -> Signature:
-    return Signature(party=party, user_id=cmd.actor.user_id, signed_at=now, sha256=cmd.expected_sha256)
-
-
-def new_rating(by: str, cmd: RateParty, now: datetime) -> Rating:
-    return Rating(by="client" if by == "client" else "expert", score=cmd.score, comment=cmd.comment, at=now)
-
-
-def extend(d: Deadline, new_due: datetime, policy: Policy, now: datetime) -> None:
-    d.due = new_due
-    d.remind_at = new_due - policy.reminder_for(new_due - now)
-    d.reminded = d.remind_at <= now
-    d.expired = False
 
 
 # --- validators ------------------------------------------------------------------------------------------

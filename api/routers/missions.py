@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
 from api import gateway, service
-from api.consistency import settled
 from api.deps import (
     ClientUser,
     CurrentUser,
@@ -123,9 +122,8 @@ async def create_mission(
         policy=Policy(),
         documents_task_queue=settings.documents_task_queue,
     )
+    # answered once the workflow's first task is done, which wrote the mission to the read model
     view = await gateway.start_mission(client, settings, start)
-    with sessions() as reading:  # the mission is in the lists and its page before the answer (read-your-writes)
-        await settled(view, reading)
     answer = CreatedMission(mission_id=mission_id, workflow_id=view.workflow_id, stage=view.stage.value)
 
     def remember(key: str) -> None:
@@ -199,10 +197,7 @@ def detail_for(session: Session, sight: Sight) -> MissionDetail:
     the detail was materialised), filtered by `api.views`."""
     mission = sight.mission
     detail = mission.detail or _detail_from_tables(session, mission)
-    tasks = [
-        t | {"form": form_of(t["action"], mission.id)}
-        for t in tasks_of(sight, detail["open_tasks"])
-    ]
+    tasks = [t | {"form": form_of(t["action"], mission.id)} for t in tasks_of(sight, detail["open_tasks"])]
     return MissionDetail.model_validate(
         {
             "mission": summary_of(sight),

@@ -6,9 +6,9 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from activities.contracts import MilestonePlan, ProposalTerms
 from api.schemas.accounts import ClientRegistration, ExpertRegistration
 from api.schemas.missions import NeedSubmission
+from domain.terms import MilestonePlan, ProposalTerms
 
 
 def text(form: FormData, name: str) -> str:

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from api import gateway
-from api.consistency import settled
 from api.deps import SessionDep, SettingsDep
 from api.routers import messages as message_routes
 from api.routers import missions
@@ -185,8 +184,7 @@ async def mission_action(
     lang = language_of(request, user)
     try:
         action = actions.action_for(user, update, Scope.MISSION)
-        answer = await actions.perform(request, session, user, mission_id=mission_id, action=action, form=form)
-        await settled(answer, session)
+        await actions.perform(request, session, user, mission_id=mission_id, action=action, form=form)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(lang)("ops.done"))
@@ -219,10 +217,9 @@ async def deliver(
     """The API's upload: same types, size limit, document record and workflow update."""
     # a form's upload is Starlette's UploadFile; FastAPI's only adds schema hooks
     file = cast(FastApiUploadFile, upload)
-    answer = await missions.submit_deliverable(
+    await missions.submit_deliverable(
         mission=mission, number=number, file=file, user=user, session=session, client=client, store=store
     )
-    await settled(answer, session)
 
 
 @router.post("/{mission_id}/milestones/{number}/{update}", dependencies=[CsrfChecked])
@@ -233,10 +230,7 @@ async def milestone_action(
     back = _back(form, mission_id)
     try:
         action = actions.action_for(user, update, Scope.MILESTONE)
-        answer = await actions.perform(
-            request, session, user, mission_id=mission_id, action=action, form=form, number=number
-        )
-        await settled(answer, session)
+        await actions.perform(request, session, user, mission_id=mission_id, action=action, form=form, number=number)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(language_of(request, user))("ops.done"))

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.consistency import settled
 from api.deps import SessionDep
 from api.routers import ops, ops_missions
 from api.web import actions, forms
@@ -119,10 +118,7 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
         milestone = int(number) if action == "resume" and number.isdigit() else None
         scope = Scope.MISSION if milestone is None else Scope.MILESTONE
         chosen = actions.action_for(user, action, scope)
-        answer = await actions.perform(
-            request, session, user, mission_id=mission_id, action=chosen, form=form, number=milestone
-        )
-        await settled(answer, session)
+        await actions.perform(request, session, user, mission_id=mission_id, action=chosen, form=form, number=milestone)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=translator(lang)("ops.done"))

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.contracts import ShortlistRequest
 from activities.matching import DirectoryCache, MatchingActivities
 from config.settings import Settings
 from domain.fx import DEFAULT_RATES
 from domain.matching import compile_query, rank_naive
 from domain.need import Need
+from domain.shortlist import ShortlistRequest
 from domain.taxonomy import normalise_need
 from store.matching import load_active_profiles
 from store.models.community import Expert, Organisation, User
@@ -142,29 +142,28 @@ async def test_unknown_skill_is_a_non_retryable_error(
     assert caught.value.non_retryable and "juggling" in str(caught.value)
 
 
-async def test_exposure_is_counted_once_per_mission_and_decays_with_the_window(
+def test_exposure_is_counted_once_per_mission_and_decays_with_the_window(
     session_factory: sessionmaker[Session], seeded: list[uuid.UUID]
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from activities.matching import ExposureRequest
-    from store.matching import refresh_recent_shortlists
+    from store.matching import record_exposure, refresh_recent_shortlists
 
-    acts = make_activities(session_factory)
+    def expose(mission_id: uuid.UUID, expert_ids: list[uuid.UUID], at: datetime) -> int:
+        with session_factory() as session, session.begin():
+            return record_exposure(session, mission_id, expert_ids, at)
+
     experts = seeded[100:103]
     with session_factory() as session:
         before = {e: session.get_one(Expert, e).recent_shortlists for e in experts}
     long_ago = datetime(2025, 1, 6, tzinfo=UTC)
-    req = ExposureRequest(mission_id=uuid.uuid4(), expert_ids=experts, at=long_ago)
-    first = await ActivityEnvironment().run(acts.record_shortlist_exposure, req)
-    retried = await ActivityEnvironment().run(acts.record_shortlist_exposure, req)
-    assert (first.new_exposures, retried.new_exposures) == (3, 0)
+    mission = uuid.uuid4()
+    assert (expose(mission, experts, long_ago), expose(mission, experts, long_ago)) == (3, 0)
     with session_factory() as session:
         assert {e: session.get_one(Expert, e).recent_shortlists for e in experts} == {
             e: n + 1 for e, n in before.items()
         }
-    recent = ExposureRequest(mission_id=uuid.uuid4(), expert_ids=experts[:1], at=long_ago + timedelta(days=80))
-    await ActivityEnvironment().run(acts.record_shortlist_exposure, recent)
+    expose(uuid.uuid4(), experts[:1], long_ago + timedelta(days=80))
     with session_factory() as session, session.begin():
         refresh_recent_shortlists(session, now=long_ago + timedelta(days=100), window_days=90)
     with session_factory() as session:

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from activities.mail import SmtpServer, Writer
-from activities.notify import NoticeRef, NotifyActivities, queue_notice
+from activities.notify import NoticeRef, NotifyActivities
 from activities.projection import NoticeRequest
+from activities.readmodel import queue_notice
 from store.models.community import Organisation, User
 from store.models.notices import NoticePreference, NoticeRecipient
 from store.models.readmodel import MissionRecord

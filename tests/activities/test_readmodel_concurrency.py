@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from activities.projection import MilestoneRow, MissionRow, Projection, TaskSpec
+from activities.projection import MilestoneRow, MissionRow, Projection, ReadModelWrite, TaskSpec
 from activities.readmodel import ReadModelActivities
 from api.routers.missions import detail_of
 from store.models.community import User
@@ -28,10 +28,9 @@ def test_concurrent_projections_keep_the_materialised_detail_whole(session_facto
         mission_id=mission_id, client_org_id=org, title="Audit", business_function="finance", stage="delivery"
     )
     activities = ReadModelActivities(session_factory)
-    assert activities.project(
-        Projection(workflow_id=f"mission:{mission_id}", seq=1, mission_id=mission_id, at=start, kind="start",
-                   stage="delivery", mission=row)
-    )  # fmt: skip
+    first = Projection(workflow_id=f"mission:{mission_id}", seq=1, mission_id=mission_id, at=start, kind="start",
+                       stage="delivery", mission=row)  # fmt: skip
+    assert activities.write_read_model(ReadModelWrite(event=first))
 
     def events(workflow_id: str, milestone: int | None) -> list[Projection]:
         return [
@@ -63,7 +62,7 @@ def test_concurrent_projections_keep_the_materialised_detail_whole(session_facto
         for p in batch:
             while True:  # an activity retries: SQLite may refuse a stale snapshot under contention
                 try:
-                    activities.project(p)
+                    activities.write_read_model(ReadModelWrite(event=p))
                     break
                 except OperationalError:
                     continue

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from activities.notify import fan_out, queue_notice
+from activities.notify import fan_out
 from activities.projection import NoticeRequest
+from activities.readmodel import queue_notice
 from store.models.community import User
 from store.models.readmodel import MissionRecord, Notification
 from tests.api.conftest import bearer, client_registration, login

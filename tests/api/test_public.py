@@ -21,12 +21,12 @@ from sqlalchemy import Table, delete, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
 
-from activities.contracts import MissionInvoiceRequest
-from activities.documents import CreditNoteRequest, DocumentActivities, FeeInvoiceRequest, FeePaidRequest
+from activities.documents import DocumentActivities
 from api.routers import public
 from config.settings import Settings
 from documents.rendering import Renderer
 from documents.store import LocalDocumentStore
+from domain.documents import CreditNoteRequest, FeeInvoiceRequest, FeePaidRequest, MissionInvoiceRequest
 from domain.money import Money
 from store.db import transaction
 from store.models.legal import LedgerEntry

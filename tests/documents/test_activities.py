@@ -14,21 +14,23 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import (
-    ContractRequest,
-    MilestonePlan,
-    MissionInvoiceRequest,
-    ProposalTerms,
-    SealContractRequest,
-    SignContractRequest,
-)
-from activities.documents import CreditNoteRequest, DocumentActivities, FeeInvoiceRequest, FeePaidRequest
+from activities.documents import DocumentActivities
 from config.settings import Settings
 from documents.facturx import extract_facturx
 from documents.rendering import Renderer
 from documents.signing import DevPki, verify_document
 from documents.store import LocalDocumentStore
+from domain.documents import (
+    ContractRequest,
+    CreditNoteRequest,
+    FeeInvoiceRequest,
+    FeePaidRequest,
+    MissionInvoiceRequest,
+    SealContractRequest,
+    SignContractRequest,
+)
 from domain.money import Money
+from domain.terms import MilestonePlan, ProposalTerms
 from store.base import Base
 from store.db import transaction
 from store.legal import export_ledger_csv, verify_ledger
@@ -294,7 +296,8 @@ def test_an_attempt_overtaken_by_a_concurrent_one_returns_its_document(  # type:
 ) -> None:
     """Rendering, signing and storing happen before the unit of work that records them: an attempt that a
     concurrent one (a retry racing a slow first try) overtakes meanwhile records nothing and returns its result."""
-    import activities.documents as module
+    import activities.contracts
+    import activities.invoices
     from store.models.legal import ConsentRecord, ContractRecord, InvoiceRecord
 
     acts, _store, _settings, org_id, expert_id, client_user, _expert_user = setup
@@ -312,7 +315,7 @@ def test_an_attempt_overtaken_by_a_concurrent_one_returns_its_document(  # type:
         monkeypatch.setattr(target, name, racing)
         return results
 
-    first = overtaken(module, "render_contract", lambda: acts.render_contract(request))
+    first = overtaken(activities.contracts, "render_contract", lambda: acts.render_contract(request))
     rendered = acts.render_contract(request)
     assert first == [rendered]
 
@@ -328,7 +331,7 @@ def test_an_attempt_overtaken_by_a_concurrent_one_returns_its_document(  # type:
         expert_id=expert_id, client_org_id=org_id, description="Jalon", amount=Money(amount=Decimal("100.00")),
         service_date=date(2026, 9, 1), issue_date=date(2026, 9, 2), language="fr",
     )  # fmt: skip
-    first = overtaken(module, "render_invoice", lambda: acts.issue_mission_invoice(invoice))
+    first = overtaken(activities.invoices, "render_invoice", lambda: acts.issue_mission_invoice(invoice))
     assert acts.issue_mission_invoice(invoice) == first[0]
 
     with session_factory() as s:

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
-from activities.contracts import ContractRequest, MilestonePlan, ProposalTerms
 from documents.contracts import render_contract
 from documents.invoices import render_invoice, render_payment_reminder
 from documents.rendering import ALLOWED_TAGS, TEMPLATES, PdfExtras, Renderer, parse_markup
+from domain.documents import ContractRequest
 from domain.money import Money
+from domain.terms import MilestonePlan, ProposalTerms
 from tests.documents.factories import FR_CLIENT, FR_EXPERT, make_invoice
 
 

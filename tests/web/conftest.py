@@ -26,7 +26,6 @@ from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
 from activities.matching import MatchingActivities
-from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
 from api.app import create_app
 from api.web.routes import STATIC_DIR
@@ -79,9 +78,7 @@ def _workers(client: Client, settings: Settings, factory: sessionmaker[Session])
         return build_workers(client, settings)
     except ImportError:
         pass
-    missions = _activities(
-        ReadModelActivities(factory), NotifyActivities(factory), MatchingActivities(factory, settings)
-    )
+    missions = _activities(ReadModelActivities(factory), MatchingActivities(factory, settings))
     documents = DocumentActivities(factory, open_document_store(settings.document_store), Renderer(), settings)
     return [
         Worker(

@@ -1,4 +1,4 @@
-"""A worker per test (own task queue) running the mission workflows, the real projection and notify activities
+"""A worker per test (own task queue) running the mission workflows, the real read-model activity
 on the test database, and name-matched fakes of matching and documents."""
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.contracts import MilestonePlan, ProposalTerms
-from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
 from config.temporal import workflow_runner
 from domain.actors import Actor, Role
 from domain.mission import MilestoneView, MissionView, milestone_workflow_id
 from domain.need import Need
 from domain.policy import Policy
+from domain.terms import MilestonePlan, ProposalTerms
+from store.accounts import create_user
+from store.db import transaction
 from store.models.readmodel import Notification, Task, TimelineEvent
 from tests.conftest import _binary
 from tests.workflows.fakes import Fakes
@@ -85,7 +86,10 @@ class Harness:
 
     def __post_init__(self) -> None:
         self.client_actor = Actor(user_id=uuid.uuid4(), role=Role.CLIENT, org_id=self.org_id)
-        self.ops = Actor(user_id=uuid.uuid4(), role=Role.OPS)
+        with transaction(self.sessions) as s:  # the audit entry of an ops action names a real account
+            ops = create_user(s, email=f"ops.{self.mission_id.hex}@innot.example", full_name="Ops", password_hash="x",
+                              role="ops")  # fmt: skip
+            self.ops = Actor(user_id=ops.id, role=Role.OPS)
         self.outsider = Actor(user_id=uuid.uuid4(), role=Role.CLIENT, org_id=uuid.uuid4())
 
     def expert(self, expert_id: uuid.UUID) -> Actor:
@@ -224,14 +228,13 @@ async def _harness(
 ) -> AsyncIterator[Harness]:
     fakes = Fakes()
     readmodel = ReadModelActivities(sessions)
-    notify = NotifyActivities(sessions)
     with ThreadPoolExecutor(max_workers=4) as pool:
         async with Worker(
             env.client,
             task_queue=task_queue,
             workflows=ALL_WORKFLOWS,
             workflow_runner=workflow_runner(sandboxed=True),  # the determinism guard
-            activities=[*readmodel.all(), notify.notify, *fakes.activities()],
+            activities=[readmodel.write_read_model, *fakes.activities()],
             activity_executor=pool,
         ):
             harness = Harness(env, task_queue, fakes, sessions, search_attributes)

@@ -13,18 +13,16 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import (
-    Candidate,
+from domain.documents import (
     ContractRequest,
     IssuedDocument,
     IssuedInvoice,
     MissionInvoiceRequest,
     SealContractRequest,
-    Shortlist,
-    ShortlistRequest,
     SignContractRequest,
 )
 from domain.money import Money
+from domain.shortlist import Candidate, Shortlist, ShortlistRequest
 
 
 def sha(*parts: object) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from activities.contracts import ProposalTerms
 from domain.mission import (
     AcceptDeliverable,
     AnswerInvitation,
@@ -19,6 +18,7 @@ from domain.mission import (
 )
 from domain.policy import Policy
 from domain.stages import MilestoneStage, Stage
+from domain.terms import ProposalTerms
 from tests.workflows.conftest import Harness, terms
 from tests.workflows.fakes import sha
 from workflows.client import send_milestone_update, send_update

@@ -1,18 +1,19 @@
-"""Record the reference histories replayed by test_replay.py. Run by hand when a workflow version is released:
+"""Record the histories replayed by test_replay.py, one per workflow and scenario:
 
-    .venv/bin/python -m tests.workflows.record_histories [--membership-only] [--searchable-only]
+    .venv/bin/python -m tests.workflows.record_histories [rich] [searchable] [membership]   (default: all three)
 
-v1: projections as regular activities; v2: since the `read-model-writes-as-local-activities` patch; v3: since the
-`read-model-writes-batched-after-the-answer` patch; v4: since the `fewer-signals-and-search-attribute-upserts`
-patch; v5: since the `read-model-written-after-the-answer` patch. All stay: the code must replay every history a
-running workflow may have.
+- `rich`: one mission with a revision, an automatic acceptance, payment reminders, a dispute resolved and ratings,
+  on the time-skipping server: tests/histories/{mission,milestone_1,milestone_2}_rich.json. The time-skipping
+  server knows no custom search attributes, so these hold no upsert;
+- `searchable`: a plain mission, need to closed, on the dev server with the search attributes the workers upsert
+  in production: {mission,milestone_1,milestone_2}_searchable.json;
+- `membership`: one membership term (fee invoice, a reminder, payment confirmed by ops, renewal by
+  continue-as-new): membership_renewal.json.
 
-It runs one rich mission (a revision, an automatic acceptance, a payment reminder, a dispute resolved, ratings)
-on the time-skipping server and writes tests/histories/{mission,milestone_1,milestone_2}_{VERSION}.json. The
-time-skipping server knows no custom search attributes, so those histories hold no upsert: a plain mission on the
-dev server, with the search attributes the workers upsert in production, is recorded too
-(`{name}_searchable_{VERSION}.json`). Commit them; never re-record to make a failing replay pass: a failing replay
-means the change needs `workflow.patched`.
+Until the first release, a change to a workflow re-records them (run this, commit the files). From the first
+release on, the histories of every released version are kept and a change that alters the commands of a running
+workflow is guarded by `workflow.patched` (README, "Changing a workflow"): never re-record a released history to
+make a failing replay pass.
 """
 
 from __future__ import annotations
@@ -35,26 +36,21 @@ from tests.workflows import flows
 from tests.workflows.conftest import Harness, _harness, terms
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-VERSION = "v5"
 
 
-def _write_new(path: Path, text: str) -> None:
-    """A released history is never re-recorded: bump VERSION (and add a `workflow.patched`) instead."""
-    if path.exists():
-        print(f"{path}: kept (already recorded)")
-        return
+def _write(path: Path, text: str, events: int) -> None:
+    path.parent.mkdir(exist_ok=True)
     path.write_text(text)
+    print(f"{path}: {events} events")
 
 
-async def _save(h: Harness, suffix: str) -> None:
+async def _save(h: Harness, scenario: str) -> None:
     for name, handle in (("mission", h.handle), ("milestone_1", h.milestone(1)), ("milestone_2", h.milestone(2))):
         history = await handle.fetch_history()
-        path = HISTORIES / f"{name}_{suffix}.json"
-        _write_new(path, history.to_json())
-        print(f"{path}: {len(history.events)} events")
+        _write(HISTORIES / f"{name}_{scenario}.json", history.to_json(), len(history.events))
 
 
-async def main() -> None:
+async def rich() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/record.db")
         Base.metadata.create_all(engine)
@@ -83,7 +79,7 @@ async def main() -> None:
                 await flows.pay(h, 1)
                 await flows.pay(h, 2)
                 await h.handle.result()
-                await _save(h, VERSION)
+                await _save(h, "rich")
         finally:
             await env.shutdown()
             engine.dispose()
@@ -91,7 +87,7 @@ async def main() -> None:
 
 async def searchable() -> None:
     """A plain mission, need to closed, on the dev server with our search attributes: its histories hold the
-    upserts of the search attributes (and the patch markers' `TemporalChangeVersion`)."""
+    upserts of the search attributes."""
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/record.db")
         Base.metadata.create_all(engine)
@@ -99,7 +95,7 @@ async def searchable() -> None:
         try:
             async for h in _harness(env, "record-searchable", make_session_factory(engine), search_attributes=True):
                 await flows.close_plainly(h)
-                await _save(h, f"searchable_{VERSION}")
+                await _save(h, "searchable")
         finally:
             await env.shutdown()
             engine.dispose()
@@ -113,7 +109,7 @@ async def membership() -> None:
 
     from activities.documents import DocumentActivities
     from activities.membership import MembershipActivities
-    from activities.notify import NotifyActivities
+    from activities.readmodel import ReadModelActivities
     from config.settings import Settings
     from documents.rendering import Renderer
     from documents.store import LocalDocumentStore
@@ -140,8 +136,8 @@ async def membership() -> None:
                     task_queue=settings.task_queue,
                     workflows=[MembershipWorkflow],
                     activities=[
-                        *MembershipActivities(sessions, settings).all(),
-                        *NotifyActivities(sessions).all(),
+                        MembershipActivities(sessions, settings).start_membership_term,
+                        ReadModelActivities(sessions).write_read_model,
                         docs.issue_fee_invoice,
                         docs.record_fee_paid,
                     ],
@@ -157,21 +153,17 @@ async def membership() -> None:
                     history = await env.client.get_workflow_handle(
                         handle.id, run_id=handle.result_run_id
                     ).fetch_history()
-                    path = HISTORIES / "membership_v1.json"
-                    _write_new(path, history.to_json())
-                    print(f"{path}: {len(history.events)} events")
+                    _write(HISTORIES / "membership_renewal.json", history.to_json(), len(history.events))
                     await members.stop_all()
         finally:
             await env.shutdown()
             engine.dispose()
 
 
+SCENARIOS = {"rich": rich, "searchable": searchable, "membership": membership}
+
 if __name__ == "__main__":
     import sys
 
-    if "--membership-only" not in sys.argv and "--searchable-only" not in sys.argv:
-        asyncio.run(main())
-    if "--membership-only" not in sys.argv:
-        asyncio.run(searchable())
-    if "--membership" in sys.argv or "--membership-only" in sys.argv:
-        asyncio.run(membership())
+    for scenario in sys.argv[1:] or list(SCENARIOS):
+        asyncio.run(SCENARIOS[scenario]())

@@ -12,8 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.mail import SmtpServer, Writer
-from activities.notify import NotifyActivities, fan_out, queue_notice
+from activities.notify import NotifyActivities, fan_out
 from activities.projection import NoticeRequest
+from activities.readmodel import queue_notice
 from config.temporal import workflow_runner
 from store.models.community import Organisation, User
 from store.models.notices import NoticePreference

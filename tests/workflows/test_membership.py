@@ -1,4 +1,4 @@
-"""MembershipWorkflow on the time-skipping server with the real activities (membership, notify, documents:
+"""MembershipWorkflow on the time-skipping server with the real activities (membership, read model, documents:
 fee invoices are really issued, rendered and chained into the ledger): paid in time, reminders and lapse,
 late payment, yearly renewal at the schedule in force, validators."""
 
@@ -22,16 +22,14 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-import activities.documents as documents_activities
 from activities.documents import DocumentActivities
 from activities.membership import MembershipActivities
-from activities.notify import NotifyActivities
-from config.settings import FeeSchedule, Settings
+from activities.readmodel import ReadModelActivities
+from config.settings import Settings
 from documents.rendering import Renderer
 from documents.store import LocalDocumentStore
-from domain import membership as dm
 from domain.actors import Actor, Role
-from domain.membership import ConfirmFeePayment, MembershipStatus, MembershipView
+from domain.membership import Community, ConfirmFeePayment, FeeSchedule, MembershipStatus, MembershipView
 from store.db import transaction
 from store.legal import verify_ledger
 from store.models.community import Expert, Membership, Organisation
@@ -76,7 +74,7 @@ class Members:
     sessions: sessionmaker[Session]
     started: list[WorkflowHandle[Any, MembershipView]] = field(default_factory=list)
 
-    async def start(self, community: dm.Community, member_id: uuid.UUID) -> WorkflowHandle[Any, MembershipView]:
+    async def start(self, community: Community, member_id: uuid.UUID) -> WorkflowHandle[Any, MembershipView]:
         handle = await start_membership(self.env.client, self.settings, community, member_id)
         self.started.append(handle)
         return handle
@@ -143,8 +141,8 @@ async def members(
             task_queue=task_queue,
             workflows=[MembershipWorkflow],
             activities=[
-                *membership.all(),
-                *NotifyActivities(session_factory).all(),
+                membership.start_membership_term,
+                ReadModelActivities(session_factory).write_read_model,
                 docs.issue_fee_invoice,
                 docs.record_fee_paid,
             ],
@@ -270,14 +268,3 @@ async def test_renewal_after_a_year_continues_as_new_at_the_schedule_in_force(me
             .order_by(InvoiceRecord.issue_date)
         ).all()
     assert amounts == [Decimal("480.00"), Decimal("600.00")]
-
-
-def test_fee_invoice_request_mirrors_the_documents_activity_input() -> None:
-    """The workflow calls `issue_fee_invoice` by name with its own model: the two must keep the same fields."""
-    for ours, theirs in (
-        (dm.FeeInvoiceRequest, documents_activities.FeeInvoiceRequest),
-        (dm.FeePaidRequest, documents_activities.FeePaidRequest),
-    ):
-        assert set(ours.model_fields) == set(theirs.model_fields)
-        for name, info in ours.model_fields.items():
-            assert info.is_required() == theirs.model_fields[name].is_required(), name

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from activities.contracts import MilestonePlan
 from domain.actors import Actor, Role
 from domain.mission import StartMilestone, SubmitDeliverable, milestone_workflow_id
 from domain.policy import Policy
 from domain.stages import MilestoneStage
+from domain.terms import MilestonePlan
 from store.models.readmodel import TimelineEvent
 from tests.workflows.conftest import START, _harness, eventually
 from workflows.milestone import MilestoneWorkflow

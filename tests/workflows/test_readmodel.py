@@ -1,4 +1,4 @@
-"""The projection and notify activities against the real test database: a retry never duplicates."""
+"""The read-model activity against the real test database: a retry never duplicates."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from activities.notify import NotifyActivities
 from activities.projection import (
     AuditRecord,
     MissionRow,
     NoticeRequest,
     Projection,
     RatingRecord,
-    ReadModelBatch,
+    ReadModelWrite,
     TaskSpec,
 )
 from activities.readmodel import ReadModelActivities
@@ -28,7 +27,15 @@ from store.accounts import create_user
 from store.db import make_engine, make_session_factory, transaction
 from store.missions import InboxCache, inbox_version
 from store.models.community import AuditEntry, Expert
-from store.models.readmodel import OPS_PARTY, MissionExpert, MissionRecord, Notification, Task, TimelineEvent
+from store.models.readmodel import (
+    OPS_PARTY,
+    MissionExpert,
+    MissionRating,
+    MissionRecord,
+    Notification,
+    Task,
+    TimelineEvent,
+)
 
 pytestmark = pytest.mark.db
 T0 = datetime(2030, 1, 1, 9, tzinfo=UTC)
@@ -54,6 +61,11 @@ def projection(mission_id: uuid.UUID, seq: int, stage: str, **kw: object) -> Pro
     )
 
 
+def project(acts: ReadModelActivities, event: Projection) -> bool:
+    """One event, written as a workflow writes it; False when it was written already (a retry or a replay)."""
+    return acts.write_read_model(ReadModelWrite(event=event))
+
+
 def count(sessions: sessionmaker[Session], model: type, mission_id: uuid.UUID) -> int:
     with sessions() as s:
         return s.scalar(select(func.count()).select_from(model).where(model.mission_id == mission_id)) or 0  # type: ignore[attr-defined]
@@ -68,8 +80,8 @@ def test_replayed_projection_is_a_no_op(session_factory: sessionmaker[Session]) 
     )
     first = projection(mid, 1, "invitations", open_tasks=[task], experts={str(expert): "pending"})
 
-    assert acts.project(first) is True
-    assert acts.project(first) is False, "same (workflow id, seq): skipped whole"
+    assert project(acts, first) is True
+    assert project(acts, first) is False, "same (workflow id, seq): skipped whole"
 
     assert count(session_factory, TimelineEvent, mid) == 1
     assert count(session_factory, Task, mid) == 1
@@ -79,11 +91,11 @@ def test_replayed_projection_is_a_no_op(session_factory: sessionmaker[Session]) 
 def test_tasks_close_and_a_late_event_never_rolls_the_mission_back(session_factory: sessionmaker[Session]) -> None:
     acts = ReadModelActivities(session_factory)
     mid = uuid.uuid4()
-    acts.project(
-        projection(mid, 1, "shortlist", open_tasks=[TaskSpec(key="review", role="client", action="r", title="r")])
+    project(
+        acts, projection(mid, 1, "shortlist", open_tasks=[TaskSpec(key="review", role="client", action="r", title="r")])
     )
-    acts.project(projection(mid, 3, "proposals", close_tasks=["*"], outcome="done"))
-    acts.project(projection(mid, 2, "invitations"))  # arrives late
+    project(acts, projection(mid, 3, "proposals", close_tasks=["*"], outcome="done"))
+    project(acts, projection(mid, 2, "invitations"))  # arrives late
 
     with session_factory() as s:
         row = s.get(MissionRecord, mid)
@@ -108,24 +120,24 @@ def test_a_task_opened_or_closed_moves_its_inbox_version_and_no_other(session_fa
     before = versions()
     review = TaskSpec(key="review", role="client", party_id=org, action="review_shortlist", title="Review")
     answer = TaskSpec(key="answer", role="expert", party_id=expert, action="answer_invitation", title="Answer")
-    acts.project(projection(mid, 1, "shortlist", open_tasks=[review]))
+    project(acts, projection(mid, 1, "shortlist", open_tasks=[review]))
     opened = versions()
     assert opened[client_inbox] == before[client_inbox] + 1
     assert opened[expert_inbox] == before[expert_inbox] and opened[other_inbox] == before[other_inbox]
 
-    acts.project(projection(mid, 2, "invitations", close_tasks=["review"], open_tasks=[answer]))
+    project(acts, projection(mid, 2, "invitations", close_tasks=["review"], open_tasks=[answer]))
     moved = versions()
     assert moved[client_inbox] == opened[client_inbox] + 1, "a closed task leaves the client's inbox"
     assert moved[expert_inbox] == opened[expert_inbox] + 1
 
     attention = TaskSpec(key="attention", role="ops", action="repair", title="Repair")
-    acts.project(projection(mid, 3, "needs_attention", close_tasks=["*"], open_tasks=[attention], outcome="x"))
+    project(acts, projection(mid, 3, "needs_attention", close_tasks=["*"], open_tasks=[attention], outcome="x"))
     last = versions()
     assert last[ops_inbox] == moved[ops_inbox] + 1
     assert last[expert_inbox] == moved[expert_inbox] + 1, "closing all the workflow's tasks closes the expert's"
     assert last[other_inbox] == before[other_inbox], "an unrelated inbox keeps its version (and its cached answer)"
 
-    assert acts.project(projection(mid, 3, "needs_attention", close_tasks=["*"], open_tasks=[attention])) is False
+    assert project(acts, projection(mid, 3, "needs_attention", close_tasks=["*"], open_tasks=[attention])) is False
     assert versions() == last, "a replayed event changes no task, hence no version"
 
 
@@ -144,13 +156,13 @@ def test_the_inbox_cache_answers_only_for_the_version_it_was_given() -> None:
 
 
 def test_notice_is_queued_once(session_factory: sessionmaker[Session]) -> None:
-    notify = NotifyActivities(session_factory)
+    acts = ReadModelActivities(session_factory)
     mid = uuid.uuid4()
     notice = NoticeRequest(
         workflow_id=f"mission:{mid}", key="reminder:x", mission_id=mid, role="client", kind="reminder"
     )
-    assert notify.notify(notice) is True
-    assert notify.notify(notice) is False
+    assert acts.write_read_model(ReadModelWrite(notice=notice)) is True
+    assert acts.write_read_model(ReadModelWrite(notice=notice)) is False
     assert count(session_factory, Notification, mid) == 1
 
 
@@ -174,15 +186,15 @@ def test_client_rating_updates_the_expert_reputation_once(session_factory: sessi
     record = RatingRecord(
         mission_id=uuid.uuid4(), by="client", expert_id=expert.id, client_org_id=uuid.uuid4(), score=5, at=T0
     )
-    assert acts.record_rating(record) is True
-    assert acts.record_rating(record) is False
+    assert acts.write_read_model(ReadModelWrite(rating=record)) is True
+    assert acts.write_read_model(ReadModelWrite(rating=record)) is False
     with session_factory() as s:
         again = s.get_one(Expert, expert.id)
         assert (again.rating, again.ratings_count, again.completed_missions) == (Decimal("4.50"), 2, 1)
 
 
 def _write_events(url: str, mission_id: uuid.UUID, workflow: str, rounds: int, start: Any) -> None:
-    """One worker process writing a workflow's events one batch at a time (its own engine, as a worker has)."""
+    """One worker process writing a workflow's events one at a time (its own engine, as a worker has)."""
     engine = make_engine(url)
     acts = ReadModelActivities(make_session_factory(engine))
     start.wait()
@@ -191,19 +203,19 @@ def _write_events(url: str, mission_id: uuid.UUID, workflow: str, rounds: int, s
         event = projection(mission_id, 1, "delivery", open_tasks=[task]).model_copy(
             update={"workflow_id": f"mission:{mission_id}:{workflow}", "seq": seq, "mission": None}
         )
-        acts.apply_batch(ReadModelBatch(projections=[event]))
+        acts.write_read_model(ReadModelWrite(event=event))
     engine.dispose()
 
 
-def test_concurrent_batches_of_a_mission_and_its_milestones_lose_nothing(
+def test_concurrent_writes_of_a_mission_and_its_milestones_lose_nothing(
     session_factory: sessionmaker[Session],
 ) -> None:
-    """Milestones write their batches at the same time (worker threads, or several worker processes): every event
+    """Milestones write their events at the same time (worker threads, or several worker processes): every event
     and every task reaches the materialised detail that GET /missions/{id} serves. On SQLite the reads used to run
     before the write lock was taken, and one refresh of the detail overwrote another."""
     acts = ReadModelActivities(session_factory)
     mid = uuid.uuid4()
-    assert acts.project(projection(mid, 1, "delivery")) is True
+    assert project(acts, projection(mid, 1, "delivery")) is True
     rounds, workflows = 40, ["milestone:1", "milestone:2", "milestone:3"]
     url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
     context = multiprocessing.get_context("spawn")
@@ -217,7 +229,9 @@ def test_concurrent_batches_of_a_mission_and_its_milestones_lose_nothing(
     assert len(detail["open_tasks"]) == len(workflows) * rounds
 
 
-def test_a_batch_applied_twice_changes_nothing_the_second_time(session_factory: sessionmaker[Session]) -> None:
+def test_a_write_applied_twice_changes_nothing_the_second_time(session_factory: sessionmaker[Session]) -> None:
+    """A retried write (the worker died after the commit, before the workflow heard of it): the event, the rating
+    it gives and the audit entry of the ops action it records are all there once."""
     acts = ReadModelActivities(session_factory)
     mid = uuid.uuid4()
     expert = uuid.uuid4()
@@ -225,20 +239,36 @@ def test_a_batch_applied_twice_changes_nothing_the_second_time(session_factory: 
         ops = create_user(
             s, email=f"ops.{mid.hex[:8]}@innot.example", full_name="Ops", password_hash="x", role="ops"
         ).id
-    batch = ReadModelBatch(
-        projections=[projection(mid, 1, "need"), projection(mid, 2, "shortlist")],
-        notices=[NoticeRequest(workflow_id=f"mission:{mid}", key="k", mission_id=mid, role="client", kind="reminder")],
-        ratings=[
-            RatingRecord(mission_id=mid, by="expert", expert_id=expert, client_org_id=uuid.UUID(int=1), score=4, at=T0)
-        ],
-        audits=[AuditRecord(at=T0, actor_user_id=ops, action="pause", target=f"mission:{mid}", reason="client away")],
+    write = ReadModelWrite(
+        event=projection(mid, 1, "feedback"),
+        rating=RatingRecord(
+            mission_id=mid, by="expert", expert_id=expert, client_org_id=uuid.UUID(int=1), score=4, at=T0
+        ),
+        audit=AuditRecord(at=T0, actor_user_id=ops, action="pause", target=f"mission:{mid}", reason="client away"),
     )
-    assert acts.apply_batch(batch) == 5
-    assert acts.apply_batch(batch) == 0  # a retried activity
-    assert count(session_factory, TimelineEvent, mid) == 2
-    assert count(session_factory, Notification, mid) == 1
+    assert acts.write_read_model(write) is True
+    assert acts.write_read_model(write) is False  # a retried activity
+    assert count(session_factory, TimelineEvent, mid) == 1
     with session_factory() as s:
         audits = s.scalars(select(AuditEntry).where(AuditEntry.target == f"mission:{mid}")).all()
         assert [(a.action, a.actor_user_id, a.reason) for a in audits] == [("pause", ops, "client away")]
+        ratings = s.scalars(select(MissionRating).where(MissionRating.mission_id == mid)).all()
+        assert [r.score for r in ratings] == [4]
+        assert s.get(MissionRecord, mid).stage == "feedback"  # type: ignore[union-attr]
+
+
+def test_an_audit_naming_an_unknown_account_does_not_hold_up_its_event(session_factory: sessionmaker[Session]) -> None:
+    """The event of an ops action is written with its audit entry: an actor the database does not know (an account
+    removed since) must not fail the write, which the workflow would retry for ever, its mission stuck."""
+    acts = ReadModelActivities(session_factory)
+    mid, stranger = uuid.uuid4(), uuid.uuid4()
+    audit = AuditRecord(at=T0, actor_user_id=stranger, action="pause", target=f"mission:{mid}", reason="checking")
+    write = ReadModelWrite(event=projection(mid, 1, "shortlist"), audit=audit)
+    assert acts.write_read_model(write) is True
+    assert acts.write_read_model(write) is False  # a retry adds nothing
+    assert count(session_factory, TimelineEvent, mid) == 1
     with session_factory() as s:
-        assert s.get(MissionRecord, mid).stage == "shortlist"  # type: ignore[union-attr]
+        audits = s.scalars(select(AuditEntry).where(AuditEntry.target == f"mission:{mid}")).all()
+        assert [(a.action, a.actor_user_id, a.details["unknown_actor_user_id"]) for a in audits] == [
+            ("pause", None, str(stranger))
+        ]

@@ -1,4 +1,5 @@
-"""Replay the saved histories with today's code: a non-deterministic change fails here, not in production."""
+"""Replay the saved histories with today's code: a non-deterministic change fails here, not in production.
+The histories are recorded by tests/workflows/record_histories.py (README, "Changing a workflow")."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from temporalio.worker import Replayer
 from config.temporal import workflow_runner
 from workflows import ALL_WORKFLOWS
 
-HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*_v*.json"))
+HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
 TEXTS = {p.stem: p.read_text() for p in HISTORIES}
 
 

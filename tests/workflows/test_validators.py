@@ -12,7 +12,6 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 
-from activities.contracts import MilestonePlan, ProposalTerms
 from domain.actors import Actor, Role
 from domain.mission import (
     AnswerInvitation,
@@ -28,6 +27,7 @@ from domain.mission import (
     SubmitProposal,
 )
 from domain.stages import MilestoneStage
+from domain.terms import MilestonePlan, ProposalTerms
 from tests.workflows import flows
 from tests.workflows.conftest import START, Harness, terms
 from tests.workflows.fakes import sha

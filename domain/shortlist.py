@@ -1,0 +1,36 @@
+"""What matching is asked for a need and what it answers: the shortlist the client reviews and the reserve."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from domain.need import Need
+
+
+class ShortlistRequest(BaseModel):
+    mission_id: UUID
+    client_org_id: UUID
+    need: Need
+    exclude_expert_ids: list[UUID] = Field(default_factory=list, description="declined or removed already")
+    size: int = 5
+    reserve_size: int = 15
+
+
+class Candidate(BaseModel):
+    expert_id: UUID
+    score: float
+    contributions: dict[str, float] = Field(
+        default_factory=dict, description="criterion -> contribution to the score; empty in the reserve"
+    )
+    explanation_fr: str = Field(default="", description="why this expert, in French; empty in the reserve")
+    explanation_en: str = Field(default="", description="why this expert, in English; empty in the reserve")
+
+
+class Shortlist(BaseModel):
+    candidates: list[Candidate] = Field(description="what the client reviews, each candidate explained")
+    reserve: list[Candidate] = Field(
+        description="in order, for invitation backfill: each expert and score, not explained (nobody reviews the "
+        "reserve; explained, it was most of a mission's state, carried by every action's answer)"
+    )
