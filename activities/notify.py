@@ -75,8 +75,8 @@ class NotifyActivities:
         return sum(self._digest(user_id) for user_id in users)
 
     def _email(self, recipient_id: uuid.UUID) -> int:
-        if self._server is None:
-            raise ApplicationError("no SMTP server configured (INNOT_SMTP_URL)")
+        if self._server is None:  # no mail server (tests, a development machine): the portal's feed only
+            return 0
         with self._sessions() as s:
             row = s.get_one(NoticeRecipient, recipient_id)
             if row.email_status != "pending":
@@ -110,7 +110,7 @@ class NotifyActivities:
 
     def _digest(self, user_id: uuid.UUID) -> int:
         if self._server is None:
-            raise ApplicationError("no SMTP server configured (INNOT_SMTP_URL)")
+            return 0
         with self._sessions() as s:
             user = s.get_one(User, user_id)
             rows = s.scalars(

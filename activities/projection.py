@@ -104,6 +104,6 @@ class ReadModelWrite(BaseModel):
 
     event: Projection | None = None
     rating: RatingRecord | None = Field(default=None, description="given by the event")
-    notice: NoticeRequest | None = None
+    notices: list[NoticeRequest] = Field(default_factory=list, description="told to a party (e-mail and portal)")
     audit: AuditRecord | None = None
     membership: MembershipProjection | None = None

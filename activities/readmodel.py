@@ -59,8 +59,8 @@ def _apply(s: Session, w: ReadModelWrite) -> bool:
         applied = apply_event(s, w.event)
     if w.rating is not None:
         applied = _apply_rating(s, w.rating) or applied
-    if w.notice is not None:
-        applied = queue_notice(s, w.notice) or applied
+    for notice in w.notices:
+        applied = queue_notice(s, notice) or applied
     if w.audit is not None:
         applied = _apply_audit(s, w.audit) or applied
     if w.membership is not None:

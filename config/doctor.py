@@ -42,6 +42,7 @@ def run_checks(settings: Settings) -> list[Check]:
         _platform_identity(settings),
         _signing_keys(settings),
         _timestamp_authority(settings),
+        _mail(settings),
     ]
 
 
@@ -140,6 +141,12 @@ def _signing_keys(s: Settings) -> Check:
     if common_name.endswith(DEVELOPMENT_CA_SUFFIX):
         return Check("signing keys", False, f"{ca} is the development CA ({common_name}): install real certificates")
     return Check("signing keys", True, common_name)
+
+
+def _mail(s: Settings) -> Check:
+    ok = bool(s.smtp_url)
+    detail = (s.smtp_url or "").split("@")[-1] if ok else "INNOT_SMTP_URL is unset: nobody would be e-mailed"
+    return Check("mail server", ok, detail)
 
 
 def _timestamp_authority(s: Settings) -> Check:

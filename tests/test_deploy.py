@@ -151,6 +151,7 @@ def _production(keys: Path, **overrides: Any) -> dict[str, Any]:
         "document_store": "s3://innot-documents/prod?endpoint=http://s3:9000",
         "keys_dir": keys,
         "tsa_url": "https://tsa.example.com/tsr",
+        "smtp_url": "smtps://innot:secret@smtp.example.com:465",
         "platform": {
             "legal_name": "Conseil Ouvert SAS",
             "siren": "552100554",

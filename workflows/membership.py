@@ -91,6 +91,7 @@ class MembershipWorkflow:
         if term_end > workflow.now():
             await workflow.sleep(term_end - workflow.now())
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self.readmodel.notices_delivered()
         if self.view.paid_on is None:
             return self.view  # the term ended unpaid: the membership stays lapsed
         workflow.continue_as_new(

@@ -107,6 +107,7 @@ class MilestoneWorkflow:
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
         await asyncio.gather(*self._signals)
+        await self.readmodel.notices_delivered()
         return self.view
 
     async def _lifecycle(self) -> None:

@@ -59,7 +59,9 @@ class MissionWorkflow:
 
     @workflow.run
     async def run(self, inp: StartMission) -> MissionView:
-        return await self.mission.run()
+        view = await self.mission.run()
+        await self.readmodel.notices_delivered()
+        return view
 
     @workflow.query
     def state(self) -> MissionView:

@@ -354,10 +354,7 @@ class Mission:
         answer = steps.expert_task(
             expert_id, f"invitation:{expert_id}", "answer_invitation", "Answer the invitation", d
         )
-        await self.readmodel.event("expert_invited", str(expert_id), open_tasks=[answer])
-        await self.readmodel.notify(
-            f"invited:{expert_id}", "expert", expert_id, "invitation", {"due": d.due.isoformat()}
-        )
+        await self.readmodel.event("expert_invited", str(expert_id), open_tasks=[answer])  # the task tells the expert
 
     async def backfill(self) -> None:
         """Invite from the reserve until enough experts accepted or are pending."""

@@ -6,7 +6,10 @@ and keeps its search attributes current. The three workflows write through it, o
 - one write at a time, in the order asked (the lock is fair), and each carried to its end even when the coroutine
   that asked is cancelled (a mission cancelled during a stage): the write that closes every task never overtakes
   the one that opened one;
-- an accepted ops action (`ops_audited`) is audited in the same write as the first event it records.
+- an accepted ops action (`ops_audited`) is audited in the same write as the first event it records;
+- every task an event opens is told to its party (a notice of kind `task`), in the same write; each notice is then
+  delivered by the activity `NotifyActivities.deliver_notice` (e-mail, retried with back-off while the mail server
+  is down), which the workflow does not wait for until it ends (`notices_delivered`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from temporalio.common import RetryPolicy
 from workflows.search_attributes import SearchAttributes
 
 with workflow.unsafe.imports_passed_through():
+    from activities.notify import NoticeRef, NotifyActivities
     from activities.projection import (
         AuditRecord,
         MilestoneRow,
@@ -46,6 +50,10 @@ Party = Literal["client", "expert", "ops"]
 WRITE_TIMEOUT = timedelta(seconds=30)
 # the read model must eventually catch up: retry for as long as it takes, never fail the process
 WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# an e-mail is retried while the mail server is down, for up to three days (then it stays failed, visible to ops)
+DELIVERY_TIMEOUT = timedelta(minutes=2)
+DELIVERY_DEADLINE = timedelta(days=3)
+DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=10))
 
 
 class ReadModel:
@@ -58,6 +66,7 @@ class ReadModel:
         self._search = SearchAttributes(search)
         self._seq = 0
         self._turn = asyncio.Lock()
+        self._deliveries: list[asyncio.Future[int]] = []
 
     async def event(
         self,
@@ -98,7 +107,9 @@ class ReadModel:
             close_tasks=sorted(closing),
             outcome=outcome,
         )
-        await self.write(ReadModelWrite(event=event, rating=rating, audit=self._ops_audit()))
+        told = [self._task_notice(a) for a in open_tasks or []]
+        await self.write(ReadModelWrite(event=event, rating=rating, audit=self._ops_audit(), notices=told))
+        self._deliver(told)
         if isinstance(view, MissionView):
             self._search.upsert(
                 view.stage.value, str(view.client_org_id), [str(e) for e in view.expert_ids()], next_due(view.deadlines)
@@ -124,7 +135,39 @@ class ReadModel:
             kind=kind,
             params=params or {},
         )
-        await self.write(ReadModelWrite(notice=notice))
+        await self.write(ReadModelWrite(notices=[notice]))
+        self._deliver([notice])
+
+    def _task_notice(self, a: PendingAction) -> NoticeRequest:
+        """A task that opens is told to its party: what is expected of them, and by when."""
+        params = {"action": a.action, "title": a.title or a.action} | ({"due": a.due.isoformat()} if a.due else {})
+        role: Party = a.role.value
+        return NoticeRequest(
+            workflow_id=self.workflow_id,
+            key=f"task:{a.key}:{self._seq}",
+            mission_id=self._subject_id,
+            role=role,
+            party_id=a.party_id,
+            kind="task",
+            params=params,
+        )
+
+    def _deliver(self, notices: list[NoticeRequest]) -> None:
+        for notice in notices:
+            self._deliveries.append(
+                workflow.start_activity_method(
+                    NotifyActivities.deliver_notice,
+                    NoticeRef(workflow_id=notice.workflow_id, key=notice.key),
+                    start_to_close_timeout=DELIVERY_TIMEOUT,
+                    schedule_to_close_timeout=DELIVERY_DEADLINE,
+                    retry_policy=DELIVERY_RETRY,
+                )
+            )
+
+    async def notices_delivered(self) -> None:
+        """Before the workflow ends: its notices' deliveries are done (one that failed for good stays visible to
+        ops in the notice's delivery state; it does not fail the process)."""
+        await asyncio.gather(*self._deliveries, return_exceptions=True)
 
     async def write(self, change: ReadModelWrite) -> None:
         async def in_turn() -> None:

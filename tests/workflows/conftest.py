@@ -23,6 +23,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
 from config.temporal import workflow_runner
 from domain.actors import Actor, Role
@@ -234,7 +235,7 @@ async def _harness(
             task_queue=task_queue,
             workflows=ALL_WORKFLOWS,
             workflow_runner=workflow_runner(sandboxed=True),  # the determinism guard
-            activities=[readmodel.write_read_model, *fakes.activities()],
+            activities=[readmodel.write_read_model, NotifyActivities(sessions).deliver_notice, *fakes.activities()],
             activity_executor=pool,
         ):
             harness = Harness(env, task_queue, fakes, sessions, search_attributes)

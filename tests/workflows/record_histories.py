@@ -109,6 +109,7 @@ async def membership() -> None:
 
     from activities.documents import DocumentActivities
     from activities.membership import MembershipActivities
+    from activities.notify import NotifyActivities
     from activities.readmodel import ReadModelActivities
     from config.settings import Settings
     from documents.rendering import Renderer
@@ -138,6 +139,7 @@ async def membership() -> None:
                     activities=[
                         MembershipActivities(sessions, settings).start_membership_term,
                         ReadModelActivities(sessions).write_read_model,
+                        NotifyActivities(sessions).deliver_notice,
                         docs.issue_fee_invoice,
                         docs.record_fee_paid,
                     ],

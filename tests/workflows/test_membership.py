@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 
 from activities.documents import DocumentActivities
 from activities.membership import MembershipActivities
+from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
 from config.settings import Settings
 from documents.rendering import Renderer
@@ -143,6 +144,7 @@ async def members(
             activities=[
                 membership.start_membership_term,
                 ReadModelActivities(session_factory).write_read_model,
+                NotifyActivities(session_factory).deliver_notice,
                 docs.issue_fee_invoice,
                 docs.record_fee_paid,
             ],

@@ -161,8 +161,8 @@ def test_notice_is_queued_once(session_factory: sessionmaker[Session]) -> None:
     notice = NoticeRequest(
         workflow_id=f"mission:{mid}", key="reminder:x", mission_id=mid, role="client", kind="reminder"
     )
-    assert acts.write_read_model(ReadModelWrite(notice=notice)) is True
-    assert acts.write_read_model(ReadModelWrite(notice=notice)) is False
+    assert acts.write_read_model(ReadModelWrite(notices=[notice])) is True
+    assert acts.write_read_model(ReadModelWrite(notices=[notice])) is False
     assert count(session_factory, Notification, mid) == 1
 
 
