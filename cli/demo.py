@@ -301,7 +301,16 @@ class Demo:
         stage: str = await _until("the mission to close", closed)
         await self.timeline(client)
         await self._save_documents(client)
+        await self.told([("client", client), *((f"expert {i + 1}", e) for i, e in enumerate(experts))])
         return stage
+
+    async def told(self, parties: list[tuple[str, Party]]) -> None:
+        """What each party was told along the way: the notices in their portal feed, and the e-mails sent."""
+        self.console.print("[bold]What each party was told[/bold] (portal feed, e-mails sent):")
+        for name, party in parties:
+            feed = await _ok(self.api.get("/notifications?limit=200", headers=party.headers))
+            emailed = sum(1 for n in feed["items"] if n["email"] == "sent")
+            self.console.print(f"  {name} <{party.email}>: {len(feed['items'])} notices, {emailed} e-mails")
 
     async def _deliver(self, client: Party, expert: Party, number: int) -> None:
         post = self.api.post
