@@ -34,6 +34,14 @@ US_EXPERT = Party(
     vat_number="CHE123456789",
     electronic_address="ann@smith-advisory.com",
 )
+DE_EXPERT = Party(
+    name="Klaus Weber Beratung",
+    legal_form="Einzelunternehmen",
+    address=Address(line="Schillerstraße 5", postcode="80336", city="München", country="DE"),
+    vat_number="DE811000004",
+    electronic_address="klaus@weber-beratung.de",
+    iban="DE89370400440532013000",
+)
 FR_CLIENT = Party(
     name="Acme Industries SA",
     legal_form="SA",
@@ -64,6 +72,7 @@ VAT_CASES: dict[str, tuple[Party, SellerRegime, Party]] = {
     "eu_reverse_charge": (FR_EXPERT, "vat_registered", DE_CLIENT),
     "export_outside_eu": (FR_EXPERT, "vat_registered", US_CLIENT),
     "non_eu_seller_reverse_charge": (US_EXPERT, "non_eu", FR_CLIENT),
+    "de_expert_to_fr": (DE_EXPERT, "vat_registered", FR_CLIENT),
 }
 
 
