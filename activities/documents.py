@@ -88,7 +88,11 @@ def _expert_party(s: Session, expert: Expert) -> Party:
         siren=expert.siren,
         siret=expert.siret,
         vat_number=expert.vat_number,
+        tax_id=expert.tax_id,
         iban=expert.iban,
+        bic=expert.bic,
+        account_number=expert.account_number,
+        aba_routing=expert.aba_routing,
         electronic_address=user.email if user else f"expert-{expert.id}@invalid",
     )
 
@@ -101,6 +105,7 @@ def _org_party(org: Organisation) -> Party:
         siren=org.siren,
         siret=org.siret,
         vat_number=org.vat_number,
+        tax_id=org.tax_id,
         electronic_address=org.billing_email,
     )
 
@@ -437,6 +442,7 @@ class DocumentActivities:
                 seller_country=seller.address.country,
                 seller_regime=regime,  # type: ignore[arg-type]
                 seller_vat_number=seller.vat_number,
+                seller_tax_id=seller.tax_id,
                 buyer_country=buyer.address.country,
                 buyer_vat_number=buyer.vat_number,
             )

@@ -50,7 +50,7 @@ BE_SME_EXPERT = Party(
     address=Address(line="Rue Neuve 20", postcode="1000", city="Bruxelles", country="BE"),
     vat_number="BE0400000086",
     electronic_address="sophie@lambert-consultance.be",
-    iban="BE68539007547034",
+    iban="BE71096123456769",
     bic="GKCCBEBB",
 )
 CH_CLIENT = Party(
