@@ -102,6 +102,7 @@ class InvoiceActivities(DocumentWork):
                 seller_country=seller.address.country,
                 seller_regime=regime,  # type: ignore[arg-type]
                 seller_vat_number=seller.vat_number,
+                seller_tax_id=seller.tax_id,
                 buyer_country=buyer.address.country,
                 buyer_vat_number=buyer.vat_number,
             )

@@ -43,7 +43,11 @@ def expert_party(s: Session, expert: Expert) -> Party:
         siren=expert.siren,
         siret=expert.siret,
         vat_number=expert.vat_number,
+        tax_id=expert.tax_id,
         iban=expert.iban,
+        bic=expert.bic,
+        account_number=expert.account_number,
+        aba_routing=expert.aba_routing,
         electronic_address=user.email if user else f"expert-{expert.id}@invalid",
     )
 
@@ -56,6 +60,7 @@ def org_party(org: Organisation) -> Party:
         siren=org.siren,
         siret=org.siret,
         vat_number=org.vat_number,
+        tax_id=org.tax_id,
         electronic_address=org.billing_email,
     )
 

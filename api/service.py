@@ -27,9 +27,18 @@ from api.deps import actor_of, release_connection
 from api.routers.memberships import membership_is_active
 from api.views import redact
 from domain.actions import Action, Scope, Who
-from domain.mission import Command, MilestoneView, MissionView, milestone_workflow_id, mission_workflow_id
+from domain.mission import (
+    Command,
+    MilestoneView,
+    MissionView,
+    SelectProposal,
+    milestone_workflow_id,
+    mission_workflow_id,
+)
+from domain.vat import TaxParty, invoiceable
 from store.access import visible_mission
-from store.models.community import AuditEntry, User
+from store.models.community import AuditEntry, Expert, Organisation, User
+from store.models.readmodel import MissionRecord
 
 View = MissionView | MilestoneView
 
@@ -95,6 +104,8 @@ async def act(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{action.summary}: no such action here")
     command = command_of(action, user, fields)
     await anyio.to_thread.run_sync(partial(_check_access, session, user, mission_id, action))
+    if isinstance(command, SelectProposal):
+        await anyio.to_thread.run_sync(partial(_check_invoiceable, session, mission_id, command.expert_id))
     target = mission_workflow_id(mission_id) if number is None else milestone_workflow_id(mission_id, number)
     try:
         view: View
@@ -107,6 +118,21 @@ async def act(
             await _audit(session, user, action, target, command, f"refused: {exc.detail}")
         raise
     return redact(view, user) if isinstance(view, MissionView) else view
+
+
+def _check_invoiceable(session: Session, mission_id: uuid.UUID, expert_id: uuid.UUID) -> None:
+    """409 before a contract binds an expert whose invoices to this client could not be issued (MONEY.md: a
+    mission never reaches a milestone that cannot be invoiced); the reason says what to add."""
+    mission = session.get(MissionRecord, mission_id)
+    expert = session.get(Expert, expert_id)
+    org = session.get(Organisation, mission.client_org_id) if mission is not None else None
+    if expert is None or org is None:
+        return  # the workflow's validator answers for an unknown proposal
+    seller = TaxParty(country=expert.country, regime=expert.vat_regime,
+                      vat_number=expert.vat_number, tax_id=expert.tax_id)  # fmt: skip
+    reason = invoiceable(seller, TaxParty(country=org.country, vat_number=org.vat_number, tax_id=org.tax_id))
+    if reason is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"this proposal cannot be selected: {reason}")
 
 
 def _check_access(session: Session, user: User, mission_id: uuid.UUID, action: Action) -> None:

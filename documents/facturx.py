@@ -91,11 +91,16 @@ def _party(
     tax_registration: str | None = None,
 ) -> None:
     node = _el(parent, tag)
+    if not (with_vat_number or party.siren or party.tax_id) and party.vat_number:
+        # BR-CO-26 wants the seller identified; where BT-31 must stay out (category O), its VAT number as BT-29.
+        _el(node, "ram:ID", party.vat_number)
     if party.siret:
         _el(node, "ram:GlobalID", party.siret, schemeID="0009")
     _el(node, "ram:Name", party.name)
     if party.siren:
         _el(_el(node, "ram:SpecifiedLegalOrganization"), "ram:ID", party.siren, schemeID="0002")
+    elif party.tax_id:  # BT-30: e.g. a US EIN, the registration that identifies the business
+        _el(_el(node, "ram:SpecifiedLegalOrganization"), "ram:ID", party.tax_id)
     address = _el(node, "ram:PostalTradeAddress")
     _el(address, "ram:PostcodeCode", party.address.postcode)
     _el(address, "ram:LineOne", party.address.line)
@@ -105,8 +110,28 @@ def _party(
     if with_vat_number and party.vat_number:
         _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", party.vat_number, schemeID="VA")
     elif tax_registration:
-        # BT-32 (scheme FC): a seller without a VAT number (franchise en base) is identified by its SIREN.
+        # BT-32 (scheme FC): a seller without a VAT number is identified by its tax registration: the SIREN of a
+        # French franchise en base, the EIN of a US seller...
         _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", tax_registration, schemeID="FC")
+
+
+def _payment_means(settlement: etree._Element, payee: Party) -> None:
+    """BG-16: SEPA credit transfer (58) to an IBAN, else a credit transfer (30) to the account number, with the
+    BIC (BT-86) where known; a US routing number has no field of its own in EN 16931: BT-82 (payment means text)
+    carries it."""
+    if not (payee.iban or payee.account_number):
+        return
+    means = _el(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
+    _el(means, "ram:TypeCode", "58" if payee.iban else "30")
+    if payee.aba_routing and not payee.iban:
+        _el(means, "ram:Information", f"ABA routing number {payee.aba_routing}")
+    account = _el(means, "ram:PayeePartyCreditorFinancialAccount")
+    if payee.iban:
+        _el(account, "ram:IBANID", payee.iban)
+    else:
+        _el(account, "ram:ProprietaryID", payee.account_number)
+    if payee.bic:
+        _el(_el(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", payee.bic)
 
 
 def build_cii_xml(invoice: Invoice) -> bytes:
@@ -161,8 +186,9 @@ def build_cii_xml(invoice: Invoice) -> bytes:
 
     agreement = _el(transaction, "ram:ApplicableHeaderTradeAgreement")
     exempt = vat.category is VatCategory.EXEMPT
-    _party(agreement, "ram:SellerTradeParty", invoice.seller, with_vat_number=with_vat_numbers,
-           tax_registration=invoice.seller.siren if exempt else None)  # fmt: skip
+    seller = invoice.seller
+    _party(agreement, "ram:SellerTradeParty", seller, with_vat_number=with_vat_numbers,
+           tax_registration=seller.siren if exempt and seller.siren else seller.tax_id)  # fmt: skip
     _party(agreement, "ram:BuyerTradeParty", invoice.buyer, with_vat_number=with_vat_numbers)
     if invoice.contract_reference:
         _el(
@@ -178,10 +204,7 @@ def build_cii_xml(invoice: Invoice) -> bytes:
     if invoice.total_vat_eur is not None:
         _el(settlement, "ram:TaxCurrencyCode", "EUR")  # BT-6: VAT accounted in EUR
     _el(settlement, "ram:InvoiceCurrencyCode", invoice.currency)
-    if invoice.seller.iban:
-        means = _el(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
-        _el(means, "ram:TypeCode", "58")  # SEPA credit transfer
-        _el(_el(means, "ram:PayeePartyCreditorFinancialAccount"), "ram:IBANID", invoice.seller.iban)
+    _payment_means(settlement, invoice.seller)
     for breakdown in invoice.vat_breakdown:
         tax = _el(settlement, "ram:ApplicableTradeTax")
         _el(tax, "ram:CalculatedAmount", _amount(breakdown.amount))

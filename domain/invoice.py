@@ -39,8 +39,14 @@ class Party(BaseModel):
     siren: str | None = Field(default=None, pattern=r"^\d{9}$")
     siret: str | None = Field(default=None, pattern=r"^\d{14}$")
     vat_number: str | None = None
+    tax_id: str | None = Field(default=None, description="a tax registration that is no VAT number (BT-32), e.g. EIN")
     electronic_address: str = Field(description="e-mail (scheme EM); BT-34 / BT-49")
+    # Bank details in the payee's country's scheme: IBAN (+ BIC) in SEPA; elsewhere account number + BIC/SWIFT,
+    # or + ABA routing number in the US.
     iban: str | None = None
+    bic: str | None = None
+    account_number: str | None = None
+    aba_routing: str | None = None
 
 
 class InvoiceLine(BaseModel):
@@ -112,8 +118,12 @@ class Invoice(BaseModel):
             raise ValueError("an invoice in another currency than EUR needs vat_eur_rate and its date (VAT in EUR)")
         if self.currency == "EUR" and self.vat_eur_rate is not None:
             raise ValueError("vat_eur_rate is for invoices in another currency than EUR")
-        if self.vat.show_both_vat_numbers and not (self.seller.vat_number and self.buyer.vat_number):
-            raise ValueError("a reverse-charge invoice must carry both VAT numbers")
+        if self.vat.show_both_vat_numbers and not (
+            (self.seller.vat_number or self.seller.tax_id) and self.buyer.vat_number
+        ):
+            raise ValueError(
+                "a reverse-charge invoice must carry the buyer's VAT number and the seller's tax identifier"
+            )
         return self
 
     @cached_property

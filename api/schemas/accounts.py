@@ -19,6 +19,11 @@ LanguageCode = Annotated[str, AfterValidator(identifiers.language)]
 Siren = Annotated[str, AfterValidator(identifiers.siren)]
 Siret = Annotated[str, AfterValidator(identifiers.siret)]
 Iban = Annotated[str, AfterValidator(identifiers.iban)]
+Bic = Annotated[str, AfterValidator(identifiers.bic)]
+AccountNumber = Annotated[str, AfterValidator(identifiers.account_number)]
+AbaRouting = Annotated[str, AfterValidator(identifiers.aba_routing_number)]
+# IBAN countries of the SEPA scheme (EU + EEA + CH, GB, MC, SM, AD, VA, ...), where an IBAN is expected.
+SEPA_COUNTRIES = EU_COUNTRIES | {"IS", "LI", "NO", "CH", "GB", "MC", "SM", "AD", "VA", "GI"}
 UiLanguage = Literal["fr", "en"]
 
 
@@ -48,19 +53,20 @@ class OrganisationCreate(Address):
     legal_name: str = Field(min_length=2, max_length=200)
     legal_form: str = Field(min_length=2, max_length=64, examples=["SAS"])
     siret: Siret | None = Field(default=None, description="required for French organisations")
-    vat_number: str | None = Field(default=None, description="intra-community VAT number, required in the EU")
+    vat_number: str | None = Field(
+        default=None,
+        description="VAT number: intra-community in the EU (required there), UK VAT, Swiss UID (CHE-123.456.789 "
+        "MWST)... A tax identifier that is no VAT number (US EIN, Canadian BN) is kept as tax_id.",
+    )
+    tax_id: str | None = Field(default=None, description="tax identifier that is no VAT number (US EIN, CA BN...)")
     billing_email: EmailStr
 
     @model_validator(mode="after")
     def _identifiers(self) -> OrganisationCreate:
         if self.country == "FR" and not self.siret:
             raise _field_error("siret", "a French organisation must give its SIRET")
-        if self.vat_number:
-            try:
-                self.vat_number = identifiers.vat_number(self.vat_number, self.country)
-            except ValueError as exc:
-                raise _field_error("vat_number", str(exc)) from exc
-        elif self.country in EU_COUNTRIES and self.country != "FR":
+        _tax_identifiers(self)
+        if not self.vat_number and self.country in EU_COUNTRIES and self.country != "FR":
             raise _field_error("vat_number", "an EU business outside France must give its VAT number")
         return self
 
@@ -115,10 +121,17 @@ class ExpertProfileCreate(Address):
     currency: Currency = "EUR"
     available_from: date
     available_days_per_week: int = Field(default=5, ge=1, le=7)
-    vat_regime: VatRegime
+    vat_regime: VatRegime = Field(
+        description="'franchise_en_base': the small-business scheme of the expert's EU member state (French art. "
+        "293 B du CGI, or the national scheme of Directive 2020/285 elsewhere in the EU)"
+    )
     siret: Siret | None = None
-    vat_number: str | None = None
-    iban: Iban
+    vat_number: str | None = Field(default=None, description="VAT number (EU, UK, Swiss UID-MWST...)")
+    tax_id: str | None = Field(default=None, description="tax identifier that is no VAT number (US EIN, CA BN...)")
+    iban: Iban | None = Field(default=None, description="required in SEPA countries")
+    bic: Bic | None = Field(default=None, description="BIC/SWIFT; required with an account number outside the US")
+    account_number: AccountNumber | None = Field(default=None, description="outside SEPA")
+    aba_routing: AbaRouting | None = Field(default=None, description="US: ABA routing number of the account")
     billing_mandate_accepted: bool = Field(
         description="the expert mandates the platform to issue invoices in its name (CGI art. 289-I-2)"
     )
@@ -129,18 +142,46 @@ class ExpertProfileCreate(Address):
             raise _field_error("billing_mandate_accepted", "the billing mandate must be accepted to register")
         if self.country == "FR" and not self.siret:
             raise _field_error("siret", "a French expert must give a SIRET")
-        if self.vat_regime == "franchise_en_base" and self.country != "FR":
-            raise _field_error("vat_regime", "franchise en base (art. 293 B du CGI) applies to French sellers only")
+        if self.vat_regime == "franchise_en_base" and self.country not in EU_COUNTRIES:
+            raise _field_error("vat_regime", "the small-business scheme exists for sellers established in the EU")
         if self.vat_regime == "non_eu" and self.country in EU_COUNTRIES:
             raise _field_error("vat_regime", f"'non_eu' is for sellers outside the EU; {self.country} is in the EU")
         if self.vat_regime == "vat_registered" and self.country in EU_COUNTRIES and not self.vat_number:
             raise _field_error("vat_number", "a VAT-registered EU expert must give a VAT number")
-        if self.vat_number:
-            try:
-                self.vat_number = identifiers.vat_number(self.vat_number, self.country)
-            except ValueError as exc:
-                raise _field_error("vat_number", str(exc)) from exc
+        _tax_identifiers(self)
+        _bank_details(self)
         return self
+
+
+def _tax_identifiers(party: OrganisationCreate | ExpertProfileCreate) -> None:
+    """Validate by the party's country; an identifier given as vat_number that is no VAT number (a US EIN) is kept
+    as tax_id, where invoices carry it (BT-32)."""
+    for name in ("vat_number", "tax_id"):
+        value = getattr(party, name)
+        if not value:
+            continue
+        try:
+            kind, number = identifiers.tax_identifier(value, party.country)
+        except ValueError as exc:
+            raise _field_error(name, str(exc)) from exc
+        if kind == "vat" and name == "tax_id" and party.vat_number and party.vat_number != value:
+            raise _field_error("tax_id", "this is a VAT number: give it as vat_number")
+        setattr(party, name, None)
+        setattr(party, "vat_number" if kind == "vat" else "tax_id", number)
+
+
+def _bank_details(expert: ExpertProfileCreate) -> None:
+    """IBAN (+ BIC) in SEPA; elsewhere an account number with its ABA routing number (US) or BIC/SWIFT."""
+    if expert.country in SEPA_COUNTRIES and not expert.iban:
+        raise _field_error("iban", f"an expert in {expert.country} (SEPA) is paid to an IBAN")
+    if expert.iban:
+        return
+    if not expert.account_number:
+        raise _field_error("account_number", "give an IBAN or, outside SEPA, the bank account number")
+    if expert.country == "US" and not (expert.aba_routing or expert.bic):
+        raise _field_error("aba_routing", "a US account needs its ABA routing number (or the bank's SWIFT code)")
+    if expert.country != "US" and not expert.bic:
+        raise _field_error("bic", "an account outside SEPA needs the bank's BIC/SWIFT code")
 
 
 class ExpertRegistration(BaseModel):

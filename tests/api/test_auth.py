@@ -73,7 +73,7 @@ async def test_expert_registration_records_mandate_date(
         ("expert", {"profile": {"siret": "12345678901234"}}, "siret"),
         ("expert", {"profile": {"vat_regime": "vat_registered", "vat_number": "FR12345"}}, "vat_number"),
         ("expert", {"profile": {"billing_mandate_accepted": False}}, "billing_mandate_accepted"),
-        ("expert", {"profile": {"vat_regime": "franchise_en_base", "country": "DE"}}, "vat_regime"),
+        ("expert", {"profile": {"vat_regime": "franchise_en_base", "country": "US"}}, "vat_regime"),
         ("expert", {"profile": {"languages": ["xx"]}}, "languages"),
         ("expert", {"profile": {"daily_rate": "-5"}}, "daily_rate"),
     ],

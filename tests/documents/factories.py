@@ -31,8 +31,34 @@ US_EXPERT = Party(
     name="Ann Smith Advisory LLC",
     legal_form="LLC",
     address=Address(line="500 Market St", postcode="94105", city="San Francisco", country="US"),
-    vat_number="CHE123456789",
+    tax_id="12-3456789",
+    account_number="000123456789",
+    aba_routing="021000021",
     electronic_address="ann@smith-advisory.com",
+)
+DE_EXPERT = Party(
+    name="Klaus Weber Beratung",
+    legal_form="Einzelunternehmen",
+    address=Address(line="Schillerstraße 5", postcode="80336", city="München", country="DE"),
+    vat_number="DE811000004",
+    electronic_address="klaus@weber-beratung.de",
+    iban="DE89370400440532013000",
+)
+BE_SME_EXPERT = Party(
+    name="Sophie Lambert Consultance",
+    legal_form="Entreprise individuelle",
+    address=Address(line="Rue Neuve 20", postcode="1000", city="Bruxelles", country="BE"),
+    vat_number="BE0400000086",
+    electronic_address="sophie@lambert-consultance.be",
+    iban="BE71096123456769",
+    bic="GKCCBEBB",
+)
+CH_CLIENT = Party(
+    name="Helvetia Maschinen AG",
+    legal_form="AG",
+    address=Address(line="Bahnhofstrasse 1", postcode="8001", city="Zürich", country="CH"),
+    vat_number="CHE100000006MWST",
+    electronic_address="kreditoren@helvetia-maschinen.ch",
 )
 FR_CLIENT = Party(
     name="Acme Industries SA",
@@ -64,6 +90,9 @@ VAT_CASES: dict[str, tuple[Party, SellerRegime, Party]] = {
     "eu_reverse_charge": (FR_EXPERT, "vat_registered", DE_CLIENT),
     "export_outside_eu": (FR_EXPERT, "vat_registered", US_CLIENT),
     "non_eu_seller_reverse_charge": (US_EXPERT, "non_eu", FR_CLIENT),
+    "de_expert_to_fr": (DE_EXPERT, "vat_registered", FR_CLIENT),
+    "be_sme_to_fr": (BE_SME_EXPERT, "franchise_en_base", FR_CLIENT),
+    "fr_expert_to_ch": (FR_EXPERT, "vat_registered", CH_CLIENT),
 }
 
 
@@ -75,6 +104,7 @@ def make_invoice(
         seller_country=seller.address.country,
         seller_regime=regime,
         seller_vat_number=seller.vat_number,
+        seller_tax_id=seller.tax_id,
         buyer_country=buyer.address.country,
         buyer_vat_number=buyer.vat_number,
     )
