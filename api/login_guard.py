@@ -1,0 +1,167 @@
+"""Password guessing slowed down (OWASP ASVS V2.2.1) without giving anyone a way to lock an account's owner out.
+
+Failed logins are counted (store.throttle, in the database all API replicas share) three ways:
+
+- per client address, across every account: spraying one password over many accounts from one place stops
+  after `client_failures`, then waits, each further failure doubling the wait;
+- per account, for devices it does not know: guessing one account from many places stops the same way;
+- per known device. A successful login sets a device cookie (OWASP's "device cookies"): signed by the server,
+  naming the account and a random device id. From that device the account's owner is not held back by the
+  account's or the address's waits, which an attacker elsewhere may have run up; the device has its own count,
+  and a device past it is treated as unknown again until its wait is over.
+
+A success clears the count of the account (from an unknown device) or of the device; never the address's, or one
+account of the attacker's own would reset it between guesses. The client address is the one uvicorn gives
+(request.client): it takes X-Forwarded-For from the proxies in INNOT_FORWARDED_ALLOW_IPS only. An IPv6 address
+counts by its /64, the block one subscriber gets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import jwt
+import structlog
+from fastapi import HTTPException, Request, Response, status
+from sqlalchemy.orm import Session
+
+from api.security import ALGORITHM
+from config.settings import Settings
+from store import throttle
+
+log = structlog.get_logger(__name__)
+DEVICE_COOKIE = "innot_device"
+_WAIT_REASON = {
+    "client": "too many failed logins from this network address",
+    "account": "too many failed logins for this account from devices it does not know",
+}
+
+
+def client_address(request: Request) -> str:
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host or "unknown"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def new_device_token(settings: Settings, user_id: uuid.UUID, now: datetime) -> str:
+    claims = {
+        "typ": "device",
+        "sub": str(user_id),
+        "jti": secrets.token_urlsafe(16),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(days=settings.login_throttle.device_days)).timestamp()),
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+
+
+def _device_of(settings: Settings, token: str | None, user_id: uuid.UUID | None) -> str | None:
+    """The device id of a genuine, unexpired device cookie issued to this account; None for anything else."""
+    if not token or user_id is None:
+        return None
+    try:
+        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "jti"]})
+    except jwt.PyJWTError:
+        return None
+    if claims.get("typ") != "device" or claims.get("sub") != str(user_id):
+        return None
+    return str(claims["jti"])
+
+
+@dataclass
+class LoginGate:
+    """Who is trying: the keys a failure counts against, and whether the device is one the account knows."""
+
+    client: throttle.Key
+    account: throttle.Key
+    device: throttle.Key | None
+    waits: dict[throttle.Scope, datetime] = field(default_factory=dict)
+
+    @property
+    def trusted(self) -> bool:
+        return self.device is not None and "device" not in self.waits
+
+    def keys(self) -> list[throttle.Key]:
+        return [k for k in (self.client, self.account, self.device) if k is not None]
+
+    def failure_keys(self) -> list[throttle.Key]:
+        return [self.device] if self.trusted and self.device is not None else [self.client, self.account]
+
+    def success_keys(self) -> list[throttle.Key]:
+        return [self.device] if self.trusted and self.device is not None else [self.account]
+
+
+def open_gate(
+    session: Session,
+    request: Request,
+    settings: Settings,
+    *,
+    email: str,
+    user_id: uuid.UUID | None,
+    now: datetime,
+    enforce: bool = True,
+) -> LoginGate:
+    """Read the waits of this attempt's keys; raise 429 with Retry-After if the attempt must wait."""
+    device = _device_of(settings, request.cookies.get(DEVICE_COOKIE), user_id)
+    gate = LoginGate(
+        client=throttle.key("client", client_address(request)),
+        account=throttle.key("account", email.lower()),
+        device=throttle.key("device", device) if device else None,
+    )
+    gate.waits = throttle.blocked_until(session, keys=gate.keys(), now=now)
+    if gate.trusted or not enforce:
+        return gate
+    held = {scope: until for scope, until in gate.waits.items() if scope != "device"}
+    if held:
+        scope, until = max(held.items(), key=lambda item: item[1])
+        seconds = max(1, math.ceil((until - now).total_seconds()))
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"{_WAIT_REASON[scope]}: try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
+    return gate
+
+
+def record(session: Session, gate: LoginGate, settings: Settings, *, succeeded: bool, now: datetime) -> None:
+    policy = settings.login_throttle
+    if succeeded:
+        throttle.forget(session, keys=gate.success_keys())
+        return
+    free = {"client": policy.client_failures, "account": policy.account_failures, "device": policy.device_failures}
+    forget_after = timedelta(seconds=policy.forget_after_seconds)
+    for login_key in gate.failure_keys():
+        backoff = throttle.Backoff(
+            free=free[login_key.scope],
+            first=timedelta(seconds=policy.first_wait_seconds),
+            longest=timedelta(seconds=policy.max_wait_seconds),
+        )
+        until = throttle.count_failure(
+            session, login_key=login_key, backoff=backoff, now=now, forget_after=forget_after
+        )
+        if until is not None:
+            log.warning("logins held back", scope=login_key.scope, key=login_key.digest[:12], until=until.isoformat())
+    throttle.prune(session, now=now, forget_after=forget_after)
+
+
+def remember_device(request: Request, response: Response, settings: Settings, token: str) -> None:
+    """Set the device cookie a successful login earned (sent back to both login doors, the API's and the portal's)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        token,
+        max_age=settings.login_throttle.device_days * 86400,
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite="strict",
+    )
