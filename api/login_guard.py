@@ -36,9 +36,10 @@ from store import throttle
 
 log = structlog.get_logger(__name__)
 DEVICE_COOKIE = "innot_device"
-_WAIT_REASON = {
+_WAIT_REASON: dict[throttle.Scope, str] = {
     "client": "too many failed logins from this network address",
     "account": "too many failed logins for this account from devices it does not know",
+    "device": "too many failed logins for this account",
 }
 
 
@@ -81,12 +82,14 @@ def _device_of(settings: Settings, token: str | None, user_id: uuid.UUID | None)
 
 @dataclass
 class LoginGate:
-    """Who is trying: the keys a failure counts against, and whether the device is one the account knows."""
+    """Who is trying: the keys this attempt counts against (with its number in each), and whether the device is one
+    the account knows."""
 
     client: throttle.Key
     account: throttle.Key
     device: throttle.Key | None
     waits: dict[throttle.Scope, datetime] = field(default_factory=dict)
+    taken: dict[throttle.Key, int] = field(default_factory=dict)
 
     @property
     def trusted(self) -> bool:
@@ -95,11 +98,26 @@ class LoginGate:
     def keys(self) -> list[throttle.Key]:
         return [k for k in (self.client, self.account, self.device) if k is not None]
 
-    def failure_keys(self) -> list[throttle.Key]:
+    def counted_keys(self) -> list[throttle.Key]:
         return [self.device] if self.trusted and self.device is not None else [self.client, self.account]
 
-    def success_keys(self) -> list[throttle.Key]:
-        return [self.device] if self.trusted and self.device is not None else [self.account]
+
+def _backoff(settings: Settings, scope: throttle.Scope) -> throttle.Backoff:
+    policy = settings.login_throttle
+    free = {"client": policy.client_failures, "account": policy.account_failures, "device": policy.device_failures}
+    return throttle.Backoff(
+        free=free[scope],
+        first=timedelta(seconds=policy.first_wait_seconds),
+        longest=timedelta(seconds=policy.max_wait_seconds),
+    )
+
+
+def _too_many(scope: throttle.Scope, seconds: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        f"{_WAIT_REASON[scope]}: try again in {seconds} s",
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def open_gate(
@@ -112,7 +130,8 @@ def open_gate(
     now: datetime,
     enforce: bool = True,
 ) -> LoginGate:
-    """Read the waits of this attempt's keys; raise 429 with Retry-After if the attempt must wait."""
+    """Count this attempt against its keys before its password is checked; 429 with Retry-After if it must wait
+    (a refused attempt leaves no count: its places are given back)."""
     device = _device_of(settings, request.cookies.get(DEVICE_COOKIE), user_id)
     gate = LoginGate(
         client=throttle.key("client", client_address(request)),
@@ -120,39 +139,49 @@ def open_gate(
         device=throttle.key("device", device) if device else None,
     )
     gate.waits = throttle.blocked_until(session, keys=gate.keys(), now=now)
-    if gate.trusted or not enforce:
+    if not enforce:
         return gate
     held = {scope: until for scope, until in gate.waits.items() if scope != "device"}
-    if held:
+    if held and not gate.trusted:
         scope, until = max(held.items(), key=lambda item: item[1])
-        seconds = max(1, math.ceil((until - now).total_seconds()))
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            f"{_WAIT_REASON[scope]}: try again in {seconds} s",
-            headers={"Retry-After": str(seconds)},
+        raise _too_many(scope, max(1, math.ceil((until - now).total_seconds())))
+    forget_after = timedelta(seconds=settings.login_throttle.forget_after_seconds)
+    for login_key in gate.counted_keys():
+        number = throttle.take_attempt(
+            session,
+            login_key=login_key,
+            backoff=_backoff(settings, login_key.scope),
+            now=now,
+            forget_after=forget_after,
         )
+        if number is None:  # others' attempts under way have used what this key may try now
+            for taken in gate.taken:
+                throttle.give_back(session, login_key=taken)
+            raise _too_many(login_key.scope, settings.login_throttle.first_wait_seconds)
+        gate.taken[login_key] = number
     return gate
 
 
 def record(session: Session, gate: LoginGate, settings: Settings, *, succeeded: bool, now: datetime) -> None:
-    policy = settings.login_throttle
+    """Settle the attempt: a success clears the account's (or the device's) count and gives the address's place
+    back; a failure sets the waits its numbers earned."""
+    # rows are locked in the order the gate takes them (address, then account): two units never wait on each other
     if succeeded:
-        throttle.forget(session, keys=gate.success_keys())
+        if gate.client in gate.taken:
+            throttle.give_back(session, login_key=gate.client)
+        throttle.forget(session, keys=[k for k in gate.counted_keys() if k.scope != "client"])
         return
-    free = {"client": policy.client_failures, "account": policy.account_failures, "device": policy.device_failures}
-    forget_after = timedelta(seconds=policy.forget_after_seconds)
-    for login_key in gate.failure_keys():
-        backoff = throttle.Backoff(
-            free=free[login_key.scope],
-            first=timedelta(seconds=policy.first_wait_seconds),
-            longest=timedelta(seconds=policy.max_wait_seconds),
-        )
+    for login_key, number in gate.taken.items():
         until = throttle.count_failure(
-            session, login_key=login_key, backoff=backoff, now=now, forget_after=forget_after
+            session, login_key=login_key, attempt=number, backoff=_backoff(settings, login_key.scope), now=now
         )
         if until is not None:
             log.warning("logins held back", scope=login_key.scope, key=login_key.digest[:12], until=until.isoformat())
-    throttle.prune(session, now=now, forget_after=forget_after)
+
+
+def prune(session: Session, settings: Settings, *, now: datetime) -> None:
+    """In a unit of its own, holding no other row: it cannot take part in a deadlock."""
+    throttle.prune(session, now=now, forget_after=timedelta(seconds=settings.login_throttle.forget_after_seconds))
 
 
 def remember_device(request: Request, response: Response, settings: Settings, token: str) -> None:

@@ -70,6 +70,12 @@ class LoginThrottle(BaseModel):
     forget_after_seconds: int = Field(default=3600, ge=60)
     device_days: int = Field(default=180, ge=1, description="lifetime of the device cookie set at a successful login")
 
+    @model_validator(mode="after")
+    def _waits_end_before_counts_are_forgotten(self) -> LoginThrottle:
+        if self.forget_after_seconds < self.max_wait_seconds:
+            raise ValueError("login_throttle: forget_after_seconds must be at least max_wait_seconds")
+        return self
+
 
 class PlatformIdentity(BaseModel):
     """The platform as a legal person: seller of fee invoices, issuer of mission invoices under mandate."""

@@ -177,7 +177,7 @@ async def authenticate(
     now = datetime.now(UTC)
 
     def lookup() -> tuple[login_guard.LoginGate, User | None]:
-        with factory() as session:
+        with transaction(factory) as session:
             user = accounts.user_by_email(session, email=email)
             gate = login_guard.open_gate(
                 session,
@@ -195,14 +195,19 @@ async def authenticate(
     ok = ok and user is not None and user.is_active
 
     def record() -> TokenPair | None:
-        with transaction(factory) as session:
-            login_guard.record(session, gate, settings, succeeded=ok, now=now)
+        with transaction(factory) as session:  # a wait starts when the failure is known, after the hash check
+            login_guard.record(session, gate, settings, succeeded=ok, now=datetime.now(UTC))
             if not ok or user is None:
                 return None
             return _issue_tokens(session, settings, user)
 
+    def prune() -> None:
+        with transaction(factory) as session:
+            login_guard.prune(session, settings, now=now)
+
     pair = await anyio.to_thread.run_sync(record)
     if pair is None or user is None:
+        await anyio.to_thread.run_sync(prune)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
     return pair, login_guard.new_device_token(settings, user.id, now)
 

@@ -161,7 +161,7 @@ async def test_wrong_password_is_401_and_rate_limited(api: httpx.AsyncClient, ap
     # from a device the account does not know (this client never logged in to it), even the right password waits
     blocked = await api.post("/auth/login", json={"email": email, "password": PASSWORD})
     assert blocked.status_code == 429
-    assert blocked.headers["Retry-After"] == str(api_settings.login_throttle.first_wait_seconds)
+    assert 1 <= int(blocked.headers["Retry-After"]) <= api_settings.login_throttle.first_wait_seconds
     unknown = await api.post("/auth/login", json={"email": unique_email("nobody"), "password": PASSWORD})
     assert unknown.status_code == 401
 

@@ -3,6 +3,7 @@ on every API replica at once; the account's owner still gets in from a device it
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -82,7 +83,7 @@ async def test_spraying_accounts_from_one_address_is_held_back_on_every_replica(
     allowed = api_settings.login_throttle.client_failures
     assert [a.status_code for a in answers] == [401] * allowed + [429] * (12 - allowed)
     held = answers[-1]
-    assert held.headers["Retry-After"] == str(api_settings.login_throttle.first_wait_seconds)
+    assert 1 <= int(held.headers["Retry-After"]) <= api_settings.login_throttle.first_wait_seconds
     assert "from this network address" in held.json()["detail"]
     # another API replica (its own process, the same database) holds the same address back
     replica = create_app(api_settings, engine=engine)
@@ -190,20 +191,56 @@ def test_the_wait_doubles_with_each_failure_and_a_quiet_key_starts_again(
 ) -> None:
     backoff = throttle.Backoff(free=3, first=timedelta(seconds=30), longest=timedelta(minutes=15))
     login_key, forget_after = throttle.key("account", unique_email("k")), timedelta(hours=1)
-    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+    def take(at: datetime) -> int | None:
+        return throttle.take_attempt(session, login_key=login_key, backoff=backoff, now=at, forget_after=forget_after)
+
     waits = []
     with transaction(session_factory) as session:
-        for n in range(9):
-            now = start + timedelta(hours=n / 10)  # six minutes apart: never quiet long enough to be forgotten
-            until = throttle.count_failure(
-                session, login_key=login_key, backoff=backoff, now=now, forget_after=forget_after
-            )
+        for n in range(1, 10):
+            assert take(now) == n
+            until = throttle.count_failure(session, login_key=login_key, attempt=n, backoff=backoff, now=now)
             waits.append(None if until is None else int((until - now).total_seconds()))
+            if until is not None:
+                assert take(until - timedelta(seconds=1)) is None, "no attempt before the wait is over"
+            now = (until or now) + timedelta(seconds=1)  # the next attempt comes once the wait is over
         assert waits == [None, None, 30, 60, 120, 240, 480, 900, 900]
-        assert throttle.blocked_until(session, keys=[login_key], now=now) == {"account": now + timedelta(seconds=900)}
+        assert throttle.blocked_until(session, keys=[login_key], now=now) == {}
         later = now + timedelta(hours=2)
-        assert throttle.blocked_until(session, keys=[login_key], now=later) == {}
-        assert (
-            throttle.count_failure(session, login_key=login_key, backoff=backoff, now=later, forget_after=forget_after)
-            is None
-        ), "two quiet hours: counting starts again from one"
+        assert take(later) == 1, "two quiet hours: counting starts again from one"
+
+
+def test_attempts_under_way_count_so_that_a_burst_gets_no_more_than_its_allowance(
+    session_factory: sessionmaker[Session],
+) -> None:
+    backoff = throttle.Backoff(free=3, first=timedelta(seconds=30), longest=timedelta(minutes=15))
+    login_key, forget_after = throttle.key("client", f"burst-{uuid.uuid4()}"), timedelta(hours=1)
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with transaction(session_factory) as session:
+        # five attempts at once, none settled yet: three are let through to the password check
+        numbers = [
+            throttle.take_attempt(session, login_key=login_key, backoff=backoff, now=now, forget_after=forget_after)
+            for _ in range(5)
+        ]
+        assert numbers == [1, 2, 3, None, None]
+        for n in (1, 2, 3):
+            until = throttle.count_failure(session, login_key=login_key, attempt=n, backoff=backoff, now=now)
+        assert until == now + timedelta(seconds=30)
+        after = now + timedelta(seconds=31)
+        burst = [
+            throttle.take_attempt(session, login_key=login_key, backoff=backoff, now=after, forget_after=forget_after)
+            for _ in range(3)
+        ]
+        assert burst == [4, None, None], "after the wait, one attempt; the next wait depends on it"
+
+
+async def test_a_burst_of_concurrent_guesses_gets_no_more_than_the_allowance(
+    strict_app: FastAPI, members: Callable[[int], list[str]]
+) -> None:
+    victims = [*members(1), *(unique_email("nobody") for _ in range(7))]
+    async with client_at(strict_app, subnet()(9)) as spray:
+        answers = await asyncio.gather(*(attempt(spray, email) for email in victims))
+    statuses = sorted(a.status_code for a in answers)
+    allowance = strict_app.state.settings.login_throttle.client_failures
+    assert statuses == [401] * allowance + [429] * (len(victims) - allowance)

@@ -1,4 +1,4 @@
-"""login throttles: failed logins counted per client address, account and known device (replaces login_attempts)
+"""login throttles: login attempts counted per client address, account and known device (replaces login_attempts)
 
 Revision ID: 9e4f0a6c2d17
 Revises: 3b9d51c0e7a2
@@ -23,13 +23,14 @@ def upgrade() -> None:
         "login_throttles",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("scope", sa.String(length=8), nullable=False),
-        sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("last_failure_at", store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("allowed", sa.Integer(), nullable=False),
+        sa.Column("last_attempt_at", store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("blocked_until", store.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_throttles")),
     )
     with op.batch_alter_table("login_throttles", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_login_throttles_last_failure_at"), ["last_failure_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_login_throttles_last_attempt_at"), ["last_attempt_at"], unique=False)
     # a log of every attempt, kept forever, counted per e-mail only: the throttles replace it
     with op.batch_alter_table("login_attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_login_attempts_email"))
@@ -50,5 +51,5 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f("ix_login_attempts_at"), ["at"], unique=False)
         batch_op.create_index(batch_op.f("ix_login_attempts_email"), ["email"], unique=False)
     with op.batch_alter_table("login_throttles", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_login_throttles_last_failure_at"))
+        batch_op.drop_index(batch_op.f("ix_login_throttles_last_attempt_at"))
     op.drop_table("login_throttles")
