@@ -1,6 +1,7 @@
 """Password guessing slowed down (OWASP ASVS V2.2.1) without giving anyone a way to lock an account's owner out.
 
-Failed logins are counted (store.throttle, in the database all API replicas share) three ways:
+Login attempts are counted (store.throttle, in the database all API replicas share) three ways, each before its
+password is checked, so that concurrent guesses cannot outrun the count:
 
 - per client address, across every account: spraying one password over many accounts from one place stops
   after `client_failures`, then waits, each further failure doubling the wait;
@@ -10,8 +11,10 @@ Failed logins are counted (store.throttle, in the database all API replicas shar
   account's or the address's waits, which an attacker elsewhere may have run up; the device has its own count,
   and a device past it is treated as unknown again until its wait is over.
 
-A success clears the count of the account (from an unknown device) or of the device; never the address's, or one
-account of the attacker's own would reset it between guesses. The client address is the one uvicorn gives
+A success clears the count of the account (from an unknown device) or of the device, and gives its place in the
+address's count back; it never clears the address's, or one account of the attacker's own would reset it between
+guesses. The device cookie is a JWT of type "device" (an access token is of type "access" and carries a session:
+neither passes for the other). The client address is the one uvicorn gives
 (request.client): it takes X-Forwarded-For from the proxies in INNOT_FORWARDED_ALLOW_IPS only. An IPv6 address
 counts by its /64, the block one subscriber gets.
 """
