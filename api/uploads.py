@@ -1,5 +1,5 @@
 """The one door for files: every upload route reads its file through `read_upload` (size bound, type from the
-content, cleaned name: documents.uploads), and every download is answered by `document_response`.
+content, cleaned name: documents.uploads), and every document of a mission is served by `document_response`.
 
 A download is always an attachment, named (RFC 6266, `filename*` for names beyond ASCII), of the media type its
 content was found to have, with `nosniff` so that no browser second-guesses it; a file a member sent is also
