@@ -108,6 +108,7 @@ def api(
         workers=workers,
         log_level="info",
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -15,14 +15,25 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 
+from cryptography.exceptions import InvalidTag
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
-from config.crypto import DataCipher
+from config.crypto import NONCE_BYTES, DataCipher, UnknownKey
 
 ENCODING = b"binary/encrypted"
 COMPRESSION = b"zlib"
 COMPRESS_FROM = 256  # bytes
+# Temporal refuses a payload over 2 MB (its blob size limit): a sealed one that inflates past this was not ours,
+# and inflating it without a bound would let a forged payload take the process's memory.
+MAX_PLAIN_BYTES = 4 * 1024 * 1024
+MAX_KEY_ID = 64
+
+
+class UnreadablePayload(ValueError):
+    """A payload that says it is ours but cannot be opened: forged, truncated, or sealed with a key not configured
+    here. The message says which payload and why, for the one who sent it (the codec server answers it as a 4xx)."""
 
 
 class EncryptionCodec(PayloadCodec):
@@ -45,15 +56,53 @@ class EncryptionCodec(PayloadCodec):
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         decoded = []
-        for payload in payloads:
+        for index, payload in enumerate(payloads):
             if payload.metadata.get("encoding", b"") != ENCODING:
                 decoded.append(payload)  # written before encryption was on: readable as is
                 continue
-            key_id = payload.metadata["encryption-key-id"].decode()
-            plain = self.cipher.decrypt(key_id, payload.data)
-            if payload.metadata.get("compression") == COMPRESSION:
-                plain = zlib.decompress(plain)
-            inner = Payload()
-            inner.ParseFromString(plain)
-            decoded.append(inner)
+            try:
+                decoded.append(self._open(payload))
+            except UnreadablePayload as exc:
+                raise UnreadablePayload(f"payloads[{index}]: {exc}") from exc
         return decoded
+
+    def _open(self, payload: Payload) -> Payload:
+        raw_key_id = payload.metadata.get("encryption-key-id", b"")
+        compression = payload.metadata.get("compression", b"")
+        if not raw_key_id:
+            raise UnreadablePayload("encrypted, but its metadata names no encryption-key-id")
+        try:
+            key_id = raw_key_id.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise UnreadablePayload("its encryption-key-id is not an ASCII key id") from exc
+        if len(key_id) > MAX_KEY_ID:
+            raise UnreadablePayload(f"its encryption-key-id is longer than {MAX_KEY_ID} characters")
+        if compression not in (b"", COMPRESSION):
+            raise UnreadablePayload(f"unknown compression {compression[:32]!r}: only zlib is used")
+        if len(payload.data) < NONCE_BYTES + 16:  # nonce and GCM tag: anything shorter was truncated
+            raise UnreadablePayload(f"data of {len(payload.data)} bytes is too short to be a sealed payload")
+        try:
+            plain = self.cipher.decrypt(key_id, payload.data)
+        except UnknownKey as exc:
+            raise UnreadablePayload(str(exc)) from exc
+        except InvalidTag as exc:
+            raise UnreadablePayload(f"does not open with data key {key_id!r}: altered, or not sealed by it") from exc
+        if compression == COMPRESSION:
+            plain = _inflate(plain)
+        inner = Payload()
+        try:
+            inner.ParseFromString(plain)
+        except DecodeError as exc:
+            raise UnreadablePayload("opens, but is not a Temporal payload inside") from exc
+        return inner
+
+
+def _inflate(packed: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        plain = inflater.decompress(packed, MAX_PLAIN_BYTES)
+    except zlib.error as exc:
+        raise UnreadablePayload(f"marked zlib-compressed, but does not inflate ({exc})") from exc
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise UnreadablePayload(f"inflates past {MAX_PLAIN_BYTES} bytes, or is cut short")
+    return plain

@@ -1,4 +1,5 @@
-"""Account services: registration of both communities, sessions (refresh tokens), login rate limit, ops users.
+"""Account services: registration of both communities, sessions (refresh tokens), ops users (login limits:
+store.throttle).
 
 Keyword-only functions over a Session; the caller owns the transaction.
 """
@@ -12,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.models.community import Expert, LoginAttempt, Membership, Organisation, RefreshToken, User
+from store.models.community import Expert, Membership, Organisation, RefreshToken, User
 
 
 class DuplicateEmail(Exception):
@@ -117,26 +118,6 @@ def revoke_all_sessions(session: Session, *, user_id: uuid.UUID) -> None:
         select(RefreshToken).where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
     ):
         row.revoked_at = now
-
-
-def recent_failed_logins(session: Session, *, email: str, window: timedelta) -> int:
-    since = datetime.now(UTC) - window
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                LoginAttempt.email == email.lower(),
-                LoginAttempt.at >= since,
-                LoginAttempt.succeeded.is_(False),
-            )
-        )
-        or 0
-    )
-
-
-def record_login(session: Session, *, email: str, succeeded: bool) -> None:
-    session.add(LoginAttempt(email=email.lower(), at=datetime.now(UTC), succeeded=succeeded))
 
 
 def user_by_email(session: Session, *, email: str) -> User | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import anyio
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.service import RPCError
 
+from api import login_guard
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.schemas.accounts import (
@@ -149,37 +150,66 @@ def _issue_tokens(session: Session, settings: Settings, user: User) -> TokenPair
 @router.post(
     "/login",
     response_model=TokenPair,
-    responses={429: {"model": ErrorBody, "description": "too many attempts"}},
+    responses={429: {"model": ErrorBody, "description": "too many failed logins: wait for Retry-After seconds"}},
 )
-async def login(body: LoginRequest, factory: Factory, settings: SettingsDep) -> TokenPair:
+async def login(
+    body: LoginRequest, request: Request, response: Response, factory: Factory, settings: SettingsDep
+) -> TokenPair:
+    """Log in. Failed logins are limited per client address and per account with a growing wait (429 with
+    Retry-After); the device cookie set here lets the account's owner in from this device all the same."""
+    pair, device_token = await authenticate(body, request, factory, settings)
+    login_guard.remember_device(request, response, settings, device_token)
+    return pair
+
+
+async def authenticate(
+    body: LoginRequest,
+    request: Request,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    just_registered: bool = False,
+) -> tuple[TokenPair, str]:
+    """Both doors' login (the API's and the portal's): the tokens and the device cookie's value; 401 or 429.
+    `just_registered`: the portal logs in the account it has just created with the password just chosen, which
+    is no guess: no wait of the address holds it back."""
     email = str(body.email).lower()
+    now = datetime.now(UTC)
 
-    def lookup() -> tuple[int, User | None]:
-        with factory() as session:
-            failures = accounts.recent_failed_logins(session, email=email, window=timedelta(minutes=1))
-            return failures, accounts.user_by_email(session, email=email)
+    def lookup() -> tuple[login_guard.LoginGate, User | None]:
+        with transaction(factory) as session:
+            user = accounts.user_by_email(session, email=email)
+            gate = login_guard.open_gate(
+                session,
+                request,
+                settings,
+                email=email,
+                user_id=user.id if user else None,
+                now=now,
+                enforce=not just_registered,
+            )
+            return gate, user
 
-    failures, user = await anyio.to_thread.run_sync(lookup)
-    if failures >= settings.login_attempts_per_minute:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many failed logins for this account: wait a minute and try again",
-            headers={"Retry-After": "60"},
-        )
+    gate, user = await anyio.to_thread.run_sync(lookup)
     ok = await verify_password(body.password.get_secret_value(), user.password_hash if user else None)
     ok = ok and user is not None and user.is_active
 
     def record() -> TokenPair | None:
-        with transaction(factory) as session:
-            accounts.record_login(session, email=email, succeeded=ok)
+        with transaction(factory) as session:  # a wait starts when the failure is known, after the hash check
+            login_guard.record(session, gate, settings, succeeded=ok, now=datetime.now(UTC))
             if not ok or user is None:
                 return None
             return _issue_tokens(session, settings, user)
 
+    def prune() -> None:
+        with transaction(factory) as session:
+            login_guard.prune(session, settings, now=now)
+
     pair = await anyio.to_thread.run_sync(record)
-    if pair is None:
+    if pair is None or user is None:
+        await anyio.to_thread.run_sync(prune)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
-    return pair
+    return pair, login_guard.new_device_token(settings, user.id, now)
 
 
 @router.post("/refresh", response_model=TokenPair)

@@ -2,6 +2,8 @@
 
 Payloads in the Temporal history are AES-GCM encrypted (config.codec). Staff point the Web UI's "codec server"
 setting at `<api>/codec` (with "pass the user access token" on) to read them; every decode is audited by count.
+A body that is not a Payloads document, or a payload that does not open (forged, truncated, sealed with a key not
+configured here), answers 422 naming the payload and the reason: nothing of it is returned.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from temporalio.api.common.v1 import Payloads
 
 from api.deps import OpsUser, SessionDep
 from api.service import audited
-from config.codec import EncryptionCodec
+from config.codec import EncryptionCodec, UnreadablePayload
 
 router = APIRouter(prefix="/codec", tags=["ops"], include_in_schema=True)
 
@@ -21,9 +23,9 @@ router = APIRouter(prefix="/codec", tags=["ops"], include_in_schema=True)
 async def _payloads(request: Request) -> Payloads:
     try:
         return json_format.Parse(await request.body(), Payloads())
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, UnicodeDecodeError) as exc:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"body: not a Temporal Payloads JSON document ({exc})"
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"body: not a Temporal Payloads JSON document ({str(exc)[:200]})"
         ) from exc
 
 
@@ -42,7 +44,10 @@ async def encode(request: Request, _user: OpsUser) -> JSONResponse:
 @router.post("/decode", summary="Decode payloads for the Temporal Web UI (ops only, audited)")
 async def decode(request: Request, user: OpsUser, session: SessionDep) -> JSONResponse:
     payloads = await _payloads(request)
-    decoded = await _codec(request).decode(payloads.payloads)
+    try:
+        decoded = await _codec(request).decode(payloads.payloads)
+    except UnreadablePayload as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     await audited(
         session,
         user=user,

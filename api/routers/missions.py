@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
-from api import gateway, service
+from api import gateway, service, uploads
 from api.deps import (
     ClientUser,
     CurrentUser,
@@ -314,23 +314,6 @@ for _action in ACTIONS:
 
 # --- documents and deliverables ----------------------------------------------------------------------------
 
-MAX_DELIVERABLE_BYTES = 25 * 1024 * 1024
-DELIVERABLE_TYPES = {
-    "application/pdf": ".pdf",
-    "application/zip": ".zip",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
-    "application/vnd.oasis.opendocument.text": ".odt",
-    "text/plain": ".txt",
-    "text/csv": ".csv",
-    "text/markdown": ".md",
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-}
-
-ACCEPTED = ", ".join(sorted(set(DELIVERABLE_TYPES.values())))
-
 
 class DocumentRead(BaseModel):
     id: uuid.UUID
@@ -366,7 +349,7 @@ def list_documents(mission: VisibleMission, user: CurrentUser, session: SessionD
 @router.get(
     "/missions/{mission_id}/documents/{document_id}",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "the document's bytes"}},
+    responses={200: {"content": uploads.DOWNLOAD_CONTENT, "description": "the document's bytes, as an attachment"}},
     summary="Download a document of the mission",
 )
 def download_document(
@@ -375,19 +358,14 @@ def download_document(
     record = session.get(DocumentRecord, document_id)
     if record is None or record.mission_id != mission.id or not _sees_contract(session, mission, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "document not found")
-    extension = DELIVERABLE_TYPES.get(record.media_type, ".bin") if record.kind == "deliverable" else ".pdf"
-    name = f"{record.kind}-{record.number or record.id}{extension}"
-    return Response(
-        store.get(record.sha256),
-        media_type=record.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Content-SHA256": record.sha256},
-    )
+    return uploads.document_response(record, store.get(record.sha256))
 
 
 @router.post(
     "/missions/{mission_id}/milestones/{number}/deliverable",
     response_model=MilestoneView,
     summary="Upload the milestone's deliverable (expert)",
+    description=uploads.UPLOAD_DESCRIPTION,
 )
 async def submit_deliverable(
     mission: VisibleMission,
@@ -404,17 +382,7 @@ async def submit_deliverable(
     if not await anyio.to_thread.run_sync(_sees_contract, session, mission, user):
         # a losing candidate learns nothing of the contract's milestones, and stores nothing: as a missing one
         raise HTTPException(status.HTTP_404_NOT_FOUND, "milestone not found")
-    media_type = (file.content_type or "").split(";")[0].strip()
-    if media_type not in DELIVERABLE_TYPES:
-        raise HTTPException(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"file: type {media_type or 'unknown'} is not accepted; use one of {ACCEPTED}",
-        )
-    data = await file.read(MAX_DELIVERABLE_BYTES + 1)
-    if len(data) > MAX_DELIVERABLE_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "file: larger than 25 MB")
-    if not data:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "file: empty")
+    data, checked = await uploads.read_upload(file, fallback_name=f"deliverable-{number}")
     sha256 = await anyio.to_thread.run_sync(store.put, data)
     # The record is committed before the update (the workflow's projection writes the same database, and SQLite
     # has one writer); its stage then says whether the workflow took it. A retry after a lost answer (503) sends
@@ -435,7 +403,8 @@ async def submit_deliverable(
                 kind="deliverable",
                 sha256=sha256,
                 size=len(data),
-                media_type=media_type,
+                media_type=checked.media_type,
+                file_name=checked.file_name,
                 mission_id=mission.id,
                 language="en",
                 stage="uploaded",

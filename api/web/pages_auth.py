@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import SecretStr, ValidationError
 
 from api.deps import ACCESS_COOKIE, SessionDep, SettingsDep
+from api.login_guard import remember_device
 from api.routers import auth
 from api.schemas.accounts import LoginRequest
 from api.web import forms
@@ -50,7 +51,7 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     t = translator(request.cookies.get(LANG_COOKIE, "en"))
     try:
         body = LoginRequest(email=forms.text(form, "email"), password=SecretStr(forms.text(form, "password")))
-        pair = await auth.login(body, request.app.state.session_factory, settings)
+        pair, device = await auth.authenticate(body, request, request.app.state.session_factory, settings)
     except (ValidationError, HTTPException) as exc:
         message = error_text(exc) if isinstance(exc, HTTPException) and exc.status_code == 429 else t("login.failed")
         return render(
@@ -59,6 +60,7 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     target = _safe_next(forms.text(form, "next")) or "/portal"
     response = redirect(request, target)
     set_tokens(request, response, settings, pair)
+    remember_device(request, response, settings, device)
     return response
 
 
@@ -121,7 +123,8 @@ async def register(kind: str, request: Request, settings: SettingsDep) -> Respon
             expert_body = forms.expert_registration(form)
             await auth.register_expert(expert_body, request, factory, settings)
             email, password = str(expert_body.account.email), expert_body.account.password
-        pair = await auth.login(LoginRequest(email=email, password=password), factory, settings)
+        credentials = LoginRequest(email=email, password=password)
+        pair, device = await auth.authenticate(credentials, request, factory, settings, just_registered=True)
     except (ValidationError, HTTPException) as exc:
         return _register_page(
             request, kind, None, values=forms.values(form), flash=("error", error_text(exc)), status_code=422
@@ -129,4 +132,5 @@ async def register(kind: str, request: Request, settings: SettingsDep) -> Respon
     lang = forms.text(form, "language")
     response = redirect(request, "/portal", ok=translator(lang)("register.done"))
     set_tokens(request, response, settings, pair)
+    remember_device(request, response, settings, device)
     return response

@@ -132,14 +132,18 @@ class RefreshToken(IdMixin, TimestampMixin, Base):
     revoked_at: Mapped[datetime | None]
 
 
-class LoginAttempt(IdMixin, Base):
-    """Failed and successful logins, for the rate limit (shared by every API replica through the database)."""
+class LoginThrottle(Base):
+    """Login attempts counted per client address, per account (from devices it does not know) and per known device,
+    and until when each must wait (store.throttle): one row per key, shared by every API replica."""
 
-    __tablename__ = "login_attempts"
+    __tablename__ = "login_throttles"
 
-    email: Mapped[str] = mapped_column(String(254), index=True)
-    at: Mapped[datetime] = mapped_column(index=True)
-    succeeded: Mapped[bool] = mapped_column(Boolean)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True, doc="SHA-256 of scope:value (no e-mail in clear)")
+    scope: Mapped[str] = mapped_column(String(8), doc="client | account | device")
+    attempts: Mapped[int] = mapped_column(Integer, doc="failed or under way; a success is given back or forgotten")
+    allowed: Mapped[int] = mapped_column(Integer, doc="attempts allowed after the last wait (0: the policy's free)")
+    last_attempt_at: Mapped[datetime] = mapped_column(index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column()
 
 
 class AuditEntry(IdMixin, Base):

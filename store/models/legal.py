@@ -33,7 +33,10 @@ class DocumentRecord(IdMixin, TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(String(32), doc="contract | mission_invoice | fee_invoice | ...")
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(Integer)
-    media_type: Mapped[str] = mapped_column(String(64), default="application/pdf")
+    media_type: Mapped[str] = mapped_column(
+        String(80), default="application/pdf", doc="what its content is (documents.uploads), never what was declared"
+    )
+    file_name: Mapped[str | None] = mapped_column(String(160), doc="an upload's name as its sender gave it, cleaned")
     mission_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     number: Mapped[str | None] = mapped_column(String(35), doc="invoice number, when it is one")
     language: Mapped[str] = mapped_column(String(2))

@@ -35,9 +35,16 @@ def app(api_settings: Settings, engine: Engine) -> FastAPI:
     return application
 
 
+def client_address() -> tuple[str, int]:
+    """An address of its own for each test's client: failed logins are counted per address, in the database the
+    tests of a process share."""
+    n = uuid.uuid4().int
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", 50000
+
+
 @pytest.fixture
 async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client_address())
     async with httpx.AsyncClient(transport=transport, base_url="http://innot.test") as client:
         yield client
 

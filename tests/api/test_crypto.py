@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import zlib
 from typing import Any
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from google.protobuf import json_format
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import DataConverter
 
-from config.codec import EncryptionCodec
+from config.codec import EncryptionCodec, UnreadablePayload
 from config.crypto import DataCipher, UnknownKey
 from config.settings import Settings
 from config.temporal import data_converter
@@ -102,3 +108,92 @@ async def test_codec_server_decodes_for_ops_only(api: Any, session_factory: Any)
     assert as_ops.status_code == 200
     decoded = json_format.ParseDict(as_ops.json(), Payloads())
     assert await converter.decode(decoded.payloads, [dict]) == [{"message": SECRET}]
+
+
+def _sealed(cipher: DataCipher, plain: bytes, **metadata: bytes) -> Payload:
+    key_id, sealed = cipher.encrypt(plain)
+    return Payload(
+        metadata={"encoding": b"binary/encrypted", "encryption-key-id": key_id.encode()} | metadata, data=sealed
+    )
+
+
+async def test_codec_server_answers_forged_payloads_with_a_4xx_and_its_reason(
+    api: Any, app: Any, session_factory: Any
+) -> None:
+    from api.security import hash_password
+    from store.accounts import create_user
+    from store.db import transaction
+    from tests.api.conftest import PASSWORD, bearer, login, unique_email
+
+    ops_email = unique_email("ops")
+    with transaction(session_factory) as session:
+        create_user(session, email=ops_email, full_name="Ops", password_hash=await hash_password(PASSWORD), role="ops")
+    as_ops = bearer(await login(api, ops_email))
+    ours: DataCipher = app.state.cipher
+    genuine = (await EncryptionCodec(ours).encode([Payload(metadata={"encoding": b"json/plain"}, data=b'"hi"')]))[0]
+    stranger = DataCipher({"k9": os.urandom(32)}, "k9")
+    flipped = bytearray(genuine.data)
+    flipped[-1] ^= 1
+
+    def body(*payloads: Payload) -> bytes:
+        return json_format.MessageToJson(Payloads(payloads=list(payloads))).encode()
+
+    forged = {
+        "unknown key id": (body(_sealed(stranger, b"x" * 40)), "'k9' is not configured"),
+        "no key id": (body(Payload(metadata={"encoding": b"binary/encrypted"}, data=genuine.data)), "no encryption"),
+        "key id not text": (
+            body(Payload(metadata=dict(genuine.metadata) | {"encryption-key-id": b"\xff\xfe"}, data=genuine.data)),
+            "not an ASCII key id",
+        ),
+        "truncated ciphertext": (body(Payload(metadata=dict(genuine.metadata), data=genuine.data[:9])), "too short"),
+        "wrong tag": (body(Payload(metadata=dict(genuine.metadata), data=bytes(flipped))), "altered"),
+        "unknown compression": (body(_sealed(ours, b"x" * 40, compression=b"gzip")), "unknown compression"),
+        "compressed, it says": (body(_sealed(ours, b"x" * 40, compression=b"zlib")), "does not inflate"),
+        "a zlib bomb": (body(_sealed(ours, zlib.compress(bytes(16 * 1024 * 1024)), compression=b"zlib")), "past"),
+        "not a payload inside": (body(_sealed(ours, b"\xff\xff\xff\xff")), "not a Temporal payload"),
+        "one forged among genuine ones": (body(genuine, _sealed(stranger, b"x" * 40)), "payloads[1]"),
+        "not base64": (
+            b'{"payloads": [{"metadata": {"encoding": "YmluYXJ5L2VuY3J5cHRlZA==", "encryption-key-id": "azE="}, '
+            b'"data": "%%%"}]}',
+            "too short",
+        ),
+        "not UTF-8": (b'{"payloads": [\xff]}', "body: not a Temporal Payloads"),
+        "not JSON": (b"payloads", "body: not a Temporal Payloads"),
+    }
+    for case, (content, reason) in forged.items():
+        answer = await api.post("/codec/decode", content=content, headers=as_ops | {"Content-Type": "application/json"})
+        assert answer.status_code == 422, (case, answer.status_code, answer.text[:200])
+        assert reason in answer.json()["detail"], (case, answer.json())
+    still = await api.post("/codec/decode", content=body(genuine), headers=as_ops)
+    assert still.status_code == 200
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(
+    metadata=st.dictionaries(
+        st.sampled_from(["encoding", "encryption-key-id", "compression"]),
+        st.one_of(st.sampled_from([b"binary/encrypted", b"k1", b"zlib", b"gzip", b""]), st.binary(max_size=80)),
+    ),
+    data=st.one_of(st.binary(max_size=200), st.sampled_from([b"", b"\x00" * 12, bytes(28)])),
+    flip=st.integers(min_value=0, max_value=400),
+)
+def test_payload_codec_opens_a_payload_or_says_why_never_anything_else(
+    metadata: dict[str, bytes], data: bytes, flip: int
+) -> None:
+    cipher = DataCipher({"k1": _FUZZ_KEY}, "k1")
+    codec = EncryptionCodec(cipher)
+    genuine = asyncio.run(codec.encode([Payload(metadata={"encoding": b"json/plain"}, data=b"x" * 300)]))[0]
+    tampered = bytearray(genuine.data)
+    tampered[flip % len(tampered)] ^= 1 + flip % 255
+    for payload in (
+        Payload(metadata=metadata, data=data),
+        Payload(metadata=dict(genuine.metadata) | metadata, data=data),
+        Payload(metadata=dict(genuine.metadata), data=bytes(tampered)),
+    ):
+        try:
+            asyncio.run(codec.decode([payload]))
+        except UnreadablePayload as exc:
+            assert str(exc).startswith("payloads[0]: ")
+
+
+_FUZZ_KEY = os.urandom(32)
