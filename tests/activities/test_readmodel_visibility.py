@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from activities.projection import MilestoneRow, MissionRow, Projection, ReadModelBatch, TaskSpec
+from activities.projection import MilestoneRow, MissionRow, Projection, ReadModelWrite, TaskSpec
 from activities.readmodel import ReadModelActivities
 from api.routers.missions import detail_of
 from store.models.community import User
@@ -75,8 +75,8 @@ def test_each_event_names_the_expert_it_concerns(session_factory: sessionmaker[S
         ),
     )  # fmt: skip
     acts = ReadModelActivities(session_factory)
-    acts.apply_batch(ReadModelBatch(projections=batch))
-    acts.apply_batch(ReadModelBatch(projections=[milestone]))
+    for event_ in [*batch, milestone]:  # each event is one write, in order, as the workflows write them
+        acts.write_read_model(ReadModelWrite(event=event_))
 
     with session_factory() as session:
         recorded = session.execute(

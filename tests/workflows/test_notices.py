@@ -23,6 +23,7 @@ from domain.notices import readable
 from store.db import transaction
 from store.models.community import Expert, Organisation, User
 from store.models.notices import NoticeRecipient
+from store.models.readmodel import Notification
 from tests.activities.test_notify import Inbox, MailServer
 from tests.workflows import flows
 from tests.workflows.conftest import Harness, eventually
@@ -97,7 +98,11 @@ async def test_each_invited_expert_is_emailed_the_mission_and_its_deadline(told:
     [review] = mail.inbox.to(f"buyer-{told.org_id.hex[:8]}@client.test")
     assert "shortlist" in str(review["Subject"]).lower()
     with told.sessions() as s:
-        statuses = s.scalars(select(NoticeRecipient.email_status)).all()
+        statuses = s.scalars(
+            select(NoticeRecipient.email_status)
+            .join(Notification, Notification.id == NoticeRecipient.notification_id)
+            .where(Notification.mission_id == told.mission_id)
+        ).all()
         assert statuses and set(statuses) == {"sent"}, "each person got each notice once"
     assert len(mail.inbox.messages) == len(statuses)
 
