@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test lint types pytest test-db test-faults bench sysdeps clean
+.PHONY: install run test lint types pytest test-db test-faults bench sysdeps messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,20 @@ sysdeps:
 	@missing=""; command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	 test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	 if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+# The portal's texts (English msgids in api/web, found through babel.cfg): extract them into the template catalog,
+# then merge it into each language's messages.po, where a new text waits with an empty (or, when it resembles an old
+# one, a fuzzy) translation to fill; tests/web/test_translations.py fails until every one is translated. Nothing is
+# compiled here nor at install: the app compiles each .po in memory with babel when it first needs it (api/web/
+# i18n.py), so `pip install .`, the Docker image and a checkout all run from the one .po they ship (package-data),
+# without a build hook, and no stale .mo can hide an edit. File names only, sorted, unwrapped: parallel edits merge.
+# A new language: `pybabel init -i api/web/locale/messages.pot -d api/web/locale -l de`, then add it to LANGUAGES.
+LOCALE := api/web/locale
+messages: install
+	$(BIN)/pybabel -q extract -F babel.cfg --add-location=file --sort-output --no-wrap -c Translators: \
+		--project=innot --copyright-holder="the innot authors" -o $(LOCALE)/messages.pot api/web
+	$(BIN)/pybabel -q update -i $(LOCALE)/messages.pot -d $(LOCALE) --ignore-obsolete --no-wrap \
+		--ignore-pot-creation-date
 
 run: install
 	@$(BIN)/innot dev

@@ -25,7 +25,15 @@ from api.deps import ACCESS_COOKIE, SessionDep, SettingsDep, authenticate
 from api.errors import MAX_ERRORS, cut
 from api.routers import auth
 from api.schemas.accounts import RefreshRequest, TokenPair
-from api.web.i18n import LANG_COOKIE, pick_language, stage_label, translator
+from api.web.i18n import (
+    LANG_COOKIE,
+    LANGUAGES,
+    PRICING_LABELS,
+    VAT_REGIME_LABELS,
+    pick_language,
+    stage_label,
+    translations,
+)
 from config.settings import Settings
 from domain.taxonomy import get_taxonomy
 from store.models.community import User
@@ -37,10 +45,6 @@ CSRF_COOKIE = "innot_csrf"
 CSRF_FIELD = "csrf_token"
 FLASH_COOKIE = "innot_flash"
 
-templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True
-)
-
 
 def _when(value: datetime | str | None) -> str:
     if value is None:
@@ -50,8 +54,22 @@ def _when(value: datetime | str | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value.isoformat()
 
 
-templates.filters["when"] = _when
-templates.filters["short"] = lambda value: str(value)[:8]
+def _environment(lang: str) -> Environment:
+    """One template environment per language, its gettext installed once: a request never switches a shared one."""
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["when"] = _when
+    env.filters["short"] = lambda value: str(value)[:8]
+    env.globals.update(PRICING_LABELS=PRICING_LABELS, VAT_REGIME_LABELS=VAT_REGIME_LABELS)
+    return env
+
+
+TEMPLATES = {lang: _environment(lang) for lang in LANGUAGES}
 
 
 # --- CSRF ---------------------------------------------------------------------------------------------------
@@ -90,7 +108,10 @@ async def check_csrf(request: Request, settings: SettingsDep) -> None:
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not (sent and cookie and hmac.compare_digest(sent, cookie) and _valid_token(settings, sent)):
         lang = language_of(request, None)
-        raise HTTPException(status.HTTP_403_FORBIDDEN, translator(lang)("error.csrf"))
+        message = translations(lang).gettext(
+            "This form has expired or did not come from this site. Reload the page and try again."
+        )
+        raise HTTPException(status.HTTP_403_FORBIDDEN, message)
 
 
 CsrfChecked = Depends(check_csrf)
@@ -151,18 +172,20 @@ def read_flash(request: Request) -> tuple[str, str] | None:
 def render(request: Request, name: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     settings: Settings = request.app.state.settings
     lang = language_of(request, user)
-    t = translator(lang)
-    html = templates.get_template(name).render(
-        request=request,
-        user=user,
-        lang=lang,
-        t=t,
-        stage=lambda s: stage_label(str(s), lang),
-        csrf=csrf_token(request, settings),
-        csrf_field=CSRF_FIELD,
-        flash=context.pop("flash", None) or read_flash(request),
-        path=request.url.path,
-        **context,
+    html = (
+        TEMPLATES[lang]
+        .get_template(name)
+        .render(
+            request=request,
+            user=user,
+            lang=lang,
+            stage=lambda s: stage_label(str(s), lang),
+            csrf=csrf_token(request, settings),
+            csrf_field=CSRF_FIELD,
+            flash=context.pop("flash", None) or read_flash(request),
+            path=request.url.path,
+            **context,
+        )
     )
     response = HTMLResponse(html, status_code=status_code)
     _finish(request, response)

@@ -1,265 +1,63 @@
-"""Every text of the portal in French and English. A missing key shows itself (the key), never a crash."""
+"""The portal's languages: which one a request gets, and its gettext catalog.
+
+The English text is the msgid, in the templates (`{{ _("Dashboard") }}`, `ngettext`, `pgettext` through
+jinja2.ext.i18n) and in the code (`translations(lang).gettext("Profile saved.")`). `make messages` extracts them
+(babel.cfg says where) into locale/messages.pot and merges that into each language's locale/<lang>/LC_MESSAGES/
+messages.po, where the translation is written. English needs no catalog; a msgid without a translation shows in
+English, never as a crash.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+from domain.stages import MilestoneStage, Stage
+from domain.vat import SellerRegime
 
 LANGUAGES = ("en", "fr")
 LANG_COOKIE = "innot_lang"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
 
-TEXTS: dict[str, tuple[str, str]] = {
-    # key: (english, french)
-    "app.tagline": (
-        "Private consulting marketplace. Zero commission.",
-        "Place de marché privée du conseil. Zéro commission.",
-    ),
-    "nav.skip": ("Skip to content", "Aller au contenu"),
-    "nav.dashboard": ("Dashboard", "Tableau de bord"),
-    "nav.new_need": ("Post a need", "Publier un besoin"),
-    "nav.inbox": ("My tasks", "Mes tâches"),
-    "nav.profile": ("Profile", "Profil"),
-    "nav.ops": ("Missions", "Missions"),
-    "nav.attention": ("Needs attention", "À traiter"),
-    "nav.audit": ("Audit log", "Journal d'audit"),
-    "nav.charts": ("Charts", "Graphiques"),
-    "nav.transparency": ("Transparency", "Transparence"),
-    "nav.login": ("Log in", "Connexion"),
-    "nav.logout": ("Log out", "Déconnexion"),
-    "nav.register_client": ("Register an organisation", "Inscrire une organisation"),
-    "nav.register_expert": ("Register as an expert", "S'inscrire comme expert"),
-    "lang.label": ("Language", "Langue"),
-    "lang.switch": ("Switch", "Changer"),
-    "login.title": ("Log in", "Connexion"),
-    "login.email": ("E-mail", "E-mail"),
-    "login.password": ("Password", "Mot de passe"),
-    "login.submit": ("Log in", "Se connecter"),
-    "login.failed": ("Wrong e-mail or password.", "E-mail ou mot de passe incorrect."),
-    "login.no_account": ("No account yet?", "Pas encore de compte ?"),
-    "register.client.title": ("Register a client organisation", "Inscrire une organisation cliente"),
-    "register.expert.title": ("Register as an expert", "Inscription expert"),
-    "register.account": ("Your account", "Votre compte"),
-    "register.organisation": ("Your organisation", "Votre organisation"),
-    "register.profile": ("Your expert profile", "Votre profil d'expert"),
-    "register.billing": ("Invoicing", "Facturation"),
-    "register.submit": ("Register", "S'inscrire"),
-    "register.done": (
-        "Registration received. Your membership is pending until the registration fee is paid.",
-        "Inscription enregistrée. Votre adhésion est en attente du paiement des frais d'inscription.",
-    ),
-    "field.full_name": ("Full name", "Nom complet"),
-    "field.email": ("E-mail", "E-mail"),
-    "field.password": ("Password (10+ characters, mixed)", "Mot de passe (10 caractères et plus, variés)"),
-    "field.language": ("Preferred language", "Langue préférée"),
-    "field.legal_name": ("Legal name", "Raison sociale"),
-    "field.legal_form": ("Legal form", "Forme juridique"),
-    "field.siret": ("SIRET (French entities)", "SIRET (entités françaises)"),
-    "field.vat_number": ("VAT number", "Numéro de TVA"),
-    "field.billing_email": ("Billing e-mail", "E-mail de facturation"),
-    "field.address_line": ("Address", "Adresse"),
-    "field.postcode": ("Postcode", "Code postal"),
-    "field.city": ("City", "Ville"),
-    "field.country": ("Country (ISO code, e.g. FR)", "Pays (code ISO, ex. FR)"),
-    "field.display_name": ("Display name", "Nom affiché"),
-    "field.headline": ("Headline", "Accroche"),
-    "field.business_functions": ("Business functions (comma separated)", "Fonctions (séparées par des virgules)"),
-    "field.skills": ("Skills (comma separated keys)", "Compétences (clés séparées par des virgules)"),
-    "field.languages": ("Languages (ISO codes, comma separated)", "Langues (codes ISO, séparés par des virgules)"),
-    "field.countries": ("Countries for on-site work (comma separated)", "Pays pour le travail sur site (virgules)"),
-    "field.remote": ("Remote work possible", "Travail à distance possible"),
-    "field.daily_rate": ("Daily rate (excl. tax)", "Taux journalier (HT)"),
-    "field.currency": ("Currency", "Devise"),
-    "field.available_from": ("Available from", "Disponible à partir du"),
-    "field.available_days_per_week": ("Days available per week", "Jours disponibles par semaine"),
-    "field.vat_regime": ("VAT regime", "Régime de TVA"),
-    "field.iban": ("IBAN", "IBAN"),
-    "field.mandate": (
-        "I mandate the platform to issue my invoices in my name and on my behalf (CGI art. 289-I-2).",
-        "Je mandate la plateforme pour émettre mes factures en mon nom et pour mon compte (CGI art. 289-I-2).",
-    ),
-    "vat.vat_registered": ("VAT registered", "Assujetti à la TVA"),
-    "vat.franchise_en_base": ("Franchise en base (no VAT)", "Franchise en base (pas de TVA)"),
-    "vat.non_eu": ("Outside the EU", "Hors UE"),
-    "field.title": ("Title", "Titre"),
-    "field.description": ("Description", "Description"),
-    "field.business_function": ("Business function", "Fonction"),
-    "field.budget_min": ("Daily budget, low", "Budget journalier, bas"),
-    "field.budget_max": ("Daily budget, high", "Budget journalier, haut"),
-    "field.start_date": ("Start date", "Date de début"),
-    "field.duration_days": ("Duration (days)", "Durée (jours)"),
-    "field.confidential": ("Confidential", "Confidentiel"),
-    "field.mission_language": ("Mission language", "Langue de la mission"),
-    "field.reason": ("Reason (required, audited)", "Motif (obligatoire, audité)"),
-    "field.reason_optional": ("Reason (optional)", "Motif (facultatif)"),
-    "field.approach": ("Approach", "Approche"),
-    "field.pricing": ("Pricing", "Tarification"),
-    "field.days": ("Days", "Jours"),
-    "field.milestone_title": ("Milestone title", "Titre du jalon"),
-    "field.amount": ("Amount (excl. tax)", "Montant (HT)"),
-    "field.due_date": ("Due date", "Échéance"),
-    "field.file": ("Deliverable file", "Fichier livrable"),
-    "field.score": ("Score (1 to 5)", "Note (1 à 5)"),
-    "field.comment": ("Comment", "Commentaire"),
-    "field.message": ("Message", "Message"),
-    "field.paid_on": ("Paid on", "Payé le"),
-    "field.reference": ("Payment reference", "Référence du paiement"),
-    "field.deadline_key": ("Deadline", "Échéance"),
-    "field.new_due": ("New due date and time (UTC)", "Nouvelle échéance (UTC)"),
-    "field.from_expert": ("Replace expert", "Expert remplacé"),
-    "field.to_expert": ("By expert (id)", "Par l'expert (id)"),
-    "pricing.fixed": ("Fixed price", "Forfait"),
-    "pricing.daily": ("Daily rate x days", "Taux journalier x jours"),
-    "yes": ("Yes", "Oui"),
-    "no": ("No", "Non"),
-    "save": ("Save", "Enregistrer"),
-    "send": ("Send", "Envoyer"),
-    "filter": ("Filter", "Filtrer"),
-    "download": ("Download", "Télécharger"),
-    "open": ("Open", "Ouvrir"),
-    "none": ("Nothing here yet.", "Rien pour l'instant."),
-    "dashboard.title": ("My missions", "Mes missions"),
-    "dashboard.next_deadline": ("Next deadline", "Prochaine échéance"),
-    "dashboard.stage": ("Stage", "Étape"),
-    "dashboard.tasks": ("Waiting for you", "En attente de votre part"),
-    "dashboard.pending_membership": (
-        "Your membership is pending: you can post a need once the registration fee is paid.",
-        "Votre adhésion est en attente : vous pourrez publier un besoin une fois les frais d'inscription réglés.",
-    ),
-    "need.title": ("Post a need", "Publier un besoin"),
-    "need.submit": ("Post the need", "Publier le besoin"),
-    "need.created": ("Your need is posted: matching experts now.", "Votre besoin est publié : recherche d'experts."),
-    "mission.timeline": ("Timeline", "Chronologie"),
-    "mission.shortlist": ("Shortlist", "Présélection"),
-    "mission.reserve": ("in reserve", "en réserve"),
-    "mission.remove": ("Remove from the shortlist", "Retirer de la présélection"),
-    "mission.start_invitations": ("Send the invitations", "Envoyer les invitations"),
-    "mission.invitations": ("Invitations", "Invitations"),
-    "mission.proposals": ("Proposals", "Propositions"),
-    "mission.select": ("Select this proposal", "Choisir cette proposition"),
-    "mission.new_round": ("Ask for a new round", "Demander un nouveau tour"),
-    "mission.contract": ("Contract", "Contrat"),
-    "mission.sign": ("Sign the contract", "Signer le contrat"),
-    "mission.signing_hash": ("You are signing the PDF whose SHA-256 is", "Vous signez le PDF dont le SHA-256 est"),
-    "mission.signed_by": ("Signed by", "Signé par"),
-    "mission.milestones": ("Milestones and deliverables", "Jalons et livrables"),
-    "mission.deliver": ("Upload the deliverable", "Déposer le livrable"),
-    "mission.accept": ("Accept the deliverable", "Accepter le livrable"),
-    "mission.revision": ("Ask for a revision", "Demander une révision"),
-    "mission.confirm_payment": ("Confirm the payment", "Confirmer le paiement"),
-    "mission.documents": ("Documents and invoices", "Documents et factures"),
-    "mission.invoice": ("Invoice", "Facture"),
-    "mission.messages": ("Private messages", "Messages privés"),
-    "mission.thread_with": ("Thread with", "Fil avec"),
-    "mission.feedback": ("Feedback", "Évaluation"),
-    "mission.rate": ("Send my rating", "Envoyer mon évaluation"),
-    "mission.cancel": ("Cancel the mission", "Annuler la mission"),
-    "mission.state_unavailable": (
-        "The workflow engine is unreachable: showing the last known state.",
-        "Le moteur de workflows est injoignable : dernier état connu affiché.",
-    ),
-    "mission.accept_invitation": ("Accept the invitation", "Accepter l'invitation"),
-    "mission.decline_invitation": ("Decline", "Décliner"),
-    "mission.submit_proposal": ("Send my proposal", "Envoyer ma proposition"),
-    "mission.add_milestone": ("Add a milestone", "Ajouter un jalon"),
-    "mission.total": ("Total", "Total"),
-    "mission.score": ("Score", "Score"),
-    "mission.deliverable": ("Deliverable", "Livrable"),
-    "mission.paused": ("Paused", "En pause"),
-    "mission.need": ("The need", "Le besoin"),
-    "mission.budget": ("Daily budget", "Budget journalier"),
-    "inbox.title": ("My tasks across missions", "Mes tâches, toutes missions"),
-    "inbox.due": ("Due", "Échéance"),
-    "profile.title": ("Profile and availability", "Profil et disponibilité"),
-    "profile.saved": ("Profile saved.", "Profil enregistré."),
-    "ops.title": ("All missions", "Toutes les missions"),
-    "ops.attention_title": ("Missions needing attention", "Missions à traiter"),
-    "ops.client": ("Client organisation id", "Id de l'organisation cliente"),
-    "ops.expert": ("Expert id", "Id de l'expert"),
-    "ops.deadline_before": ("Deadline before", "Échéance avant"),
-    "ops.deadline_after": ("Deadline after", "Échéance après"),
-    "ops.inspect": ("Inspect", "Inspecter"),
-    "ops.state": ("State", "État"),
-    "ops.history": ("Workflow history", "Historique du workflow"),
-    "ops.actions": ("Actions", "Actions"),
-    "ops.pause": ("Pause", "Mettre en pause"),
-    "ops.resume": ("Resume", "Reprendre"),
-    "ops.retry": ("Retry (after needs attention)", "Relancer (après incident)"),
-    "ops.extend": ("Extend a deadline", "Prolonger une échéance"),
-    "ops.reassign": ("Reassign the expert", "Réaffecter l'expert"),
-    "ops.cancel": ("Cancel the mission", "Annuler la mission"),
-    "ops.qualify": ("Qualify the need", "Qualifier le besoin"),
-    "ops.decision.approve": ("Approve", "Approuver"),
-    "ops.decision.reject": ("Reject", "Refuser"),
-    "ops.decision.ask_details": ("Ask the client for details", "Demander des précisions au client"),
-    "ops.resolve": ("Resolve the dispute", "Régler le litige"),
-    "ops.outcome.continue": ("Continue the mission", "Poursuivre la mission"),
-    "ops.outcome.cancel": ("Cancel the mission", "Annuler la mission"),
-    "ops.outcome.close": ("Close the mission", "Clôturer la mission"),
-    "field.decision": ("Decision", "Décision"),
-    "field.outcome": ("Outcome", "Issue"),
-    "ops.done": ("Done.", "Fait."),
-    "ops.audit_title": ("Audit log", "Journal d'audit"),
-    "ops.charts_title": ("Mission charts", "Graphiques des missions"),
-    "ops.funnel": ("Missions per stage", "Missions par étape"),
-    "ops.lead_time": ("Average time spent in each stage (hours)", "Temps moyen passé par étape (heures)"),
-    "ops.when": ("When", "Quand"),
-    "ops.who": ("Who", "Qui"),
-    "ops.action": ("Action", "Action"),
-    "ops.target": ("Target", "Cible"),
-    "transparency.title": ("Transparency ledger", "Registre de transparence"),
-    "transparency.intro": (
-        "The platform lives only on the yearly registration fees of its two communities. It takes no commission on "
-        "any deal: every expert invoice goes to the client in full. Every entry is chained to the previous one by "
-        "its hash.",
-        "La plateforme vit uniquement des frais d'inscription annuels de ses deux communautés. Elle ne prend aucune "
-        "commission : chaque facture d'expert va au client en totalité. Chaque écriture est chaînée à la précédente "
-        "par son empreinte.",
-    ),
-    "transparency.fees": (
-        "Registration fees invoiced per community and period",
-        "Frais d'inscription facturés par communauté et période",
-    ),
-    "transparency.contracts": ("Contracts signed and their value", "Contrats signés et leur valeur"),
-    "transparency.invoiced": ("Mission invoices issued", "Factures de mission émises"),
-    "transparency.commission": ("Commission taken", "Commission prélevée"),
-    "transparency.csv": ("Download the ledger (CSV)", "Télécharger le registre (CSV)"),
-    "transparency.chain_ok": ("Hash chain verified: intact.", "Chaîne d'empreintes vérifiée : intacte."),
-    "transparency.chain_broken": ("Hash chain problems:", "Problèmes dans la chaîne d'empreintes :"),
-    "col.period": ("Period", "Période"),
-    "col.community": ("Community", "Communauté"),
-    "col.count": ("Count", "Nombre"),
-    "col.total": ("Total", "Total"),
-    "col.currency": ("Currency", "Devise"),
-    "col.title": ("Title", "Titre"),
-    "col.mission": ("Mission", "Mission"),
-    "col.task": ("Task", "Tâche"),
-    "error.title": ("Something went wrong", "Un problème est survenu"),
-    "error.csrf": (
-        "This form has expired or did not come from this site. Reload the page and try again.",
-        "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez.",
-    ),
-    "error.not_found": ("Mission not found.", "Mission introuvable."),
-    "error.invalid": ("Please correct the fields below.", "Veuillez corriger les champs ci-dessous."),
+
+def N_(message: str) -> str:  # noqa: N802 - the marker gettext's extractors know
+    """Marks a msgid chosen now and translated where it is shown (the labels below)."""
+    return message
+
+
+# The domain names its values; how a person reads them is the portal's business.
+STAGE_LABELS: dict[str, str] = {
+    Stage.NEED: N_("Need"),
+    Stage.QUALIFICATION: N_("Qualification"),
+    Stage.SHORTLIST: N_("Shortlist"),
+    Stage.INVITATIONS: N_("Invitations"),
+    Stage.PROPOSALS: N_("Proposals"),
+    Stage.CONTRACT: N_("Contract"),
+    Stage.DELIVERY: N_("Delivery"),
+    Stage.FEEDBACK: N_("Feedback"),
+    Stage.CLOSED: N_("Closed"),
+    Stage.CANCELLED: N_("Cancelled"),
+    Stage.DISPUTED: N_("Disputed"),
+    Stage.NEEDS_ATTENTION: N_("Needs attention"),
+    MilestoneStage.AWAITING_DELIVERABLE: N_("Awaiting the deliverable"),
+    MilestoneStage.IN_REVIEW: N_("In review"),
+    MilestoneStage.INVOICING: N_("Invoicing"),
+    MilestoneStage.AWAITING_PAYMENT: N_("Awaiting payment"),
+    MilestoneStage.PAID: N_("Paid"),
+    # not a stage: what a terminated workflow leaves in the read model
+    "terminated": N_("Terminated"),
 }
-
-STAGE_LABELS: dict[str, tuple[str, str]] = {
-    "need": ("Need", "Besoin"),
-    "qualification": ("Qualification", "Qualification"),
-    "shortlist": ("Shortlist", "Présélection"),
-    "invitations": ("Invitations", "Invitations"),
-    "proposals": ("Proposals", "Propositions"),
-    "contract": ("Contract", "Contrat"),
-    "delivery": ("Delivery", "Livraison"),
-    "feedback": ("Feedback", "Évaluation"),
-    "closed": ("Closed", "Clôturée"),
-    "cancelled": ("Cancelled", "Annulée"),
-    "disputed": ("Disputed", "En litige"),
-    "needs_attention": ("Needs attention", "À traiter"),
-    "terminated": ("Terminated", "Terminée de force"),
-    "awaiting_deliverable": ("Awaiting the deliverable", "Livrable attendu"),
-    "in_review": ("In review", "En revue"),
-    "invoicing": ("Invoicing", "Facturation"),
-    "awaiting_payment": ("Awaiting payment", "Paiement attendu"),
-    "paid": ("Paid", "Payé"),
+PRICING_LABELS: dict[str, str] = {"fixed": N_("Fixed price"), "daily": N_("Daily rate x days")}
+VAT_REGIME_LABELS: dict[SellerRegime, str] = {
+    "franchise_en_base": N_("Franchise en base (no VAT)"),
+    "vat_registered": N_("VAT registered"),
+    "non_eu": N_("Outside the EU"),
 }
 
 
@@ -271,16 +69,23 @@ def pick_language(*candidates: str | None) -> str:
     return "en"
 
 
-def translator(lang: str) -> Callable[[str], str]:
-    index = 1 if lang == "fr" else 0
+@cache
+def _catalog(lang: str) -> Translations:
+    """The language's messages.po, compiled in memory by babel: the .po is the only file shipped and read, so no
+    build step can forget it and no stale .mo can hide a translation. Fuzzy entries stay out, as with msgfmt."""
+    with (LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
+        catalog = read_po(po, locale=lang, domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
 
-    def t(key: str) -> str:
-        pair = TEXTS.get(key) or STAGE_LABELS.get(key)
-        return pair[index] if pair else key
 
-    return t
+def translations(lang: str) -> NullTranslations:
+    """gettext for this language; English, or any code we do not speak, is the msgid itself."""
+    return _catalog(lang) if lang in LANGUAGES and lang != "en" else NullTranslations()
 
 
 def stage_label(stage: str, lang: str) -> str:
-    pair = STAGE_LABELS.get(stage)
-    return pair[1 if lang == "fr" else 0] if pair else stage.replace("_", " ")
+    msgid = STAGE_LABELS.get(stage)
+    return translations(lang).gettext(msgid) if msgid else stage.replace("_", " ")

@@ -25,7 +25,7 @@ from api.web.core import (
     render,
     set_tokens,
 )
-from api.web.i18n import LANG_COOKIE, LANGUAGES, translator
+from api.web.i18n import LANG_COOKIE, LANGUAGES, translations
 from store.models.community import RefreshToken
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -48,12 +48,16 @@ def login_page(request: Request, user: MaybeUser, next: str | None = None) -> Re
 @router.post("/login", dependencies=[CsrfChecked])
 async def login(request: Request, settings: SettingsDep) -> Response:
     form = await request.form()
-    t = translator(request.cookies.get(LANG_COOKIE, "en"))
+    _ = translations(request.cookies.get(LANG_COOKIE, "en")).gettext
     try:
         body = LoginRequest(email=forms.text(form, "email"), password=SecretStr(forms.text(form, "password")))
         pair, device = await auth.authenticate(body, request, request.app.state.session_factory, settings)
     except (ValidationError, HTTPException) as exc:
-        message = error_text(exc) if isinstance(exc, HTTPException) and exc.status_code == 429 else t("login.failed")
+        message = (
+            error_text(exc)
+            if isinstance(exc, HTTPException) and exc.status_code == 429
+            else _("Wrong e-mail or password.")
+        )
         return render(
             request, "login.html", None, status_code=401, values=forms.values(form), next="", flash=("error", message)
         )
@@ -130,7 +134,10 @@ async def register(kind: str, request: Request, settings: SettingsDep) -> Respon
             request, kind, None, values=forms.values(form), flash=("error", error_text(exc)), status_code=422
         )
     lang = forms.text(form, "language")
-    response = redirect(request, "/portal", ok=translator(lang)("register.done"))
+    done = translations(lang).gettext(
+        "Registration received. Your membership is pending until the registration fee is paid."
+    )
+    response = redirect(request, "/portal", ok=done)
     set_tokens(request, response, settings, pair)
     remember_device(request, response, settings, device)
     return response

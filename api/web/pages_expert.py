@@ -16,7 +16,7 @@ from api.routers import experts
 from api.schemas.profiles import ExpertProfileUpdate
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
-from api.web.i18n import translator
+from api.web.i18n import translations
 from store import missions as queries
 from store.models.readmodel import MissionRecord
 
@@ -85,4 +85,4 @@ async def save_profile(request: Request, user: WebUser, session: SessionDep) -> 
         experts.update_profile(_profile_update(form), user, session)
     except ValidationError as exc:
         return redirect(request, "/portal/profile", error=error_text(exc))
-    return redirect(request, "/portal/profile", ok=translator(language_of(request, user))("profile.saved"))
+    return redirect(request, "/portal/profile", ok=translations(language_of(request, user)).gettext("Profile saved."))

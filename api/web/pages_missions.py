@@ -23,7 +23,7 @@ from api.schemas.missions import MissionSummary
 from api.views import redact, summary_of
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
-from api.web.i18n import translator
+from api.web.i18n import translations
 from domain.actions import Scope
 from domain.mission import MissionView, PendingAction
 from domain.stages import Stage
@@ -93,7 +93,11 @@ async def post_need(request: Request, user: WebUser, session: SessionDep, settin
             key=forms.text(form, "idempotency_key") or str(uuid.uuid4()),
             flash=("error", error_text(exc)),
         )
-    return redirect(request, f"/portal/missions/{created.mission_id}", ok=translator(lang)("need.created"))
+    return redirect(
+        request,
+        f"/portal/missions/{created.mission_id}",
+        ok=translations(lang).gettext("Your need is posted: matching experts now."),
+    )
 
 
 def _mission_or_404(session: Any, user: User, mission_id: uuid.UUID) -> MissionRecord:
@@ -120,8 +124,8 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
     require(user, "client", "expert")
     sight = visible(session, user=user, mission_id=mission_id)
     if sight is None:
-        t = translator(language_of(request, user))
-        return render(request, "error.html", user, status_code=404, message=t("error.not_found"))
+        message = translations(language_of(request, user)).gettext("Mission not found.")
+        return render(request, "error.html", user, status_code=404, message=message)
     mission, summary = sight.mission, summary_of(sight)
     detail = missions.detail_for(session, sight)
     view: MissionView | None = None
@@ -187,7 +191,7 @@ async def mission_action(
         await actions.perform(request, session, user, mission_id=mission_id, action=action, form=form)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
-    return redirect(request, back, ok=translator(lang)("ops.done"))
+    return redirect(request, back, ok=translations(lang).gettext("Done."))
 
 
 @router.post("/{mission_id}/milestones/{number}/deliverable", dependencies=[CsrfChecked])
@@ -208,7 +212,7 @@ async def upload_deliverable(
         return redirect(request, back, error=error_text(exc))
     finally:
         await form.close()
-    return redirect(request, back, ok=translator(language_of(request, user))("ops.done"))
+    return redirect(request, back, ok=translations(language_of(request, user)).gettext("Done."))
 
 
 async def deliver(
@@ -233,7 +237,7 @@ async def milestone_action(
         await actions.perform(request, session, user, mission_id=mission_id, action=action, form=form, number=number)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
-    return redirect(request, back, ok=translator(language_of(request, user))("ops.done"))
+    return redirect(request, back, ok=translations(language_of(request, user)).gettext("Done."))
 
 
 @router.get("/{mission_id}/documents/{document_id}")

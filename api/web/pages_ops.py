@@ -19,7 +19,7 @@ from api.routers import ops, ops_missions
 from api.web import actions, forms
 from api.web.charts import bar_chart
 from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
-from api.web.i18n import stage_label, translator
+from api.web.i18n import stage_label, translations
 from domain.actions import Scope
 from domain.stages import Stage
 from store import missions as queries
@@ -84,8 +84,8 @@ async def inspect(mission_id: uuid.UUID, request: Request, user: WebUser, sessio
     require(user, "ops")
     mission = session.get(MissionRecord, mission_id)
     if mission is None:
-        t = translator(language_of(request, user))
-        return render(request, "error.html", user, status_code=404, message=t("error.not_found"))
+        message = translations(language_of(request, user)).gettext("Mission not found.")
+        return render(request, "error.html", user, status_code=404, message=message)
     inspection: Any = None
     problem = None
     try:
@@ -110,10 +110,10 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
     require(user, "ops")
     form = await request.form()
     back = f"/portal/ops/missions/{mission_id}"
-    lang = language_of(request, user)
+    _ = translations(language_of(request, user)).gettext
     try:
         if len(forms.text(form, "reason")) < 3:
-            raise HTTPException(422, f"reason: {translator(lang)('field.reason')}")
+            raise HTTPException(422, "reason: " + _("Reason (required, audited)"))
         number = forms.text(form, "milestone")
         milestone = int(number) if action == "resume" and number.isdigit() else None
         scope = Scope.MISSION if milestone is None else Scope.MILESTONE
@@ -121,7 +121,7 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
         await actions.perform(request, session, user, mission_id=mission_id, action=chosen, form=form, number=milestone)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
-    return redirect(request, back, ok=translator(lang)("ops.done"))
+    return redirect(request, back, ok=_("Done."))
 
 
 @router.get("/audit")
@@ -171,11 +171,15 @@ def lead_times(session: Session, limit: int = 50_000) -> list[tuple[str, float]]
 def charts(request: Request, user: WebUser, session: SessionDep) -> Response:
     require(user, "ops")
     lang = language_of(request, user)
-    t = translator(lang)
+    _ = translations(lang).gettext
     counts = stage_counts(session)
     times = lead_times(session)
-    funnel = bar_chart(t("ops.funnel"), [(stage_label(s, lang), n) for s, n in counts])
-    lead = bar_chart(t("ops.lead_time"), [(stage_label(s, lang), round(h, 1)) for s, h in times], unit=" h")
+    funnel = bar_chart(_("Missions per stage"), [(stage_label(s, lang), n) for s, n in counts])
+    lead = bar_chart(
+        _("Average time spent in each stage (hours)"),
+        [(stage_label(s, lang), round(h, 1)) for s, h in times],
+        unit=" h",
+    )
     total = Counter(dict(counts))
     return render(
         request,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from api.deps import SessionDep
 from api.web.charts import bar_chart
 from api.web.core import MaybeUser, language_of, render
-from api.web.i18n import translator
+from api.web.i18n import translations
 from store.legal import export_ledger_csv, verify_ledger
 from store.models.legal import LedgerEntry
 
@@ -49,14 +49,14 @@ def ledger_totals(session: SessionDep) -> tuple[Totals, Totals, Totals, Decimal]
 
 @router.get("/transparency")
 def transparency(request: Request, user: MaybeUser, session: SessionDep) -> Response:
-    lang = language_of(request, user)
-    t = translator(lang)
+    _ = translations(language_of(request, user)).gettext
     fees, contracts, invoiced, commission = ledger_totals(session)
     fee_chart = bar_chart(
-        t("transparency.fees"), [(f"{p} {c}", float(a)) for (p, c, _cur), (_n, a) in sorted(fees.items())]
+        _("Registration fees invoiced per community and period"),
+        [(f"{p} {c}", float(a)) for (p, c, _cur), (_n, a) in sorted(fees.items())],
     )
     contract_chart = bar_chart(
-        t("transparency.contracts"), [(p, float(a)) for (p, _c, _cur), (_n, a) in sorted(contracts.items())]
+        _("Contracts signed and their value"), [(p, float(a)) for (p, _c, _cur), (_n, a) in sorted(contracts.items())]
     )
     return render(
         request,

@@ -52,6 +52,33 @@ def test_client_registers_sees_pending_membership_and_switches_language(new_cont
     assert "/portal/login" in page.url, "logged out: the dashboard asks to log in again"
 
 
+def test_pages_speak_the_language_of_the_browser_then_of_the_cookie(new_context: NewContext, stack: Stack) -> None:
+    page = new_context(locale="fr-FR").new_page()
+    page.goto("/portal/login")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+    expect(page.get_by_role("button", name="Se connecter")).to_be_visible()
+    expect(page.get_by_label("Mot de passe")).to_be_visible()
+
+    page = new_context(locale="en-GB").new_page()
+    log_in(page, create_ops_user(stack.sessions))
+    page.wait_for_url("**/portal/ops/missions")
+    stages = page.get_by_label("Stage", exact=True).locator("option").all_inner_texts()
+    assert {"Shortlist", "Needs attention", "Closed"} <= set(stages)
+    page.goto("/portal/ops/charts")
+    expect(page.locator("svg.chart").first).to_have_attribute("aria-label", "Missions per stage")
+
+    page.context.add_cookies([{"name": "innot_lang", "value": "fr", "url": stack.base_url}])
+    page.goto("/portal/ops/missions")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    stages = page.get_by_label("Étape", exact=True).locator("option").all_inner_texts()
+    assert {"Présélection", "À traiter", "Clôturée"} <= set(stages)
+    assert "Shortlist" not in stages
+    expect(page.get_by_role("link", name="Journal d'audit")).to_be_visible()
+    page.goto("/portal/ops/charts")
+    expect(page.locator("svg.chart").first).to_have_attribute("aria-label", "Missions par étape")
+
+
 def test_login_refuses_a_wrong_password_then_lets_the_member_in(new_context: NewContext, stack: Stack) -> None:
     page = new_context().new_page()
     email = unique_email("bob")
