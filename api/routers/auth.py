@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES, ErrorBody
+from api.routers import account as account_security
 from api.schemas.accounts import (
     AccountCreate,
     ClientRegistration,
@@ -26,6 +27,7 @@ from api.schemas.accounts import (
     TokenPair,
     UserRead,
 )
+from api.second_factor import second_factor_refusal
 from api.security import create_access_token, hash_password, hash_token, new_refresh_token, verify_password
 from config.settings import Settings
 from store import accounts
@@ -100,6 +102,7 @@ async def _register(
     except (accounts.DuplicateEmail, IntegrityError) as exc:
         raise _duplicate(exc) from exc
     await _start_membership(request, settings, community, result)
+    result.verification_email_sent = await account_security.send_verification(request, settings, result.user.id)
     return result
 
 
@@ -168,6 +171,8 @@ async def login(body: LoginRequest, factory: Factory, settings: SettingsDep) -> 
         )
     ok = await verify_password(body.password.get_secret_value(), user.password_hash if user else None)
     ok = ok and user is not None and user.is_active
+    refusal = await second_factor_refusal(factory, settings, user, body.otp) if ok and user is not None else None
+    ok = ok and refusal is None
 
     def record() -> TokenPair | None:
         with transaction(factory) as session:
@@ -178,7 +183,7 @@ async def login(body: LoginRequest, factory: Factory, settings: SettingsDep) -> 
 
     pair = await anyio.to_thread.run_sync(record)
     if pair is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
+        raise refusal or HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
     return pair
 
 

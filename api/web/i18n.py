@@ -237,6 +237,40 @@ TEXTS: dict[str, tuple[str, str]] = {
         "This form has expired or did not come from this site. Reload the page and try again.",
         "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez.",
     ),
+    # account e-mails (api/account_mail.py)
+    "mail.hello": ("Hello", "Bonjour"),
+    "mail.verify_email.subject": ("Confirm your e-mail address", "Confirmez votre adresse e-mail"),
+    "mail.verify_email.intro": (
+        "Please confirm that this address is yours: until then you cannot post a need, accept an invitation or "
+        "sign a contract.",
+        "Merci de confirmer que cette adresse est bien la vôtre : d'ici là, vous ne pouvez ni publier de besoin, "
+        "ni accepter d'invitation, ni signer de contrat.",
+    ),
+    "mail.verify_email.action": ("Confirm my address", "Confirmer mon adresse"),
+    "mail.verify_email.expiry": (
+        "This link works once, for 48 hours.",
+        "Ce lien fonctionne une seule fois, pendant 48 heures.",
+    ),
+    "mail.verify_email.ignore": (
+        "If you did not create an innot account, ignore this e-mail.",
+        "Si vous n'avez pas créé de compte innot, ignorez cet e-mail.",
+    ),
+    "mail.reset_password.subject": ("Reset your innot password", "Réinitialisez votre mot de passe innot"),
+    "mail.reset_password.intro": (
+        "Someone asked to reset the password of your innot account. Choose a new one with the link below; every "
+        "open session will be logged out.",
+        "Quelqu'un a demandé à réinitialiser le mot de passe de votre compte innot. Choisissez-en un nouveau avec "
+        "le lien ci-dessous ; toutes les sessions ouvertes seront déconnectées.",
+    ),
+    "mail.reset_password.action": ("Choose a new password", "Choisir un nouveau mot de passe"),
+    "mail.reset_password.expiry": (
+        "This link works once, for one hour.",
+        "Ce lien fonctionne une seule fois, pendant une heure.",
+    ),
+    "mail.reset_password.ignore": (
+        "If you did not ask for it, ignore this e-mail: your password stays as it is.",
+        "Si vous n'êtes pas à l'origine de cette demande, ignorez cet e-mail : votre mot de passe ne change pas.",
+    ),
     "error.not_found": ("Mission not found.", "Mission introuvable."),
     "error.invalid": ("Please correct the fields below.", "Veuillez corriger les champs ci-dessous."),
 }
