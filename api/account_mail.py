@@ -13,7 +13,7 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import anyio
 import structlog
@@ -52,6 +52,13 @@ class Outbox:
     def __init__(self, inner: Mailer | None = None) -> None:
         self.inner = inner
         self.sent: list[EmailMessage] = []
+
+    @classmethod
+    def install(cls, app: Any) -> Outbox:
+        """Put an outbox in front of the app's mail server."""
+        outbox = cls(app.state.mailer)
+        app.state.mailer = outbox
+        return outbox
 
     def send(self, message: EmailMessage) -> None:
         if self.inner is not None:

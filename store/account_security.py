@@ -25,17 +25,25 @@ class LinkRefused(Exception):
 
 
 def issue_link(session: Session, *, user_id: uuid.UUID, purpose: str, token_hash: str, ttl: timedelta) -> AccountToken:
-    """A new link for this purpose; the older unused ones stop working (only the latest e-mail counts)."""
-    now = datetime.now(UTC)
-    session.execute(
-        update(AccountToken)
-        .where(AccountToken.user_id == user_id, AccountToken.purpose == purpose, AccountToken.used_at.is_(None))
-        .values(used_at=now)
-    )
-    row = AccountToken(user_id=user_id, purpose=purpose, token_hash=token_hash, expires_at=now + ttl)
+    row = AccountToken(user_id=user_id, purpose=purpose, token_hash=token_hash, expires_at=datetime.now(UTC) + ttl)
     session.add(row)
     session.flush()
     return row
+
+
+def retire_older_links(session: Session, *, user_id: uuid.UUID, purpose: str, keep: uuid.UUID) -> None:
+    """Once a new link was sent, the older unused ones stop working (only the latest e-mail counts); a link whose
+    e-mail could not be sent leaves the previous one working."""
+    session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+            AccountToken.id != keep,
+        )
+        .values(used_at=datetime.now(UTC))
+    )
 
 
 def consume_link(session: Session, *, purpose: str, token_hash: str) -> User:

@@ -57,16 +57,22 @@ async def _send_link(
     purpose, ttl = (VERIFY_EMAIL, VERIFY_EMAIL_TTL) if kind == "verify_email" else (RESET_PASSWORD, RESET_PASSWORD_TTL)
     token, token_hash = new_link_token(settings, purpose)
 
-    def issue() -> User | None:
+    def issue() -> tuple[User, uuid.UUID] | None:
         with transaction(factory) as session:
             user = session.get(User, user_id)
-            if user is not None:
-                security.issue_link(session, user_id=user_id, purpose=purpose, token_hash=token_hash, ttl=ttl)
-            return user
+            if user is None:
+                return None
+            row = security.issue_link(session, user_id=user_id, purpose=purpose, token_hash=token_hash, ttl=ttl)
+            return user, row.id
 
-    user = await anyio.to_thread.run_sync(issue)
-    if user is not None:
-        await send_account_email(mailer, settings, user=user, kind=kind, token=token)
+    def retire(keep: uuid.UUID) -> None:
+        with transaction(factory) as session:
+            security.retire_older_links(session, user_id=user_id, purpose=purpose, keep=keep)
+
+    issued = await anyio.to_thread.run_sync(issue)
+    if issued is not None:
+        await send_account_email(mailer, settings, user=issued[0], kind=kind, token=token)
+        await anyio.to_thread.run_sync(retire, issued[1])
 
 
 async def send_verification(request: Request, settings: Settings, user_id: uuid.UUID) -> bool:

@@ -237,6 +237,100 @@ TEXTS: dict[str, tuple[str, str]] = {
         "This form has expired or did not come from this site. Reload the page and try again.",
         "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez.",
     ),
+    # account security pages (api/web/pages_account.py)
+    "nav.security": ("Security", "Sécurité"),
+    "login.otp": ("Authenticator code", "Code de l'application d'authentification"),
+    "login.otp_help": (
+        "Only if you enrolled an authenticator app (or use one of your recovery codes).",
+        "Seulement si vous avez activé une application d'authentification (ou l'un de vos codes de secours).",
+    ),
+    "login.otp_needed": (
+        "Enter the code of your authenticator app (or a recovery code), or check it: it did not match.",
+        "Saisissez le code de votre application d'authentification (ou un code de secours), ou vérifiez-le : "
+        "il ne correspond pas.",
+    ),
+    "login.forgot": ("Forgot your password?", "Mot de passe oublié ?"),
+    "security.title": ("Security", "Sécurité"),
+    "security.email": ("E-mail address", "Adresse e-mail"),
+    "security.email_verified": ("Verified.", "Vérifiée."),
+    "security.email_unverified": (
+        "Not verified yet: follow the link we sent you to post needs, accept invitations and sign.",
+        "Pas encore vérifiée : suivez le lien que nous vous avons envoyé pour publier des besoins, accepter des "
+        "invitations et signer.",
+    ),
+    "security.unverified_banner": (
+        "Please verify your e-mail address (see the link we sent you).",
+        "Merci de vérifier votre adresse e-mail (voir le lien que nous vous avons envoyé).",
+    ),
+    "security.resend": ("Send me a new link", "M'envoyer un nouveau lien"),
+    "security.verified": ("Your e-mail address is verified.", "Votre adresse e-mail est vérifiée."),
+    "security.verify_title": ("Verify my e-mail address", "Vérifier mon adresse e-mail"),
+    "security.verify_intro": (
+        "Confirm that this address is yours.",
+        "Confirmez que cette adresse est bien la vôtre.",
+    ),
+    "security.verify_submit": ("Verify my address", "Vérifier mon adresse"),
+    "security.ask_again": ("Link expired? Ask for a new one", "Lien expiré ? En demander un nouveau"),
+    "security.forgot_title": ("Forgotten password", "Mot de passe oublié"),
+    "security.forgot_intro": (
+        "Enter your e-mail address: if an account uses it, we send it a link to choose a new password.",
+        "Saisissez votre adresse e-mail : si un compte l'utilise, nous lui envoyons un lien pour choisir un "
+        "nouveau mot de passe.",
+    ),
+    "security.forgot_submit": ("Send me a link", "M'envoyer un lien"),
+    "security.reset_sent": (
+        "If an account uses this address, a link to choose a new password is on its way (valid one hour).",
+        "Si un compte utilise cette adresse, un lien pour choisir un nouveau mot de passe est en route (valable "
+        "une heure).",
+    ),
+    "security.reset_title": ("Choose a new password", "Choisir un nouveau mot de passe"),
+    "security.reset_intro": (
+        "Every open session of your account will be logged out.",
+        "Toutes les sessions ouvertes de votre compte seront déconnectées.",
+    ),
+    "security.new_password": ("New password", "Nouveau mot de passe"),
+    "security.password_rules": (
+        "At least 12 characters, with three of: lower case, upper case, digit, symbol.",
+        "Au moins 12 caractères, dont trois types parmi : minuscule, majuscule, chiffre, symbole.",
+    ),
+    "security.reset_submit": ("Set my new password", "Enregistrer mon nouveau mot de passe"),
+    "security.password_changed": (
+        "Password changed: log in with the new one.",
+        "Mot de passe changé : connectez-vous avec le nouveau.",
+    ),
+    "security.totp": ("Authenticator app (second factor)", "Application d'authentification (second facteur)"),
+    "security.totp_on": ("Enabled.", "Activée."),
+    "security.codes_left": ("Recovery codes left:", "Codes de secours restants :"),
+    "security.totp_off": (
+        "Not enabled. You need it to sign a contract.",
+        "Non activée. Elle est nécessaire pour signer un contrat.",
+    ),
+    "security.totp_off_ops": (
+        "Not enabled: ops pages open once it is.",
+        "Non activée : les pages ops s'ouvrent une fois qu'elle l'est.",
+    ),
+    "security.totp_setup": ("Set up an authenticator app", "Configurer une application d'authentification"),
+    "security.scan": (
+        "Scan this QR code with your authenticator app, then enter the code it shows.",
+        "Scannez ce QR code avec votre application d'authentification, puis saisissez le code affiché.",
+    ),
+    "security.secret": ("Or enter this key:", "Ou saisissez cette clé :"),
+    "security.otp_label": ("Authenticator code", "Code d'authentification"),
+    "security.totp_enable": ("Enable", "Activer"),
+    "security.codes_once": (
+        "Your recovery codes, shown only now: keep them safe. Each one replaces the app for one login.",
+        "Vos codes de secours, affichés maintenant seulement : conservez-les. Chacun remplace l'application pour "
+        "une connexion.",
+    ),
+    "security.new_codes": ("New recovery codes", "Nouveaux codes de secours"),
+    "security.totp_disable": ("Disable", "Désactiver"),
+    "security.totp_disabled": ("Second factor disabled.", "Second facteur désactivé."),
+    "security.sessions": ("Open sessions", "Sessions ouvertes"),
+    "security.session_opened": ("Opened", "Ouverte"),
+    "security.session_expires": ("Expires", "Expire"),
+    "security.this_session": ("This session", "Cette session"),
+    "security.revoke": ("Log out", "Déconnecter"),
+    "security.session_revoked": ("Session logged out.", "Session déconnectée."),
     # account e-mails (api/account_mail.py)
     "mail.hello": ("Hello", "Bonjour"),
     "mail.verify_email.subject": ("Confirm your e-mail address", "Confirmez votre adresse e-mail"),

@@ -49,10 +49,16 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     form = await request.form()
     t = translator(request.cookies.get(LANG_COOKIE, "en"))
     try:
-        body = LoginRequest(email=forms.text(form, "email"), password=SecretStr(forms.text(form, "password")))
+        body = LoginRequest(
+            email=forms.text(form, "email"),
+            password=SecretStr(forms.text(form, "password")),
+            otp=forms.text(form, "otp") or None,
+        )
         pair = await auth.login(body, request.app.state.session_factory, settings)
     except (ValidationError, HTTPException) as exc:
         message = error_text(exc) if isinstance(exc, HTTPException) and exc.status_code == 429 else t("login.failed")
+        if isinstance(exc, HTTPException) and "second factor" in str(exc.detail):
+            message = t("login.otp_needed")
         return render(
             request, "login.html", None, status_code=401, values=forms.values(form), next="", flash=("error", message)
         )

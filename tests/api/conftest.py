@@ -7,12 +7,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from config.settings import Settings
+from store import account_security, accounts
+from store.db import transaction
 
 PASSWORD = "Sturdy-Passw0rd!"
 
@@ -101,3 +105,22 @@ async def login(api: httpx.AsyncClient, email: str, password: str = PASSWORD) ->
 
 def bearer(tokens: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def with_second_factor(api: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, str]:
+    """Enrol an authenticator app for this account (every ops route needs one); the same headers back."""
+    setup = await api.post("/auth/totp/setup", headers=headers)
+    assert setup.status_code == 200, setup.text
+    code = pyotp.TOTP(setup.json()["secret"]).now()
+    enabled = await api.post("/auth/totp/enable", json={"code": code}, headers=headers)
+    assert enabled.status_code == 200, enabled.text
+    return headers
+
+
+def verified(session_factory: sessionmaker[Session], email: str) -> None:
+    """Mark the address verified, for tests about something else than the verification e-mail (which has its own,
+    tests/api/test_account_security.py)."""
+    with transaction(session_factory) as session:
+        user = accounts.user_by_email(session, email=email)
+        assert user is not None
+        account_security.mark_email_verified(session, user=user)

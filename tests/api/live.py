@@ -22,9 +22,22 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from api.account_mail import Outbox
 from api.app import create_app
 from api.security import hash_password
-from cli.demo import PASSWORD, Demo, Party, _login, _ok, need, pay_fees, proposal, register_parties
+from cli.demo import (
+    PASSWORD,
+    Demo,
+    Party,
+    _login,
+    _ok,
+    enrol_second_factor,
+    need,
+    open_account,
+    pay_fees,
+    proposal,
+    register_parties,
+)
 from config.settings import Settings
 from config.temporal import connect
 from store import accounts
@@ -49,7 +62,7 @@ class LiveMission:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-async def _register_unrelated(api: httpx.AsyncClient, tag: str) -> tuple[Party, Party]:
+async def _register_unrelated(api: httpx.AsyncClient, tag: str, outbox: Outbox) -> tuple[Party, Party]:
     """A client of another organisation and an expert no need of the mission matches (German, HR)."""
     client_b = Party(f"bob.{tag}@other-client.example")
     org = {
@@ -73,7 +86,7 @@ async def _register_unrelated(api: httpx.AsyncClient, tag: str) -> tuple[Party, 
     reg = await _ok(api.post("/auth/register/expert", json=payload), 201)
     stranger.member_id = reg["member_id"]
     for party in (client_b, stranger):
-        await _login(api, party)
+        await open_account(api, party, outbox)
     return client_b, stranger
 
 
@@ -123,6 +136,7 @@ async def build_live_mission(
     client = await connect(settings)
     app = create_app(settings, engine=engine, temporal=client)
     app.state.owns_engine = False
+    outbox = Outbox.install(app)
     workers = build_workers(client, settings)
     running = [asyncio.create_task(w.run()) for w in workers]
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -135,8 +149,9 @@ async def build_live_mission(
                     session, email=ops.email, full_name="Olga Ops", password_hash=password_hash, role="ops"
                 )
             await _login(api, ops)
-            client_a, experts = await register_parties(api, tag)
-            client_b, stranger = await _register_unrelated(api, tag)
+            await enrol_second_factor(api, ops)
+            client_a, experts = await register_parties(api, tag, outbox)
+            client_b, stranger = await _register_unrelated(api, tag, outbox)
             await pay_fees(api, ops, [client_a, *experts])
             demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
             await _to_contract(demo, client_a, experts)
