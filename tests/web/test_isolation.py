@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from tests.web.conftest import Stack, activate, unique_email
-from tests.web.steps import post_need, register_client
+from tests.web.steps import post_need, register_client, verify_email
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
 
@@ -20,6 +20,8 @@ def test_a_client_never_sees_another_clients_mission(new_context: Callable[..., 
     register_client(bob, bob_email, organisation="Beta Logistique SAS")
     activate(stack.sessions, alice_email)
     activate(stack.sessions, bob_email)
+    verify_email(alice, stack.outbox, alice_email)
+    verify_email(bob, stack.outbox, bob_email)
     alice_mission = post_need(alice, "Alpha secret turnaround plan", function="legal", skills="company_law")
     bob_mission = post_need(bob, "Beta warehouse audit", function="legal", skills="company_law")
 
