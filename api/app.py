@@ -14,8 +14,10 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api import errors, metrics
+from api.account_mail import mailer_of
 from api.guards import RefuseNulCharacters
 from api.routers import (
+    account,
     auth,
     clients,
     codec,
@@ -29,6 +31,7 @@ from api.routers import (
     ops,
     ops_missions,
     public,
+    two_factor,
 )
 from api.web.routes import STATIC_DIR
 from api.web.routes import router as web_router
@@ -104,6 +107,7 @@ def create_app(
     app.state.payload_codec = EncryptionCodec(app.state.cipher)
     app.state.document_store = open_document_store(settings.document_store)
     app.state.connect_temporal = connect_temporal
+    app.state.mailer = mailer_of(settings)  # account e-mails (verification, password reset)
     errors.install(app)
     app.add_middleware(RefuseNulCharacters)
     metrics.install(app, app.state.session_factory, settings.metrics_token)
@@ -118,7 +122,8 @@ def create_app(
         allow_headers=["Authorization", "Content-Type", "X-Namespace"],
         allow_credentials=True,
     )
-    routers = (health, auth, missions, messages, notifications, clients, experts, memberships, ops, ops_missions)
+    accounts = (auth, account, two_factor)
+    routers = (health, *accounts, missions, messages, notifications, clients, experts, memberships, ops, ops_missions)
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

@@ -24,6 +24,8 @@ from store.access import visible_mission
 from store.models.community import RefreshToken, User
 from store.models.readmodel import MissionRecord
 
+# ops routes need an enrolled second factor; the hint names where to enrol
+ENROL_HINT = "enrol an authenticator app on the Security page (/portal/security), or POST /auth/totp/setup then enable"
 _bearer = HTTPBearer(auto_error=False, description="access token from POST /auth/login")
 ACCESS_COOKIE = "innot_access"
 
@@ -102,6 +104,13 @@ def _forget_revoked(session: Session, _context: object, _instances: object) -> N
             _recently_checked.pop(obj.id, None)
 
 
+def forget_user(user_id: uuid.UUID) -> None:
+    """After a change of the account itself (e-mail verified, second factor, password): its sessions read it anew."""
+    for session_id, (_, sub, _user) in list(_recently_checked.items()):
+        if sub == str(user_id):
+            _recently_checked.pop(session_id, None)
+
+
 async def current_user(
     request: Request,
     settings: SettingsDep,
@@ -139,6 +148,8 @@ def require_role(role: Role) -> Callable[[User], Awaitable[User]]:
     async def guard(user: CurrentUser) -> User:
         if user.role != role.value:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this route is for {role.value} accounts")
+        if role is Role.OPS and user.totp_enabled_at is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"ops accounts need a second factor first: {ENROL_HINT}")
         return user
 
     return guard

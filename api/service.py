@@ -25,7 +25,9 @@ from temporalio.client import Client
 from api import gateway
 from api.deps import actor_of, release_connection
 from api.routers.memberships import membership_is_active
+from api.second_factor import confirm_presence
 from api.views import redact
+from config.settings import Settings
 from domain.actions import Action, Scope, Who
 from domain.mission import (
     Command,
@@ -44,9 +46,16 @@ View = MissionView | MilestoneView
 
 
 def command_of(action: Action, user: User, fields: BaseModel | Mapping[str, Any]) -> Command:
-    """The action's command in the user's name: the actor always comes from the account, never from the input."""
+    """The action's command in the user's name: the actor always comes from the account, never from the input
+    (nor the second-factor code, which the door checks and the workflow never sees)."""
     values = fields.model_dump() if isinstance(fields, BaseModel) else dict(fields)
+    values.pop("otp", None)
     return action.command.model_validate({**values, "actor": actor_of(user)})
+
+
+def _otp_of(fields: BaseModel | Mapping[str, Any]) -> str | None:
+    value = getattr(fields, "otp", None) if isinstance(fields, BaseModel) else fields.get("otp")
+    return str(value) if value else None
 
 
 @overload
@@ -59,6 +68,7 @@ async def act(
     action: Action,
     fields: BaseModel | Mapping[str, Any],
     number: None = None,
+    settings: Settings | None = None,
 ) -> MissionView: ...
 
 
@@ -72,6 +82,7 @@ async def act(
     action: Action,
     fields: BaseModel | Mapping[str, Any],
     number: int,
+    settings: Settings | None = None,
 ) -> MilestoneView: ...
 
 
@@ -85,6 +96,7 @@ async def act(
     action: Action,
     fields: BaseModel | Mapping[str, Any],
     number: int | None,
+    settings: Settings | None = None,
 ) -> View: ...
 
 
@@ -97,13 +109,18 @@ async def act(
     action: Action,
     fields: BaseModel | Mapping[str, Any],
     number: int | None = None,
+    settings: Settings | None = None,
 ) -> View:
     """Carry out `action` on the mission (or its milestone `number`) for `user`; answer the new state as the user
-    may see it."""
+    may see it. `settings` carry the key that opens the user's second factor, for the acts that need one."""
     if (action.scope is Scope.MILESTONE) != (number is not None):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{action.summary}: no such action here")
     command = command_of(action, user, fields)
     await anyio.to_thread.run_sync(partial(_check_access, session, user, mission_id, action))
+    if action.needs_second_factor:
+        if settings is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{action.summary}: needs a second factor, not here")
+        confirm_presence(settings, user, _otp_of(fields), action.summary.lower())
     if isinstance(command, SelectProposal):
         await anyio.to_thread.run_sync(partial(_check_invoiceable, session, mission_id, command.expert_id))
     target = mission_workflow_id(mission_id) if number is None else milestone_workflow_id(mission_id, number)
@@ -144,11 +161,20 @@ def _check_access(session: Session, user: User, mission_id: uuid.UUID, action: A
     if not action.who.allows(user.role):
         who = "parties of the mission" if action.who is Who.PARTY else action.who.value
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {who} can {action.summary.lower()}")
+    if action.needs_verified_email and user.email_verified_at is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, unverified_reason(user, action.summary.lower()))
     if action.needs_active_membership and not membership_is_active(session, user.expert_id):
         raise HTTPException(
             status.HTTP_409_CONFLICT, "your membership is not active: pay the registration fee to take missions"
         )
     release_connection(session)  # the pooled connection goes back before the wait on the workflow
+
+
+def unverified_reason(user: User, what: str) -> str:
+    return (
+        f"verify your e-mail address before you {what}: follow the link sent to {user.email} "
+        "(a new one: POST /auth/verify-email/resend, or the Security page)"
+    )
 
 
 async def terminate(session: Session, client: Client, *, user: User, mission_id: uuid.UUID, reason: str) -> None:

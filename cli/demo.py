@@ -17,12 +17,17 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pyotp
 from rich.console import Console
 
 from config.settings import Settings
+
+if TYPE_CHECKING:
+    from api.account_mail import Outbox
 
 PASSWORD = "Demo-Passw0rd!-2026"  # noqa: S105 - demo accounts on a development database
 # A need only the demo experts fit: French and Japanese both required (a hard filter of matching).
@@ -40,6 +45,14 @@ class Party:
     email: str
     headers: dict[str, str] = field(default_factory=dict)
     member_id: str = ""
+    totp_secret: str | None = None  # the authenticator app the party enrolled
+    recovery_codes: list[str] = field(default_factory=list)  # each opens one more login (a TOTP code opens one)
+
+    def otp(self) -> str:
+        """What the party's authenticator app shows now."""
+        if self.totp_secret is None:
+            raise DemoError(f"{self.email} has no second factor enrolled")
+        return pyotp.TOTP(self.totp_secret).now()
 
 
 async def _ok(response: Awaitable[httpx.Response], expected: int = 200) -> Any:
@@ -64,11 +77,35 @@ def _address(country: str = "FR") -> dict[str, str]:
 
 
 async def _login(api: httpx.AsyncClient, party: Party) -> None:
-    tokens = await _ok(api.post("/auth/login", json={"email": party.email, "password": PASSWORD}))
+    body = {"email": party.email, "password": PASSWORD} | ({"otp": party.otp()} if party.totp_secret else {})
+    tokens = await _ok(api.post("/auth/login", json=body))
     party.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
-async def register_parties(api: httpx.AsyncClient, tag: str) -> tuple[Party, list[Party]]:
+async def verify_email(api: httpx.AsyncClient, party: Party, outbox: Outbox) -> None:
+    """Follow the link of the verification e-mail the party received, as a person would."""
+    link = urlsplit(outbox.link(party.email, "verify_email"))
+    await _ok(api.post("/auth/verify-email", json={"token": parse_qs(link.query)["token"][0]}))
+
+
+async def enrol_second_factor(api: httpx.AsyncClient, party: Party) -> None:
+    """Enrol an authenticator app (its secret kept on the party): ops need one for every ops route, and each
+    party confirms its signature with a code."""
+    setup = await _ok(api.post("/auth/totp/setup", headers=party.headers))
+    party.totp_secret = setup["secret"]
+    codes = await _ok(api.post("/auth/totp/enable", json={"code": party.otp()}, headers=party.headers))
+    party.recovery_codes = list(codes["codes"])
+
+
+async def open_account(api: httpx.AsyncClient, party: Party, outbox: Outbox) -> None:
+    """After registration: log in, verify the e-mail address, enrol the second factor."""
+    await _login(api, party)
+    await verify_email(api, party, outbox)
+    await enrol_second_factor(api, party)
+
+
+async def register_parties(api: httpx.AsyncClient, tag: str, outbox: Outbox) -> tuple[Party, list[Party]]:
+    """A client and three experts, registered, verified (through the e-mails in `outbox`) and enrolled."""
     client = Party(f"claire.{tag}@demo-client.example")
     registered = await _ok(
         api.post(
@@ -93,7 +130,7 @@ async def register_parties(api: httpx.AsyncClient, tag: str) -> tuple[Party, lis
         201,
     )
     client.member_id = registered["member_id"]
-    await _login(api, client)
+    await open_account(api, client, outbox)
     experts = []
     for n, (name, rate) in enumerate(
         [("Jean Dupont", "900.00"), ("Aiko Bernard", "950.00"), ("Marc Leroy", "1000.00")]
@@ -125,7 +162,7 @@ async def register_parties(api: httpx.AsyncClient, tag: str) -> tuple[Party, lis
             201,
         )
         expert.member_id = registered["member_id"]
-        await _login(api, expert)
+        await open_account(api, expert, outbox)
         experts.append(expert)
     return client, experts
 
@@ -274,9 +311,8 @@ class Demo:
         for party in (client, chosen):
             view = await self.wait_action(party, "sign_contract", "the contract")
             sha = view["contract"]["document"]["sha256"]
-            await _ok(
-                post(f"/missions/{self.mission_id}/contract/sign", json={"expected_sha256": sha}, headers=party.headers)
-            )
+            body = {"expected_sha256": sha, "otp": party.otp()}
+            await _ok(post(f"/missions/{self.mission_id}/contract/sign", json=body, headers=party.headers))
         await self.timeline(client)
         for number in (1, 2):
             await self._deliver(client, chosen, number)
@@ -344,10 +380,10 @@ class Demo:
             self.console.print(f"  wrote {self.out / name} ({len(data.content):,} bytes)")
 
 
-async def run_demo(api: httpx.AsyncClient, console: Console, out: Path, ops: Party) -> str:
+async def run_demo(api: httpx.AsyncClient, console: Console, out: Path, ops: Party, outbox: Outbox) -> str:
     tag = uuid.uuid4().hex[:8]
     console.print("[bold]Registering a client organisation and three experts...[/bold]")
-    client, experts = await register_parties(api, tag)
+    client, experts = await register_parties(api, tag, outbox)
     console.print("Ops confirm the registration fees (fee invoices issued by the membership workflows)...")
     await pay_fees(api, ops, [client, *experts])
     console.print("[bold]The mission, stage by stage:[/bold]")
@@ -359,6 +395,7 @@ async def demo_main(settings: Settings, console: Console, out: Path) -> str:
     an embedded dev server started for the occasion; with in-process workers and the API app in process."""
     from temporalio.testing import WorkflowEnvironment
 
+    from api.account_mail import Outbox
     from api.app import create_app
     from api.security import hash_password
     from cli.dev import port_busy, temporal_binary
@@ -394,7 +431,8 @@ async def demo_main(settings: Settings, console: Console, out: Path) -> str:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://innot.demo", timeout=60) as api:
                 await _login(api, ops)
-                return await run_demo(api, console, out, ops)
+                await enrol_second_factor(api, ops)
+                return await run_demo(api, console, out, ops, Outbox.install(app))
         finally:
             await asyncio.gather(*(w.shutdown() for w in workers))
             await asyncio.gather(*running, return_exceptions=True)

@@ -154,6 +154,10 @@ def create_ops_user(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"ops account {user.email} created ({user.id})")
+    console.print(
+        "Before any ops route: log in and enrol an authenticator app on the Security page (/portal/security), "
+        "or POST /auth/totp/setup then /auth/totp/enable; it is asked at every login after that."
+    )
 
 
 @app.command()

@@ -41,6 +41,8 @@ class Action:
     scope: Scope = Scope.MISSION
     completes: tuple[str, ...] = ()  # the inbox task kinds this action answers
     needs_active_membership: bool = False  # a lapsed member cannot open or accept new missions
+    needs_verified_email: bool = False  # an engagement: only once the account's e-mail address is verified
+    needs_second_factor: bool = False  # a legal act: a fresh authenticator code (`otp`) confirms it
 
     @property
     def name(self) -> str:
@@ -75,7 +77,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(C, "open_dispute", cmds.OpenDispute, "dispute", "Open a dispute"),
     # the expert's side
     Action(E, "accept_invitation", cmds.AnswerInvitation, "invitation/accept", "Accept the invitation",
-           completes=("answer_invitation",), needs_active_membership=True),
+           completes=("answer_invitation",), needs_active_membership=True, needs_verified_email=True),
     Action(E, "decline_invitation", cmds.AnswerInvitation, "invitation/decline", "Decline the invitation",
            completes=("answer_invitation",)),
     Action(E, "submit_proposal", cmds.SubmitProposal, "proposal", "Submit a proposal",
@@ -83,7 +85,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(E, "withdraw_proposal", cmds.WithdrawProposal, "proposal/withdraw", "Withdraw my proposal"),
     # both parties
     Action(P, "sign_contract", cmds.SignContract, "contract/sign", "Sign the contract (both parties)",
-           completes=("sign_contract",)),
+           completes=("sign_contract",), needs_verified_email=True, needs_second_factor=True),
     Action(P, "rate", cmds.RateParty, "rating", "Rate the other party", completes=("rate_expert", "rate_client")),
     # milestones
     Action(E, "submit_deliverable", cmds.SubmitDeliverable, "deliverable", "Upload the milestone's deliverable",

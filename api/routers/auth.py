@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 from api import login_guard
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import ERROR_RESPONSES, ErrorBody
+from api.routers import account as account_security
 from api.schemas.accounts import (
     AccountCreate,
     ClientRegistration,
@@ -27,6 +28,7 @@ from api.schemas.accounts import (
     TokenPair,
     UserRead,
 )
+from api.second_factor import second_factor_refusal
 from api.security import create_access_token, hash_password, hash_token, new_refresh_token, verify_password
 from config.settings import Settings
 from store import accounts
@@ -101,6 +103,7 @@ async def _register(
     except (accounts.DuplicateEmail, IntegrityError) as exc:
         raise _duplicate(exc) from exc
     await _start_membership(request, settings, community, result)
+    result.verification_email_sent = await account_security.send_verification(request, settings, result.user.id)
     return result
 
 
@@ -193,6 +196,8 @@ async def authenticate(
     gate, user = await anyio.to_thread.run_sync(lookup)
     ok = await verify_password(body.password.get_secret_value(), user.password_hash if user else None)
     ok = ok and user is not None and user.is_active
+    refusal = await second_factor_refusal(factory, settings, user, body.otp) if ok and user is not None else None
+    ok = ok and refusal is None
 
     def record() -> TokenPair | None:
         with transaction(factory) as session:  # a wait starts when the failure is known, after the hash check
@@ -208,7 +213,7 @@ async def authenticate(
     pair = await anyio.to_thread.run_sync(record)
     if pair is None or user is None:
         await anyio.to_thread.run_sync(prune)
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
+        raise refusal or HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong e-mail or password")
     return pair, login_guard.new_device_token(settings, user.id, now)
 
 

@@ -107,6 +107,8 @@ async def create_mission(
     previous, active = await anyio.to_thread.run_sync(previous_or_membership)
     if previous is not None:
         return previous
+    if user.email_verified_at is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, service.unverified_reason(user, "post a need"))
     if not active:
         raise HTTPException(
             status.HTTP_409_CONFLICT, "your organisation's membership is not active: pay the registration fee first"
@@ -268,16 +270,19 @@ async def inbox(request: Request, user: CurrentUser) -> Response:
 
 def _party_route(action: Action) -> None:
     """The route of a party's action, from its declaration in `domain.actions`; `api.service.act` does the rest."""
-    body_model = body_of(action.command)
+    body_model = body_of(action.command, second_factor=action.needs_second_factor)
 
     async def mission_action(
         mission_id: uuid.UUID,
         body: body_model,  # type: ignore[valid-type]
         user: CurrentUser,
         session: SessionDep,
+        settings: SettingsDep,
         client: TemporalDep,
     ) -> Response:
-        view = await service.act(session, client, user=user, mission_id=mission_id, action=action, fields=body)
+        view = await service.act(
+            session, client, user=user, mission_id=mission_id, action=action, fields=body, settings=settings
+        )
         return json_response(view)
 
     async def milestone_action(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr, model_validator
@@ -192,6 +192,11 @@ class ExpertRegistration(BaseModel):
 class LoginRequest(BaseModel):
     email: EmailStr
     password: SecretStr
+    otp: str | None = Field(
+        default=None,
+        max_length=32,
+        description="once a second factor is enrolled: the 6-digit code of the authenticator app, or a recovery code",
+    )
 
 
 class RefreshRequest(BaseModel):
@@ -215,12 +220,32 @@ class UserRead(BaseModel):
     language: str
     organisation_id: UUID | None
     expert_id: UUID | None
+    email_verified: bool = Field(default=False, description="the owner followed the link sent at registration")
+    second_factor: bool = Field(default=False, description="a TOTP authenticator is enrolled")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_user(cls, data: Any) -> Any:
+        if hasattr(data, "email_verified_at"):  # a User row: derive the flags from its columns
+            return {
+                name: getattr(data, name)
+                for name in ("id", "email", "full_name", "role", "language", "organisation_id", "expert_id")
+            } | {
+                "email_verified": data.email_verified_at is not None,
+                "second_factor": data.totp_enabled_at is not None,
+            }
+        return data
 
 
 class RegistrationResult(BaseModel):
     user: UserRead
     member_id: UUID = Field(description="organisation id or expert id")
     membership_status: str
+    verification_email_sent: bool = Field(
+        default=False,
+        description="the verification link went out; when false (mail server down), ask again with "
+        "POST /auth/verify-email/resend",
+    )
 
 
 class _FieldError(ValueError):

@@ -46,24 +46,33 @@ class NeedSubmission(Need):
         return Need.model_validate(self.model_dump())
 
 
-_bodies: dict[type[Command], type[BaseModel]] = {}
+_bodies: dict[tuple[type[Command], bool], type[BaseModel]] = {}
 # Types a command carries that arrive through a door with rules of their own.
 _AT_THE_DOOR: dict[Any, Any] = {Need: NeedSubmission}
+OTP_FIELD = Field(
+    default=None,
+    max_length=32,
+    description="the 6-digit code of your authenticator app: a legal act is confirmed by the second factor",
+)
 
 
-def body_of(command: type[Command]) -> type[BaseModel]:
-    """The request body of a command: its fields without `actor`."""
-    if command not in _bodies:
+def body_of(command: type[Command], *, second_factor: bool = False) -> type[BaseModel]:
+    """The request body of a command: its fields without `actor` (and, for an act that needs the second factor,
+    the `otp` the door checks; it never reaches the workflow)."""
+    key = (command, second_factor)
+    if key not in _bodies:
         fields: dict[str, Any] = {
             name: (_AT_THE_DOOR.get(info.annotation, info.annotation), info)
             for name, info in command.model_fields.items()
             if name != "actor"
         }
+        if second_factor:
+            fields["otp"] = (str | None, OTP_FIELD)
         name = command.__name__ + "Body"
         model = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
         model.__doc__ = command.__doc__
-        _bodies[command] = cast(type[BaseModel], model)
-    return _bodies[command]
+        _bodies[key] = cast(type[BaseModel], model)
+    return _bodies[key]
 
 
 def to_command(command: type[Command], body: BaseModel, actor: Actor) -> Command:

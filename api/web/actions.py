@@ -46,7 +46,7 @@ FIELDS: dict[type[cmds.Command], FieldsOf] = {
     cmds.AnswerInvitation: _reason,
     cmds.SubmitProposal: lambda f: {"terms": forms.proposal_terms(f)},
     cmds.WithdrawProposal: _reason,
-    cmds.SignContract: lambda f: {"expected_sha256": forms.text(f, "expected_sha256")},
+    cmds.SignContract: lambda f: {"expected_sha256": forms.text(f, "expected_sha256"), "otp": forms.text(f, "otp")},
     cmds.RateParty: lambda f: {"score": forms.text(f, "score"), "comment": forms.text(f, "comment")},
     cmds.AcceptDeliverable: _nothing,
     cmds.RequestRevision: _reason,
@@ -95,10 +95,18 @@ async def perform(
 ) -> service.View:
     """Validate the form as the API validates its body (a pydantic ValidationError names the faulty field), then
     act through the service."""
-    fields = body_of(action.command).model_validate(FIELDS[action.command](form))
+    body = body_of(action.command, second_factor=action.needs_second_factor)
+    fields = body.model_validate(FIELDS[action.command](form))
     client = await temporal_of(request)
     return await service.act(
-        session, client, user=user, mission_id=mission_id, action=action, fields=fields, number=number
+        session,
+        client,
+        user=user,
+        mission_id=mission_id,
+        action=action,
+        fields=fields,
+        number=number,
+        settings=request.app.state.settings,
     )
 
 

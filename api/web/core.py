@@ -261,6 +261,8 @@ def require(user: User, *roles: str) -> None:
     """A page of another audience sends the user home instead (no error page for a mistyped link)."""
     if user.role not in roles:
         raise HTTPException(status.HTTP_303_SEE_OTHER, "not for this account", headers={"Location": home_of(user)})
+    if user.role == "ops" and user.totp_enabled_at is None:  # every ops page needs the second factor first
+        raise HTTPException(status.HTTP_303_SEE_OTHER, "enrol first", headers={"Location": "/portal/security"})
 
 
 def function_choices(lang: str) -> list[tuple[str, str]]:

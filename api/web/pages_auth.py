@@ -50,7 +50,11 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     form = await request.form()
     _ = translations(request.cookies.get(LANG_COOKIE, "en")).gettext
     try:
-        body = LoginRequest(email=forms.text(form, "email"), password=SecretStr(forms.text(form, "password")))
+        body = LoginRequest(
+            email=forms.text(form, "email"),
+            password=SecretStr(forms.text(form, "password")),
+            otp=forms.text(form, "otp") or None,
+        )
         pair, device = await auth.authenticate(body, request, request.app.state.session_factory, settings)
     except (ValidationError, HTTPException) as exc:
         message = (
@@ -58,6 +62,8 @@ async def login(request: Request, settings: SettingsDep) -> Response:
             if isinstance(exc, HTTPException) and exc.status_code == 429
             else _("Wrong e-mail or password.")
         )
+        if isinstance(exc, HTTPException) and "second factor" in str(exc.detail):
+            message = _("Enter the code of your authenticator app (or a recovery code), or check it: it did not match.")
         return render(
             request, "login.html", None, status_code=401, values=forms.values(form), next="", flash=("error", message)
         )

@@ -101,6 +101,11 @@ class User(IdMixin, TimestampMixin, Base):
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     expert_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("experts.id"), unique=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(doc="when the owner followed the verification link")
+    # the TOTP secret, sealed with the data key (config.crypto): set at enrolment, in force once confirmed
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, doc="last time step used to log in: no replay")
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     expert: Mapped[Expert | None] = relationship(back_populates="user")

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import pyotp
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -15,6 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from config.settings import Settings
+from store import account_security, accounts
+from store.db import transaction
 
 if TYPE_CHECKING:
     from tests.api.live import LiveMission
@@ -129,3 +132,22 @@ async def live_mission(
     var = tmp_path_factory.mktemp("live")
     async with build_live_mission(dev_server_env, engine, session_factory, var, through_first_invoice=True) as live:
         yield live
+
+
+async def with_second_factor(api: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, str]:
+    """Enrol an authenticator app for this account (every ops route needs one); the same headers back."""
+    setup = await api.post("/auth/totp/setup", headers=headers)
+    assert setup.status_code == 200, setup.text
+    code = pyotp.TOTP(setup.json()["secret"]).now()
+    enabled = await api.post("/auth/totp/enable", json={"code": code}, headers=headers)
+    assert enabled.status_code == 200, enabled.text
+    return headers
+
+
+def verified(session_factory: sessionmaker[Session], email: str) -> None:
+    """Mark the address verified, for tests about something else than the verification e-mail (which has its own,
+    tests/api/test_account_security.py)."""
+    with transaction(session_factory) as session:
+        user = accounts.user_by_email(session, email=email)
+        assert user is not None
+        account_security.mark_email_verified(session, user=user)

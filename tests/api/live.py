@@ -27,6 +27,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from api.account_mail import Outbox
 from api.app import create_app
 from api.security import hash_password
 from cli.demo import (
@@ -37,7 +38,9 @@ from cli.demo import (
     _login,
     _ok,
     _until,
+    enrol_second_factor,
     need,
+    open_account,
     pay_fees,
     proposal,
     register_parties,
@@ -66,7 +69,7 @@ class LiveMission:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-async def _register_unrelated(api: httpx.AsyncClient, tag: str) -> tuple[Party, Party]:
+async def _register_unrelated(api: httpx.AsyncClient, tag: str, outbox: Outbox) -> tuple[Party, Party]:
     """A client of another organisation and an expert no need of the mission matches (German, HR)."""
     client_b = Party(f"bob.{tag}@other-client.example")
     org = {
@@ -90,7 +93,7 @@ async def _register_unrelated(api: httpx.AsyncClient, tag: str) -> tuple[Party, 
     reg = await _ok(api.post("/auth/register/expert", json=payload), 201)
     stranger.member_id = reg["member_id"]
     for party in (client_b, stranger):
-        await _login(api, party)
+        await open_account(api, party, outbox)
     return client_b, stranger
 
 
@@ -113,15 +116,15 @@ class Competition:
     languages: list[str]
 
 
-async def register_competition(api: httpx.AsyncClient, tag: str) -> Competition:
-    client, experts = await register_parties(api, tag)
+async def register_competition(api: httpx.AsyncClient, tag: str, outbox: Outbox) -> Competition:
+    client, experts = await register_parties(api, tag, outbox)
     languages = ["fr", next(_OWN_LANGUAGES)]
     for expert in experts:  # before their fees are paid: matching reloads the directory then
         await _ok(api.patch("/experts/profile", json={"languages": languages}, headers=expert.headers))
-    return Competition(client, experts, await register_removed(api, tag, languages), languages)
+    return Competition(client, experts, await register_removed(api, tag, languages, outbox), languages)
 
 
-async def register_removed(api: httpx.AsyncClient, tag: str, languages: list[str]) -> Party:
+async def register_removed(api: httpx.AsyncClient, tag: str, languages: list[str], outbox: Outbox) -> Party:
     """An expert the need matches (its languages, finance), whom the client removes from the shortlist."""
     removed = Party(f"rita.{tag}@removed-expert.example")
     payload = expert_registration(
@@ -135,7 +138,7 @@ async def register_removed(api: httpx.AsyncClient, tag: str, languages: list[str
     )
     payload["account"] |= {"password": PASSWORD, "full_name": "Rita Retiree"}
     removed.member_id = (await _ok(api.post("/auth/register/expert", json=payload), 201))["member_id"]
-    await _login(api, removed)
+    await open_account(api, removed, outbox)
     return removed
 
 
@@ -229,6 +232,7 @@ async def build_live_mission(
     client = await connect(settings)
     app = create_app(settings, engine=engine, temporal=client)
     app.state.owns_engine = False
+    outbox = Outbox.install(app)
     workers = build_workers(client, settings)
     running = [asyncio.create_task(w.run()) for w in workers]
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -241,9 +245,10 @@ async def build_live_mission(
                     session, email=ops.email, full_name="Olga Ops", password_hash=password_hash, role="ops"
                 )
             await _login(api, ops)
-            competition = await register_competition(api, tag)
+            await enrol_second_factor(api, ops)
+            competition = await register_competition(api, tag, outbox)
             client_a, experts = competition.client, competition.experts
-            client_b, stranger = await _register_unrelated(api, tag)
+            client_b, stranger = await _register_unrelated(api, tag, outbox)
             await pay_fees(api, ops, [client_a, *experts, competition.removed])
             demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
             await to_contract(demo, competition)

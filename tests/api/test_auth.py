@@ -17,7 +17,15 @@ from config.settings import Settings
 from store.accounts import create_user
 from store.db import transaction
 from store.models.community import Expert, Membership, Organisation, User
-from tests.api.conftest import PASSWORD, bearer, client_registration, expert_registration, login, unique_email
+from tests.api.conftest import (
+    PASSWORD,
+    bearer,
+    client_registration,
+    expert_registration,
+    login,
+    unique_email,
+    with_second_factor,
+)
 
 pytestmark = pytest.mark.db
 
@@ -175,7 +183,7 @@ async def test_roles_are_kept_apart(api: httpx.AsyncClient, session_factory: ses
         create_user(session, email=ops_email, full_name="Olivia Ops", password_hash=password_hash, role="ops")
     as_client = bearer(await login(api, client_email))
     as_expert = bearer(await login(api, expert_email))
-    as_ops = bearer(await login(api, ops_email))
+    as_ops = await with_second_factor(api, bearer(await login(api, ops_email)))
     routes = {"client": "/clients/organisation", "expert": "/experts/profile", "ops": "/ops/audit"}
     tokens = {"client": as_client, "expert": as_expert, "ops": as_ops}
     for role, headers in tokens.items():

@@ -114,6 +114,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/refresh"): Rule("open"),
     ("POST", "/auth/logout"): Rule("any", fresh_session=True),
     ("GET", "/auth/me"): Rule("any"),
+    ("POST", "/auth/verify-email"): Rule("open"),
+    ("POST", "/auth/verify-email/resend"): Rule("any", ok=409),  # every party of the matrix is verified
+    ("POST", "/auth/password/forgot"): Rule("open"),
+    ("POST", "/auth/password/reset"): Rule("open"),
+    ("GET", "/auth/sessions"): Rule("any"),
+    ("DELETE", "/auth/sessions/{session_id}"): Rule("any", ok=404),  # nobody's session: as for another's
+    ("GET", "/auth/totp"): Rule("any"),
+    ("POST", "/auth/totp/setup"): Rule("any", ok=409),  # every party of the matrix is enrolled
+    ("POST", "/auth/totp/enable"): Rule("any"),
+    ("POST", "/auth/totp/recovery-codes"): Rule("any"),
+    ("POST", "/auth/totp/disable"): Rule("any"),
     ("GET", "/tasks"): Rule("any"),
     # my notices: each person reads and marks only their own (another's notice id answers 404 like a missing one)
     ("GET", "/notifications"): Rule("any"),
@@ -189,6 +200,19 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/logout"): Rule("portal-form", fresh_session=True),
     ("POST", "/portal/language"): Rule("portal-form", body={"language": "fr"}),
     ("POST", "/portal/register/{kind}"): Rule("portal-form", ok=422),
+    ("GET", "/portal/verify-email"): Rule("portal-public"),
+    ("POST", "/portal/verify-email"): Rule("portal-form", ok=400),  # the empty form: no valid link
+    ("GET", "/portal/forgot-password"): Rule("portal-public"),
+    ("POST", "/portal/forgot-password"): Rule("portal-form", ok=422),  # the empty form: no address
+    ("GET", "/portal/reset-password"): Rule("portal-public"),
+    ("POST", "/portal/reset-password"): Rule("portal-form", ok=400),  # the empty form: no valid link
+    ("GET", "/portal/security"): Rule("portal-page"),
+    ("POST", "/portal/security/verify-email"): Rule("portal-page"),
+    ("POST", "/portal/security/totp/setup"): Rule("portal-page"),
+    ("POST", "/portal/security/totp/enable"): Rule("portal-page"),
+    ("POST", "/portal/security/totp/recovery-codes"): Rule("portal-page"),
+    ("POST", "/portal/security/totp/disable"): Rule("portal-page"),
+    ("POST", "/portal/security/sessions/{session_id}/revoke"): Rule("portal-page"),
     ("GET", "/portal/missions"): Rule("portal-page"),
     ("GET", "/portal/missions/new"): Rule("portal-page"),
     ("POST", "/portal/missions/new"): Rule("portal-page", ok=(303, 422)),
@@ -248,6 +272,7 @@ def _path(live: LiveMission, template: str, mission_id: str) -> str:
         "update": "request_revision" if "/milestones/" in template else "cancel",
         "action": "pause",
         "notice_id": UUID0,
+        "session_id": UUID0,
     }
     path = template.replace("{number}.pdf", f"{live.fee_invoice}.pdf").replace("/static", "/static/portal.css")
     for name, value in values.items():
@@ -260,7 +285,9 @@ async def _token(live: LiveMission, role: str, fresh: bool) -> str | None:
         return None
     if not fresh:
         return live.tokens[role]
-    answer = await live.api.post("/auth/login", json={"email": live.parties[role].email, "password": _password()})
+    party = live.parties[role]
+    login = {"email": party.email, "password": _password(), "otp": party.recovery_codes.pop()}
+    answer = await live.api.post("/auth/login", json=login)
     assert answer.status_code == 200, answer.text
     token: str = answer.json()["access_token"]
     return token

@@ -91,7 +91,7 @@ async def test_codec_server_decodes_for_ops_only(api: Any, session_factory: Any)
     from api.security import hash_password
     from store.accounts import create_user
     from store.db import transaction
-    from tests.api.conftest import PASSWORD, bearer, client_registration, login, unique_email
+    from tests.api.conftest import PASSWORD, bearer, client_registration, login, unique_email, with_second_factor
 
     converter = data_converter(Settings(environment="test"))
     encoded = await converter.encode([{"message": SECRET}])
@@ -104,7 +104,8 @@ async def test_codec_server_decodes_for_ops_only(api: Any, session_factory: Any)
     as_client = await api.post("/codec/decode", content=body, headers=bearer(await login(api, client_email)))
     assert as_client.status_code == 403
     assert (await api.post("/codec/decode", content=body)).status_code == 401
-    as_ops = await api.post("/codec/decode", content=body, headers=bearer(await login(api, ops_email)))
+    ops = await with_second_factor(api, bearer(await login(api, ops_email)))
+    as_ops = await api.post("/codec/decode", content=body, headers=ops)
     assert as_ops.status_code == 200
     decoded = json_format.ParseDict(as_ops.json(), Payloads())
     assert await converter.decode(decoded.payloads, [dict]) == [{"message": SECRET}]

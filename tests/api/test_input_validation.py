@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from api import errors
@@ -19,7 +20,7 @@ from api.schemas import missions as mission_schemas
 from domain.actors import Actor, Role
 from domain.mission import ReviseNeed
 from domain.need import Need
-from tests.api.conftest import bearer, client_registration, expert_registration, login
+from tests.api.conftest import bearer, client_registration, expert_registration, login, verified
 
 pytestmark = pytest.mark.db
 
@@ -49,11 +50,14 @@ def today(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def client_headers(app: FastAPI, api: httpx.AsyncClient) -> dict[str, str]:
+async def client_headers(
+    app: FastAPI, api: httpx.AsyncClient, session_factory: sessionmaker[Session]
+) -> dict[str, str]:
     """A registered client (its fee unpaid), and a Temporal client that is never reached: every check here happens
     before the workflow starts (a need that passes them all stops at the membership check, 409)."""
     body = client_registration()
     assert (await api.post("/auth/register/client", json=body)).status_code == 201
+    verified(session_factory, body["account"]["email"])
     app.state.temporal = cast(Client, object())
     return bearer(await login(api, body["account"]["email"]))
 

@@ -19,7 +19,7 @@ from api.routers import memberships
 from api.security import hash_password
 from store.accounts import create_user
 from store.db import transaction
-from tests.api.conftest import bearer, client_registration, login, unique_email
+from tests.api.conftest import bearer, client_registration, login, unique_email, verified, with_second_factor
 from tests.workflows.test_membership import Members, members, renderer  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.db
@@ -54,13 +54,16 @@ async def _ops_headers(api: httpx.AsyncClient, sessions: sessionmaker[Session]) 
     password_hash = await hash_password(password)
     with transaction(sessions) as s:
         create_user(s, email=email, full_name="Olga Ops", password_hash=password_hash, role="ops")
-    return bearer(await login(api, email, password))
+    return await with_second_factor(api, bearer(await login(api, email, password)))
 
 
-async def _registered_client(api: httpx.AsyncClient) -> tuple[uuid.UUID, dict[str, str]]:
+async def _registered_client(
+    api: httpx.AsyncClient, sessions: sessionmaker[Session]
+) -> tuple[uuid.UUID, dict[str, str]]:
     body = client_registration()
     registered = await api.post("/auth/register/client", json=body)
     assert registered.status_code == 201, registered.text
+    verified(sessions, body["account"]["email"])
     return uuid.UUID(registered.json()["member_id"]), bearer(await login(api, body["account"]["email"]))
 
 
@@ -68,7 +71,7 @@ async def test_member_sees_its_fee_invoice_and_ops_confirm_the_payment(
     member_api: httpx.AsyncClient,
     members: Members,  # noqa: F811
 ) -> None:
-    org_id, member = await _registered_client(member_api)
+    org_id, member = await _registered_client(member_api, members.sessions)
     ops = await _ops_headers(member_api, members.sessions)
     handle = await members.start("client_organisation", org_id)
     view = await members.invoiced(handle)
@@ -99,7 +102,7 @@ async def test_a_lapsed_member_cannot_open_a_mission(
     member_api: httpx.AsyncClient,
     members: Members,  # noqa: F811
 ) -> None:
-    org_id, member = await _registered_client(member_api)
+    org_id, member = await _registered_client(member_api, members.sessions)
     handle = await members.start("client_organisation", org_id)
     await members.invoiced(handle)
     await members.env.sleep(timedelta(days=30, hours=1))

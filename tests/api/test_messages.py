@@ -16,7 +16,15 @@ from store.accounts import create_user
 from store.db import transaction
 from store.models.community import AuditEntry
 from store.models.readmodel import MissionExpert, MissionRecord
-from tests.api.conftest import PASSWORD, bearer, client_registration, expert_registration, login, unique_email
+from tests.api.conftest import (
+    PASSWORD,
+    bearer,
+    client_registration,
+    expert_registration,
+    login,
+    unique_email,
+    with_second_factor,
+)
 
 pytestmark = pytest.mark.db
 
@@ -98,7 +106,7 @@ async def test_ops_read_only_during_dispute_and_audited(
         create_user(
             session, email=ops_email, full_name="Olivia", password_hash=await hash_password(PASSWORD), role="ops"
         )
-    ops = bearer(await login(api, ops_email))
+    ops = await with_second_factor(api, bearer(await login(api, ops_email)))
     url = f"/ops/missions/{mission}/threads/{expert_id}/messages"
 
     refused = await api.get(url, params={"reason": "curiosity"}, headers=ops)

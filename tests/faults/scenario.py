@@ -20,7 +20,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from cli.demo import PASSWORD, Party, need, pay_fees, proposal, register_parties
+from api.account_mail import Outbox
+from cli.demo import PASSWORD, Party, enrol_second_factor, need, pay_fees, proposal, register_parties
 from config.settings import Settings
 from store.models.legal import ContractRecord, DocumentRecord, InvoiceRecord
 from store.models.readmodel import MissionMilestone, MissionRecord, Task, TimelineEvent
@@ -98,6 +99,7 @@ class Platform:
     sessions: sessionmaker[Session]
     ops: Party
     calls: Calls
+    outbox: Outbox
 
 
 @asynccontextmanager
@@ -118,19 +120,21 @@ async def platform(
             session, email=ops.email, full_name="Olivia Ops", password_hash=await hash_password(PASSWORD), role="ops"
         )
     app = create_app(settings, engine=engine, temporal=temporal)
+    outbox = Outbox.install(app)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://innot.faults", timeout=60) as api:
             tokens = (await api.post("/auth/login", json={"email": ops.email, "password": PASSWORD})).json()
             ops.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-            yield Platform(api, settings, engine, sessions, ops, Calls())
+            await enrol_second_factor(api, ops)
+            yield Platform(api, settings, engine, sessions, ops, Calls(), outbox)
     finally:
         engine.dispose()
 
 
 async def members(p: Platform) -> tuple[Party, list[Party]]:
     """One client organisation and three experts, registered and with their fees paid."""
-    client, experts = await register_parties(p.api, uuid.uuid4().hex[:8])
+    client, experts = await register_parties(p.api, uuid.uuid4().hex[:8], p.outbox)
     await pay_fees(p.api, p.ops, [client, *experts])
     return client, experts
 
@@ -201,7 +205,7 @@ class MissionRun:
             await self._wait(party, "sign_contract")
             view = await until(f"the contract to sign ({self.key})", lambda party=party: self._signable(party))
             sha = view["contract"]["document"]["sha256"]
-            await self._post("contract/sign", party, {"expected_sha256": sha})
+            await self._post("contract/sign", party, {"expected_sha256": sha, "otp": party.otp()})
         for number in (1, 2):
             await self._deliver(number)
         for party, action in ((self.client, "rate_expert"), (self.expert, "rate_client")):

@@ -27,6 +27,7 @@ from temporalio.worker import Worker
 from activities.documents import DocumentActivities
 from activities.matching import MatchingActivities
 from activities.readmodel import ReadModelActivities
+from api.account_mail import Outbox
 from api.app import create_app
 from api.web.routes import STATIC_DIR
 from api.web.routes import router as web_router
@@ -102,12 +103,14 @@ class Stack:
     base_url: str
     settings: Settings
     sessions: sessionmaker[Session]
+    outbox: Outbox  # every account e-mail the portal sent (verification, password reset): a person's mailbox
 
 
 class _Server(threading.Thread):
     def __init__(self, settings: Settings, engine: Engine, port: int) -> None:
         super().__init__(name="web-stack", daemon=True)
         self.settings, self.engine, self.port = settings, engine, port
+        self.outbox = Outbox()
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -128,6 +131,7 @@ class _Server(threading.Thread):
             workers = _workers(client, self.settings, make_session_factory(self.engine))
             app = create_app(self.settings, engine=self.engine, temporal=client)
             app.state.owns_engine = False
+            self.outbox.inner, app.state.mailer = app.state.mailer, self.outbox
             app.include_router(web_router)
             app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
             server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
@@ -158,7 +162,9 @@ def stack(
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("web")
     suffix = uuid.uuid4().hex[:8]
+    port = _free_port()
     settings = Settings(
+        public_url=f"http://127.0.0.1:{port}",
         environment="test",
         database_url=str(engine.url.render_as_string(hide_password=False)),
         task_queue=f"web-missions-{suffix}",
@@ -166,13 +172,12 @@ def stack(
         document_store=f"file://{var / 'documents'}",
         keys_dir=var / "keys",
     )
-    port = _free_port()
     server = _Server(settings, engine, port)
     server.start()
     if not server.ready.wait(timeout=120) or server.error is not None:
         server.stop()
         raise RuntimeError(f"the web stack did not start: {server.error!r}")
-    yield Stack(base_url=f"http://127.0.0.1:{port}", settings=settings, sessions=session_factory)
+    yield Stack(base_url=f"http://127.0.0.1:{port}", settings=settings, sessions=session_factory, outbox=server.outbox)
     server.stop()
 
 

@@ -6,8 +6,10 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 
+import pyotp
 from playwright.sync_api import Page
 
+from api.account_mail import Outbox
 from tests.web.conftest import PASSWORD
 
 
@@ -53,6 +55,32 @@ def register_expert(page: Page, email: str, *, name: str = "Jean Dupont") -> Non
     page.get_by_label("I mandate the platform").check()
     page.get_by_role("button", name="Register").click()
     page.wait_for_url("**/portal/inbox")
+
+
+def verify_email(page: Page, outbox: Outbox, email: str) -> None:
+    """Open the link of the verification e-mail and confirm, as the person would."""
+    page.goto(outbox.link(email, "verify_email"))
+    page.get_by_role("button", name="Verify my address").click()
+    flash_ok(page)
+
+
+def enrol_authenticator(page: Page) -> pyotp.TOTP:
+    """Set up an authenticator app on the Security page (the key shown under the QR code); the app."""
+    page.goto("/portal/security")
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    assert page.locator("figure.qr svg").count() == 1
+    app = pyotp.TOTP(page.locator("[data-totp-secret]").inner_text())
+    page.get_by_label("Authenticator code").fill(app.now())
+    page.get_by_role("button", name="Enable").click()
+    assert page.locator("[data-recovery-codes] li").count() == 10, "the recovery codes, shown once"
+    return app
+
+
+def sign_contract(page: Page, app: pyotp.TOTP) -> None:
+    form = page.locator("form:has(button:has-text('Sign the contract'))").first
+    form.get_by_label("Authenticator code").fill(app.now())
+    form.get_by_role("button", name="Sign the contract").click()
+    flash_ok(page)
 
 
 def log_in(page: Page, email: str, password: str = PASSWORD) -> None:

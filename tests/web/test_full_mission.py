@@ -11,7 +11,18 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from tests.web.conftest import Stack, activate, create_ops_user, shot, unique_email
-from tests.web.steps import flash_ok, has, log_in, post_need, register_client, register_expert, until
+from tests.web.steps import (
+    enrol_authenticator,
+    flash_ok,
+    has,
+    log_in,
+    post_need,
+    register_client,
+    register_expert,
+    sign_contract,
+    until,
+    verify_email,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver, pytest.mark.slow]
 
@@ -27,6 +38,9 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
     register_expert(expert, expert_email)
     activate(stack.sessions, client_email)
     activate(stack.sessions, expert_email)
+    verify_email(client, stack.outbox, client_email)
+    verify_email(expert, stack.outbox, expert_email)
+    client_app, expert_app = enrol_authenticator(client), enrol_authenticator(expert)
 
     mission = post_need(client, "Monthly close redesign")
     until(client, has(client, ".candidate"), what="the shortlist")
@@ -62,13 +76,11 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
     shown = client.locator("[data-contract-hash]").inner_text()
     assert len(shown) == 64 and shown in client.locator("form:has(button:has-text('Sign the contract'))").inner_text()
     shot(client, "client-mission-contract")
-    client.get_by_role("button", name="Sign the contract").click()
-    flash_ok(client)
+    sign_contract(client, client_app)
 
     expert.goto("/portal/inbox")
     until(expert, has(expert, "button:has-text('Sign the contract')"), what="the expert's signature task")
-    expert.get_by_role("button", name="Sign the contract").click()
-    flash_ok(expert)
+    sign_contract(expert, expert_app)
 
     until(expert, has(expert, "input[type=file]"), what="the deliverable task", timeout=120)
     expert.locator("input[type=file]").set_input_files(
@@ -94,6 +106,7 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
     # ops look at the mission and pause/resume it, with a reason that lands in the audit log
     ops = new_context().new_page()
     log_in(ops, create_ops_user(stack.sessions))
+    enrol_authenticator(ops)  # ops pages open only then
     mission_id = mission.rsplit("/", 1)[-1]
     ops.goto(f"/portal/ops/missions/{mission_id}")
     assert ops.locator("table.history tbody tr").count() > 10

@@ -17,7 +17,7 @@ from cli.demo import PASSWORD as DEMO_PASSWORD
 from cli.demo import Demo, Party
 from tests.api.live import LOSER, NAMES, REMOVED, register_competition, secrets_of, to_contract, to_first_invoice
 from tests.web.conftest import Stack, activate, unique_email
-from tests.web.steps import log_in, post_need, register_client
+from tests.web.steps import log_in, post_need, register_client, verify_email
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
 
@@ -29,6 +29,8 @@ def test_a_client_never_sees_another_clients_mission(new_context: Callable[..., 
     register_client(bob, bob_email, organisation="Beta Logistique SAS")
     activate(stack.sessions, alice_email)
     activate(stack.sessions, bob_email)
+    verify_email(alice, stack.outbox, alice_email)
+    verify_email(bob, stack.outbox, bob_email)
     alice_mission = post_need(alice, "Alpha secret turnaround plan", function="legal", skills="company_law")
     bob_mission = post_need(bob, "Beta warehouse audit", function="legal", skills="company_law")
 
@@ -62,7 +64,7 @@ def _competition(stack: Stack, out: Path) -> tuple[str, dict[str, Party], dict[s
     async def run() -> tuple[str, dict[str, Party], dict[str, set[str]]]:
         async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as api:
             tag = uuid.uuid4().hex[:8]
-            competition = await register_competition(api, tag)
+            competition = await register_competition(api, tag, stack.outbox)
             client, experts = competition.client, competition.experts
             everyone = [client, *experts, competition.removed]
             for party in everyone:

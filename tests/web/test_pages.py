@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.web.conftest import PASSWORD, Stack, activate, create_ops_user, shot, unique_email
-from tests.web.steps import log_in, register_client, register_expert
+from tests.web.steps import enrol_authenticator, log_in, register_client, register_expert
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
 
@@ -155,7 +155,9 @@ def test_transparency_page_shows_zero_commission_and_offers_the_csv(new_context:
 def test_ops_pages_list_filter_and_chart_missions(new_context: NewContext, stack: Stack) -> None:
     page = new_context().new_page()
     log_in(page, create_ops_user(stack.sessions))
-    page.wait_for_url("**/portal/ops/missions")
+    page.wait_for_url("**/portal/security")  # ops pages open once the second factor is enrolled
+    enrol_authenticator(page)
+    page.goto("/portal/ops/missions")
     check_page(page, "ops-missions")
     page.get_by_label("Stage").select_option("needs_attention")
     page.get_by_role("button", name="Filter").click()
