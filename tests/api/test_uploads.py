@@ -12,11 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.uploads import document_response
 from store.models.legal import DocumentRecord
-from tests.api import live as live_stack
 from tests.api.live import LiveMission
 from tests.documents.test_uploads import PDF, windows_executable
-
-live_mission = live_stack.live_mission
 
 
 @pytest.mark.db
