@@ -207,6 +207,7 @@ def test_every_data_file_of_the_packages_is_packaged() -> None:
         if path.is_file()
         and path.suffix not in (".py", ".pyc")
         and not path.name.startswith("README")
+        and path.suffix != ".pot"  # the catalogues' template: the .po files are what runs
         and "__pycache__" not in path.parts
         and not any(path.match(p) for p in patterns)
     )

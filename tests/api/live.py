@@ -193,7 +193,8 @@ async def to_first_invoice(demo: Demo, client: Party, chosen: Party) -> None:
     for party in (client, chosen):
         view = await demo.wait_action(party, "sign_contract", "the contract")
         sha = view["contract"]["document"]["sha256"]
-        await _ok(post(f"{base}/contract/sign", json={"expected_sha256": sha}, headers=party.headers))
+        body = {"expected_sha256": sha, "otp": party.otp()}  # a signature is confirmed by a fresh code
+        await _ok(post(f"{base}/contract/sign", json=body, headers=party.headers))
     await demo.wait_action(chosen, "submit_deliverable", "milestone 1 to deliver", 1)
     files = {"file": ("livrable-1.pdf", b"%PDF-1.4\n% milestone 1\n", "application/pdf")}
     await _ok(post(f"{base}/milestones/1/deliverable", files=files, headers=chosen.headers))

@@ -124,12 +124,12 @@ async def test_codec_server_answers_forged_payloads_with_a_4xx_and_its_reason(
     from api.security import hash_password
     from store.accounts import create_user
     from store.db import transaction
-    from tests.api.conftest import PASSWORD, bearer, login, unique_email
+    from tests.api.conftest import PASSWORD, bearer, login, unique_email, with_second_factor
 
     ops_email = unique_email("ops")
     with transaction(session_factory) as session:
         create_user(session, email=ops_email, full_name="Ops", password_hash=await hash_password(PASSWORD), role="ops")
-    as_ops = bearer(await login(api, ops_email))
+    as_ops = await with_second_factor(api, bearer(await login(api, ops_email)))
     ours: DataCipher = app.state.cipher
     genuine = (await EncryptionCodec(ours).encode([Payload(metadata={"encoding": b"json/plain"}, data=b'"hi"')]))[0]
     stranger = DataCipher({"k9": os.urandom(32)}, "k9")
