@@ -120,9 +120,9 @@ def function_value(q: MatchQuery, d: DirectoryArrays, tax: Taxonomy) -> Floats:
 
 
 def languages_value(q: MatchQuery, d: DirectoryArrays) -> Floats:
-    """Share of the required languages the expert speaks (1 when none is required). A required language is a
-    hard filter, so every ranked expert scores 1 here: the criterion rewards nobody over anybody, it only keeps
-    the weights summing to 1 with languages in the list the client reads."""
+    """Share of the required languages the expert speaks (1 when none is required). Every required language is
+    also a hard filter, so each ranked expert gets this criterion's full weight: it ranks nobody above anybody,
+    and is listed so that the client sees languages among the criteria checked."""
     if not q.languages:
         return np.ones(len(d), dtype=np.float64)
     spoken: Floats = np.zeros(len(d), dtype=np.float64)
@@ -230,6 +230,7 @@ class DirectoryScores:
 
 
 def excluded_rows(q: MatchQuery, d: DirectoryArrays) -> Bools:
+    """Experts the query leaves out by id (declined, removed by the client, members of the client's organisation)."""
     out = np.zeros(len(d), dtype=bool)
     out[[d.row_of[e] for e in q.excluded if e in d.row_of]] = True
     return out
@@ -238,6 +239,8 @@ def excluded_rows(q: MatchQuery, d: DirectoryArrays) -> Bools:
 def score_directory(
     q: MatchQuery, d: DirectoryArrays, rates: RatesTable, tax: Taxonomy | None = None
 ) -> DirectoryScores:
+    """Every criterion, the hard filters, the base score, qualification and the fair-exposure bonus, for the whole
+    directory at once."""
     tax = tax or get_taxonomy()
     delay = start_delay_days(q, d)
     rate = rate_in_need_currency(q, d, rates)
