@@ -1,9 +1,10 @@
 """The matching activity: rank the expert directory for one need and return the shortlist and reserve list.
 
-Fast path: the active directory is kept in process as numpy arrays (``domain.matching_vector``), reloaded
-when the directory signature (row count, active count, last creation) changes, checked at most every
-``check_interval`` seconds. The cache only proposes: the best candidates are then re-read from SQL and
-re-scored one by one, so a lapsed membership or a changed profile is honoured even between reloads.
+The active directory is kept in process as numpy arrays (``domain.matching_directory``), reloaded when the
+directory signature (row count, active count, last creation) changes, checked at most every ``check_interval``
+seconds. The cache only proposes: the best candidates are then re-read from SQL and scored again by the same
+scorer over a directory of just those rows, so a lapsed membership or a changed profile is honoured even
+between reloads.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from temporalio.exceptions import ApplicationError
 from config.settings import Settings
 from domain.fx import RatesTable
 from domain.geo import COUNTRIES, DEFAULT_UTC_OFFSET_MINUTES, reference_offset
-from domain.matching import ExpertProfile, MatchQuery, Scored, compile_query, rank_key, score_expert
+from domain.matching import DirectoryScores, MatchQuery, compile_query, score_directory, top_rows
+from domain.matching_directory import DirectoryArrays
 from domain.matching_explain import explain
-from domain.matching_vector import DirectoryArrays, score_directory, top_rows
 from domain.shortlist import Candidate, Shortlist, ShortlistRequest
 from domain.taxonomy import TaxonomyError, get_taxonomy, normalise_need
 from store.matching import (
@@ -115,40 +116,30 @@ class MatchingActivities:
         proposed = max(wanted * RECHECK_MARGIN, wanted + 10)
         while True:
             rows = top_rows(scores, arrays.id_rank, proposed)
-            confirmed = self._confirm(query, [arrays.profiles[int(r)].id for r in rows])
-            if len(confirmed) >= wanted or len(rows) < proposed:
+            fresh = self._fresh_directory([arrays.profiles[int(r)].id for r in rows])
+            fresh_scores = score_directory(query, fresh, self._rates, tax)
+            ranked = [int(r) for r in top_rows(fresh_scores, fresh.id_rank, wanted)]
+            if len(ranked) >= wanted or len(rows) < proposed:
                 break
             proposed *= 2
-        ranked = confirmed[:wanted]
         shortlisted, reserve = ranked[: req.size], ranked[req.size :]
         return Shortlist(
-            candidates=[self._candidate(query, s, fresh) for s, fresh in shortlisted],
-            reserve=[self._candidate(query, s, fresh, explained=False) for s, fresh in reserve],
+            candidates=[self._explained(query, fresh, fresh_scores, r) for r in shortlisted],
+            reserve=[Candidate(expert_id=fresh.profiles[r].id, score=float(fresh_scores.score[r])) for r in reserve],
         )
 
-    def _confirm(self, query: MatchQuery, ids: list[uuid.UUID]) -> list[tuple[Scored, ExpertProfile]]:
+    def _fresh_directory(self, ids: list[uuid.UUID]) -> DirectoryArrays:
+        """The proposed experts as their rows read now (an expert deleted meanwhile is simply absent)."""
         with self._session_factory() as session:
             fresh = fetch_profiles(session, ids)
-        tax = get_taxonomy()
-        confirmed: list[tuple[Scored, ExpertProfile]] = []
-        for expert_id in ids:
-            profile = fresh.get(expert_id)
-            if profile is None:
-                continue
-            scored = score_expert(query, profile, self._rates, tax)
-            if scored is not None:
-                confirmed.append((scored, profile))
-        confirmed.sort(key=lambda pair: rank_key(pair[0]))
-        return confirmed
+        return DirectoryArrays.build([fresh[i] for i in ids if i in fresh], get_taxonomy())
 
-    def _candidate(self, query: MatchQuery, s: Scored, profile: ExpertProfile, *, explained: bool = True) -> Candidate:
-        if not explained:
-            return Candidate(expert_id=s.expert_id, score=s.score)
-        text = explain(query, profile, s, self._rates)
+    def _explained(self, query: MatchQuery, d: DirectoryArrays, scores: DirectoryScores, row: int) -> Candidate:
+        text = explain(query, d, scores, row, self._rates)
         return Candidate(
-            expert_id=s.expert_id,
-            score=s.score,
-            contributions=dict(s.contributions),
+            expert_id=d.profiles[row].id,
+            score=float(scores.score[row]),
+            contributions=scores.contributions(row),
             explanation_fr=text.fr,
             explanation_en=text.en,
         )

@@ -2,7 +2,8 @@
 
 On one synthetic directory grown in a temporary SQLite database (10k, then 100k, then 300k experts), measures
 in the same run:
-* the vectorised scorer against the naive pure-Python reference (same top k required) and their ratio;
+* the scorer (``domain.matching``, numpy) against the plain one-expert-at-a-time reference the tests hold
+  (``tests/domain/reference_matching.py``; same top k required) and their ratio;
 * the matching activity end to end (SQL exclusions, cached arrays, SQL re-check of the best candidates,
   explanations): p50 / p95, plus the cold load of the directory cache and the seeding cost;
 * fairness over 1,000 simulated needs: Gini of exposure across qualified experts with and without the
@@ -32,8 +33,8 @@ import store.models  # noqa: F401  (registers every table)
 from activities.matching import DirectoryCache, MatchingActivities
 from config.settings import VAR, Settings
 from domain.fx import DEFAULT_RATES
-from domain.matching import compile_query, rank_naive
-from domain.matching_vector import DirectoryArrays, score_directory, top_rows
+from domain.matching import compile_query, score_directory, top_rows
+from domain.matching_directory import DirectoryArrays
 from domain.need import Need
 from domain.shortlist import ShortlistRequest
 from domain.taxonomy import get_taxonomy, normalise_need
@@ -41,6 +42,7 @@ from store.base import Base
 from store.db import make_engine, make_session_factory
 from store.matching import load_active_profiles
 from store.seed import seed_experts
+from tests.domain import reference_matching  # the baseline: run from a checkout, like every bench
 
 REF = date(2026, 3, 2)
 TOP_K = 20
@@ -107,7 +109,7 @@ def measure_size(
         vec_times.append(time.perf_counter() - t0)
         if i < naive_needs:
             t0 = time.perf_counter()
-            reference = rank_naive(q, profiles, DEFAULT_RATES, TOP_K, tax)
+            reference = reference_matching.rank(q, profiles, DEFAULT_RATES, TOP_K, tax)
             naive_times.append(time.perf_counter() - t0)
             ids = [arrays.profiles[int(r)].id for r in rows]
             agree &= ids == [s.expert_id for s in reference]

@@ -1,14 +1,17 @@
-"""One readable sentence per candidate, in French and English, built from the score's contributions and a
-few facts of the profile. The criteria it names as strongest and weakest are read off the contributions, so
-the sentence can never disagree with the numbers next to it."""
+"""One readable sentence per candidate, in French and English, read off the arrays ``domain.matching`` computed
+for the need (contributions, rate in the need's currency, start delay, fair-exposure bonus) plus a few facts of
+the profile. Nothing here scores anything, so the sentence can never disagree with the numbers next to it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
+
 from domain.fx import RatesTable
-from domain.matching import CRITERIA, WEIGHTS, ExpertProfile, MatchQuery, Scored, rate_in
+from domain.matching import CRITERIA, WEIGHTS, DirectoryScores, MatchQuery
+from domain.matching_directory import DirectoryArrays
 from domain.money import Money
 
 LABELS: dict[str, dict[str, str]] = {
@@ -57,25 +60,28 @@ def _amount(value: Decimal) -> str:
     return f"{value:,.0f}".replace(",", " ")
 
 
-def explain(q: MatchQuery, e: ExpertProfile, s: Scored, rates: RatesTable) -> Explanation:
-    (first, second), weakest = strongest_and_weakest(s.contributions)
+def explain(q: MatchQuery, d: DirectoryArrays, scores: DirectoryScores, row: int, rates: RatesTable) -> Explanation:
+    """Why the expert of ``row`` scored what ``scores`` says for the query."""
+    e = d.profiles[row]
+    score, bonus, qualified = float(scores.score[row]), float(scores.bonus[row]), bool(scores.qualified[row])
+    (first, second), weakest = strongest_and_weakest(scores.contributions(row))
     exact = sum(1 for skill in q.skills if skill in e.skills)
-    rate = rate_in(q, e, rates)
-    within = rate is not None and rate <= q.budget_max
+    rate = float(scores.rate[row])
+    within = not np.isnan(rate) and rate <= q.budget_max
     price = f"{_amount(e.daily_rate)} {e.currency}"
-    if e.currency != q.currency and rate is not None:
+    if e.currency != q.currency and not np.isnan(rate):
         converted = rates.convert(Money(amount=e.daily_rate, currency=e.currency), q.currency)
         price += f" (~{_amount(converted.amount)} {q.currency})"
-    starts_in_time = e.available_from.toordinal() <= q.start_ordinal
+    starts_in_time = scores.start_delay[row] <= 0
     when = e.available_from.isoformat()
-    level_en = "Strong" if s.qualified else "Partial"
-    level_fr = "Forte" if s.qualified else "Partielle"
+    level_en = "Strong" if qualified else "Partial"
+    level_fr = "Forte" if qualified else "Partielle"
     en_parts = [
-        f"{level_en} fit ({s.score:.2f}): best on {LABELS['en'][first]} and {LABELS['en'][second]}",
+        f"{level_en} fit ({score:.2f}): best on {LABELS['en'][first]} and {LABELS['en'][second]}",
         f"weakest on {LABELS['en'][weakest]}" if weakest else "no weak point",
     ]
     fr_parts = [
-        f"Adéquation {level_fr.lower()} ({s.score:.2f}) : points forts {LABELS['fr'][first]} et {LABELS['fr'][second]}",
+        f"Adéquation {level_fr.lower()} ({score:.2f}) : points forts {LABELS['fr'][first]} et {LABELS['fr'][second]}",
         f"point faible {LABELS['fr'][weakest]}" if weakest else "aucun point faible",
     ]
     en_parts.append(f"{exact}/{len(q.skills)} requested skills held")
@@ -98,7 +104,7 @@ def explain(q: MatchQuery, e: ExpertProfile, s: Scored, rates: RatesTable) -> Ex
         fr_parts.append("pas encore noté")
     en = "; ".join(en_parts)
     fr = "; ".join(fr_parts)
-    if s.bonus > 0:
-        en += f"; lifted by {s.bonus:.3f} for fair exposure (rarely shortlisted lately)"
-        fr += f" ; relevé de {s.bonus:.3f} au titre de l'exposition équitable (peu présenté récemment)"
+    if bonus > 0:
+        en += f"; lifted by {bonus:.3f} for fair exposure (rarely shortlisted lately)"
+        fr += f" ; relevé de {bonus:.3f} au titre de l'exposition équitable (peu présenté récemment)"
     return Explanation((first, second), weakest, en + ".", fr + ".")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Row, Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from domain.matching import ExpertProfile
+from domain.matching_directory import ExpertProfile
 from store.models.community import Expert, Organisation, User
 from store.models.matching import ShortlistExposure
 

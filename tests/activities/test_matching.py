@@ -15,13 +15,14 @@ from temporalio.testing import ActivityEnvironment
 from activities.matching import DirectoryCache, MatchingActivities
 from config.settings import Settings
 from domain.fx import DEFAULT_RATES
-from domain.matching import compile_query, rank_naive
+from domain.matching import compile_query
 from domain.need import Need
 from domain.shortlist import ShortlistRequest
 from domain.taxonomy import normalise_need
 from store.matching import load_active_profiles
 from store.models.community import Expert, Organisation, User
 from store.seed import expert_row, seed_experts
+from tests.domain import reference_matching as reference
 
 pytestmark = pytest.mark.db
 REF = date(2026, 3, 2)
@@ -69,12 +70,12 @@ async def test_shortlist_end_to_end(
     assert len({c.expert_id for c in everyone}) == 20
     scores = [c.score for c in everyone]
     assert scores == sorted(scores, reverse=True), "reserve continues the shortlist order"
-    # the same ranking as the reference scorer over the whole active directory read from SQL
+    # the same ranking as the plain reference over the whole active directory read from SQL
     with session_factory() as session:
         profiles = load_active_profiles(session)
     query = compile_query(normalise_need(req.need), excluded=declined, reference_offset_minutes=60)
-    reference = rank_naive(query, profiles, DEFAULT_RATES, 20)
-    assert [c.expert_id for c in everyone] == [s.expert_id for s in reference]
+    expected = reference.rank(query, profiles, DEFAULT_RATES, 20)
+    assert [c.expert_id for c in everyone] == [s.expert_id for s in expected]
     by_id = {p.id: p for p in profiles}
     for c in everyone:
         assert c.expert_id not in declined and "fr" in by_id[c.expert_id].languages
