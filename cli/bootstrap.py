@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -47,7 +47,7 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
     passwords = {role: _demo_password() for role in ("client", "expert", "ops")}
     hashes = {role: asyncio.run(hash_password(pw)) for role, pw in passwords.items()}
     with transaction(factory) as session:
-        _, org = accounts.register_organisation(
+        client_user, org = accounts.register_organisation(
             session,
             organisation={
                 "legal_name": "Démo Industrie SAS",
@@ -68,7 +68,7 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
                 "language": "fr",
             },
         )
-        _, expert = accounts.register_expert(
+        expert_user, expert = accounts.register_expert(
             session,
             profile={
                 "display_name": "Jean Démo",
@@ -95,8 +95,10 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
             },
             today=date.today(),
         )
-        # The demo members start active (their fee counted as paid) so the platform is usable at once.
+        # The demo members start active (their fee counted as paid) and their addresses verified (the platform made
+        # them: no e-mail to follow) so the platform is usable at once.
         expert.membership_active = True
+        client_user.email_verified_at = expert_user.email_verified_at = datetime.now(UTC)
         for community, member_id, fee in (
             ("client_organisation", org.id, settings.fees.client_organisation),
             ("expert", expert.id, settings.fees.expert),
