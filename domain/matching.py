@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from domain.fx import RatesTable
-from domain.matching_directory import Bools, DirectoryArrays, Floats, Ints, has_any_bit, has_bit
+from domain.matching_directory import Bools, DirectoryArrays, Floats, Ints, has_all_bits, has_any_bit, has_bit
 from domain.need import Need
 from domain.taxonomy import PROXIMITY_EXACT, PROXIMITY_FUNCTION, PROXIMITY_GROUP, Taxonomy, get_taxonomy
 
@@ -109,7 +109,9 @@ def skills_value(q: MatchQuery, d: DirectoryArrays, tax: Taxonomy) -> Floats:
         exact = has_bit(d.skill_bits, tax.skill_index[wanted])
         group = has_bit(d.group_bits, tax.group_index[skill.group])
         function = has_bit(d.skill_function_bits, tax.function_index[skill.function])
-        acc = acc + np.select([exact, group, function], [PROXIMITY_EXACT, PROXIMITY_GROUP, PROXIMITY_FUNCTION], 0.0)
+        closest = np.where(function, PROXIMITY_FUNCTION, 0.0)
+        closest = np.where(group, PROXIMITY_GROUP, closest)
+        acc = acc + np.where(exact, PROXIMITY_EXACT, closest)
     return acc / len(q.skills)
 
 
@@ -119,17 +121,17 @@ def function_value(q: MatchQuery, d: DirectoryArrays, tax: Taxonomy) -> Floats:
     return np.where(has_bit(d.declared_function_bits, i), 1.0, np.where(has_bit(d.skill_function_bits, i), 0.5, 0.0))
 
 
-def languages_value(q: MatchQuery, d: DirectoryArrays) -> Floats:
-    """Share of the required languages the expert speaks (1 when none is required). Every required language is
-    also a hard filter, so each ranked expert gets this criterion's full weight: it ranks nobody above anybody,
-    and is listed so that the client sees languages among the criteria checked."""
-    if not q.languages:
-        return np.ones(len(d), dtype=np.float64)
-    spoken: Floats = np.zeros(len(d), dtype=np.float64)
-    for lang in q.languages:
-        if lang in d.languages:
-            spoken = spoken + has_bit(d.language_bits, d.languages[lang])
-    return spoken / len(q.languages)
+def speaks_required_languages(q: MatchQuery, d: DirectoryArrays) -> Bools:
+    """Whether the expert speaks every language the need requires: a hard filter, not a score."""
+    if any(lang not in d.languages for lang in q.languages):
+        return np.zeros(len(d), dtype=bool)
+    return has_all_bits(d.language_bits, [d.languages[lang] for lang in q.languages])
+
+
+def languages_value(d: DirectoryArrays) -> Floats:
+    """Languages: 1 for every ranked expert, since a missing required language filters the expert out. The
+    criterion ranks nobody above anybody; it is listed so that the client sees languages among those checked."""
+    return np.ones(len(d), dtype=np.float64)
 
 
 def location_value(q: MatchQuery, d: DirectoryArrays) -> Floats:
@@ -247,14 +249,14 @@ def score_directory(
     values = {
         "skills": skills_value(q, d, tax),
         "function": function_value(q, d, tax),
-        "languages": languages_value(q, d),
+        "languages": languages_value(d),
         "location": location_value(q, d),
         "timezone": timezone_value(q, d),
         "availability": availability_value(q, d, delay),
         "budget": budget_value(q, rate),
         "reputation": reputation_value(d),
     }
-    eligible = d.active & (values["languages"] == 1.0) & ~excluded_rows(q, d)
+    eligible = d.active & speaks_required_languages(q, d) & ~excluded_rows(q, d)
     base: Floats = np.zeros(len(d), dtype=np.float64)
     for c in CRITERIA:
         base = base + WEIGHTS[c] * values[c]

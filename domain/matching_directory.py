@@ -63,6 +63,12 @@ def has_any_bit(bits: Bits, indexes: Iterable[int]) -> Bools:
     return np.asarray((bits & words).any(axis=1))
 
 
+def has_all_bits(bits: Bits, indexes: Iterable[int]) -> Bools:
+    """Rows whose bitset holds every one of ``indexes``."""
+    words = _words_of(_mask(indexes), bits.shape[1])
+    return np.asarray(((bits & words) == words).all(axis=1))
+
+
 def _mask(indexes: Iterable[int]) -> int:
     mask = 0
     for i in indexes:
@@ -165,14 +171,14 @@ class DirectoryArrays:
         id_rank = np.empty(len(ids), dtype=np.int64)
         id_rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids), dtype=np.int64)
 
-        def ints(values: Iterable[int]) -> Ints:
-            return np.fromiter(values, dtype=np.int64, count=len(profiles))
+        def ints(values: list[int]) -> Ints:
+            return np.array(values, dtype=np.int64)
 
-        def floats(values: Iterable[float]) -> Floats:
-            return np.fromiter(values, dtype=np.float64, count=len(profiles))
+        def floats(values: list[float]) -> Floats:
+            return np.array(values, dtype=np.float64)
 
-        def bools(values: Iterable[bool]) -> Bools:
-            return np.fromiter(values, dtype=bool, count=len(profiles))
+        def bools(values: list[bool]) -> Bools:
+            return np.array(values, dtype=bool)
 
         return cls(
             profiles=profiles,
@@ -185,18 +191,18 @@ class DirectoryArrays:
             languages=languages,
             language_bits=_pack([m.languages for m in masks], len(languages)),
             countries=countries,
-            country=ints(countries[p.country] for p in profiles),
+            country=ints([countries[p.country] for p in profiles]),
             onsite_bits=_pack([m.onsite for m in masks], len(countries)),
-            remote=bools(p.remote for p in profiles),
-            utc_offset=ints(p.utc_offset_minutes for p in profiles),
-            daily_rate=floats(float(p.daily_rate) for p in profiles),
+            remote=bools([p.remote for p in profiles]),
+            utc_offset=ints([p.utc_offset_minutes for p in profiles]),
+            daily_rate=floats([float(p.daily_rate) for p in profiles]),
             currencies=currencies,
-            currency=ints(currency_index[p.currency] for p in profiles),
-            available_from=ints(p.available_from.toordinal() for p in profiles),
-            days_per_week=ints(p.available_days_per_week for p in profiles),
-            rating=floats(float(p.rating) for p in profiles),
-            ratings_count=ints(p.ratings_count for p in profiles),
-            completed=ints(p.completed_missions for p in profiles),
-            recent_shortlists=ints(p.recent_shortlists for p in profiles),
-            active=bools(p.membership_active for p in profiles),
+            currency=ints([currency_index[p.currency] for p in profiles]),
+            available_from=ints([p.available_from.toordinal() for p in profiles]),
+            days_per_week=ints([p.available_days_per_week for p in profiles]),
+            rating=floats([float(p.rating) for p in profiles]),
+            ratings_count=ints([p.ratings_count for p in profiles]),
+            completed=ints([p.completed_missions for p in profiles]),
+            recent_shortlists=ints([p.recent_shortlists for p in profiles]),
+            active=bools([p.membership_active for p in profiles]),
         )
