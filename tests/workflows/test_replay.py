@@ -26,7 +26,7 @@ def test_every_workflow_has_a_saved_history() -> None:
     assert kinds >= {"MissionWorkflow", "MilestoneWorkflow", "MembershipWorkflow"}
 
 
-@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "as-the-workers-run"])
+@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
 @pytest.mark.parametrize("name", sorted(TEXTS))
 async def test_saved_history_replays(name: str, sandboxed: bool) -> None:
     history = WorkflowHistory.from_json(f"replay-{name}", TEXTS[name])
