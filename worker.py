@@ -50,6 +50,7 @@ def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
 def document_activities(settings: Settings) -> list[Callable[..., Any]]:
     factory = make_session_factory(shared_engine(settings.database_url))
     docs = DocumentActivities(factory, open_document_store(settings.document_store), Renderer(), settings)
+    docs.warm_up()
     return [
         docs.render_contract,
         docs.sign_contract,

@@ -30,7 +30,7 @@ from config.settings import Settings
 from documents.contracts import render_contract, terms_sha256, terms_snapshot
 from documents.invoices import render_invoice
 from documents.rendering import Renderer
-from documents.signing import SEAL_NAME, DevPki, PdfSigner
+from documents.signing import SEAL_NAME, PdfSigner
 from documents.store import DocumentStore
 from domain.fx import eur_rate_for_vat
 from domain.invoice import Address, Invoice, InvoiceLine, Party, PrecedingInvoice
@@ -113,7 +113,15 @@ class DocumentActivities:
         self._store = store
         self._renderer = renderer
         self._settings = settings
-        self._signer = PdfSigner(DevPki(settings.keys_dir, organisation=settings.platform.legal_name))
+        self._signer = PdfSigner.from_settings(settings)
+
+    def warm_up(self) -> None:
+        """Load the platform seal's signer and the timestamper now (at worker start), not at the first seal."""
+        self._signer.warm_up(self._seal_name)
+
+    @property
+    def _seal_name(self) -> str:
+        return f"{self._settings.platform.legal_name} seal"
 
     # --- helpers ----------------------------------------------------------------------------------------
 
@@ -314,7 +322,7 @@ class DocumentActivities:
         sealed = self._signer.sign(
             self._store.get(current_sha256),
             signer_name=SEAL_NAME,
-            common_name=f"{self._settings.platform.legal_name} seal",
+            common_name=self._seal_name,
             field_name="PlatformSeal",
             reason="platform seal",
             timestamp=True,

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     documents_task_queue: str = "innot-documents"
     document_store: str = f"file://{VAR / 'documents'}"
     keys_dir: Path = VAR / "keys"
+    timestamp_url: str | None = Field(
+        default=None,
+        description="RFC 3161 timestamp authority (HTTP) of the platform seal; unset, the seal is timestamped with "
+        "the development TSA key under keys_dir",
+    )
     secret_key: str = PLACEHOLDER_SECRET
     data_keys: dict[str, str] = Field(default_factory=lambda: {"k1": PLACEHOLDER_DATA_KEY})
     active_data_key: str = "k1"

@@ -26,8 +26,9 @@ from activities.documents import CreditNoteRequest, DocumentActivities, FeeInvoi
 from config.settings import Settings
 from documents.facturx import extract_facturx
 from documents.rendering import Renderer
-from documents.signing import DevPki, verify_document
+from documents.signing import DevPki
 from documents.store import LocalDocumentStore
+from documents.verification import verify_document
 from domain.money import Money
 from store.base import Base
 from store.db import transaction
