@@ -9,6 +9,7 @@ EdDSA keys) and `settings.timestamp_url` at a real RFC 3161 TSA (pyHanko's `HTTP
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import fcntl
 import os
@@ -16,7 +17,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -197,6 +198,7 @@ class _Loaded:
 
     value: Any
     stamp: tuple[int, ...]
+    reserved: dict[Any, int] = field(default_factory=dict)  # a signer's container size, per timestamper (or None)
 
 
 def _stamp(*paths: Path) -> tuple[int, ...] | None:
@@ -239,8 +241,8 @@ class PdfSigner:
     certificates of a `DevPki` and timestamps from `timestamp_url` (RFC 3161 over HTTP) or else the local TSA key.
 
     Build one per process and share it: each signer's key and certificates are loaded once into a pyHanko signer
-    (again when one of its files is replaced), and the timestamper is built once (it keeps its dummy token, from
-    which pyHanko estimates the room a timestamped container needs)."""
+    (again when one of its files is replaced), the timestamper is built once, and the room each signer's container
+    needs is estimated once per timestamper (`_reserved`)."""
 
     def __init__(self, pki: DevPki, *, timestamp_url: str | None = None) -> None:
         self.pki = pki
@@ -269,13 +271,27 @@ class PdfSigner:
             raise FileNotFoundError(f"{self.pki.dir}: the key, certificate or CA certificate of {name} is missing")
         return _Loaded(build(*paths), stamp)
 
-    def _signer(self, name: str, common_name: str) -> Any:
+    def _signer(self, name: str, common_name: str) -> _Loaded:
         with self._cache_lock:
             loaded = self._load(name, common_name, self._signers.get(name), _simple_signer, timestamping=False)
             if name not in self._signers and len(self._signers) >= MAX_CACHED_SIGNERS:
                 del self._signers[next(iter(self._signers))]  # forget the signer loaded first (each signs rarely)
             self._signers[name] = loaded
-            return loaded.value
+            return loaded
+
+    @staticmethod
+    def _reserved(signer: _Loaded, timestamper: Any) -> int:
+        """Hex digits reserved for the signature container, as pyHanko estimates them (a dry-run container, plus
+        half) but once per signer and timestamper rather than at every signature (a quarter of a signature's
+        time): the estimate depends on nothing else (the timestamper's dummy token is cached as well)."""
+        reserved = signer.reserved.get(timestamper)
+        if reserved is None:
+            dry_run = asyncio.run(
+                signer.value.async_sign(bytes(32), "sha256", dry_run=True, use_pades=True, timestamper=timestamper)
+            )
+            size = 2 * len(dry_run.dump())
+            reserved = signer.reserved[timestamper] = size + 2 * (size // 4)
+        return reserved
 
     def _timestamp_client(self) -> Any:
         if self.timestamp_url:
@@ -302,8 +318,11 @@ class PdfSigner:
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name, reason=reason, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
         )
+        loaded = self._signer(signer_name, common_name)
         timestamper = self._timestamp_client() if timestamp else None
-        signer = signers.PdfSigner(metadata, signer=self._signer(signer_name, common_name), timestamper=timestamper)
+        signer = signers.PdfSigner(metadata, signer=loaded.value, timestamper=timestamper)
         out = BytesIO()
-        signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), output=out)
+        signer.sign_pdf(
+            IncrementalPdfFileWriter(BytesIO(pdf)), output=out, bytes_reserved=self._reserved(loaded, timestamper)
+        )
         return out.getvalue()
