@@ -55,7 +55,9 @@ def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
 
 def document_activities(settings: Settings) -> list[Callable[..., Any]]:
     factory = make_session_factory(shared_engine(settings.database_url))
-    return DocumentActivities(factory, open_document_store(settings.document_store), Renderer(), settings).all()
+    docs = DocumentActivities(factory, open_document_store(settings.document_store), Renderer(), settings)
+    docs.warm_up()
+    return docs.all()
 
 
 def build_workers(client: Client, settings: Settings, *, queues: str = "all") -> list[Worker]:

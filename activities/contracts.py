@@ -160,7 +160,7 @@ class ContractActivities(DocumentWork):
         sealed = self._signer.sign(
             self._store.get(current_sha256),
             signer_name=SEAL_NAME,
-            common_name=f"{self._settings.platform.legal_name} seal",
+            common_name=self._seal_name,
             field_name="PlatformSeal",
             reason="platform seal",
             timestamp=True,

@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from config.settings import Settings
 from documents.rendering import Renderer
-from documents.signing import DevPki, PdfSigner
+from documents.signing import PdfSigner
 from documents.store import DocumentStore
 from domain.invoice import Address, Party
 from store.legal import append_ledger_entry
@@ -73,7 +73,15 @@ class DocumentWork:
         self._store = store
         self._renderer = renderer
         self._settings = settings
-        self._signer = PdfSigner(DevPki(settings.keys_dir, organisation=settings.platform.legal_name))
+        self._signer = PdfSigner.from_settings(settings)
+
+    def warm_up(self) -> None:
+        """Load the platform seal's signer and the timestamper now (at worker start), not at the first seal."""
+        self._signer.warm_up(self._seal_name)
+
+    @property
+    def _seal_name(self) -> str:
+        return f"{self._settings.platform.legal_name} seal"
 
     # --- helpers ----------------------------------------------------------------------------------------
 

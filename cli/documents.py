@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -69,7 +70,8 @@ def verify(
     """Check the PAdES signatures, the embedded Factur-X XML (XSD, EN 16931, and the French CTC rules when the
     seller is established in France) and that this exact file is one the platform issued."""
     from documents.facturx import extract_facturx
-    from documents.signing import DevPki, verify_document
+    from documents.signing import DevPki
+    from documents.verification import verify_document
 
     settings = get_settings()
     data = file.read_bytes()
@@ -79,7 +81,8 @@ def verify(
     lines: list[str] = []
     for s in report.signatures:
         state = "ok" if not s.problems else "; ".join(s.problems)
-        stamp = ", timestamped" if s.timestamped else ""
+        when = f"{s.timestamp.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if s.timestamp else ""
+        stamp = f", timestamped {when} by {s.timestamp_authority}" if s.timestamp else ""
         lines.append(f"signature {s.field_name} by {s.signer}{stamp}: {state}")
         problems += [f"signature {s.field_name}: {p}" for p in s.problems]
     xml = None

@@ -1,10 +1,11 @@
-"""HTML -> PDF/A-3b with one Jinja2 environment, one WeasyPrint FontConfiguration and one parsed stylesheet
-per process (build one `Renderer` and share it): each document is laid out once and its PDF written once,
-attachments and XMP metadata included (`PdfExtras`), so that nothing rewrites it afterwards."""
+"""HTML -> PDF/A-3b through WeasyPrint's public API, with one Jinja2 environment, one FontConfiguration and one
+parsed stylesheet per process (build one `Renderer` and share it): each document is laid out once and its PDF
+written once, attachments and XMP metadata included (`PdfExtras`), so that nothing rewrites it afterwards."""
 
 from __future__ import annotations
 
 import threading
+from base64 import b64encode
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -46,17 +47,19 @@ def long_date(value: date | datetime, language: str) -> str:
 
 
 PDF_VARIANT = "pdf/a-3b"
-OUTPUT_INTENT = "innot-srgb"
+OUTPUT_INTENT = "--innot-srgb"
 
 
-def _srgb_profile() -> Any:
-    """The sRGB output intent of PDF/A, loaded once (WeasyPrint's own srgb path leaves the file open)."""
-    from importlib.resources import files
+def _output_intent(color_profiles: dict[str, Any]) -> Any:
+    """The sRGB output intent of PDF/A, WeasyPrint's own profile declared once by a CSS `@color-profile` rule
+    (`output_intent="srgb"` opens the profile file at each document and leaves it open)."""
+    from importlib.resources import as_file, files
 
-    from weasyprint.css import ColorProfile
+    from weasyprint import CSS
 
-    with (files("weasyprint.pdf") / "sRGB2014.icc").open("rb") as icc:
-        return ColorProfile(icc, "sRGB2014.icc", "relative-colorimetric", (["r"], ["g"], ["b"]))
+    with as_file(files("weasyprint.pdf") / "sRGB2014.icc") as icc:
+        rule = f"@color-profile {OUTPUT_INTENT} {{ src: url({icc.as_uri()}); components: r, g, b }}"
+        return CSS(string=rule, color_profiles=color_profiles)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class PdfExtras:
 
     `author`, `subject` and `keywords` go both to the document information and to the XMP packet (PDF/A wants
     them equal); `xmp` holds `rdf:Description` elements (with their namespace declarations) added to the XMP
-    packet's `rdf:RDF`, which then stays uncompressed."""
+    packet's `rdf:RDF`."""
 
     attachments: tuple[PdfAttachment, ...] = ()
     author: str | None = None
@@ -86,129 +89,60 @@ class PdfExtras:
     page_mode: str | None = None  # e.g. "UseAttachments": the viewer opens the attachments panel
 
 
-def _weasy_attachment(attachment: PdfAttachment, url_fetcher: Any) -> Any:
-    from base64 import b64encode
-
+def _weasy_attachment(attachment: PdfAttachment) -> Any:
     from weasyprint import Attachment
 
     # a data: URL carries the MIME type, so that the /Subtype does not depend on the machine's mime.types
     url = f"data:{attachment.mime_type};base64,{b64encode(attachment.data).decode('ascii')}"
     now = datetime.now(UTC)  # WeasyPrint writes the dates with a "Z"
     return Attachment(url=url, name=attachment.name, description=attachment.description, created=now,
-                      modified=now, relationship=attachment.relationship, url_fetcher=url_fetcher)  # fmt: skip
+                      modified=now, relationship=attachment.relationship)  # fmt: skip
 
 
-def _with_extras(metadata: Any, extras: PdfExtras) -> Any:
-    """The document's WeasyPrint metadata, completed with `extras` (same object type, one more XMP part)."""
-    from weasyprint.pdf.metadata import DocumentMetadata
+def _add_extras(metadata: Any, extras: PdfExtras) -> None:
+    """Complete the document's metadata with `extras`.
 
-    class ExtendedMetadata(DocumentMetadata):  # type: ignore[misc]
-        def generate_rdf_metadata(self, variant: str, version: int, conformance: str) -> bytes:
-            rdf: bytes = super().generate_rdf_metadata(variant, version, conformance)
-            end = rdf.rindex(b"</rdf:RDF>")
-            return rdf[:end] + b"".join(extras.xmp) + rdf[end:]
+    The XMP descriptions go inside WeasyPrint's own `rdf:RDF`, through the `generate_rdf_metadata` hook of
+    `DocumentMetadata`: its `xmp_metadata` list would add a second `rdf:RDF` to the packet, which the XMP
+    specification does not allow (one per `x:xmpmeta`) and which readers built on Adobe's XMP toolkit, veraPDF
+    included, skip, losing the Factur-X properties."""
+    from weasyprint.document import DocumentMetadata
 
-        def include_in_pdf(self, pdf: Any, variant: str, version: int, conformance: str, compress: bool) -> None:
-            # uncompressed, like a Factur-X XMP packet is usually found (and readable by plain-text tools)
-            super().include_in_pdf(pdf, variant, version, conformance, compress and not extras.xmp)
-
-    extended = ExtendedMetadata()
-    extended.__dict__.update(metadata.__dict__)
     if extras.author:
-        extended.authors = [extras.author]
+        metadata.authors = [extras.author]
     if extras.subject:
-        extended.description = extras.subject
+        metadata.description = extras.subject
     if extras.keywords:
-        extended.keywords = list(extras.keywords)
-    return extended
+        metadata.keywords = list(extras.keywords)
+    if not extras.xmp:
+        return
+
+    def generate_rdf_metadata(variant: str, version: int, conformance: str) -> bytes:
+        rdf: bytes = DocumentMetadata.generate_rdf_metadata(metadata, variant, version, conformance)
+        end = rdf.rindex(b"</rdf:RDF>")
+        return rdf[:end] + b"".join(extras.xmp) + rdf[end:]
+
+    metadata.generate_rdf_metadata = generate_rdf_metadata
 
 
-# The elements our templates may use: the lean user-agent stylesheet (templates/user_agent.css) styles these
-# exactly as WeasyPrint's HTML5 stylesheet does. A template using another element must add its rules there.
-ALLOWED_TAGS = frozenset(
-    {"html", "head", "meta", "title", "body", "div", "p", "h1", "h2", "h3", "strong", "b", "em", "small", "br",
-     "table", "thead", "tbody", "tr", "th", "td"}
-)  # fmt: skip
+def _finisher(extras: PdfExtras) -> Any:
+    """What WeasyPrint's `finisher` sets in the catalog once the PDF/A structure is built."""
 
+    def finish(_document: Any, pdf: Any) -> None:
+        if extras.page_mode:
+            pdf.catalog["PageMode"] = f"/{extras.page_mode}"
+        if "AF" in pdf.catalog:  # WeasyPrint lists each PDF/A-3 attachment twice in /AF: once is enough
+            pdf.catalog["AF"] = type(pdf.catalog["AF"])(dict.fromkeys(pdf.catalog["AF"]))
 
-def parse_markup(source: str) -> Any | None:
-    """The element tree of a page our templates wrote, parsed as XML by expat (~0.05 ms, where WeasyPrint's
-    pure-Python HTML5 parser takes ~2.5 ms): the templates write well-formed markup (`<br/>`, explicit `<tbody>`)
-    whose tree is the one the HTML5 parser builds. None when the markup is not well-formed XML."""
-    from xml.etree.ElementTree import ParseError, fromstring
-
-    try:
-        # our own template output: user data in it is escaped, so it carries no DTD or entity declaration
-        return fromstring(source)  # noqa: S314
-    except ParseError:
-        return None
-
-
-def _document_html_class(templates_dir: Path, url_fetcher: Any) -> Any:
-    """WeasyPrint's `HTML`, with our lean user-agent stylesheet in place of the HTML5 one (whose hundreds of
-    rules are matched against every element: ~15 % of a page's render time), built from our parsed markup, with
-    the renderer's URL fetcher (WeasyPrint builds a urllib opener per document otherwise: ~0.2 ms)."""
-    import cssselect2  # type: ignore[import-untyped]
-    from weasyprint import CSS, HTML
-    from weasyprint.css.counters import CounterStyle
-
-    counter_style = CounterStyle()
-    user_agent = CSS(filename=str(templates_dir / "user_agent.css"), counter_style=counter_style)
-
-    class DocumentHTML(HTML):  # type: ignore[misc]
-        @classmethod
-        def from_markup(cls, source: str, base_url: str) -> Any:
-            root = parse_markup(source)
-            if root is None:  # not well-formed XML: WeasyPrint's HTML5 parser reads it
-                return cls(string=source, base_url=base_url, url_fetcher=url_fetcher)
-            html = cls.__new__(cls)  # what HTML.__init__ sets, from our tree
-            html.base_url, html.url_fetcher, html.media_type = base_url, url_fetcher, "print"
-            html.wrapper_element = cssselect2.ElementWrapper.from_html_root(root, content_language=None)
-            html.etree_element = html.wrapper_element.etree_element
-            return html
-
-        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
-            return [user_agent]
-
-        def _ua_counter_style(self) -> list[Any]:
-            return [counter_style]
-
-    return DocumentHTML
-
-
-_ONCE: dict[type, type] = {}
-
-
-def _serialised_once(_document: Any, pdf: Any) -> None:
-    """WeasyPrint's last step before pydyf writes the file: make each object keep its serialised bytes.
-
-    For the PDF/A file identifier, pydyf serialises every object a second time (and compresses every stream again,
-    at zlib level 9) to hash the whole; the same bytes, kept from the first time, hash the same (~3 ms a page).
-    Nothing changes an object between the two; bytes kept from an earlier document are forgotten here."""
-    for obj in pdf.objects:
-        cls = type(obj)
-        once = _ONCE.get(cls)
-        if once is None:
-            serialise = cls.data.fget
-
-            def data(self: Any, serialise: Any = serialise) -> bytes:
-                kept: bytes | None = self.__dict__.get("_serialised")
-                if kept is None:
-                    kept = self.__dict__["_serialised"] = serialise(self)
-                return kept
-
-            once = _ONCE[cls] = type(f"Once{cls.__name__}", (cls,), {"data": property(data)})
-            _ONCE[once] = once  # an object shared with an earlier document is already write-once
-        obj.__class__ = once
-        obj.__dict__.pop("_serialised", None)
+    return finish
 
 
 class Renderer:
     def __init__(self, templates_dir: Path = TEMPLATES) -> None:
         from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
-        from weasyprint.urls import URLFetcher
 
+        self.templates_dir = templates_dir
         self.env = Environment(
             loader=FileSystemLoader(templates_dir),
             autoescape=select_autoescape(["html"]),
@@ -225,10 +159,11 @@ class Renderer:
             labels=LABELS,
         )
         self.font_config = FontConfiguration()
-        self.stylesheet = CSS(filename=str(templates_dir / "documents.css"), font_config=self.font_config)
-        self._url_fetcher = URLFetcher()  # used under the lock, like the font configuration
-        self._html = _document_html_class(templates_dir, self._url_fetcher)
-        self._srgb = _srgb_profile()
+        self.color_profiles: dict[str, Any] = {}
+        self.stylesheets = [
+            _output_intent(self.color_profiles),
+            CSS(filename=str(templates_dir / "documents.css"), font_config=self.font_config),
+        ]
         self._lock = threading.Lock()  # WeasyPrint shares the font configuration; lay out one at a time
 
     def html(self, template: str, *, language: str, **context: Any) -> str:
@@ -242,28 +177,19 @@ class Renderer:
 
     def pdf_from_html(self, source: str, extras: PdfExtras | None = None) -> bytes:
         """Lay out the HTML once and write the PDF/A-3b once, with `extras` (attachments, metadata)."""
+        from weasyprint import HTML
+
+        extras = extras or PdfExtras()
         with self._lock:
-            document = self._html.from_markup(source, str(TEMPLATES)).render(
-                stylesheets=[self.stylesheet], font_config=self.font_config, pdf_variant=PDF_VARIANT,
+            document = HTML(string=source, base_url=str(self.templates_dir)).render(
+                stylesheets=self.stylesheets, font_config=self.font_config, color_profiles=self.color_profiles,
+                pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT,
+            )  # fmt: skip
+            _add_extras(document.metadata, extras)
+            pdf: bytes = document.write_pdf(
+                pdf_variant=PDF_VARIANT,
                 output_intent=OUTPUT_INTENT,
-            )  # fmt: skip
-            document.color_profiles[OUTPUT_INTENT] = self._srgb
-            if extras is None:
-                pdf: bytes = document.write_pdf(
-                    pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT, finisher=_serialised_once
-                )
-                return pdf
-            document.metadata = _with_extras(document.metadata, extras)
-
-            def finish(_document: Any, pdf: Any) -> None:
-                if extras.page_mode:
-                    pdf.catalog["PageMode"] = f"/{extras.page_mode}"
-                if "AF" in pdf.catalog:  # WeasyPrint lists each PDF/A-3 attachment twice in /AF: once is enough
-                    pdf.catalog["AF"] = type(pdf.catalog["AF"])(dict.fromkeys(pdf.catalog["AF"]))
-                _serialised_once(_document, pdf)
-
-            pdf = document.write_pdf(
-                pdf_variant=PDF_VARIANT, output_intent=OUTPUT_INTENT, finisher=finish,
-                attachments=[_weasy_attachment(a, self._url_fetcher) for a in extras.attachments],
-            )  # fmt: skip
+                attachments=[_weasy_attachment(a) for a in extras.attachments],
+                finisher=_finisher(extras),
+            )
             return pdf

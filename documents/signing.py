@@ -1,17 +1,17 @@
-"""PAdES signatures: parties sign, the platform seals with a timestamp; offline verification with pyHanko.
+"""PAdES signatures with pyHanko: parties sign, the platform seals with an RFC 3161 timestamp (verification:
+`documents.verification`).
 
-Development PKI: a platform CA, one certificate per signer and a TSA certificate are generated at first use
-under `settings.keys_dir` (ECDSA P-256, with `cryptography`). Production points `keys_dir` at real certificates
-(same file names; RSA, ECDSA or EdDSA keys). Signatures are made by `documents.pades` (containers encoded from
-parts prepared once per key, incremental update written directly), or by pyHanko for a PDF structure that module
-does not update; both verify with pyHanko against the platform CA.
+Development PKI: a platform CA, one certificate per signer and a timestamp authority (TSA) certificate are generated
+at first use under `settings.keys_dir` (signers: ECDSA P-256; the TSA: RSA-2048, the only key pyHanko's local
+`DummyTimeStamper` signs with). Production points `keys_dir` at real certificates (same file names; RSA, ECDSA or
+EdDSA keys) and `settings.tsa_url` (INNOT_TSA_URL) at a real RFC 3161 TSA (pyHanko's `HTTPTimeStamper`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import fcntl
-import hashlib
 import os
 import re
 import threading
@@ -20,14 +20,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from documents import pades
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
 
 CA_NAME = "platform-ca"
 TSA_NAME = "platform-tsa"
@@ -62,12 +65,24 @@ def _safe(name: str) -> str:
     return name
 
 
-def _new_key() -> ec.EllipticCurvePrivateKey:
-    """Development keys are ECDSA P-256: generated in a millisecond, signing in ~50 us (RSA-2048: ~1 s, ~1 ms)."""
+def _new_key(*, timestamping: bool = False) -> SigningKey:
+    """Signers get ECDSA P-256 (generated in a millisecond, where RSA-2048 takes up to a second); the TSA gets
+    RSA-2048, the only key type `DummyTimeStamper` signs with."""
+    if timestamping:
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _certificate_hash(key: pades.SigningKey) -> hashes.SHA256 | None:
+def _load_key(path: Path) -> SigningKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(
+        key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+    ):
+        raise ValueError(f"{path.name}: unsupported key type {type(key).__name__}")
+    return key
+
+
+def _certificate_hash(key: SigningKey) -> hashes.SHA256 | None:
     return None if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey) else hashes.SHA256()
 
 
@@ -81,7 +96,7 @@ class DevPki:
     def _paths(self, name: str) -> tuple[Path, Path]:
         return self.dir / f"{_safe(name)}.key.pem", self.dir / f"{name}.cert.pem"
 
-    def _ensure_ca(self) -> tuple[pades.SigningKey, x509.Certificate]:
+    def _ensure_ca(self) -> tuple[SigningKey, x509.Certificate]:
         key_path, cert_path = self._paths(CA_NAME)
         if not cert_path.exists():
             key = _new_key()
@@ -110,7 +125,7 @@ class DevPki:
             self._write(key_path, cert_path, key, cert)
         return self._read(key_path, cert_path)
 
-    def _write(self, key_path: Path, cert_path: Path, key: pades.SigningKey, cert: x509.Certificate) -> None:
+    def _write(self, key_path: Path, cert_path: Path, key: SigningKey, cert: x509.Certificate) -> None:
         """The key, then the certificate, each whole or absent: a certificate on disk means its key is there."""
         self.dir.mkdir(parents=True, exist_ok=True)
         encryption = serialization.NoEncryption()
@@ -119,22 +134,29 @@ class DevPki:
         _write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
     @staticmethod
-    def _read(key_path: Path, cert_path: Path) -> tuple[pades.SigningKey, x509.Certificate]:
-        key = pades.load_private_key(key_path.read_bytes())
-        return key, x509.load_pem_x509_certificate(cert_path.read_bytes())
+    def _read(key_path: Path, cert_path: Path) -> tuple[SigningKey, x509.Certificate]:
+        return _load_key(key_path), x509.load_pem_x509_certificate(cert_path.read_bytes())
+
+    def paths(self, name: str) -> tuple[Path, Path, Path]:
+        """The key, certificate and CA certificate files of `name` (which may not exist yet)."""
+        return *self._paths(name), self._paths(CA_NAME)[1]
+
+    def _usable(self, key_path: Path, cert_path: Path, *, timestamping: bool) -> bool:
+        # a TSA key from a keys folder of an earlier version is ECDSA: the local timestamper signs with RSA only
+        return cert_path.exists() and (not timestamping or isinstance(_load_key(key_path), rsa.RSAPrivateKey))
 
     def ensure(self, name: str, common_name: str, *, timestamping: bool = False) -> tuple[Path, Path]:
         """Key and certificate files of `name`, issued by the platform CA if missing.
 
         An existing certificate is returned without touching the CA key."""
         key_path, cert_path = self._paths(name)
-        if cert_path.exists():
+        if self._usable(key_path, cert_path, timestamping=timestamping):
             return key_path, cert_path
         with _keys_lock(self.dir):
-            if cert_path.exists():  # another thread or process issued it meanwhile
+            if self._usable(key_path, cert_path, timestamping=timestamping):  # issued meanwhile by another process
                 return key_path, cert_path
             ca_key, ca_cert = self._ensure_ca()
-            key = _new_key()
+            key = _new_key(timestamping=timestamping)
             now = dt.datetime.now(dt.UTC)
             subject = x509.Name(
                 [
@@ -170,262 +192,137 @@ class DevPki:
         return cert_path
 
 
-def _pem_certificates(path: Path) -> tuple[bytes, ...]:
-    """The DER of every certificate in a PEM (or DER) file."""
-    data = path.read_bytes()
-    if b"-----BEGIN" not in data:
-        return (data,)
-    return tuple(c.public_bytes(serialization.Encoding.DER) for c in x509.load_pem_x509_certificates(data))
-
-
 @dataclass(frozen=True)
-class _Material:
-    """A signing key parsed once with its certificate and the CA chain, as a ready `CmsSigner`."""
+class _Loaded:
+    """Something built from key files, with the files' modification times: a replaced file is loaded again."""
 
-    cms: pades.CmsSigner
-    cert: Any  # asn1crypto Certificate (pyHanko's form, for its own signing path)
-    chain: tuple[Any, ...]
-    stamp: tuple[int, int, int]  # mtimes of key, certificate and CA certificate: a replaced file is reloaded
+    value: Any
+    stamp: tuple[int, ...]
+    reserved: dict[Any, int] = field(default_factory=dict)  # a signer's container size, per timestamper (or None)
 
 
-def _load_material(key_path: Path, cert_path: Path, ca_path: Path) -> _Material:
-    from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
+def _stamp(*paths: Path) -> tuple[int, ...] | None:
+    try:
+        return tuple(path.stat().st_mtime_ns for path in paths)
+    except FileNotFoundError:
+        return None
 
-    stamp = (key_path.stat().st_mtime_ns, cert_path.stat().st_mtime_ns, ca_path.stat().st_mtime_ns)
-    certificate = _pem_certificates(cert_path)[0]
-    chain = _pem_certificates(ca_path)
-    return _Material(
-        cms=pades.CmsSigner(pades.load_private_key(key_path.read_bytes()), certificate, chain),
-        cert=asn1_x509.Certificate.load(certificate),
-        chain=tuple(asn1_x509.Certificate.load(c) for c in chain),
-        stamp=stamp,
+
+def _simple_signer(key_path: Path, cert_path: Path, ca_path: Path) -> Any:
+    from pyhanko.keys import load_certs_from_pemder, load_private_key_from_pemder
+    from pyhanko.sign.signers import SimpleSigner
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    certificate, *intermediates = load_certs_from_pemder([str(cert_path)])  # type: ignore[no-untyped-call]
+    chain = [*intermediates, *load_certs_from_pemder([str(ca_path)])]  # type: ignore[no-untyped-call]
+    return SimpleSigner(
+        signing_cert=certificate,
+        signing_key=load_private_key_from_pemder(str(key_path), passphrase=None),
+        cert_registry=SimpleCertificateStore.from_certs(chain),  # type: ignore[no-untyped-call]
     )
 
 
-def _pyhanko_signer(material: _Material, tsa: pades.TimestampAuthority | None, built: list[int]) -> Any:
-    """A pyHanko `Signer` whose container is ours (same attributes, timestamp included): pyHanko only lays out
-    the incremental update. `built` receives the size of each container made (hex digits)."""
-    from asn1crypto import cms
-    from pyhanko.sign.general import SigningError
-    from pyhanko.sign.signers.pdf_cms import Signer
+def _local_timestamper(key_path: Path, cert_path: Path, ca_path: Path) -> Any:
+    from pyhanko.keys import load_cert_from_pemder, load_certs_from_pemder, load_private_key_from_pemder
+    from pyhanko.sign.timestamps import DummyTimeStamper
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    class PreparedSigner(Signer):
-        async def async_sign(  # the attribute settings are pyHanko's PAdES defaults, the ones ours encodes
-            self, data_digest: bytes, digest_algorithm: str, dry_run: Any = False, use_pades: Any = False,
-            timestamper: Any = None, signed_attr_settings: Any = None, is_pdf_sig: Any = True,
-            encap_content_info: Any = None,
-        ) -> Any:  # fmt: skip
-            if digest_algorithm != "sha256":
-                raise SigningError(f"only SHA-256 is configured, not {digest_algorithm}")
-            der = pades.container(material.cms, data_digest, tsa, dry_run=dry_run)
-            built.append(2 * len(der))
-            return cms.ContentInfo.load(der)
-
-    return PreparedSigner(
-        signing_cert=material.cert,
-        cert_registry=SimpleCertificateStore.from_certs(list(material.chain)),  # type: ignore[no-untyped-call]
+    return DummyTimeStamper(
+        tsa_cert=load_cert_from_pemder(str(cert_path)),  # type: ignore[no-untyped-call]
+        tsa_key=load_private_key_from_pemder(str(key_path), passphrase=None),
+        certs_to_embed=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+            load_certs_from_pemder([str(ca_path)])  # type: ignore[no-untyped-call]
+        ),
     )
 
 
 class PdfSigner:
-    """Signs PDFs (incremental updates: earlier signatures stay valid) with certificates of a `DevPki`.
+    """Signs PDFs with pyHanko (PAdES baseline, incremental updates: earlier signatures stay valid), with the
+    certificates of a `DevPki` and timestamps from `timestamp_url` (RFC 3161 over HTTP) or else the local TSA key.
 
-    Build one per process and share it: keys and certificates are loaded once (reloaded when a key or certificate
-    file is replaced), and the size reserved for each signer's container is estimated once per signer and kind."""
+    Build one per process and share it: each signer's key and certificates are loaded once into a pyHanko signer
+    (again when one of its files is replaced), the timestamper is built once, and the room each signer's container
+    needs is estimated once per timestamper (`_reserved`)."""
 
-    def __init__(self, pki: DevPki) -> None:
+    def __init__(self, pki: DevPki, *, timestamp_url: str | None = None) -> None:
         self.pki = pki
+        self.timestamp_url = timestamp_url
         self._cache_lock = threading.Lock()
-        self._materials: dict[str, _Material] = {}
-        self._tsa: pades.TimestampAuthority | None = None
-        self._reserved: dict[tuple[str, bool], int] = {}  # hex digits reserved for the container
-        self.fallbacks = 0  # signatures pyHanko laid out (a PDF structure `pades` does not update)
+        self._signers: dict[str, _Loaded] = {}
+        self._timestamper: _Loaded | None = None
 
-    def _material(self, name: str, common_name: str, *, timestamping: bool = False) -> _Material:
-        key_path, cert_path = self.pki.ensure(name, common_name, timestamping=timestamping)
-        ca_path = self.pki.ca_cert_path
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PdfSigner:
+        pki = DevPki(settings.keys_dir, organisation=settings.platform.legal_name)
+        return cls(pki, timestamp_url=settings.tsa_url)
+
+    def warm_up(self, seal_common_name: str) -> None:
+        """Load the platform seal's signer and the timestamper now (at worker start) rather than at the first seal."""
+        self._signer(SEAL_NAME, seal_common_name)
+        self._timestamp_client()
+
+    def _load(self, name: str, common_name: str, kept: _Loaded | None, build: Any, *, timestamping: bool) -> _Loaded:
+        paths = self.pki.paths(name)
+        if kept is not None and kept.stamp == _stamp(*paths):
+            return kept
+        self.pki.ensure(name, common_name, timestamping=timestamping)
+        stamp = _stamp(*paths)
+        if stamp is None:
+            raise FileNotFoundError(f"{self.pki.dir}: the key, certificate or CA certificate of {name} is missing")
+        return _Loaded(build(*paths), stamp)
+
+    def _signer(self, name: str, common_name: str) -> _Loaded:
         with self._cache_lock:
-            cached = self._materials.get(name)
-            if cached is not None:
-                stamp = (key_path.stat().st_mtime_ns, cert_path.stat().st_mtime_ns, ca_path.stat().st_mtime_ns)
-                if stamp == cached.stamp:
-                    return cached
-            material = _load_material(key_path, cert_path, ca_path)
-            if len(self._materials) >= MAX_CACHED_SIGNERS:  # forget the signer loaded first (each signs rarely)
-                forgotten = next(iter(self._materials))
-                del self._materials[forgotten]
-                self._reserved.pop((forgotten, False), None)
-                self._reserved.pop((forgotten, True), None)
-            self._materials[name] = material
-            self._reserved.pop((name, False), None)
-            self._reserved.pop((name, True), None)
-            if name == TSA_NAME:
-                self._reserved = {k: v for k, v in self._reserved.items() if not k[1]}
-            return material
+            loaded = self._load(name, common_name, self._signers.get(name), _simple_signer, timestamping=False)
+            if name not in self._signers and len(self._signers) >= MAX_CACHED_SIGNERS:
+                del self._signers[next(iter(self._signers))]  # forget the signer loaded first (each signs rarely)
+            self._signers[name] = loaded
+            return loaded
 
-    def _timestamp_authority(self) -> pades.TimestampAuthority:
-        material = self._material(TSA_NAME, "innot development timestamp authority", timestamping=True)
-        tsa = self._tsa
-        if tsa is None or tsa.signer is not material.cms:
-            tsa = self._tsa = pades.TimestampAuthority(material.cms)
-        return tsa
+    @staticmethod
+    def _reserved(signer: _Loaded, timestamper: Any) -> int:
+        """Hex digits reserved for the signature container, as pyHanko estimates them (a dry-run container, plus
+        half) but once per signer and timestamper rather than at every signature (a quarter of a signature's
+        time): the estimate depends on nothing else (the timestamper's dummy token is cached as well)."""
+        reserved = signer.reserved.get(timestamper)
+        if reserved is None:
+            dry_run = asyncio.run(
+                signer.value.async_sign(bytes(32), "sha256", dry_run=True, use_pades=True, timestamper=timestamper)
+            )
+            size = 2 * len(dry_run.dump())
+            reserved = signer.reserved[timestamper] = size + 2 * (size // 4)
+        return reserved
+
+    def _timestamp_client(self) -> Any:
+        if self.timestamp_url:
+            from pyhanko.sign.timestamps import HTTPTimeStamper
+
+            with self._cache_lock:
+                if self._timestamper is None:
+                    self._timestamper = _Loaded(HTTPTimeStamper(self.timestamp_url), ())
+                return self._timestamper.value
+        with self._cache_lock:
+            self._timestamper = self._load(
+                TSA_NAME, f"{self.pki.organisation} development timestamp authority", self._timestamper,
+                _local_timestamper, timestamping=True,
+            )  # fmt: skip
+            return self._timestamper.value
 
     def sign(
         self, pdf: bytes, *, signer_name: str, common_name: str, field_name: str, reason: str, timestamp: bool = False
     ) -> bytes:
-        material = self._material(signer_name, common_name)
-        tsa = self._timestamp_authority() if timestamp else None
-        key = (signer_name, timestamp)
-        reserved = self._reserved.get(key)
-        if reserved is None:  # the container with the longest signature values, and room for a longer TSA name
-            reserved = 2 * len(pades.container(material.cms, bytes(32), tsa, dry_run=True)) + 256
-            self._reserved[key] = reserved
-        for _ in range(3):
-            try:
-                return self._sign(pdf, material, tsa, field_name=field_name, reason=reason, reserved=reserved)
-            except pades.ContainerTooLarge as error:  # e.g. a certificate replaced by a larger one: estimate again
-                reserved = error.needed + 256
-                with self._cache_lock:
-                    self._reserved[key] = reserved
-        raise RuntimeError("the signature container keeps outgrowing its reserved size")
-
-    def _sign(
-        self, pdf: bytes, material: _Material, tsa: pades.TimestampAuthority | None, *, field_name: str,
-        reason: str, reserved: int,
-    ) -> bytes:  # fmt: skip
-        try:
-            update = pades.prepare_signature(pdf, field_name=field_name, reason=reason, reserved=reserved)
-        except pades.UnsupportedPdf:
-            self.fallbacks += 1
-            return self._sign_with_pyhanko(pdf, material, tsa, field_name=field_name, reason=reason,
-                                           reserved=reserved)  # fmt: skip
-        return pades.embed_container(update, pades.container(material.cms, update.digest, tsa))
-
-    @staticmethod
-    def _sign_with_pyhanko(
-        pdf: bytes, material: _Material, tsa: pades.TimestampAuthority | None, *, field_name: str,
-        reason: str, reserved: int,
-    ) -> bytes:  # fmt: skip
+        """`pdf` with one more signature in a new field `field_name`, timestamped when `timestamp`."""
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
-        from pyhanko.sign.general import SigningError
 
-        built: list[int] = []
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name, reason=reason, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
         )
+        loaded = self._signer(signer_name, common_name)
+        timestamper = self._timestamp_client() if timestamp else None
+        signer = signers.PdfSigner(metadata, signer=loaded.value, timestamper=timestamper)
         out = BytesIO()
-        try:
-            signers.sign_pdf(
-                IncrementalPdfFileWriter(BytesIO(pdf)), metadata, signer=_pyhanko_signer(material, tsa, built),
-                bytes_reserved=reserved, output=out,
-            )  # fmt: skip
-        except SigningError:
-            if built and built[-1] > reserved:
-                raise pades.ContainerTooLarge(built[-1]) from None
-            raise
-        return out.getvalue()
-
-
-@dataclass
-class SignatureCheck:
-    field_name: str
-    signer: str
-    intact: bool
-    valid: bool
-    trusted: bool
-    covers_whole_document: bool
-    timestamped: bool
-    problems: list[str] = field(default_factory=list)
-
-
-@dataclass
-class VerificationReport:
-    sha256: str
-    signatures: list[SignatureCheck] = field(default_factory=list)
-    facturx: str | None = None  # "valid", or what is wrong, or None when the PDF embeds no Factur-X XML
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and all(not s.problems for s in self.signatures)
-
-    def summary(self) -> str:
-        lines = [f"document {self.sha256}: {'OK' if self.ok else 'INVALID'}"]
-        lines += [f"- {p}" for p in self.problems]
-        for s in self.signatures:
-            state = "ok" if not s.problems else "; ".join(s.problems)
-            lines.append(f"- signature {s.field_name} by {s.signer}: {state}")
-        return "\n".join(lines)
-
-
-def verify_document(
-    document: bytes | Path, *, trust_root: Path, expect_facturx: bool | None = None
-) -> VerificationReport:
-    """Check every PAdES signature (trusting only `trust_root`) and the embedded Factur-X XML (XSD)."""
-    from pyhanko.keys import load_cert_from_pemder
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    data = document.read_bytes() if isinstance(document, Path) else document
-    report = VerificationReport(sha256=hashlib.sha256(data).hexdigest())
-    try:
-        reader = PdfFileReader(BytesIO(data), strict=False)
-        embedded = list(reader.embedded_signatures)
-    except Exception as error:  # a damaged file cannot even be parsed
-        report.problems.append(f"the PDF cannot be read: {error}")
-        return report
-    root = load_cert_from_pemder(str(trust_root))  # type: ignore[no-untyped-call]
-    context = ValidationContext(trust_roots=[root], allow_fetching=False)
-    for sig in embedded:
-        check = SignatureCheck(
-            field_name=sig.field_name,
-            signer="?",
-            intact=False,
-            valid=False,
-            trusted=False,
-            covers_whole_document=False,
-            timestamped=False,
+        signer.sign_pdf(
+            IncrementalPdfFileWriter(BytesIO(pdf)), output=out, bytes_reserved=self._reserved(loaded, timestamper)
         )
-        try:
-            status = validate_pdf_signature(sig, signer_validation_context=context)
-            check.signer = status.signing_cert.subject.human_friendly
-            check.intact, check.valid, check.trusted = status.intact, status.valid, status.trusted
-            check.timestamped = status.timestamp_validity is not None
-            coverage = status.coverage.name if status.coverage is not None else "NONE"
-            check.covers_whole_document = coverage in {"ENTIRE_FILE", "ENTIRE_REVISION"}
-            if not status.intact:
-                check.problems.append("the signed bytes were modified after signing")
-            if not status.valid:
-                check.problems.append("the cryptographic signature is invalid")
-            if status.intact and not status.trusted:
-                check.problems.append("the signer's certificate does not chain to the platform CA")
-            if status.modification_level is not None and status.modification_level.name not in {
-                "NONE",
-                "LTA_UPDATES",
-                "FORM_FILLING",
-            }:
-                check.problems.append(f"the document was changed after signing ({status.modification_level.name})")
-        except Exception as error:
-            check.problems.append(f"the signature cannot be validated: {error}")
-        report.signatures.append(check)
-    from documents.facturx import check_xsd, extract_facturx
-
-    try:
-        xml = extract_facturx(data)
-    except Exception as error:
-        xml = None
-        if expect_facturx:
-            report.problems.append(f"the Factur-X attachment cannot be read: {error}")
-    if xml is not None:
-        try:
-            check_xsd(xml)
-            report.facturx = "valid"
-        except ValueError as error:
-            report.facturx = str(error)
-            report.problems.append(f"the embedded Factur-X XML is invalid: {error}")
-    elif expect_facturx:
-        report.problems.append("the invoice carries no Factur-X XML")
-    return report
+        return out.getvalue()

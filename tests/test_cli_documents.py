@@ -110,6 +110,9 @@ def test_a_sealed_contract_verifies(cli_env: dict[str, Any]) -> None:
     result = runner.invoke(innot, ["documents", "verify", str(cli_env["files"]["contract"])])
     assert result.exit_code == 0, result.output
     assert re.findall(r"signature (\w+) by", result.output) == ["ClientSignature", "ExpertSignature", "PlatformSeal"]
+    text = " ".join(result.output.split())  # the console wraps long lines
+    stamp = r"signature PlatformSeal by .+? seal\b.*?, timestamped [\d-]{10} [\d:]{8} UTC by .+?timestamp authority"
+    assert re.search(stamp, text), text
     assert "issued by the platform: contract (sealed)" in result.output and "OK" in result.output
 
 

@@ -18,8 +18,9 @@ from activities.documents import DocumentActivities
 from config.settings import Settings
 from documents.facturx import extract_facturx
 from documents.rendering import Renderer
-from documents.signing import DevPki, verify_document
+from documents.signing import DevPki
 from documents.store import LocalDocumentStore
+from documents.verification import verify_document
 from domain.documents import (
     ContractRequest,
     CreditNoteRequest,

@@ -1,10 +1,14 @@
-"""One `PdfSigner` per process keeps keys, certificates and the size of each signer's signature container: every
-signature it makes still verifies, and a certificate replaced on disk is used from the next signature on."""
+"""One `PdfSigner` per process keeps pyHanko signers and the timestamper loaded: every signature it makes verifies
+offline with pyHanko's validator against the development CA, timestamp included, and a certificate replaced on disk is
+used from the next signature on."""
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -13,7 +17,8 @@ from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from documents.rendering import Renderer
-from documents.signing import CA_NAME, SEAL_NAME, DevPki, PdfSigner, verify_document
+from documents.signing import CA_NAME, SEAL_NAME, TSA_NAME, DevPki, PdfSigner
+from documents.verification import verify_document
 
 
 def _signer_serials(pdf: bytes) -> list[int]:
@@ -25,18 +30,24 @@ def test_cached_signers_sign_verifiable_documents_and_follow_a_replaced_certific
 ) -> None:
     pki = DevPki(tmp_path / "keys")
     signer = PdfSigner(pki)
-    pdf = renderer.pdf_from_html("<html><head><title>t</title></head><body><p>Agreed.</p></body></html>")
+    pdf = renderer.pdf_from_html(AGREED)
 
     signed = []
-    for _ in range(3):  # the first signature estimates the container size, the next ones reuse it
+    before = datetime.now(UTC).replace(microsecond=0)
+    for _ in range(3):
         once = signer.sign(pdf, signer_name="user-a", common_name="Ann", field_name="ClientSignature", reason="ok")
         twice = signer.sign(once, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal",
                             reason="seal", timestamp=True)  # fmt: skip
         signed.append(twice)
+    after = datetime.now(UTC)
     for document in signed:
         report = verify_document(document, trust_root=pki.ca_cert_path)
         assert report.ok and len(report.signatures) == 2, report.summary()
-        assert all(s.timestamped == (s.field_name == "PlatformSeal") for s in report.signatures)
+        client, seal = report.signatures
+        assert (client.timestamped, client.timestamp) == (False, None)
+        assert seal.timestamped and seal.timestamp is not None and before <= seal.timestamp <= after
+        reader = PdfFileReader(BytesIO(document))
+        assert {s.sig_object["/SubFilter"] for s in reader.embedded_signatures} == {"/ETSI.CAdES.detached"}
     first_serial = _signer_serials(signed[0])[0]
     assert {_signer_serials(d)[0] for d in signed} == {first_serial}
 
@@ -47,21 +58,6 @@ def test_cached_signers_sign_verifiable_documents_and_follow_a_replaced_certific
     report = verify_document(renewed, trust_root=pki.ca_cert_path)
     assert report.ok, report.summary()
     assert _signer_serials(renewed)[0] != first_serial
-
-
-def test_a_signature_container_larger_than_the_kept_estimate_is_estimated_again(
-    renderer: Renderer, tmp_path: Path
-) -> None:
-    pki = DevPki(tmp_path / "keys")
-    signer = PdfSigner(pki)
-    pdf = renderer.pdf_from_html("<html><head><title>t</title></head><body><p>Agreed.</p></body></html>")
-    signer.sign(pdf, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal", reason="s", timestamp=True)
-    signer._reserved[(SEAL_NAME, True)] = 512  # as if the timestamp authority's chain had grown since
-    sealed = signer.sign(pdf, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal", reason="s",
-                         timestamp=True)  # fmt: skip
-    report = verify_document(sealed, trust_root=pki.ca_cert_path)
-    assert report.ok and report.signatures[0].timestamped, report.summary()
-    assert signer._reserved[(SEAL_NAME, True)] > 512
 
 
 def _pki_of_rsa_keys(keys: Path) -> DevPki:
@@ -114,91 +110,16 @@ def _pki_of_rsa_keys(keys: Path) -> DevPki:
 
 
 def test_rsa_keys_of_a_production_keys_folder_sign_and_verify(renderer: Renderer, tmp_path: Path) -> None:
-    """Development keys are ECDSA; the signing path takes whatever keys the keys folder holds."""
+    """Development signers' keys are ECDSA; the signing path takes whatever keys the keys folder holds."""
     pki = _pki_of_rsa_keys(tmp_path / "keys")
     signer = PdfSigner(pki)
-    pdf = renderer.pdf_from_html("<html><head><title>t</title></head><body><p>Agreed.</p></body></html>")
+    pdf = renderer.pdf_from_html(AGREED)
     once = signer.sign(pdf, signer_name="user-a", common_name="Ann", field_name="ClientSignature", reason="ok")
     sealed = signer.sign(once, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal", reason="seal",
                          timestamp=True)  # fmt: skip
     report = verify_document(sealed, trust_root=pki.ca_cert_path)
     assert report.ok and len(report.signatures) == 2, report.summary()
     assert [s.timestamped for s in report.signatures] == [False, True]
-    assert signer.fallbacks == 0
-
-
-def _classic_pdf(version: bytes = b"1.7") -> bytes:
-    """A one-page PDF with a cross-reference table (not a stream) and its objects outside object streams."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources << >> >>",
-        b"<< /Length 11 >>\nstream\n0 0 m 9 9 l\nendstream",
-    ]
-    out = bytearray(b"%PDF-" + version + b"\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
-def test_a_pdf_with_a_cross_reference_table_is_signed_in_turn_by_each_party(tmp_path: Path) -> None:
-    pki = DevPki(tmp_path / "keys")
-    signer = PdfSigner(pki)
-    pdf = signer.sign(_classic_pdf(), signer_name="user-a", common_name="Ann", field_name="ClientSignature",
-                      reason="client (consent) \\ é")  # fmt: skip
-    pdf = signer.sign(pdf, signer_name="user-b", common_name="Bob", field_name="ExpertSignature", reason="expert")
-    pdf = signer.sign(pdf, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal", reason="seal",
-                      timestamp=True)  # fmt: skip
-    report = verify_document(pdf, trust_root=pki.ca_cert_path)
-    assert report.ok and [s.field_name for s in report.signatures] == [
-        "ClientSignature", "ExpertSignature", "PlatformSeal"
-    ], report.summary()  # fmt: skip
-    assert all(s.covers_whole_document for s in report.signatures)
-    reader = PdfFileReader(BytesIO(pdf), strict=True)  # well-formed enough for the strict reader
-    assert [s.sig_object["/Reason"] for s in reader.embedded_signatures] == [
-        "client (consent) \\ é", "expert", "seal"
-    ]  # fmt: skip
-    assert signer.fallbacks == 0
-
-
-def test_a_pdf_structure_the_fast_path_does_not_update_is_signed_by_pyhanko(renderer: Renderer, tmp_path: Path) -> None:
-    """An existing empty field of that name: pyHanko fills it (with the same container)."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields
-
-    pki = DevPki(tmp_path / "keys")
-    signer = PdfSigner(pki)
-    writer = IncrementalPdfFileWriter(BytesIO(_classic_pdf()))
-    fields.append_signature_field(writer, fields.SigFieldSpec(sig_field_name="ClientSignature"))
-    prepared = BytesIO()
-    writer.write(prepared)
-    pdf = signer.sign(prepared.getvalue(), signer_name="user-a", common_name="Ann", field_name="ClientSignature",
-                      reason="ok")  # fmt: skip
-    assert signer.fallbacks == 1
-    pdf = signer.sign(pdf, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal", reason="seal",
-                      timestamp=True)  # fmt: skip
-    assert signer.fallbacks == 1  # the document pyHanko wrote is read again by the fast path
-    report = verify_document(pdf, trust_root=pki.ca_cert_path)
-    assert report.ok and [s.field_name for s in report.signatures] == ["ClientSignature", "PlatformSeal"], (
-        report.summary()
-    )
-    assert report.signatures[1].timestamped
-
-
-def test_a_pdf_older_than_cross_reference_streams_is_signed_by_pyhanko(tmp_path: Path) -> None:
-    pki = DevPki(tmp_path / "keys")
-    signer = PdfSigner(pki)
-    pdf = signer.sign(_classic_pdf(b"1.4"), signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal",
-                      reason="seal", timestamp=True)  # fmt: skip
-    assert signer.fallbacks == 1
-    report = verify_document(pdf, trust_root=pki.ca_cert_path)
-    assert report.ok and report.signatures[0].timestamped, report.summary()
 
 
 def _issue_in_a_process(keys: str, name: str, start: Any) -> bytes:
@@ -223,3 +144,88 @@ def test_processes_starting_together_share_one_development_ca(tmp_path: Path) ->
     for name in ("platform-seal", "tsa"):
         cert = x509.load_pem_x509_certificate((keys / f"{name}.cert.pem").read_bytes())
         cert.verify_directly_issued_by(ca)  # signed by the one CA on disk
+
+
+AGREED = "<html><head><title>t</title></head><body><p>Agreed.</p></body></html>"
+
+
+def _foreign_tsa(pki: DevPki, tmp_path: Path) -> None:
+    """The keys folder's TSA replaced by one a foreign CA issued."""
+    foreign = DevPki(tmp_path / "foreign")
+    for source, target in zip(
+        foreign.ensure(TSA_NAME, "rogue TSA", timestamping=True), pki.paths(TSA_NAME), strict=False
+    ):
+        target.write_bytes(source.read_bytes())
+
+
+def test_a_timestamp_whose_authority_is_not_under_the_platform_ca_is_reported(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    pki = DevPki(tmp_path / "keys")
+    pdf = renderer.pdf_from_html(AGREED)
+    pki.ensure(TSA_NAME, "innot TSA", timestamping=True)
+    _foreign_tsa(pki, tmp_path)
+    sealed = PdfSigner(pki).sign(pdf, signer_name=SEAL_NAME, common_name="seal", field_name="PlatformSeal",
+                                 reason="seal", timestamp=True)  # fmt: skip
+    report = verify_document(sealed, trust_root=pki.ca_cert_path)
+    assert not report.ok and report.signatures[0].timestamped
+    assert report.signatures[0].problems == ["the timestamp authority's certificate does not chain to the platform CA"]
+
+
+def test_a_tsa_key_of_an_earlier_keys_folder_is_issued_again_for_the_local_timestamper(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    """Keys folders of earlier versions hold an ECDSA TSA key; pyHanko's local timestamper signs with RSA only."""
+    pki = DevPki(tmp_path / "keys")
+    pki.ensure("old-tsa", "innot TSA", timestamping=False)  # an ECDSA key, as earlier versions issued the TSA's
+    for source, target in zip(pki.paths("old-tsa"), pki.paths(TSA_NAME), strict=False):
+        target.write_bytes(source.read_bytes())
+    sealed = PdfSigner(pki).sign(renderer.pdf_from_html(AGREED), signer_name=SEAL_NAME, common_name="seal",
+                                 field_name="PlatformSeal", reason="seal", timestamp=True)  # fmt: skip
+    report = verify_document(sealed, trust_root=pki.ca_cert_path)
+    assert report.ok and report.signatures[0].timestamped, report.summary()
+
+
+class _TimestampAuthority(BaseHTTPRequestHandler):
+    """An RFC 3161 server over HTTP, as a production TSA answers (here pyHanko's local timestamper behind it)."""
+
+    stamper: Any = None
+    requests = 0
+
+    def do_POST(self) -> None:
+        from asn1crypto import tsp  # type: ignore[import-untyped]
+
+        request = tsp.TimeStampReq.load(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.stamper.request_tsa_response(request).dump()
+        type(self).requests += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "application/timestamp-reply")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_the_seal_is_timestamped_by_the_configured_timestamp_authority(renderer: Renderer, tmp_path: Path) -> None:
+    from documents.signing import _local_timestamper
+
+    pki = DevPki(tmp_path / "keys")
+    pki.ensure("remote-tsa", "remote TSA", timestamping=True)
+    _TimestampAuthority.stamper = _local_timestamper(*pki.paths("remote-tsa"))
+    server = HTTPServer(("127.0.0.1", 0), _TimestampAuthority)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        signer = PdfSigner(pki, timestamp_url=f"http://127.0.0.1:{server.server_port}/tsa")
+        sealed = signer.sign(renderer.pdf_from_html(AGREED), signer_name=SEAL_NAME, common_name="seal",
+                             field_name="PlatformSeal", reason="seal", timestamp=True)  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _TimestampAuthority.requests >= 1
+    report = verify_document(sealed, trust_root=pki.ca_cert_path)
+    assert report.ok and report.signatures[0].timestamped, report.summary()
+    assert "remote TSA" in (report.signatures[0].timestamp_authority or "")
+    assert not pki.paths(TSA_NAME)[1].exists()  # the local TSA was never needed

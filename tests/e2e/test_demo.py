@@ -15,7 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.routers.missions import detail_of
 from cli.demo import DEMO_MESSAGE, demo_main
 from config.settings import Settings
-from documents.signing import DevPki, verify_document
+from documents.signing import DevPki
+from documents.verification import verify_document
 from store.models.community import User
 from store.models.readmodel import MissionRecord
 
@@ -52,7 +53,8 @@ async def test_demo_closes_a_mission_and_leaves_verifiable_documents(
         report = await asyncio.to_thread(verify_document, pdf.read_bytes(), trust_root=trust)
         assert report.ok, f"{pdf.name}: {report.summary()}"
         if pdf.name.startswith("contract"):
-            assert len(report.signatures) == 3  # client, expert, then the platform seal
+            # client, expert, then the platform seal with its timestamp, checked against the development CA too
+            assert [s.timestamped for s in report.signatures] == [False, False, True]
 
     with session_factory() as session:
         mission = session.query(MissionRecord).order_by(MissionRecord.created_at.desc()).first()
