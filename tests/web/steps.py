@@ -83,10 +83,13 @@ def sign_contract(page: Page, app: pyotp.TOTP) -> None:
     flash_ok(page)
 
 
-def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+def log_in(page: Page, email: str, password: str = PASSWORD, otp: str | None = None) -> None:
+    """Log in through the login form; `otp`: the authenticator's code, for an account that enrolled one."""
     page.goto("/portal/login")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
+    if otp is not None:
+        page.get_by_label("Authenticator code").fill(otp)
     page.get_by_role("button", name="Log in").click()
 
 

@@ -84,7 +84,7 @@ def test_a_losing_candidate_sees_nothing_of_the_competition(
 ) -> None:
     mission_id, parties, secrets = _competition(stack, tmp_path)
     loser = new_context().new_page()
-    log_in(loser, parties[LOSER].email, DEMO_PASSWORD)
+    log_in(loser, parties[LOSER].email, DEMO_PASSWORD, parties[LOSER].recovery_codes.pop())  # a code used once
     loser.goto(f"/portal/missions/{mission_id}")
     proposal = loser.locator(".proposal").inner_text()
     assert "9500.00 EUR" in proposal and "Diagnostic Beta" in proposal, "their own proposal"
@@ -96,7 +96,7 @@ def test_a_losing_candidate_sees_nothing_of_the_competition(
         assert not [s for s in secrets[LOSER] if s in shown], path
 
     removed = new_context().new_page()
-    log_in(removed, parties[REMOVED].email, DEMO_PASSWORD)
+    log_in(removed, parties[REMOVED].email, DEMO_PASSWORD, parties[REMOVED].recovery_codes.pop())
     response = removed.goto(f"/portal/missions/{mission_id}")
     assert response is not None and response.status == 404
     for path in (f"/portal/missions/{mission_id}", "/portal/missions", "/portal/inbox"):

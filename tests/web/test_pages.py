@@ -62,7 +62,9 @@ def test_pages_speak_the_language_of_the_browser_then_of_the_cookie(new_context:
 
     page = new_context(locale="en-GB").new_page()
     log_in(page, create_ops_user(stack.sessions))
-    page.wait_for_url("**/portal/ops/missions")
+    page.wait_for_url("**/portal/security")  # ops pages open once the second factor is enrolled
+    enrol_authenticator(page)
+    page.goto("/portal/ops/missions")
     stages = page.get_by_label("Stage", exact=True).locator("option").all_inner_texts()
     assert {"Shortlist", "Needs attention", "Closed"} <= set(stages)
     page.goto("/portal/ops/charts")
