@@ -122,6 +122,8 @@ async def act(
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"{action.summary}: needs a second factor, not here")
         confirm_presence(settings, user, _otp_of(fields), action.summary.lower())
     if isinstance(command, SelectProposal):
+        # read, then give the pooled connection back before the wait on the workflow (as _check_access does): a
+        # transaction left open would be rolled back on a dead connection after the answer (a database outage)
         await anyio.to_thread.run_sync(partial(_check_invoiceable, session, mission_id, command.expert_id))
     target = mission_workflow_id(mission_id) if number is None else milestone_workflow_id(mission_id, number)
     try:
@@ -144,10 +146,12 @@ def _check_invoiceable(session: Session, mission_id: uuid.UUID, expert_id: uuid.
     expert = session.get(Expert, expert_id)
     org = session.get(Organisation, mission.client_org_id) if mission is not None else None
     if expert is None or org is None:
+        release_connection(session)
         return  # the workflow's validator answers for an unknown proposal
     seller = TaxParty(country=expert.country, regime=expert.vat_regime,
                       vat_number=expert.vat_number, tax_id=expert.tax_id)  # fmt: skip
     reason = invoiceable(seller, TaxParty(country=org.country, vat_number=org.vat_number, tax_id=org.tax_id))
+    release_connection(session)
     if reason is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"this proposal cannot be selected: {reason}")
 
