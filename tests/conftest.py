@@ -106,3 +106,15 @@ def workflow_env(request: pytest.FixtureRequest) -> WorkflowEnvironment:
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4()}"
+
+
+@pytest.fixture(autouse=True)
+def _forget_failed_logins(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests of one worker share a database and a client address: the failed logins a test counted (on purpose or
+    not) are forgotten after it, so that the next test's logins are not held back by its neighbour's."""
+    yield
+    if "engine" not in request.fixturenames:
+        return
+    engine: Engine = request.getfixturevalue("engine")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM login_throttles"))
