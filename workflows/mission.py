@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
         CancelMission,
         EditShortlist,
         ExtendDeadline,
-        Invitation,
         MilestoneView,
         MissionView,
         OpenDispute,
@@ -137,7 +136,7 @@ class MissionWorkflow:
     @workflow.update
     @ops_audited
     async def accept_invitation(self, cmd: AnswerInvitation) -> MissionView:
-        await self._answer(cmd, accepted=True)
+        await self.mission.invitations.answer(cmd, accepted=True)
         return self.view
 
     @accept_invitation.validator
@@ -147,27 +146,12 @@ class MissionWorkflow:
     @workflow.update
     @ops_audited
     async def decline_invitation(self, cmd: AnswerInvitation) -> MissionView:
-        await self._answer(cmd, accepted=False)
-        await self.mission.backfill()
+        await self.mission.invitations.answer(cmd, accepted=False)
         return self.view
 
     @decline_invitation.validator
     def _v_decline_invitation(self, cmd: AnswerInvitation) -> None:
         rules.check_answer_invitation(self.view, cmd, workflow.now())
-
-    async def _answer(self, cmd: AnswerInvitation, *, accepted: bool) -> None:
-        assert cmd.actor.expert_id is not None
-        inv = rules.invitation(self.view, cmd.actor.expert_id)
-        assert inv is not None
-        inv.status, inv.answered_at = ("accepted" if accepted else "declined"), workflow.now()
-        self.deadlines.drop(f"invitation:{inv.expert_id}")
-        await self.readmodel.event(
-            f"invitation_{inv.status}",
-            cmd.reason,
-            actor=cmd.actor,
-            close_tasks=[f"invitation:{inv.expert_id}"],
-            outcome=inv.status,
-        )
 
     @workflow.update
     @ops_audited
@@ -388,30 +372,7 @@ class MissionWorkflow:
     @workflow.update
     @ops_audited
     async def reassign_expert(self, cmd: ReassignExpert) -> MissionView:
-        old = rules.invitation(self.view, cmd.from_expert_id)
-        assert old is not None
-        was_accepted, old.status = old.status == "accepted", "withdrawn"
-        self.deadlines.drop(f"invitation:{cmd.from_expert_id}")
-        r = self.view.proposal_round
-        await self.readmodel.event(
-            "expert_reassigned",
-            cmd.reason,
-            actor=cmd.actor,
-            close_tasks=[f"invitation:{cmd.from_expert_id}", f"proposal:{r}:{cmd.from_expert_id}"],
-            details={"from": str(cmd.from_expert_id), "to": str(cmd.to_expert_id)},
-            outcome="reassigned by ops",
-        )
-        if self.view.stage is Stage.PROPOSALS and was_accepted:
-            # arranged by ops: the new expert joins the open proposal round directly
-            now, d = workflow.now(), self.deadlines.get(f"proposals:{r}")
-            assert d is not None
-            self.view.invitations.append(
-                Invitation(expert_id=cmd.to_expert_id, status="accepted", invited_at=now, answered_at=now)
-            )
-            task = steps.proposal_task(cmd.to_expert_id, r, d)
-            await self.readmodel.event("expert_joined", str(cmd.to_expert_id), open_tasks=[task])
-        else:
-            await self.mission.invite(cmd.to_expert_id)
+        await self.mission.invitations.reassign(cmd)
         return self.view
 
     @reassign_expert.validator

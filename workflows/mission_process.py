@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 from typing import Any
-from uuid import UUID
 
 from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
@@ -29,6 +28,7 @@ from workflows import mission_rules as rules
 from workflows import mission_steps as steps
 from workflows.capabilities import call
 from workflows.deadlines import Deadlines
+from workflows.invitations import Invitations
 from workflows.milestone import ACCEPTED, MilestoneWorkflow, quietly
 from workflows.readmodel import ReadModel
 
@@ -39,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.mission import (
         ContractState,
         Deadline,
-        Invitation,
         MilestoneHold,
         MilestoneView,
         MissionView,
@@ -72,6 +71,7 @@ class Mission:
         self.deadlines = Deadlines(
             self.view, inp.policy, self.readmodel, suspended=self.suspended, expired=self._on_expired
         )
+        self.invitations = Invitations(self.view, inp.policy, self.readmodel, self.deadlines)
         self.stop: tuple[Stage, str, Actor | None] | None = None  # a side exit asked for: cancelled or closed
         self.resume_requested = False  # ops asked to retry the step that failed
         self.new_round = False  # the client asked for another proposal round
@@ -154,18 +154,13 @@ class Mission:
     async def _invitation_stage(self) -> bool:
         """Invite the shortlist; backfill declines and silences from the reserve. False: pool exhausted."""
         for candidate in list(self.view.shortlist):
-            await self.invite(candidate.expert_id)
-        await self.backfill()
+            await self.invitations.invite(candidate.expert_id)
+        await self.invitations.backfill()
         target = self.inp.policy.target_accepted
         await self.deadlines.wait(
             lambda: len(self.view.accepted_expert_ids()) >= target or not rules.pending_or_reserve(self.view)
         )
-        for inv in self.view.invitations:
-            if inv.status == "pending":
-                inv.status = "withdrawn"
-                self.deadlines.drop(f"invitation:{inv.expert_id}")
-                closing = [f"invitation:{inv.expert_id}"]
-                await self.readmodel.event("invitation_withdrawn", "enough experts accepted", close_tasks=closing)
+        await self.invitations.withdraw_pending("enough experts accepted")
         accepted = len(self.view.accepted_expert_ids())
         if not accepted:
             await self._pool_exhausted("no expert accepted and the reserve is exhausted")
@@ -331,37 +326,11 @@ class Mission:
 
     async def _on_expired(self, deadline: Deadline) -> None:
         if deadline.kind == "invitation":
-            expert_id = UUID(deadline.key.split(":", 1)[1])
-            inv = rules.invitation(self.view, expert_id)
-            if inv is not None and inv.status == "pending":
-                inv.status = "expired"
-                closing = [f"invitation:{expert_id}"]
-                await self.readmodel.event(
-                    "invitation_expired", "no answer in time", close_tasks=closing, outcome="expired"
-                )
-                await self.readmodel.notify(
-                    f"invitation_expired:{expert_id}", "expert", expert_id, "invitation_expired"
-                )
-                await self.backfill()
+            await self.invitations.expired(deadline)
         elif deadline.kind in ("proposals", "feedback"):
             self._window_closed = True
         else:
             await self.deadlines.escalate(deadline)
-
-    async def invite(self, expert_id: UUID) -> None:
-        self.view.invitations.append(Invitation(expert_id=expert_id, invited_at=workflow.now()))
-        d = self.deadlines.add(f"invitation:{expert_id}", "invitation", span=self.inp.policy.invitation_answer)
-        answer = steps.expert_task(
-            expert_id, f"invitation:{expert_id}", "answer_invitation", "Answer the invitation", d
-        )
-        await self.readmodel.event("expert_invited", str(expert_id), open_tasks=[answer])  # the task tells the expert
-
-    async def backfill(self) -> None:
-        """Invite from the reserve until enough experts accepted or are pending."""
-        while self.view.reserve and rules.accepted_or_pending(self.view) < self.inp.policy.target_accepted:
-            candidate = self.view.reserve.pop(0)
-            if candidate.expert_id not in [*self.view.expert_ids(), *self.view.removed_expert_ids]:
-                await self.invite(candidate.expert_id)
 
     def hold_milestones(self) -> None:
         """Tell the milestones the mission is paused or disputed (they hold), or running again."""
