@@ -12,6 +12,8 @@ client per client country is shared by the cases (fees paid once); every case is
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -81,15 +83,19 @@ class Case:
     rate: Decimal
     mention: str | None  # words of the legal mention (BT-120 and an invoice note)
     rule_sets: tuple[str, ...]
+    # the seller's identifiers the invoice's XML must carry (BT-31 VAT number, BT-32 EIN): none for category O,
+    # where EN 16931 forbids the seller's VAT number (BR-O-02); the PDF prints the VAT number in every case
+    seller_tax_ids: tuple[str, ...] = ()
 
 
+FR_VAT, DE_VAT, BE_VAT, US_EIN = "FR44732829320", "DE811000004", "BE0400000086", "12-3456789"
 CASES = {
-    "fr-to-fr-20": Case("fr_vat", "FR", "EUR", "S", Decimal("20"), None, (EN16931, FR_CTC)),
+    "fr-to-fr-20": Case("fr_vat", "FR", "EUR", "S", Decimal("20"), None, (EN16931, FR_CTC), (FR_VAT,)),
     "fr-micro-293b": Case("fr_micro", "FR", "EUR", "E", Decimal("0"), "art. 293 B du CGI", (EN16931, FR_CTC)),
-    "de-to-fr-reverse": Case("de_vat", "FR", "EUR", "AE", Decimal("0"), "Autoliquidation", (EN16931,)),
-    "be-sme-to-fr": Case("be_sme", "FR", "EUR", "AE", Decimal("0"), "Autoliquidation", (EN16931,)),
+    "de-to-fr-reverse": Case("de_vat", "FR", "EUR", "AE", Decimal("0"), "Autoliquidation", (EN16931,), (DE_VAT,)),
+    "be-sme-to-fr": Case("be_sme", "FR", "EUR", "AE", Decimal("0"), "Autoliquidation", (EN16931,), (BE_VAT,)),
     "fr-to-ch-chf": Case("fr_vat", "CH", "CHF", "O", Decimal("0"), "art. 259-1 du CGI", (EN16931, FR_CTC)),
-    "us-to-fr-usd": Case("us_ein", "FR", "USD", "AE", Decimal("0"), "Autoliquidation", (EN16931,)),
+    "us-to-fr-usd": Case("us_ein", "FR", "USD", "AE", Decimal("0"), "Autoliquidation", (EN16931,), (US_EIN,)),
 }
 PRICE = Decimal("4000.00")  # one milestone: 5 days at 800
 
@@ -296,6 +302,14 @@ def text(tree: etree._Element, path: str) -> str | None:
     return tree.findtext(path, namespaces=NSMAP)
 
 
+def printed(pdf: bytes) -> str:
+    """The words a person reads on the invoice."""
+    executable = shutil.which("pdftotext")
+    assert executable, "pdftotext missing: apt-get install poppler-utils (a system dependency of make test)"
+    result = subprocess.run([executable, "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return " ".join(result.stdout.decode("utf-8").split())
+
+
 # --- the test ----------------------------------------------------------------------------------------------------
 
 
@@ -311,7 +325,8 @@ async def test_a_whole_mission_closes_and_its_invoice_states_the_right_vat(
     await post_need_and_select(demo, client, expert, case.currency, language)
     await sign_contract(demo, client, expert)
     await deliver_and_accept(demo, client, expert)
-    xml = invoice_xml(await download_invoice(demo, client), stack.settings)
+    pdf = await download_invoice(demo, client)
+    xml = invoice_xml(pdf, stack.settings)
     assert await pay_rate_and_close(demo, client, expert) == "closed"
 
     report = schematron.validate(xml)
@@ -326,7 +341,17 @@ async def test_a_whole_mission_closes_and_its_invoice_states_the_right_vat(
     vat = Decimal(text(tree, f".//ram:TaxTotalAmount[@currencyID='{case.currency}']") or "NaN")
     assert vat == (PRICE * case.rate / 100).quantize(Decimal("0.01"))
     assert Decimal(text(tree, ".//ram:DuePayableAmount") or "0") == PRICE + vat, "the full price: no commission"
+    seller = [e.text for e in tree.iterfind(".//ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID", NSMAP)]
+    assert set(case.seller_tax_ids) <= set(seller), seller
+    if case.category == "AE":  # reverse charge: the buyer self-accounts, identified by its VAT number
+        assert text(tree, ".//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == FR_VAT
+    words = printed(pdf)
+    assert case.currency in words
+    vat_number = EXPERTS[case.expert].get("vat_number")
+    identifiers = [vat_number.replace(" ", "").replace(".", "") if vat_number else None, *case.seller_tax_ids]
+    assert all(number in words for number in identifiers if number), "the seller's tax identifiers are printed"
     if case.mention:
         assert case.mention in (text(tree, tax + "ram:ExemptionReason") or "")
         notes = [n.findtext("ram:Content", namespaces=NSMAP) or "" for n in tree.iterfind(".//ram:IncludedNote", NSMAP)]
         assert any(case.mention in n for n in notes), notes
+        assert case.mention in words, "the mention is printed on the invoice"
