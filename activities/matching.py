@@ -1,10 +1,10 @@
 """The matching activity: rank the expert directory for one need and return the shortlist and reserve list.
 
 The active directory is kept in process as numpy arrays (``domain.matching_directory``), reloaded when the
-directory signature (row count, active count, last creation) changes, checked at most every ``check_interval``
-seconds. The cache only proposes: the best candidates are then re-read from SQL and scored again by the same
-scorer over a directory of just those rows, so a lapsed membership or a changed profile is honoured even
-between reloads.
+directory signature (row count, sum of the rows' revisions, last creation: ``store.matching``) changes, compared at
+every call, so an expert activated or edited a moment ago is matched by the very next need. The cache only
+proposes: the best candidates are then re-read from SQL and scored again by the same scorer over a directory of
+just those rows, so a lapsed membership or a changed profile is honoured even by a stale snapshot.
 """
 
 from __future__ import annotations
@@ -47,9 +47,13 @@ class _Snapshot:
 
 
 class DirectoryCache:
-    """The active directory as arrays, shared by every activity call of this worker process."""
+    """The active directory as arrays, shared by every activity call of this worker process.
 
-    def __init__(self, session_factory: sessionmaker[Session], check_interval: float = 1.0) -> None:
+    `check_interval`: how long a checked snapshot is trusted without asking the database again. 0 (the default,
+    what the worker uses) compares the signature at every call; a longer one is for tests that want a stale cache
+    on purpose (to show that the SQL re-check alone keeps a lapsed expert out)."""
+
+    def __init__(self, session_factory: sessionmaker[Session], check_interval: float = 0.0) -> None:
         self._session_factory = session_factory
         self._check_interval = check_interval
         self._lock = threading.Lock()

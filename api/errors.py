@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -66,12 +67,17 @@ def _message_of(error: dict[str, Any]) -> str:
     return cut(rest if sep and head.isidentifier() else message)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    found = exc.errors()
+def field_errors(found: Sequence[Any]) -> list[FieldError]:
+    """Pydantic's errors as the 422 names them (the API's body, the portal's message under each field)."""
     errors = [FieldError(field=cut(_field_of(e), 200), message=_message_of(e)) for e in found[:MAX_ERRORS]]
     if len(found) > MAX_ERRORS:
         errors.append(FieldError(field="body", message=f"{len(found) - MAX_ERRORS} more errors not shown"))
+    return errors
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = field_errors(exc.errors())
     summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
     body = ValidationErrorBody(detail=f"invalid input: {summary}", errors=errors)
     return JSONResponse(body.model_dump(), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

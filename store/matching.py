@@ -77,22 +77,21 @@ def fetch_profiles(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID
 
 @dataclass(frozen=True, slots=True)
 class DirectorySignature:
-    """Changes when experts are added or removed, or when a membership lapses or is renewed."""
+    """Changes with every change to the experts committed since it was read: an expert added (count, last
+    creation), any row updated (the sum of the rows' revisions, each +1 at every UPDATE: a membership activated or
+    lapsed, a profile edited), or removed (count). A counter, not a clock: no change can hide behind another made
+    in the same instant, nor behind a timestamp taken before an earlier commit."""
 
     count: int
-    active: int
+    revisions: int
     last_created_at: datetime | None
 
 
 def directory_signature(session: Session) -> DirectorySignature:
-    count, active, last = session.execute(
-        select(
-            func.count(Expert.id),
-            func.count(Expert.id).filter(Expert.membership_active.is_(True)),
-            func.max(Expert.created_at),
-        )
+    count, revisions, last = session.execute(
+        select(func.count(Expert.id), func.coalesce(func.sum(Expert.revision), 0), func.max(Expert.created_at))
     ).one()
-    return DirectorySignature(int(count), int(active), last)
+    return DirectorySignature(int(count), int(revisions), last)
 
 
 def client_org_expert_ids(session: Session, client_org_id: uuid.UUID) -> set[uuid.UUID]:
@@ -128,7 +127,13 @@ def record_exposure(session: Session, mission_id: uuid.UUID, expert_ids: Sequenc
     new = [e for e in wanted if e not in known]
     if new:
         session.execute(insert(ShortlistExposure), [{"mission_id": mission_id, "expert_id": e, "at": at} for e in new])
-        session.execute(update(Expert).where(Expert.id.in_(new)).values(recent_shortlists=Expert.recent_shortlists + 1))
+        # the exposure alone does not make the matching cache reload (revision kept): the cache only proposes, and the
+        # proposed experts are scored again on their current rows (activities.matching)
+        session.execute(
+            update(Expert)
+            .where(Expert.id.in_(new))
+            .values(recent_shortlists=Expert.recent_shortlists + 1, revision=Expert.revision)
+        )
     return len(new)
 
 

@@ -57,6 +57,7 @@ def client_registration(form: FormData) -> ClientRegistration:
         "legal_form": text(form, "legal_form"),
         "siret": optional(form, "siret"),
         "vat_number": optional(form, "vat_number"),
+        "tax_id": optional(form, "tax_id"),
         "billing_email": text(form, "billing_email"),
     }
     return ClientRegistration.model_validate({"account": _account(form), "organisation": organisation})
@@ -80,7 +81,12 @@ def expert_registration(form: FormData) -> ExpertRegistration:
         "vat_regime": text(form, "vat_regime"),
         "siret": optional(form, "siret"),
         "vat_number": optional(form, "vat_number"),
-        "iban": text(form, "iban").replace(" ", ""),
+        "tax_id": optional(form, "tax_id"),
+        # the bank details of the expert's country: IBAN (+ BIC) in SEPA, else account number + ABA routing or SWIFT
+        "iban": optional(form, "iban"),
+        "bic": optional(form, "bic"),
+        "account_number": optional(form, "account_number"),
+        "aba_routing": optional(form, "aba_routing"),
         "billing_mandate_accepted": checked(form, "billing_mandate_accepted"),
     }
     return ExpertRegistration.model_validate({"account": _account(form), "profile": profile})

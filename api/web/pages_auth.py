@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import SecretStr, ValidationError
 
 from api.deps import ACCESS_COOKIE, SessionDep, SettingsDep
+from api.errors import field_errors
 from api.login_guard import remember_device
 from api.routers import auth
 from api.schemas.accounts import LoginRequest
@@ -108,6 +109,17 @@ def _register_page(request: Request, kind: str, user: MaybeUser, status_code: in
     )
 
 
+def _by_field(exc: Exception) -> dict[str, str]:
+    """The API's 422, field by field (`profile.aba_routing` -> `aba_routing`, the form's own name), to show each
+    message under its field."""
+    if not isinstance(exc, ValidationError):
+        return {}
+    found: dict[str, str] = {}
+    for error in field_errors(exc.errors()):
+        found.setdefault(error.field.rsplit(".", 1)[-1], error.message)
+    return found
+
+
 @router.get("/register/client")
 def register_client_page(request: Request, user: MaybeUser) -> Response:
     return _register_page(request, "client", user)
@@ -137,7 +149,13 @@ async def register(kind: str, request: Request, settings: SettingsDep) -> Respon
         pair, device = await auth.authenticate(credentials, request, factory, settings, just_registered=True)
     except (ValidationError, HTTPException) as exc:
         return _register_page(
-            request, kind, None, values=forms.values(form), flash=("error", error_text(exc)), status_code=422
+            request,
+            kind,
+            None,
+            values=forms.values(form),
+            flash=("error", error_text(exc)),
+            field_errors=_by_field(exc),
+            status_code=422,
         )
     lang = forms.text(form, "language")
     done = translations(lang).gettext(

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -84,6 +85,14 @@ class Expert(IdMixin, TimestampMixin, Base):
     completed_missions: Mapped[int] = mapped_column(Integer, default=0)
     recent_shortlists: Mapped[int] = mapped_column(Integer, default=0, doc="exposure over the fairness window")
     membership_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    revision: Mapped[int] = mapped_column(
+        Integer,
+        default=1,
+        server_default="1",
+        onupdate=literal_column("revision + 1"),
+        doc="+1 at every UPDATE of the row (ORM or bulk) that does not set it: the matching directory cache compares "
+        "the sum over all experts to see, at once, any change committed since it loaded (store.matching)",
+    )
 
     user: Mapped[User | None] = relationship(back_populates="expert")
 

@@ -169,3 +169,52 @@ def test_exposure_is_counted_once_per_mission_and_decays_with_the_window(
         refresh_recent_shortlists(session, now=long_ago + timedelta(days=100), window_days=90)
     with session_factory() as session:
         assert [session.get_one(Expert, e).recent_shortlists for e in experts] == [1, 0, 0]
+
+
+def _star(**changes: object) -> dict[str, object]:
+    """A new expert every `need()` ranks near the top."""
+    import random
+
+    best = {"business_functions": ["finance"], "skills": ["management_control", "consolidation", "ifrs_reporting"],
+            "languages": ["fr", "en"], "country": "FR", "utc_offset_minutes": 60, "remote": True,
+            "daily_rate": Decimal("700.00"), "currency": "EUR", "available_from": REF, "available_days_per_week": 5,
+            "rating": Decimal("5.00"), "ratings_count": 40, "completed_missions": 45, "recent_shortlists": 0,
+            "membership_active": True, "id": uuid.uuid4()}  # fmt: skip
+    return expert_row(random.Random(7), REF) | best | changes
+
+
+def _candidates(acts: MatchingActivities, client_org: uuid.UUID) -> list[uuid.UUID]:
+    req = ShortlistRequest(mission_id=uuid.uuid4(), client_org_id=client_org, need=need(), size=3, reserve_size=2)
+    shortlist = acts.shortlist_sync(req)
+    return [c.expert_id for c in [*shortlist.candidates, *shortlist.reserve]]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({"membership_active": False}, {"membership_active": True}),  # registered, then the fee is paid
+        ({"languages": ["de"]}, {"languages": ["fr", "en"]}),  # the expert adds the need's language to the profile
+    ],
+    ids=["activated", "profile-edited"],
+)
+async def test_an_expert_changed_a_moment_ago_is_matched_at_once(
+    session_factory: sessionmaker[Session],
+    seeded: list[uuid.UUID],
+    client_org: uuid.UUID,
+    before: dict[str, object],
+    after: dict[str, object],
+) -> None:
+    acts = MatchingActivities(session_factory, Settings())  # the worker's own cache, as it is built there
+    star = _star(**before)
+    with session_factory() as session, session.begin():
+        session.add(Expert(**star))
+    try:
+        assert star["id"] not in _candidates(acts, client_org)
+        with session_factory() as session, session.begin():  # as the membership projection or the profile route do
+            expert = session.get_one(Expert, star["id"])
+            for name, value in after.items():
+                setattr(expert, name, value)
+        assert star["id"] in _candidates(acts, client_org), "the expert is matched by the very next need"
+    finally:
+        with session_factory() as session, session.begin():  # out of the other tests' way
+            session.execute(update(Expert).where(Expert.id == star["id"]).values(membership_active=False))

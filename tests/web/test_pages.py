@@ -8,7 +8,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
+from sqlalchemy import select
 
+from store.models.community import Expert, User
 from tests.web.conftest import PASSWORD, Stack, activate, create_ops_user, shot, unique_email
 from tests.web.steps import enrol_authenticator, log_in, register_client, register_expert
 
@@ -122,6 +124,59 @@ def test_expert_registration_requires_the_billing_mandate(new_context: NewContex
     page.get_by_role("button", name="Register").click()
     assert "billing mandate must be accepted" in page.locator(".flash-error").inner_text()
     assert page.get_by_label("Display name").input_value() == "Ana Lopez", "the form keeps what was typed"
+
+
+def test_a_us_expert_registers_with_an_ein_and_an_aba_routed_account(new_context: NewContext, stack: Stack) -> None:
+    """No IBAN in the US: the portal takes the tax identifier and the bank details of the expert's country, and a
+    wrong value is named under its own field, in the member's language."""
+    page = new_context(locale="fr-FR").new_page()
+    page.goto("/portal/register/expert")
+    check_page(page, "register-expert-fr")
+    email = unique_email("us-expert")
+    for label, value in (
+        ("Nom complet", "Mary Walker"),
+        ("Mot de passe (10 caractères et plus, variés)", PASSWORD),
+        ("Nom affiché", "Mary Walker"),
+        ("Compétences (clés séparées par des virgules)", "budgeting_forecasting"),
+        ("Langues (codes ISO, séparés par des virgules)", "en"),
+        ("Taux journalier (HT)", "1200"),
+        ("Disponible à partir du", "2030-01-01"),
+        ("Raison sociale", "Walker Advisory LLC"),
+        ("Forme juridique", "LLC"),
+        ("Adresse", "500 Market St"),
+        ("Code postal", "94105"),
+        ("Ville", "San Francisco"),
+        ("Pays (code ISO, ex. FR)", "US"),
+        ("Autre identifiant fiscal (EIN américain, BN canadien…)", "12-3456789"),
+        ("Numéro de compte (hors SEPA)", "000123456789"),
+        ("Numéro de routage ABA (États-Unis)", "021000022"),  # a wrong check digit
+    ):
+        page.get_by_label(label, exact=True).fill(value)
+    page.get_by_label("E-mail", exact=True).fill(email)
+    page.get_by_label("Devise").fill("USD")
+    page.get_by_label("Régime de TVA").select_option("non_eu")
+    page.get_by_label("Je mandate la plateforme").check()
+    page.get_by_role("button", name="S'inscrire").click()
+
+    routing = page.get_by_label("Numéro de routage ABA (États-Unis)", exact=True)
+    expect(routing).to_have_attribute("aria-invalid", "true")
+    assert "ABA routing number" in page.locator("[data-field-error=aba_routing]").inner_text()
+    assert page.locator("[data-field-error]").count() == 1, "only the wrong field is marked"
+    assert page.get_by_label("Autre identifiant fiscal", exact=False).input_value() == "12-3456789", "kept as typed"
+    check_page(page, "register-expert-error-fr")
+
+    page.get_by_label("Mot de passe (10 caractères et plus, variés)").fill(PASSWORD)
+    routing.fill("021000021")
+    page.get_by_label("Je mandate la plateforme").check()
+    page.get_by_role("button", name="S'inscrire").click()
+    page.wait_for_url("**/portal/inbox")
+    with stack.sessions() as session:
+        expert = session.scalars(
+            select(Expert).join(User, User.expert_id == Expert.id).where(User.email == email)
+        ).one()
+        stored = (expert.country, expert.vat_regime, expert.tax_id, expert.iban, expert.account_number)
+        assert stored == ("US", "non_eu", "12-3456789", None, "000123456789")
+        assert expert.aba_routing == "021000021"
 
 
 def test_a_post_without_the_csrf_token_is_refused(new_context: NewContext, stack: Stack) -> None:
