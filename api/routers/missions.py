@@ -1,8 +1,9 @@
-"""Missions for clients and experts: create a need, list, detail, inbox, and every human action.
+"""Missions for clients and experts: create a need, list, detail, inbox, and the route of every party action.
 
-Each action is a workflow Update: the workflow's validator decides (409 with its reason when it refuses); a
-mission the user may not see answers 404 exactly like a missing one. Reads come from the read model; only the
-full state (`/state`) asks the workflow.
+Each action is a workflow Update, its route generated from `domain.actions` (`api.routers.action_routes`): the
+workflow's validator decides (409 with its reason when it refuses); a mission the user may not see answers 404 exactly
+like a missing one. Reads come from the read model; only the full state (`/state`) asks the workflow. The mission's
+documents and the deliverable's upload: `api.routers.mission_documents`.
 """
 
 import uuid
