@@ -7,8 +7,9 @@ issued (by its idempotency key), never a second one, and the numbering stays gap
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import select
 from temporalio import activity
@@ -17,9 +18,9 @@ from activities.paperwork import DocumentWork, expert_party, fail, org_party
 from documents.invoices import render_invoice
 from domain.documents import CreditNoteRequest, FeeInvoiceRequest, FeePaidRequest, IssuedInvoice, MissionInvoiceRequest
 from domain.fx import eur_rate_for_vat
-from domain.invoice import Invoice, InvoiceLine, PrecedingInvoice
+from domain.invoice import Invoice, InvoiceKind, InvoiceLine, Party, PrecedingInvoice
 from domain.money import Money
-from domain.vat import VatResolutionError, resolve_vat
+from domain.vat import SellerRegime, VatResolutionError, vat_between
 from store.db import transaction
 from store.legal import InvoiceDraft, issue_invoice, series_key
 from store.models.community import Expert, Organisation
@@ -78,6 +79,43 @@ class InvoiceActivities(DocumentWork):
                 due_date=current.due_date,
             )
 
+    def _one_line_invoice(
+        self,
+        kind: InvoiceKind,
+        number: str,
+        request: MissionInvoiceRequest | FeeInvoiceRequest,
+        *,
+        seller: Party,
+        regime: SellerRegime,
+        buyer: Party,
+        description: str,
+        service_date: date,
+        issued_on_behalf_by: str | None = None,
+        contract_reference: str | None = None,
+    ) -> Invoice:
+        """An invoice of one line for `request.amount`, with the VAT treatment of the seller's supply to the buyer
+        (`VatResolutionError` where none is lawful) and, for another currency than EUR, the rate its VAT is shown
+        at in EUR."""
+        vat = vat_between(seller.tax_party(regime), buyer.tax_party())
+        eur_rate, eur_rate_date = eur_rate_for_vat(request.amount.currency, self._settings.exchange_rates.table())
+        return Invoice(
+            kind=kind,
+            number=number,
+            issue_date=request.issue_date,
+            service_date=service_date,
+            due_date=request.issue_date + timedelta(days=request.due_days),
+            currency=request.amount.currency,
+            vat_eur_rate=eur_rate,
+            vat_eur_rate_date=eur_rate_date,
+            language=request.language,
+            seller=seller,
+            buyer=buyer,
+            lines=[InvoiceLine(description=description, quantity=Decimal(1), unit_price=request.amount.amount)],
+            vat=vat,
+            issued_on_behalf_by=issued_on_behalf_by,
+            contract_reference=contract_reference,
+        )
+
     def _issue(self, draft: InvoiceDraft) -> IssuedInvoice:
         try:
             record, _created = issue_invoice(self._sessions, draft)
@@ -94,35 +132,20 @@ class InvoiceActivities(DocumentWork):
                 raise fail("unknown expert or client organisation", "UnknownParty")
             if expert.billing_mandate_accepted_on is None:
                 raise fail("the expert has not accepted the billing mandate", "NoBillingMandate")
-            seller, buyer, regime = expert_party(s, expert), org_party(org), expert.vat_regime
+            seller, buyer = expert_party(s, expert), org_party(org)
+            regime = cast(SellerRegime, expert.vat_regime)  # one of them: checked at registration
         platform = self._settings.platform.legal_name
 
         def build(number: str) -> Invoice:
-            vat = resolve_vat(
-                seller_country=seller.address.country,
-                seller_regime=regime,  # type: ignore[arg-type]
-                seller_vat_number=seller.vat_number,
-                seller_tax_id=seller.tax_id,
-                buyer_country=buyer.address.country,
-                buyer_vat_number=buyer.vat_number,
-            )
-            eur_rate = eur_rate_for_vat(request.amount.currency, self._settings.exchange_rates.table())
-            return Invoice(
-                kind="mission_invoice",
-                number=number,
-                issue_date=request.issue_date,
-                service_date=request.service_date,
-                due_date=request.issue_date + timedelta(days=request.due_days),
-                currency=request.amount.currency,
-                vat_eur_rate=eur_rate[0],
-                vat_eur_rate_date=eur_rate[1],
-                language=request.language,
+            return self._one_line_invoice(
+                "mission_invoice",
+                number,
+                request,
                 seller=seller,
+                regime=regime,
                 buyer=buyer,
-                lines=[
-                    InvoiceLine(description=request.description, quantity=Decimal(1), unit_price=request.amount.amount)
-                ],
-                vat=vat,
+                description=request.description,
+                service_date=request.service_date,
                 issued_on_behalf_by=platform,
                 contract_reference=str(request.contract_id)[:35],
             )
@@ -154,35 +177,17 @@ class InvoiceActivities(DocumentWork):
         seller, fr = self._platform, request.language == "fr"
 
         def build(number: str) -> Invoice:
-            vat = resolve_vat(
-                seller_country=seller.address.country,
-                seller_regime="vat_registered",
-                seller_vat_number=seller.vat_number,
-                buyer_country=buyer.address.country,
-                buyer_vat_number=buyer.vat_number,
-            )
-            label = "Cotisation annuelle" if fr else "Yearly registration fee"
-            eur_rate = eur_rate_for_vat(request.amount.currency, self._settings.exchange_rates.table())
-            return Invoice(
-                kind="fee_invoice",
-                number=number,
-                issue_date=request.issue_date,
-                service_date=request.term_start,
-                due_date=request.issue_date + timedelta(days=request.due_days),
-                currency=request.amount.currency,
-                vat_eur_rate=eur_rate[0],
-                vat_eur_rate_date=eur_rate[1],
-                language=request.language,
+            period = f"{request.term_start.isoformat()} – {request.term_end.isoformat()}"
+            description = f"{'Cotisation annuelle' if fr else 'Yearly registration fee'} {period}"
+            return self._one_line_invoice(
+                "fee_invoice",
+                number,
+                request,
                 seller=seller,
+                regime="vat_registered",
                 buyer=buyer,
-                vat=vat,
-                lines=[
-                    InvoiceLine(
-                        description=f"{label} {request.term_start.isoformat()} – {request.term_end.isoformat()}",
-                        quantity=Decimal(1),
-                        unit_price=request.amount.amount,
-                    )
-                ],
+                description=description,
+                service_date=request.term_start,
             )
 
         return self._issue(

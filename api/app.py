@@ -26,6 +26,7 @@ from api.routers import (
     health,
     memberships,
     messages,
+    mission_documents,
     missions,
     notifications,
     ops,
@@ -123,7 +124,19 @@ def create_app(
         allow_credentials=True,
     )
     accounts = (auth, account, two_factor)
-    routers = (health, *accounts, missions, messages, notifications, clients, experts, memberships, ops, ops_missions)
+    mission_routes = (missions, mission_documents)
+    routers = (
+        health,
+        *accounts,
+        *mission_routes,
+        messages,
+        notifications,
+        clients,
+        experts,
+        memberships,
+        ops,
+        ops_missions,
+    )
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

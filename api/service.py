@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, overload
+from typing import Any
 
 import anyio
 from fastapi import HTTPException, status
@@ -42,7 +42,7 @@ from store.access import visible_mission
 from store.models.community import AuditEntry, Expert, Organisation, User
 from store.models.readmodel import MissionRecord
 
-View = MissionView | MilestoneView
+View = MissionView | MilestoneView  # an action's answer: the mission's new state, or its milestone's
 
 
 def command_of(action: Action, user: User, fields: BaseModel | Mapping[str, Any]) -> Command:
@@ -58,48 +58,6 @@ def _otp_of(fields: BaseModel | Mapping[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-@overload
-async def act(
-    session: Session,
-    client: Client,
-    *,
-    user: User,
-    mission_id: uuid.UUID,
-    action: Action,
-    fields: BaseModel | Mapping[str, Any],
-    number: None = None,
-    settings: Settings | None = None,
-) -> MissionView: ...
-
-
-@overload
-async def act(
-    session: Session,
-    client: Client,
-    *,
-    user: User,
-    mission_id: uuid.UUID,
-    action: Action,
-    fields: BaseModel | Mapping[str, Any],
-    number: int,
-    settings: Settings | None = None,
-) -> MilestoneView: ...
-
-
-@overload
-async def act(
-    session: Session,
-    client: Client,
-    *,
-    user: User,
-    mission_id: uuid.UUID,
-    action: Action,
-    fields: BaseModel | Mapping[str, Any],
-    number: int | None,
-    settings: Settings | None = None,
-) -> View: ...
-
-
 async def act(
     session: Session,
     client: Client,
@@ -111,8 +69,9 @@ async def act(
     number: int | None = None,
     settings: Settings | None = None,
 ) -> View:
-    """Carry out `action` on the mission (or its milestone `number`) for `user`; answer the new state as the user
-    may see it. `settings` carry the key that opens the user's second factor, for the acts that need one."""
+    """Carry out `action` on the mission for `user` (on its milestone `number` for an action on a milestone) and
+    answer the new state as the user may see it: the mission's view, or the milestone's when `number` is given.
+    `settings` carry the key that opens the user's second factor, for the acts that need one."""
     if (action.scope is Scope.MILESTONE) != (number is not None):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{action.summary}: no such action here")
     command = command_of(action, user, fields)
