@@ -17,18 +17,17 @@ from pydantic_core import to_json
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from activities import timeline as projection
 from api import gateway, service
 from api.deps import ClientUser, CurrentUser, SessionDep, SettingsDep, TemporalDep, VisibleMission, actor_of
 from api.errors import ERROR_RESPONSES
 from api.routers.action_routes import add_action_routes
 from api.routers.memberships import membership_is_active
 from api.schemas.missions import (
-    MilestoneSummary,
     MissionDetail,
     MissionPage,
     NeedSubmission,
     TaskRead,
-    TimelineEntry,
 )
 from api.views import milestones_of, redact, summary_of, tasks_of, timeline_of
 from domain.actions import ACTIONS, Who, form_hint
@@ -182,10 +181,10 @@ def detail_of(session: Session, mission: MissionRecord, user: User) -> MissionDe
 
 
 def detail_for(session: Session, sight: Sight) -> MissionDetail:
-    """The party's view of the mission's materialised detail (rebuilt from the tables for a row projected before
-    the detail was materialised), filtered by `api.views`."""
+    """The party's view of the mission's materialised detail (built from the tables for a row whose detail a
+    migration cleared), filtered by `api.views`."""
     mission = sight.mission
-    detail = mission.detail or _detail_from_tables(session, mission)
+    detail = mission.detail or projection.mission_detail(session.connection(), mission.id)
     tasks = [t | {"form": form_of(t["action"], mission.id)} for t in tasks_of(sight, detail["open_tasks"])]
     return MissionDetail.model_validate(
         {
@@ -195,31 +194,6 @@ def detail_for(session: Session, sight: Sight) -> MissionDetail:
             "open_tasks": tasks,
         }
     )
-
-
-def _detail_from_tables(session: Session, mission: MissionRecord) -> dict[str, Any]:
-    def task(t: Any) -> dict[str, Any]:
-        return TaskRead.model_validate(t).model_dump(mode="json") | {
-            "party_id": str(t.party_id) if t.party_id else None
-        }
-
-    ops = User(role="ops")
-    return {
-        "timeline": [
-            TimelineEntry.model_validate(e).model_dump(mode="json")
-            | {"expert_id": str(e.expert_id) if e.expert_id else None}
-            for e in queries.timeline(session, mission_id=mission.id)
-        ],
-        "milestones": [
-            MilestoneSummary.model_validate(m).model_dump(mode="json")
-            for m in queries.milestones(session, mission_id=mission.id)
-        ],
-        "open_tasks": [
-            task(t)
-            for role in ("client", "expert", "ops")
-            for t in queries.open_tasks(session, user=ops, mission_id=mission.id, role=role)
-        ],
-    }
 
 
 @router.get(
