@@ -213,6 +213,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/security/totp/recovery-codes"): Rule("portal-page"),
     ("POST", "/portal/security/totp/disable"): Rule("portal-page"),
     ("POST", "/portal/security/sessions/{session_id}/revoke"): Rule("portal-page"),
+    ("GET", "/portal/notifications"): Rule("portal-page"),  # one's own notices only
+    ("POST", "/portal/notifications/read-all"): Rule("portal-page"),
+    ("POST", "/portal/notifications/{notice_id}/open"): Rule("portal-page"),  # another's: "not found", as the API
+    ("GET", "/portal/notifications/preferences"): Rule("portal-page"),
+    ("POST", "/portal/notifications/preferences"): Rule("portal-page"),
     ("GET", "/portal/missions"): Rule("portal-page"),
     ("GET", "/portal/missions/new"): Rule("portal-page"),
     ("POST", "/portal/missions/new"): Rule("portal-page", ok=(303, 422)),
