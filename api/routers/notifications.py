@@ -35,7 +35,7 @@ class NoticeRead(BaseModel):
     link: str = Field(description="the portal page the notice is about")
     created_at: datetime
     read_at: datetime | None
-    email: str = Field(description="pending | sent | digest | off | failed")
+    email: str = Field(description="pending | sending | sent | digest | off | failed")
 
 
 class NoticeFeed(BaseModel):

@@ -167,6 +167,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/missions/{mission_id}/rating"): Rule("mission-party", body={"score": 5}),
     # ops
     ("GET", "/ops/audit"): Rule("ops"),
+    ("GET", "/ops/mail"): Rule("ops"),
     ("GET", "/ops/missions"): Rule("ops"),
     ("GET", "/ops/missions/{mission_id}"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/qualify"): Rule("ops"),
