@@ -167,6 +167,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/missions/{mission_id}/rating"): Rule("mission-party", body={"score": 5}),
     # ops
     ("GET", "/ops/audit"): Rule("ops"),
+    ("GET", "/ops/mail"): Rule("ops"),
     ("GET", "/ops/missions"): Rule("ops"),
     ("GET", "/ops/missions/{mission_id}"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/qualify"): Rule("ops"),
@@ -213,6 +214,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/security/totp/recovery-codes"): Rule("portal-page"),
     ("POST", "/portal/security/totp/disable"): Rule("portal-page"),
     ("POST", "/portal/security/sessions/{session_id}/revoke"): Rule("portal-page"),
+    ("GET", "/portal/notifications"): Rule("portal-page"),  # one's own notices only
+    ("POST", "/portal/notifications/read-all"): Rule("portal-page"),
+    ("POST", "/portal/notifications/{notice_id}/open"): Rule("portal-page"),  # another's: "not found", as the API
+    ("GET", "/portal/notifications/preferences"): Rule("portal-page"),
+    ("POST", "/portal/notifications/preferences"): Rule("portal-page"),
     ("GET", "/portal/missions"): Rule("portal-page"),
     ("GET", "/portal/missions/new"): Rule("portal-page"),
     ("POST", "/portal/missions/new"): Rule("portal-page", ok=(303, 422)),
