@@ -29,6 +29,7 @@ from api.second_factor import confirm_presence
 from api.views import redact
 from config.settings import Settings
 from domain.actions import Action, Scope, Who
+from domain.dispute import DisputeView, dispute_workflow_id
 from domain.mission import (
     Command,
     MilestoneView,
@@ -42,7 +43,7 @@ from store.access import visible_mission
 from store.models.community import AuditEntry, Expert, Organisation, User
 from store.models.readmodel import MissionRecord
 
-View = MissionView | MilestoneView
+View = MissionView | MilestoneView | DisputeView
 
 
 def command_of(action: Action, user: User, fields: BaseModel | Mapping[str, Any]) -> Command:
@@ -111,9 +112,9 @@ async def act(
     number: int | None = None,
     settings: Settings | None = None,
 ) -> View:
-    """Carry out `action` on the mission (or its milestone `number`) for `user`; answer the new state as the user
-    may see it. `settings` carry the key that opens the user's second factor, for the acts that need one."""
-    if (action.scope is Scope.MILESTONE) != (number is not None):
+    """Carry out `action` on the mission (or its milestone or dispute `number`) for `user`; answer the new state as
+    the user may see it. `settings` carry the key that opens the user's second factor, for the acts that need one."""
+    if (action.scope is not Scope.MISSION) != (number is not None):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{action.summary}: no such action here")
     command = command_of(action, user, fields)
     await anyio.to_thread.run_sync(partial(_check_access, session, user, mission_id, action))
@@ -125,11 +126,18 @@ async def act(
         # read, then give the pooled connection back before the wait on the workflow (as _check_access does): a
         # transaction left open would be rolled back on a dead connection after the answer (a database outage)
         await anyio.to_thread.run_sync(partial(_check_invoiceable, session, mission_id, command.expert_id))
-    target = mission_workflow_id(mission_id) if number is None else milestone_workflow_id(mission_id, number)
+    if number is None:
+        target = mission_workflow_id(mission_id)
+    elif action.scope is Scope.DISPUTE:
+        target = dispute_workflow_id(mission_id, number)
+    else:
+        target = milestone_workflow_id(mission_id, number)
     try:
         view: View
         if number is None:
             view = await gateway.mission_update(client, mission_id, action.update, command)
+        elif action.scope is Scope.DISPUTE:
+            view = await gateway.dispute_update(client, mission_id, number, action.update, command)
         else:
             view = await gateway.milestone_update(client, mission_id, number, action.update, command)
     except HTTPException as exc:

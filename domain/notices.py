@@ -63,7 +63,17 @@ TASKS: dict[str, NoticeText] = {
         "Our team needs details on “{mission}”", "Complete your need so that we can match experts to it."
     ),
     "qualify_need": NoticeText("A need to qualify: “{mission}”", "Approve it, reject it or ask the client."),
-    "resolve_dispute": NoticeText("A dispute to resolve: “{mission}”", "The parties of a mission disagree."),
+    "answer_dispute": NoticeText(
+        "A dispute was opened on “{mission}”",
+        "Read the other party's statement and evidence, and answer with yours before {due}.",
+        legal=True,
+    ),
+    "decide_dispute": NoticeText("A dispute to decide: “{mission}”", "Mediate between the parties, then decide."),
+    "agree_cancellation": NoticeText(
+        "The other party asks to cancel “{mission}”",
+        "Agree by cancelling with the same choice for the unpaid invoices, or open a dispute.",
+        legal=True,
+    ),
     "repair": NoticeText("A mission needs attention: “{mission}”", "A step failed for good; fix it and resume."),
     "follow_up_deadline": NoticeText("A deadline passed: “{mission}”", "Follow it up with the late party."),
 }
@@ -101,6 +111,20 @@ KINDS: dict[str, NoticeText] = {
     ),
     "fee_payment_reminder": NoticeText(
         "Your registration fee is due", "Pay invoice {invoice_number} ({amount} {currency}) by {due}.", legal=True
+    ),
+    "dispute_opened": NoticeText(
+        "A dispute is open on “{mission}”", "The mission is on hold while the dispute runs.", legal=True
+    ),
+    "dispute_unanswered": NoticeText(
+        "The dispute on “{mission}” goes to mediation",
+        "The answer did not come in time: our team mediates with what it has.",
+        legal=True,
+    ),
+    "dispute_decided": NoticeText(
+        "The dispute on “{mission}” is decided", "Our team decided ({outcome}); the mission follows it.", legal=True
+    ),
+    "credit_note_issued": NoticeText(
+        "Credit note {number} for “{mission}”", "Invoice {invoice} is cancelled by this credit note.", legal=True
     ),
     "membership_lapsed": NoticeText(
         "Your membership lapsed", "The fee was not paid: you cannot open or accept new missions until it is."

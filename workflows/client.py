@@ -17,6 +17,7 @@ from temporalio.common import RawValue, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actors import Actor
+from domain.dispute import DisputeView, dispute_workflow_id
 from domain.mission import (
     Command,
     MilestoneView,
@@ -87,6 +88,21 @@ async def send_milestone_update(
     """Run a MilestoneWorkflow update by name (e.g. "accept_deliverable") on `mission:{id}:milestone:{n}`."""
     handle = client.get_workflow_handle(milestone_workflow_id(mission_id, number))
     view: MilestoneView = await handle.execute_update(update, command, result_type=MilestoneView)
+    return view
+
+
+async def send_dispute_update(
+    client: Client, mission_id: UUID, number: int, update: str, command: Command
+) -> DisputeView:
+    """Run a DisputeWorkflow update by name (e.g. "answer_dispute") on `mission:{id}:dispute:{n}`."""
+    handle = client.get_workflow_handle(dispute_workflow_id(mission_id, number))
+    view: DisputeView = await handle.execute_update(update, command, result_type=DisputeView)
+    return view
+
+
+async def dispute_state(client: Client, mission_id: UUID, number: int) -> DisputeView:
+    handle = client.get_workflow_handle(dispute_workflow_id(mission_id, number))
+    view: DisputeView = await handle.query("state", result_type=DisputeView)
     return view
 
 

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ConfirmPayment,
         Deadline,
         MilestoneHold,
+        MilestoneSettlement,
         MilestoneView,
         PendingAction,
         RequestRevision,
@@ -93,7 +94,7 @@ class MilestoneWorkflow:
         self._started = False  # `milestone_started` is recorded: the first event (seq 1) is the milestone's start
         self._resume_requested = False
         self._resume_stage = MS.AWAITING_DELIVERABLE  # where a repair returns to
-        self._told = (False, False)  # (accepted, final) as the mission last heard
+        self._told = (False, False, False)  # (accepted, final, invoiced) as the mission last heard
         self._signals: list[asyncio.Task[None]] = []  # sent to the mission; nobody waits for its ack
 
     @workflow.run
@@ -118,7 +119,10 @@ class MilestoneWorkflow:
         await self.readmodel.event("milestone_started", self.inp.plan.title, open_tasks=[self._deliver_task(d)])
         self._started = True
         while True:
-            await self.deadlines.wait(lambda: self.view.stage is MS.IN_REVIEW)
+            # a dispute's decision may accept the milestone in part (-> invoicing) before any review
+            await self.deadlines.wait(lambda: self.view.stage is not MS.AWAITING_DELIVERABLE)
+            if self._stage() is MS.INVOICING:
+                break
             r = self.deadlines.add(f"review:{self.view.revisions}", "review", span=self.inp.policy.review)
             title = f"Review the deliverable of '{self.inp.plan.title}'"
             review = self._client_task(r.key, "review_deliverable", title, r)
@@ -138,7 +142,8 @@ class MilestoneWorkflow:
             contract_id=self.inp.contract_id,
             expert_id=self.inp.expert_id,
             client_org_id=self.inp.client_org_id,
-            description=f"{self.inp.mission_title} — {self.inp.plan.title}",
+            description=f"{self.inp.mission_title} — {self.inp.plan.title}"
+            + (" (partial acceptance)" if self.view.partial else ""),
             amount=self.view.amount,
             service_date=accepted.date(),
             issue_date=workflow.now().date(),
@@ -205,7 +210,7 @@ class MilestoneWorkflow:
         """The mission's copy of this milestone follows what the mission waits for: its acceptance and its end. The
         signal leaves with this workflow task; nothing waits for the mission to receive it but the end of the run."""
         parent = workflow.info().parent
-        told = (self.view.stage in ACCEPTED, self.view.stage in FINAL)
+        told = (self.view.stage in ACCEPTED, self.view.stage in FINAL, self.view.invoice is not None)
         if parent is None or told == self._told:
             return
         self._told = told
@@ -215,6 +220,10 @@ class MilestoneWorkflow:
     async def _advance(self, to: MilestoneStage, reason: str, **event: Any) -> None:
         await workflow.wait_condition(lambda: not self._suspended())
         await self._transition(to, reason, **event)
+
+    def _stage(self) -> MilestoneStage:
+        """The stage now (a signal or an update may have moved it while the lifecycle waited)."""
+        return self.view.stage
 
     def _suspended(self) -> bool:
         return self.view.held or self.view.stage is MS.NEEDS_ATTENTION
@@ -266,6 +275,43 @@ class MilestoneWorkflow:
     def hold(self, hold: MilestoneHold) -> None:
         self.view.held = hold.held
         self.deadlines.sync_suspension()
+
+    @workflow.signal
+    async def settle(self, settlement: MilestoneSettlement) -> None:
+        """A dispute's decision (from the mission, which holds this milestone meanwhile): accept in part, or redo
+        the deliverable by a new deadline."""
+        await workflow.wait_condition(lambda: self._started)
+        if self.view.stage not in (MS.AWAITING_DELIVERABLE, MS.IN_REVIEW):
+            return  # accepted meanwhile: the decision's validator saw it was not (a race the mission lost)
+        r = self.view.revisions
+        closing = [f"review:{r}", f"deliver:{r}", f"escalation:review:{r}", f"escalation:deliverable:{r}"]
+        self.deadlines.drop(f"review:{self.view.revisions}")
+        self.deadlines.drop(f"deliverable:{self.view.revisions}")
+        if settlement.outcome == "partial":
+            assert settlement.amount is not None
+            self.view.amount, self.view.partial, self.view.accepted_at = settlement.amount, True, workflow.now()
+            details = {"amount": str(settlement.amount.amount)}
+            reason = f"accepted in part by the dispute's decision: {settlement.reason}"
+            await self._transition(MS.INVOICING, reason, close_tasks=closing, details=details)
+            return
+        assert settlement.new_due is not None
+        if self.view.stage is MS.IN_REVIEW:
+            self.view.revisions += 1
+        d = self.deadlines.add(f"deliverable:{self.view.revisions}", "deliverable", due=settlement.new_due)
+        reason = f"to redo by {settlement.new_due.isoformat()}: {settlement.reason}"
+        details = {"revision": str(self.view.revisions), "due": settlement.new_due.isoformat()}
+        if self.view.stage is MS.IN_REVIEW:
+            await self._transition(
+                MS.AWAITING_DELIVERABLE,
+                reason,
+                close_tasks=closing,
+                open_tasks=[self._deliver_task(d)],
+                details=details,
+            )
+        else:
+            await self.readmodel.event(
+                "milestone_redo", reason, close_tasks=closing, open_tasks=[self._deliver_task(d)], details=details
+            )
 
     def _check(self, actor: Actor, stage: MilestoneStage, *, client: bool, doing: str) -> None:
         if self.view.held and not is_ops(actor):

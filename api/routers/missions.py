@@ -43,6 +43,7 @@ from api.schemas.missions import (
 )
 from api.views import json_response, milestones_of, redact, sees_documents, summary_of, tasks_of, timeline_of
 from domain.actions import ACTIONS, Action, Scope, Who, find, form_hint
+from domain.dispute import DisputeView
 from domain.mission import MilestoneView, MissionView, StartMission
 from domain.policy import Policy
 from domain.taxonomy import normalise_need
@@ -287,7 +288,7 @@ def _party_route(action: Action) -> None:
 
     async def milestone_action(
         mission_id: uuid.UUID,
-        number: Annotated[int, Path(ge=1, le=50, description="milestone number, from 1")],
+        number: Annotated[int, Path(ge=1, le=50, description="milestone (or dispute) number, from 1")],
         body: body_model,  # type: ignore[valid-type]
         user: CurrentUser,
         session: SessionDep,
@@ -298,14 +299,14 @@ def _party_route(action: Action) -> None:
         )
         return json_response(view)
 
-    milestone = action.scope is Scope.MILESTONE
-    endpoint = milestone_action if milestone else mission_action
+    endpoint = mission_action if action.scope is Scope.MISSION else milestone_action
     endpoint.__name__ = action.name.replace(":", "_")
+    response = {Scope.MISSION: MissionView, Scope.MILESTONE: MilestoneView, Scope.DISPUTE: DisputeView}[action.scope]
     router.add_api_route(
         action.route(),
         endpoint,
         methods=["POST"],
-        response_model=MilestoneView if milestone else MissionView,
+        response_model=response,
         summary=action.summary,
         name=action.name,
     )

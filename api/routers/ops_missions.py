@@ -16,6 +16,7 @@ from api.errors import ERROR_RESPONSES
 from api.schemas.missions import HistoryEvent, MissionPage, MissionSummary, body_of
 from api.views import json_response
 from domain.actions import ACTIONS, Action, Scope, Who
+from domain.dispute import DisputeView
 from domain.mission import MilestoneView, MissionView, mission_workflow_id
 from store import missions as queries
 from store.models.readmodel import MissionRecord
@@ -111,7 +112,7 @@ def _ops_route(action: Action) -> None:
 
     async def milestone_action(
         mission_id: uuid.UUID,
-        number: Annotated[int, Path(ge=1, le=50, description="milestone number, from 1")],
+        number: Annotated[int, Path(ge=1, le=50, description="milestone (or dispute) number, from 1")],
         body: body_model,  # type: ignore[valid-type]
         user: OpsUser,
         session: SessionDep,
@@ -122,14 +123,14 @@ def _ops_route(action: Action) -> None:
         )
         return json_response(view)
 
-    milestone = action.scope is Scope.MILESTONE
-    endpoint = milestone_action if milestone else mission_action
+    endpoint = mission_action if action.scope is Scope.MISSION else milestone_action
     endpoint.__name__ = action.name.replace(":", "_")
+    response = {Scope.MISSION: MissionView, Scope.MILESTONE: MilestoneView, Scope.DISPUTE: DisputeView}[action.scope]
     router.add_api_route(
         action.route().removeprefix("/ops"),
         endpoint,
         methods=["POST"],
-        response_model=MilestoneView if milestone else MissionView,
+        response_model=response,
         summary=action.summary,
         name=action.name,
     )

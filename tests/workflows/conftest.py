@@ -27,6 +27,7 @@ from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
 from config.temporal import workflow_runner
 from domain.actors import Actor, Role
+from domain.dispute import DisputeView, dispute_workflow_id
 from domain.mission import MilestoneView, MissionView, milestone_workflow_id
 from domain.need import Need
 from domain.policy import Policy
@@ -141,6 +142,7 @@ class Harness:
     async def terminate_leftovers(self) -> None:
         """A workflow left running would block time skipping for the next tests (no worker for its queue)."""
         ids = [milestone_workflow_id(self.mission_id, n) for n in range(1, 6)] + [f"mission:{self.mission_id}"]
+        ids += [dispute_workflow_id(self.mission_id, n) for n in range(1, 4)]
         for workflow_id in ids:
             with contextlib.suppress(RPCError):
                 await self.env.client.get_workflow_handle(workflow_id).terminate("test finished")
@@ -175,6 +177,24 @@ class Harness:
 
     async def update_milestone(self, n: int, name: str, cmd: BaseModel) -> MilestoneView:
         view: MilestoneView = await self.milestone(n).execute_update(name, cmd, result_type=MilestoneView)
+        return view
+
+    async def update_dispute(self, n: int, name: str, cmd: BaseModel) -> DisputeView:
+        handle = self.env.client.get_workflow_handle(dispute_workflow_id(self.mission_id, n))
+        view: DisputeView = await handle.execute_update(name, cmd, result_type=DisputeView)
+        return view
+
+    async def until_dispute(self, n: int, check: Callable[[DisputeView], bool], within: float = 15) -> DisputeView:
+        handle = self.env.client.get_workflow_handle(dispute_workflow_id(self.mission_id, n))
+
+        async def get() -> DisputeView | None:
+            try:
+                view: DisputeView = await handle.query("state", result_type=DisputeView)
+                return view
+            except Exception:
+                return None
+
+        view: DisputeView = await _poll(get, lambda v: v is not None and check(v), within)
         return view
 
     def open_tasks(self, role: str | None = None) -> list[Task]:
