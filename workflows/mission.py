@@ -67,8 +67,12 @@ class MissionWorkflow:
 
     @workflow.signal
     def milestone_changed(self, milestone: MilestoneView) -> None:
-        """A milestone was accepted or ended (workflows/milestone.py)."""
-        self.view.milestones = [milestone if m.number == milestone.number else m for m in self.view.milestones]
+        """A milestone was accepted, invoiced or ended (workflows/milestone.py). The credit note that cancelled its
+        invoice is the mission's (workflows/mission_process.py): kept."""
+        self.view.milestones = [
+            milestone.model_copy(update={"credit_note": m.credit_note}) if m.number == milestone.number else m
+            for m in self.view.milestones
+        ]
 
     # --- the human actions ---------------------------------------------------------------------------------
 

@@ -111,6 +111,9 @@ class Mission:
         await asyncio.gather(*self.signals)
         return self.view
 
+    def _milestone(self, n: int) -> MilestoneView:
+        return next(m for m in self.view.milestones if m.number == n)
+
     async def _settle(self, unpaid: Settlement, reason: str) -> list[asyncio.Task[MilestoneView]]:
         """The termination clause: work in progress stops (its milestones are cancelled); accepted work is invoiced;
         its unpaid invoices stay due (`keep`: those milestones go on until paid, returned) or are cancelled by a
@@ -126,7 +129,7 @@ class Mission:
                 # a cancelled child ends as ChildWorkflowError(cause=CancelledError) for its parent
                 with suppress(asyncio.CancelledError, ChildWorkflowError):
                     await task
-                copies[n].stage = MilestoneStage.CANCELLED
+                self._milestone(n).stage = MilestoneStage.CANCELLED
         self.hold_milestones(released=True)  # the kept ones go on to their invoice and payment
         for n in sorted(credited):
             invoice = copies[n].invoice
@@ -144,7 +147,7 @@ class Mission:
                 task_queue=self.inp.documents_task_queue,
                 repair=self.repair,
             )
-            copies[n].credit_note = note
+            self._milestone(n).credit_note = note  # the copy of now: a signal may have replaced it meanwhile
             details = {"milestone": str(n), "invoice": invoice.number, "credit_note": note.number or ""}
             await self.readmodel.event("credit_note_issued", f"invoice {invoice.number} cancelled", details=details)
             params = {"number": note.number or "", "invoice": invoice.number}

@@ -64,10 +64,10 @@ class Money:
     settings: Settings
 
     def documents(self) -> list[InvoiceRecord]:
-        """The mission's invoices and credit notes, in the order they were issued."""
+        """The mission's invoices, then its credit notes, by issue date."""
         with self.h.sessions() as s:
             rows = s.scalars(select(InvoiceRecord).where(InvoiceRecord.mission_id == self.h.mission_id))
-            return sorted(rows, key=lambda r: (r.issue_date, r.number))
+            return sorted(rows, key=lambda r: (r.issue_date, r.kind == "credit_note", r.number))
 
     def valid(self, record: InvoiceRecord) -> Invoice:
         """The document is a valid Factur-X file: XSD, and every rule set that applies to it (EN 16931, FR CTC)."""
