@@ -337,7 +337,7 @@ class MissionView(BaseModel):
     milestones: list[MilestoneView] = Field(
         default_factory=list,
         description="each milestone: live from the milestone in `GET /missions/{id}/state`; in a mission action's "
-        "answer, as the mission last heard of it (the milestone tells it its acceptance and its end)",
+        "answer, as the mission last heard of it (the milestone tells it its acceptance, its invoice and its end)",
     )
     ratings: list[Rating] = Field(default_factory=list)
     deadlines: list[Deadline] = Field(default_factory=list)

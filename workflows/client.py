@@ -108,7 +108,7 @@ async def dispute_state(client: Client, mission_id: UUID, number: int) -> Disput
 
 async def mission_state(client: Client, mission_id: UUID) -> MissionView:
     """The mission's state, with each running milestone's live state from the milestone itself: the mission's
-    copy of a milestone follows only its acceptance and its end (workflows.milestone)."""
+    copy of a milestone follows only its acceptance, its invoice and its end (workflows.milestone)."""
     handle = client.get_workflow_handle(mission_workflow_id(mission_id))
     view = await handle.query(MissionWorkflow.state)
     if any(m.stage not in FINAL for m in view.milestones):

@@ -7,9 +7,10 @@ payment is tracked: reminder before the due date, late-payment notice and an ops
 reminders, until the client confirms the payment.
 
 Updates for a milestone go to this child directly (its id is derived from the mission id and the number). The
-mission holds the child (signal `hold`) while it is paused or disputed, and the child tells the mission (signal
-`milestone_changed`) what the mission waits for: its acceptance and its end. A reader of the mission's state gets
-each running milestone's live state from the milestone itself (workflows.client.mission_state).
+mission holds the child (signal `hold`) while it is paused or disputed, and passes it a dispute's decision (signal
+`settle`: partial acceptance, redo by a new deadline); the child tells the mission (signal `milestone_changed`) what
+the mission needs: its acceptance, its invoice and its end. A reader of the mission's state gets each running
+milestone's live state from the milestone itself (workflows.client.mission_state).
 Changing this code: see "Changing a workflow" in the README (the replay gate).
 """
 
@@ -207,8 +208,9 @@ class MilestoneWorkflow:
         self._tell_mission()
 
     def _tell_mission(self) -> None:
-        """The mission's copy of this milestone follows what the mission waits for: its acceptance and its end. The
-        signal leaves with this workflow task; nothing waits for the mission to receive it but the end of the run."""
+        """The mission's copy of this milestone follows what the mission needs: its acceptance, its invoice (to
+        settle it) and its end. The signal leaves with this workflow task; nothing waits for the mission to receive it
+        but the end of the run."""
         parent = workflow.info().parent
         told = (self.view.stage in ACCEPTED, self.view.stage in FINAL, self.view.invoice is not None)
         if parent is None or told == self._told:

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import BaseModel
@@ -39,6 +40,9 @@ from tests.conftest import _binary
 from tests.workflows.fakes import Fakes
 from workflows import ALL_WORKFLOWS
 from workflows.client import start_mission
+
+if TYPE_CHECKING:
+    from tests.workflows.money import Money
 
 START = date(2030, 1, 6)
 
@@ -295,3 +299,14 @@ async def dev(
 ) -> AsyncIterator[Harness]:
     async for h in _harness(dev_server_env, task_queue, session_factory, search_attributes=True):
         yield h
+
+
+@pytest.fixture
+async def money(
+    task_queue: str, session_factory: sessionmaker[Session], tmp_path: Path
+) -> AsyncIterator[tuple[Harness, Money]]:
+    """A time-skipping harness whose invoices and credit notes are real (tests.workflows.money)."""
+    from tests.workflows.money import money_harness
+
+    async for pair in money_harness(task_queue, session_factory, tmp_path):
+        yield pair

@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -163,11 +162,3 @@ async def money_harness(
                 await h.terminate_leftovers()
     finally:
         await env.shutdown()
-
-
-@pytest.fixture
-async def money(
-    task_queue: str, session_factory: sessionmaker[Session], tmp_path: Path
-) -> AsyncIterator[tuple[Harness, Money]]:
-    async for pair in money_harness(task_queue, session_factory, tmp_path):
-        yield pair

@@ -16,7 +16,7 @@ from domain.stages import MilestoneStage, Stage
 from tests.workflows import flows
 from tests.workflows.conftest import Harness, eventually, terms
 from tests.workflows.fakes import sha
-from tests.workflows.money import Money, money  # noqa: F401  (the fixture)
+from tests.workflows.money import Money
 from workflows.client import rejection_reason
 
 pytestmark = pytest.mark.db
