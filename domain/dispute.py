@@ -73,6 +73,7 @@ class StartDispute(BaseModel):
     milestone_number: int | None = None
     milestone_amount: Money | None = None
     milestone_accepted: bool = False
+    milestone_paid: bool = False
     policy: Policy
 
 
@@ -86,6 +87,7 @@ class DisputeView(BaseModel):
     milestone_number: int | None = None
     milestone_amount: Money | None = None
     milestone_accepted: bool = False
+    milestone_paid: bool = False
     opened: Statement
     answer: Statement | None = None
     decision: Decision | None = None
@@ -108,8 +110,12 @@ def check_decision(view: DisputeView, cmd: DecideDispute, now: datetime) -> None
     if cmd.outcome in ("partial", "redo"):
         if view.milestone_number is None:
             raise ValueError(f"{cmd.outcome}: the dispute is about the whole mission, not a milestone")
-        if view.milestone_accepted:
-            raise ValueError(f"{cmd.outcome}: milestone {view.milestone_number} is accepted and invoiced already")
+        if view.milestone_paid:
+            raise ValueError(f"{cmd.outcome}: milestone {view.milestone_number} is paid already")
+        if cmd.outcome == "redo" and view.milestone_accepted:
+            raise ValueError(
+                f"redo: milestone {view.milestone_number} is accepted already (decide a partial acceptance)"
+            )
     if cmd.outcome == "partial":
         limit = view.milestone_amount.amount if view.milestone_amount else Decimal(0)
         if cmd.amount is None:

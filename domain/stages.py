@@ -92,7 +92,8 @@ MILESTONE_ALLOWED: dict[MilestoneStage, frozenset[MilestoneStage]] = {
     # a revision sends the milestone back to the expert; acceptance (explicit or by silence) invoices it
     MilestoneStage.IN_REVIEW: frozenset({MilestoneStage.AWAITING_DELIVERABLE, MilestoneStage.INVOICING, *_MS_EXITS}),
     MilestoneStage.INVOICING: frozenset({MilestoneStage.AWAITING_PAYMENT, *_MS_EXITS}),
-    MilestoneStage.AWAITING_PAYMENT: frozenset({MilestoneStage.PAID, *_MS_EXITS}),
+    # a dispute accepting it in part after its invoice: credit note, then invoiced again
+    MilestoneStage.AWAITING_PAYMENT: frozenset({MilestoneStage.PAID, MilestoneStage.INVOICING, *_MS_EXITS}),
     MilestoneStage.NEEDS_ATTENTION: frozenset({*MILESTONE_WORKING, MilestoneStage.CANCELLED}),
     MilestoneStage.PAID: frozenset(),
     MilestoneStage.CANCELLED: frozenset(),

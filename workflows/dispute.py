@@ -57,6 +57,7 @@ class DisputeWorkflow:
             milestone_number=inp.milestone_number,
             milestone_amount=inp.milestone_amount,
             milestone_accepted=inp.milestone_accepted,
+            milestone_paid=inp.milestone_paid,
             opened=inp.opened,
         )
         self.readmodel = ReadModel(self.view.workflow_id, inp.mission_id, self.view)

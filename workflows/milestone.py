@@ -31,7 +31,7 @@ from workflows.readmodel import ReadModel, ops_audited
 with workflow.unsafe.imports_passed_through():
     from activities.invoices import InvoiceActivities
     from domain.actors import Actor, Role
-    from domain.documents import MissionInvoiceRequest
+    from domain.documents import CreditNoteRequest, MissionInvoiceRequest
     from domain.mission import (
         AcceptDeliverable,
         ConfirmPayment,
@@ -95,7 +95,7 @@ class MilestoneWorkflow:
         self._started = False  # `milestone_started` is recorded: the first event (seq 1) is the milestone's start
         self._resume_requested = False
         self._resume_stage = MS.AWAITING_DELIVERABLE  # where a repair returns to
-        self._told = (False, False, False)  # (accepted, final, invoiced) as the mission last heard
+        self._told = (False, False, "")  # (accepted, final, invoice number) as the mission last heard
         self._signals: list[asyncio.Task[None]] = []  # sent to the mission; nobody waits for its ack
 
     @workflow.run
@@ -132,14 +132,19 @@ class MilestoneWorkflow:
             self.deadlines.drop(r.key)
             if self.view.stage is MS.INVOICING:
                 break
-        await self._invoice()
-        await self.deadlines.wait(lambda: self.view.stage is MS.PAID)
+        while True:
+            await self._invoice()
+            # a dispute may accept the milestone in part after its invoice: credit note, then a new invoice
+            await self.deadlines.wait(lambda: self.view.stage in (MS.PAID, MS.INVOICING))
+            if self._stage() is MS.PAID:
+                break
 
     async def _invoice(self) -> None:
         accepted = self.view.accepted_at or workflow.now()
         request = MissionInvoiceRequest(
             mission_id=self.inp.mission_id,
-            milestone_id=self.view.workflow_id,
+            # the idempotency key: a corrected milestone's new invoice is another invoice than the one credited
+            milestone_id=self.view.workflow_id + (":corrected" if self.view.credit_note else ""),
             contract_id=self.inp.contract_id,
             expert_id=self.inp.expert_id,
             client_org_id=self.inp.client_org_id,
@@ -212,7 +217,11 @@ class MilestoneWorkflow:
         settle it) and its end. The signal leaves with this workflow task; nothing waits for the mission to receive it
         but the end of the run."""
         parent = workflow.info().parent
-        told = (self.view.stage in ACCEPTED, self.view.stage in FINAL, self.view.invoice is not None)
+        told = (
+            self.view.stage in ACCEPTED,
+            self.view.stage in FINAL,
+            (self.view.invoice.number or "") if self.view.invoice else "",
+        )
         if parent is None or told == self._told:
             return
         self._told = told
@@ -283,6 +292,9 @@ class MilestoneWorkflow:
         """A dispute's decision (from the mission, which holds this milestone meanwhile): accept in part, or redo
         the deliverable by a new deadline."""
         await workflow.wait_condition(lambda: self._started)
+        if settlement.outcome == "partial" and self.view.stage is MS.AWAITING_PAYMENT and not self.view.credit_note:
+            await self._correct(settlement)
+            return
         if self.view.stage not in (MS.AWAITING_DELIVERABLE, MS.IN_REVIEW):
             return  # accepted meanwhile: the decision's validator saw it was not (a race the mission lost)
         r = self.view.revisions
@@ -314,6 +326,33 @@ class MilestoneWorkflow:
             await self.readmodel.event(
                 "milestone_redo", reason, close_tasks=closing, open_tasks=[self._deliver_task(d)], details=details
             )
+
+    async def _correct(self, settlement: MilestoneSettlement) -> None:
+        """Accepted in part after its invoice: the invoice is cancelled by a credit note, and a new invoice of the
+        accepted amount follows (a correction is a credit note plus a new invoice, never an edit: MONEY.md)."""
+        invoice = self.view.invoice
+        assert invoice is not None and invoice.number is not None and settlement.amount is not None
+        request = CreditNoteRequest(
+            invoice_number=invoice.number,
+            idempotency_key=f"credit:{invoice.number}",
+            reason=settlement.reason[:300],
+            issue_date=workflow.now().date(),
+        )
+        queue = self.inp.documents_task_queue
+        note = await call("credit note", InvoiceActivities.issue_credit_note, request, task_queue=queue,
+                          repair=self._repair)  # fmt: skip
+        self.view.credit_note = note
+        self.view.amount, self.view.partial = settlement.amount, True
+        for d in [d for d in self.view.deadlines if d.kind in ("payment", "payment_followup")]:
+            self.deadlines.drop(d.key)
+        details = {"invoice": invoice.number, "credit_note": note.number or "", "amount": str(settlement.amount.amount)}
+        reason = (
+            f"invoice {invoice.number} cancelled by credit note {note.number}: accepted in part ({settlement.reason})"
+        )
+        await self._transition(MS.INVOICING, reason, close_tasks=["payment", "escalation:payment"], details=details)
+        params = {"number": note.number or "", "invoice": invoice.number}
+        await self.readmodel.notify("credit_note", "client", self.inp.client_org_id, "credit_note_issued", params)
+        await self.readmodel.notify("credit_note:expert", "expert", self.inp.expert_id, "credit_note_issued", params)
 
     def _check(self, actor: Actor, stage: MilestoneStage, *, client: bool, doing: str) -> None:
         if self.view.held and not is_ops(actor):

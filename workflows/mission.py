@@ -70,7 +70,9 @@ class MissionWorkflow:
         """A milestone was accepted, invoiced or ended (workflows/milestone.py). The credit note that cancelled its
         invoice is the mission's (workflows/mission_process.py): kept."""
         self.view.milestones = [
-            milestone.model_copy(update={"credit_note": m.credit_note}) if m.number == milestone.number else m
+            milestone.model_copy(update={"credit_note": m.credit_note or milestone.credit_note})
+            if m.number == milestone.number
+            else m
             for m in self.view.milestones
         ]
 

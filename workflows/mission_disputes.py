@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.dispute import Decision, StartDispute, Statement, dispute_workflow_id
     from domain.mission import CancelMission, CancelRequest, MilestoneSettlement, OpenDispute
     from domain.money import Money
-    from domain.stages import Stage
+    from domain.stages import MilestoneStage, Stage
 
 if TYPE_CHECKING:
     from workflows.mission_process import Mission
@@ -57,6 +57,7 @@ class Disputes:
             milestone_number=cmd.milestone,
             milestone_amount=disputed.amount if disputed else None,
             milestone_accepted=disputed is not None and disputed.stage in ACCEPTED | FINAL,
+            milestone_paid=disputed is not None and disputed.stage is MilestoneStage.PAID,
             policy=view.policy,
         )
         about = f"milestone {cmd.milestone}" if cmd.milestone else "the mission"

@@ -168,3 +168,36 @@ async def test_ending_the_mission_cancels_its_unpaid_invoices_by_credit_notes(mo
     assert [e.kind for e in h.timeline() if e.kind == "credit_note_issued"] == ["credit_note_issued"]
     assert {n.role for n in h.notifications("credit_note_issued")} == {"client", "expert"}
     await eventually(lambda: h.open_tasks() == [])
+
+
+async def test_a_partial_acceptance_after_the_invoice_credits_it_and_invoices_again(
+    money: tuple[Harness, Money],
+) -> None:
+    h, docs = money
+    expert_id = await _in_review(h, "1000.00")
+    await flows.accept(h, 1)
+    await h.until(lambda v: v.milestones[0].invoice is not None)
+    opened = OpenDispute(actor=h.client_actor, reason="half of the report is missing", milestone=1, evidence=EVIDENCE)
+    await h.update("open_dispute", opened)
+    await h.update_dispute(1, "answer_dispute", AnswerDispute(actor=h.expert(expert_id), statement="it is complete"))
+    redo = DecideDispute(actor=h.ops, outcome="redo", reason="redo", new_due=(await h.state()).updated_at)
+    assert "is accepted already" in await _refused(h.update_dispute(1, "decide_dispute", redo))
+    decide = DecideDispute(actor=h.ops, outcome="partial", reason="half delivered", amount=Decimal("500.00"))
+    await h.update_dispute(1, "decide_dispute", decide)
+
+    m = await h.until_milestone(1, lambda m: m.stage is MilestoneStage.AWAITING_PAYMENT and m.credit_note is not None)
+    first, credit, second = docs.documents()[0], docs.documents()[2], docs.documents()[1]
+    assert (first.kind, second.kind, credit.kind) == ("mission_invoice", "mission_invoice", "credit_note")
+    assert m.invoice is not None and m.invoice.number == second.number and m.amount.amount == Decimal("500.00")
+    original, corrected, note = docs.valid(first), docs.valid(second), docs.valid(credit)
+    assert original.total_net == Decimal("1000.00") and corrected.total_net == Decimal("500.00")
+    assert note.type_code == "381" and note.preceding_invoice is not None
+    assert note.preceding_invoice.number == first.number and note.grand_total == original.grand_total
+    assert second.number.endswith("-000002"), "the new invoice takes the next number of the expert's series"
+    ledger = [kind for kind, _, _ in docs.ledger()]  # in the order of the facts: invoice, its credit note, the new one
+    assert ledger == ["mission_invoice_issued", "credit_note_issued", "mission_invoice_issued"]
+    await eventually(lambda: "confirm_payment" in [t.action for t in h.open_tasks("client")])
+    await flows.pay(h, 1)
+    await flows.rate_both(h)
+    result = await h.handle.result()
+    assert result.stage is Stage.CLOSED and result.milestones[0].stage is MilestoneStage.PAID
