@@ -19,6 +19,7 @@ from typing import Any, overload
 import anyio
 from fastapi import HTTPException, status
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
@@ -32,6 +33,7 @@ from domain.actions import Action, Scope, Who
 from domain.dispute import DisputeView, dispute_workflow_id
 from domain.mission import (
     Command,
+    Evidence,
     MilestoneView,
     MissionView,
     SelectProposal,
@@ -41,6 +43,7 @@ from domain.mission import (
 from domain.vat import TaxParty, invoiceable
 from store.access import visible_mission
 from store.models.community import AuditEntry, Expert, Organisation, User
+from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord
 
 View = MissionView | MilestoneView | DisputeView
@@ -122,6 +125,9 @@ async def act(
         if settings is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"{action.summary}: needs a second factor, not here")
         confirm_presence(settings, user, _otp_of(fields), action.summary.lower())
+    evidence = getattr(command, "evidence", None)
+    if evidence:
+        await anyio.to_thread.run_sync(partial(_check_evidence, session, mission_id, evidence))
     if isinstance(command, SelectProposal):
         # read, then give the pooled connection back before the wait on the workflow (as _check_access does): a
         # transaction left open would be rolled back on a dead connection after the answer (a database outage)
@@ -145,6 +151,25 @@ async def act(
             await _audit(session, user, action, target, command, f"refused: {exc.detail}")
         raise
     return redact(view, user) if isinstance(view, MissionView) else view
+
+
+def _check_evidence(session: Session, mission_id: uuid.UUID, evidence: list[Evidence]) -> None:
+    """422 for evidence that is no file uploaded to this mission (`POST /missions/{id}/evidence`)."""
+    ids = [e.document_id for e in evidence]
+    found = set(
+        session.scalars(
+            select(DocumentRecord.id).where(
+                DocumentRecord.id.in_(ids), DocumentRecord.mission_id == mission_id, DocumentRecord.kind == "evidence"
+            )
+        )
+    )
+    release_connection(session)
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"evidence: not uploaded to this mission (POST /missions/{mission_id}/evidence): {', '.join(missing)}",
+        )
 
 
 def _check_invoiceable(session: Session, mission_id: uuid.UUID, expert_id: uuid.UUID) -> None:
