@@ -77,7 +77,9 @@ async def upload_evidence(
     store: DocumentStoreDep,
     cipher: CipherDep,
 ) -> EvidenceRead:
-    if user.role == "ops" or not await anyio.to_thread.run_sync(_party, session, mission, user):
+    if user.role == "ops":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the parties of the contract bring evidence")
+    if not await anyio.to_thread.run_sync(_party, session, mission, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
     data, checked = await uploads.read_upload(file, fallback_name="evidence")
     blob = seal_evidence(cipher, mission.id, data)
