@@ -21,5 +21,6 @@ class DocumentActivities(ContractActivities, InvoiceActivities):
             self.issue_mission_invoice,
             self.issue_fee_invoice,
             self.issue_credit_note,
+            self.issue_payment_reminder,
             self.record_fee_paid,
         ]

@@ -102,8 +102,10 @@ ACTIONS: tuple[Action, ...] = (
            completes=("review_deliverable",)),
     Action(C, "request_revision", cmds.RequestRevision, "revision", "Ask for a revision", scope=M,
            completes=("review_deliverable",)),
-    Action(C, "confirm_payment", cmds.ConfirmPayment, "payment", "Confirm the payment", scope=M,
-           completes=("confirm_payment",)),
+    Action(P, "confirm_payment", cmds.ConfirmPayment, "payment",
+           "Confirm the payment (the client: paid; the expert: received)", scope=M, completes=("confirm_payment",)),
+    Action(E, "report_non_payment", cmds.ReportNonPayment, "non-payment",
+           "Report that the invoice is still unpaid after its due date", scope=M),
     # ops
     Action(OPS, "qualify_need", cmds.QualifyNeed, "qualify", "Qualify the need: approve, reject, ask for details",
            completes=("qualify_need",)),

@@ -193,6 +193,10 @@ class ConfirmPayment(Command):
     reference: str = Field(default="", max_length=140)
 
 
+class ReportNonPayment(Command):
+    reason: Reason = Field(default="not received", min_length=3, max_length=2000)
+
+
 class MilestoneSettlement(BaseModel):
     """Parent -> child signal: what a dispute decided for this milestone."""
 
@@ -285,6 +289,8 @@ class MilestoneView(BaseModel):
     invoice_due: date | None = None
     partial: bool = Field(default=False, description="accepted in part by a dispute's decision: invoiced `amount`")
     credit_note: IssuedDocument | None = Field(default=None, description="the credit note that cancelled the invoice")
+    reminders: list[IssuedDocument] = Field(default_factory=list, description="payment reminders, with late charges")
+    non_payment_reported_at: datetime | None = None
     paid_on: date | None = None
     held: bool = False
     attention_reason: str | None = None

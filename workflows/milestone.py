@@ -31,7 +31,7 @@ from workflows.readmodel import ReadModel, ops_audited
 with workflow.unsafe.imports_passed_through():
     from activities.invoices import InvoiceActivities
     from domain.actors import Actor, Role
-    from domain.documents import CreditNoteRequest, MissionInvoiceRequest
+    from domain.documents import CreditNoteRequest, IssuedDocument, MissionInvoiceRequest, PaymentReminderRequest
     from domain.mission import (
         AcceptDeliverable,
         ConfirmPayment,
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         MilestoneSettlement,
         MilestoneView,
         PendingAction,
+        ReportNonPayment,
         RequestRevision,
         ResumeMission,
         StartMilestone,
@@ -257,19 +258,39 @@ class MilestoneWorkflow:
             await self._transition(MS.INVOICING, reason, close_tasks=[deadline.key])
             await self.readmodel.notify(f"auto_accepted:{deadline.key}", "client", client, "deliverable_auto_accepted")
         elif deadline.kind == "payment":
-            params = {"invoice": number}
+            reminder = await self._reminder()
+            params = {"invoice": number, "document": reminder.number or ""}
             await self.readmodel.notify("late_payment_notice", "client", client, "late_payment_notice", params)
             await self.readmodel.notify("late_payment_notice:expert", "expert", expert, "late_payment_notice", params)
             await self.deadlines.escalate(deadline)
             self._follow_up(1)
         elif deadline.kind == "payment_followup":
             n = int(deadline.key.rsplit(":", 1)[1])
-            params = {"invoice": number, "reminder": str(n)}
+            reminder = await self._reminder()
+            params = {"invoice": number, "reminder": str(n), "document": reminder.number or ""}
             await self.readmodel.notify(f"overdue_reminder:{n}", "client", client, "overdue_reminder", params)
             self.deadlines.drop(deadline.key)
             self._follow_up(n + 1)
         else:
             await self.deadlines.escalate(deadline)
+
+    async def _reminder(self) -> IssuedDocument:
+        """The next reminder document of the unpaid invoice: the amount due, the late-payment interest and the 40 EUR
+        recovery indemnity owed today (documents/templates/reminder.html)."""
+        invoice = self.view.invoice
+        assert invoice is not None and invoice.number is not None
+        # the payment timer runs to the due day's last second: the first reminder is dated the first day late
+        first_late = (self.view.invoice_due or workflow.now().date()) + timedelta(days=1)
+        issued = max(workflow.now().date(), first_late)
+        request = PaymentReminderRequest(invoice_number=invoice.number, reminder=len(self.view.reminders) + 1,
+                                         issue_date=issued)  # fmt: skip
+        queue = self.inp.documents_task_queue
+        reminder = await call("payment reminder", InvoiceActivities.issue_payment_reminder, request, task_queue=queue,
+                              repair=self._repair)  # fmt: skip
+        self.view.reminders.append(reminder)
+        details = {"invoice": invoice.number, "document": reminder.number or "", "sha256": reminder.sha256}
+        await self.readmodel.event("payment_reminder_issued", f"reminder {reminder.number}", details=details)
+        return reminder
 
     def _follow_up(self, n: int) -> None:
         if n <= self.inp.policy.late_payment_reminders:
@@ -441,9 +462,37 @@ class MilestoneWorkflow:
 
     @confirm_payment.validator
     def _v_confirm_payment(self, cmd: ConfirmPayment) -> None:
-        self._check(cmd.actor, MS.AWAITING_PAYMENT, client=True, doing="confirm the payment")
+        # the client confirms it paid, or the expert that the money arrived
+        by_expert = is_expert(cmd.actor, self.inp.expert_id)
+        self._check(cmd.actor, MS.AWAITING_PAYMENT, client=not by_expert, doing="confirm the payment")
         if cmd.paid_on > workflow.now().date():
             raise ValueError("the payment date is in the future")
+
+    @workflow.update
+    @ops_audited
+    async def report_non_payment(self, cmd: ReportNonPayment) -> MilestoneView:
+        """The expert says the invoice is still unpaid: the late-payment path opens now if its timer has not run
+        (a suspension), and a reminder with the charges owed today goes to the client; ops follow it up."""
+        self.view.non_payment_reported_at = workflow.now()
+        await self.readmodel.event("non_payment_reported", cmd.reason, actor=cmd.actor)
+        d = self.deadlines.get("payment")
+        if d is not None and not d.expired:
+            d.expired = True
+            await self._on_expired(d)
+        else:
+            reminder = await self._reminder()
+            number = self.view.invoice.number if self.view.invoice else ""
+            params = {"invoice": number or "", "document": reminder.number or ""}
+            key = f"overdue_reminder:reported:{len(self.view.reminders)}"
+            await self.readmodel.notify(key, "client", self.inp.client_org_id, "overdue_reminder", params)
+        return self.view
+
+    @report_non_payment.validator
+    def _v_report_non_payment(self, cmd: ReportNonPayment) -> None:
+        self._check(cmd.actor, MS.AWAITING_PAYMENT, client=False, doing="report a non-payment")
+        if self.view.invoice_due is None or workflow.now().date() <= self.view.invoice_due:
+            due = self.view.invoice_due.isoformat() if self.view.invoice_due else "its due date"
+            raise ValueError(f"the invoice is due on {due}: report a non-payment after that day")
 
     @workflow.update
     @ops_audited

@@ -341,7 +341,8 @@ class Mission:
         summary = f"{len(self.view.ratings)} ratings"
         await self.readmodel.event("feedback_closed", summary, close_tasks=closing, outcome="window closed")
         if self._children:  # the milestones end once paid: the mission closes after them
-            self.view.milestones = list(await asyncio.gather(*self._children.values()))
+            # shielded: a side exit meanwhile cancels this wait, not the milestones (the exit settles them: _settle)
+            self.view.milestones = list(await asyncio.gather(*(asyncio.shield(t) for t in self._children.values())))
 
     # --- the one door, and what the stages and the actions share --------------------------------------------
 

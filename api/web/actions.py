@@ -54,6 +54,7 @@ FIELDS: dict[type[cmds.Command], FieldsOf] = {
     cmds.SignContract: lambda f: {"expected_sha256": forms.text(f, "expected_sha256"), "otp": forms.text(f, "otp")},
     cmds.RateParty: lambda f: {"score": forms.text(f, "score"), "comment": forms.text(f, "comment")},
     cmds.AcceptDeliverable: _nothing,
+    cmds.ReportNonPayment: lambda f: {"reason": forms.text(f, "reason") or "not received"},
     cmds.RequestRevision: _reason,
     cmds.ConfirmPayment: lambda f: {"paid_on": forms.text(f, "paid_on"), "reference": forms.text(f, "reference")},
     cmds.ReviseNeed: lambda f: {"need": forms.need(f)},

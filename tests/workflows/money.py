@@ -143,8 +143,8 @@ async def money_harness(
     store = LocalDocumentStore(root / "store")
     documents = DocumentActivities(sessions, store, _renderer(), settings)
     fakes = Fakes()
-    fake = [a for a in fakes.activities() if a.__name__ != "issue_mission_invoice"]
-    real = [documents.issue_mission_invoice, documents.issue_credit_note]
+    real = [documents.issue_mission_invoice, documents.issue_credit_note, documents.issue_payment_reminder]
+    fake = [a for a in fakes.activities() if a.__name__ not in {r.__name__ for r in real}]
     readmodel = ReadModelActivities(sessions)
     try:
         with ThreadPoolExecutor(max_workers=4) as pool:
