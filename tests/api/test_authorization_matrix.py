@@ -166,7 +166,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/missions/{mission_id}/evidence/{document_id}"): Rule("mission-read", ok=404),
     ("POST", "/missions/{mission_id}/milestones/{number}/accept"): Rule("mission-client", body={}),
     ("POST", "/missions/{mission_id}/milestones/{number}/revision"): Rule("mission-client", body=REASON),
-    ("POST", "/missions/{mission_id}/milestones/{number}/payment"): Rule("mission-client", body={"paid_on": TODAY}),
+    # the client confirms it paid, the expert that the money arrived
+    ("POST", "/missions/{mission_id}/milestones/{number}/payment"): Rule("mission-party", body={"paid_on": TODAY}),
+    ("POST", "/missions/{mission_id}/milestones/{number}/non-payment"): Rule("mission-expert", body=REASON),
     ("POST", "/missions/{mission_id}/invitation/accept"): Rule("mission-expert", body={}),
     ("POST", "/missions/{mission_id}/invitation/decline"): Rule("mission-expert", body={}),
     ("POST", "/missions/{mission_id}/proposal"): Rule("mission-expert", body=proposal("900.00")),
