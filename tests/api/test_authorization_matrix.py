@@ -244,6 +244,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/missions/{mission_id}/act/{update}"): Rule("portal-mission-form", body=REASON),
     ("POST", "/portal/missions/{mission_id}/milestones/{number}/deliverable"): Rule("portal-mission-form"),
     ("POST", "/portal/missions/{mission_id}/milestones/{number}/{update}"): Rule("portal-mission-form", body=REASON),
+    ("POST", "/portal/missions/{mission_id}/disputes/{number}/{update}"): Rule("portal-mission-form", body=REASON),
     ("POST", "/portal/missions/{mission_id}/threads/{expert_id}"): Rule("portal-mission-form", body={"body": "hi"}),
 }
 
