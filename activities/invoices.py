@@ -15,8 +15,16 @@ from sqlalchemy import select
 from temporalio import activity
 
 from activities.paperwork import DocumentWork, expert_party, fail, org_party
-from documents.invoices import render_invoice
-from domain.documents import CreditNoteRequest, FeeInvoiceRequest, FeePaidRequest, IssuedInvoice, MissionInvoiceRequest
+from documents.invoices import render_invoice, render_payment_reminder
+from domain.documents import (
+    CreditNoteRequest,
+    FeeInvoiceRequest,
+    FeePaidRequest,
+    IssuedDocument,
+    IssuedInvoice,
+    MissionInvoiceRequest,
+    PaymentReminderRequest,
+)
 from domain.fx import eur_rate_for_vat
 from domain.invoice import Invoice, InvoiceKind, InvoiceLine, Party, PrecedingInvoice
 from domain.money import Money
@@ -239,6 +247,34 @@ class InvoiceActivities(DocumentWork):
                 corrects_invoice_id=original_id,
             )
         )
+
+    @activity.defn
+    def issue_payment_reminder(self, request: PaymentReminderRequest) -> IssuedDocument:
+        """The reminder document of an unpaid invoice, with the late-payment interest and the 40 EUR recovery
+        indemnity owed on its issue date; once per reminder number (a retry returns the one issued)."""
+        number = f"{request.invoice_number}-R{request.reminder}"
+        with self._sessions() as s:
+            done = s.scalar(
+                select(DocumentRecord).where(DocumentRecord.kind == "payment_reminder", DocumentRecord.number == number)
+            )
+            if done is not None:
+                return IssuedDocument(document_id=done.id, kind="payment_reminder", sha256=done.sha256, number=number)
+            original = s.scalar(select(InvoiceRecord).where(InvoiceRecord.number == request.invoice_number))
+            if original is None:
+                raise fail(f"unknown invoice {request.invoice_number}", "UnknownInvoice")
+            invoice, mission_id = Invoice.model_validate(original.snapshot), original.mission_id
+        platform = self._settings.platform.legal_name
+        pdf = render_payment_reminder(self._renderer, invoice, on=request.issue_date, platform_name=platform)
+        stored = self._store_pdf(pdf)
+        with transaction(self._sessions) as s:
+            doc = s.scalar(
+                select(DocumentRecord).where(DocumentRecord.kind == "payment_reminder", DocumentRecord.number == number)
+            )
+            if doc is None:  # not recorded by a concurrent attempt meanwhile
+                doc = self._save_document(
+                    s, stored, kind="payment_reminder", language=invoice.language, mission_id=mission_id, number=number
+                )
+            return IssuedDocument(document_id=doc.id, kind="payment_reminder", sha256=doc.sha256, number=number)
 
     @activity.defn
     def record_fee_paid(self, request: FeePaidRequest) -> bool:

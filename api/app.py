@@ -22,6 +22,7 @@ from api.routers import (
     clients,
     codec,
     devmail,
+    disputes,
     experts,
     health,
     memberships,
@@ -124,19 +125,8 @@ def create_app(
         allow_credentials=True,
     )
     accounts = (auth, account, two_factor)
-    mission_routes = (missions, mission_documents)
-    routers = (
-        health,
-        *accounts,
-        *mission_routes,
-        messages,
-        notifications,
-        clients,
-        experts,
-        memberships,
-        ops,
-        ops_missions,
-    )
+    parties = (missions, mission_documents, disputes, messages, notifications, clients, experts, memberships)
+    routers = (health, *accounts, *parties, ops, ops_missions)
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

@@ -68,7 +68,19 @@ TASKS: dict[str, NoticeText] = {
         N_("Our team needs details on “{mission}”"), N_("Complete your need so that we can match experts to it.")
     ),
     "qualify_need": NoticeText(N_("A need to qualify: “{mission}”"), N_("Approve it, reject it or ask the client.")),
-    "resolve_dispute": NoticeText(N_("A dispute to resolve: “{mission}”"), N_("The parties of a mission disagree.")),
+    "answer_dispute": NoticeText(
+        N_("A dispute was opened on “{mission}”"),
+        N_("Read the other party's statement and evidence, and answer with yours before {due}."),
+        legal=True,
+    ),
+    "decide_dispute": NoticeText(
+        N_("A dispute to decide: “{mission}”"), N_("Mediate between the parties, then decide.")
+    ),
+    "agree_cancellation": NoticeText(
+        N_("The other party asks to cancel “{mission}”"),
+        N_("Agree by cancelling with the same choice for the unpaid invoices, or open a dispute."),
+        legal=True,
+    ),
     "repair": NoticeText(
         N_("A mission needs attention: “{mission}”"), N_("A step failed for good; fix it and resume.")
     ),
@@ -114,6 +126,24 @@ KINDS: dict[str, NoticeText] = {
         N_("Pay invoice {invoice_number} ({amount} {currency}) by {due}."),
         legal=True,
     ),
+    "dispute_opened": NoticeText(
+        N_("A dispute is open on “{mission}”"), N_("The mission is on hold while the dispute runs."), legal=True
+    ),
+    "dispute_unanswered": NoticeText(
+        N_("The dispute on “{mission}” goes to mediation"),
+        N_("The answer did not come in time: our team mediates with what it has."),
+        legal=True,
+    ),
+    "dispute_decided": NoticeText(
+        N_("The dispute on “{mission}” is decided"),
+        N_("Our team decided ({outcome}); the mission follows it."),
+        legal=True,
+    ),
+    "credit_note_issued": NoticeText(
+        N_("Credit note {number} for “{mission}”"),
+        N_("Invoice {invoice} is cancelled by this credit note."),
+        legal=True,
+    ),
     "membership_lapsed": NoticeText(
         N_("Your membership lapsed"), N_("The fee was not paid: you cannot open or accept new missions until it is.")
     ),
@@ -137,6 +167,12 @@ KIND_LABELS: dict[str, str] = {
     "membership_lapsed": N_("Membership lapsed"),
     "sign_contract": N_("A contract to sign"),
     "confirm_payment": N_("An invoice to pay"),
+    "answer_dispute": N_("A dispute to answer"),
+    "agree_cancellation": N_("A cancellation to agree to"),
+    "dispute_opened": N_("A dispute opened"),
+    "dispute_unanswered": N_("A dispute goes to mediation"),
+    "dispute_decided": N_("A dispute decided"),
+    "credit_note_issued": N_("Credit notes"),
 }
 LEGAL_KINDS = sorted({*(k for k, t in KINDS.items() if t.legal), *(a for a, t in TASKS.items() if t.legal)})
 

@@ -2,8 +2,9 @@
 `/ops/missions/...`): one builder, so an action's route is shaped the same way whoever takes it.
 
 The route is generated from the action's declaration: its path, summary and name, its body (the command's fields
-without the actor), and its answer (the mission's view, or the milestone's). `api.service.act` does the rest:
-membership and role checks, the second factor where the act needs one, the workflow Update, errors and audit.
+without the actor), and its answer (the view of the mission, or of its milestone or dispute). `api.service.act`
+does the rest: membership and role checks, the second factor where the act needs one, the workflow Update, errors
+and audit.
 """
 
 import uuid
@@ -22,10 +23,16 @@ from api.schemas.missions import body_of
 from api.views import json_response
 from config.settings import Settings
 from domain.actions import Action, Scope, Who
+from domain.dispute import DisputeView
 from domain.mission import MilestoneView, MissionView
 from store.models.community import User
 
-MilestoneNumber = Annotated[int, Path(ge=1, le=50, description="milestone number, from 1")]
+Number = Annotated[int, Path(ge=1, le=50, description="milestone (or dispute) number, from 1")]
+ANSWERS: dict[Scope, type[BaseModel]] = {
+    Scope.MISSION: MissionView,
+    Scope.MILESTONE: MilestoneView,
+    Scope.DISPUTE: DisputeView,
+}
 
 
 def add_action_routes(router: APIRouter, actions: Iterable[Action]) -> None:
@@ -74,22 +81,21 @@ def _add_route(router: APIRouter, action: Action) -> None:
     ) -> Response:
         return await door.act(mission_id, body)
 
-    async def milestone_action(
+    async def numbered_action(
         mission_id: uuid.UUID,
-        number: MilestoneNumber,
+        number: Number,
         body: Body,  # type: ignore[valid-type]
         door: Annotated[Door, Depends(door_of)],
     ) -> Response:
         return await door.act(mission_id, body, number)
 
-    milestone = action.scope is Scope.MILESTONE
-    endpoint = milestone_action if milestone else mission_action
+    endpoint = mission_action if action.scope is Scope.MISSION else numbered_action
     endpoint.__name__ = action.name.replace(":", "_")
     router.add_api_route(
         action.route().removeprefix(router.prefix),
         endpoint,
         methods=["POST"],
-        response_model=MilestoneView if milestone else MissionView,
+        response_model=ANSWERS[action.scope],
         summary=action.summary,
         name=action.name,
     )

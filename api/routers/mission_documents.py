@@ -57,7 +57,11 @@ def list_documents(mission: VisibleMission, user: CurrentUser, session: SessionD
         return []
     rows = session.scalars(
         select(DocumentRecord)
-        .where(DocumentRecord.mission_id == mission.id, DocumentRecord.stage != "refused")
+        .where(
+            DocumentRecord.mission_id == mission.id,
+            DocumentRecord.stage != "refused",
+            DocumentRecord.kind != "evidence",  # a dispute's, encrypted: GET /missions/{id}/evidence/{document_id}
+        )
         .order_by(DocumentRecord.created_at)
     )
     return [DocumentRead.model_validate(r, from_attributes=True) for r in rows]
@@ -75,6 +79,8 @@ def download_document(
     record = session.get(DocumentRecord, document_id)
     if record is None or record.mission_id != mission.id or not _sees_contract(session, mission, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "document not found")
+    if record.kind == "evidence":  # stored encrypted: its own route opens it
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "document not found: evidence is at /evidence/{document_id}")
     return uploads.document_response(record, store.get(record.sha256))
 
 

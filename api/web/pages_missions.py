@@ -240,6 +240,20 @@ async def milestone_action(
     return redirect(request, back, ok=translations(language_of(request, user)).gettext("Done."))
 
 
+@router.post("/{mission_id}/disputes/{number}/{update}", dependencies=[CsrfChecked])
+async def dispute_action(
+    mission_id: uuid.UUID, number: int, update: str, request: Request, user: WebUser, session: SessionDep
+) -> Response:
+    form = await request.form()
+    back = _back(form, mission_id)
+    try:
+        action = actions.action_for(user, update, Scope.DISPUTE)
+        await actions.perform(request, session, user, mission_id=mission_id, action=action, form=form, number=number)
+    except (ValidationError, HTTPException) as exc:
+        return redirect(request, back, error=error_text(exc))
+    return redirect(request, back, ok=translations(language_of(request, user)).gettext("Done."))
+
+
 @router.get("/{mission_id}/documents/{document_id}")
 def download(
     mission_id: uuid.UUID, document_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep
