@@ -25,7 +25,7 @@ from domain.geo import COUNTRIES, DEFAULT_UTC_OFFSET_MINUTES, reference_offset
 from domain.matching import DirectoryScores, MatchQuery, compile_query, score_directory, top_rows
 from domain.matching_directory import DirectoryArrays
 from domain.matching_explain import explain
-from domain.shortlist import Candidate, Shortlist, ShortlistRequest
+from domain.shortlist import Candidate, ExposureRecord, ExposureWindow, Shortlist, ShortlistRequest
 from domain.taxonomy import TaxonomyError, get_taxonomy, normalise_need
 from store.matching import (
     DirectorySignature,
@@ -34,6 +34,8 @@ from store.matching import (
     fetch_profiles,
     load_active_profiles,
     organisation_country,
+    record_exposure,
+    refresh_recent_shortlists,
 )
 
 RECHECK_MARGIN = 2  # the cache proposes (size + reserve) x this, SQL confirms
@@ -75,6 +77,16 @@ class DirectoryCache:
             self.reloads += 1
             return arrays
 
+    def note_exposure(self, expert_ids: list[uuid.UUID]) -> None:
+        """Count new exposures in the cached arrays at once, so that the next proposals of this worker see them
+        (the SQL re-check reads them anyway; other workers' caches catch up at their next reload)."""
+        snap = self._snapshot
+        if snap is None:
+            return
+        rows = [snap.arrays.row_of[e] for e in expert_ids if e in snap.arrays.row_of]
+        if rows:
+            snap.arrays.recent_shortlists[rows] += 1
+
     def invalidate(self) -> None:
         with self._lock:
             self._snapshot = None
@@ -87,8 +99,11 @@ class MatchingActivities:
         settings: Settings,
         rates: RatesTable | None = None,
         cache: DirectoryCache | None = None,
+        *,
+        fair_exposure: bool = True,
     ) -> None:
         self._session_factory = session_factory
+        self._fair_exposure = fair_exposure  # off only in the benchmark's comparison run
         self._settings = settings
         self._rates = rates or settings.exchange_rates.table()
         self.cache = cache or DirectoryCache(session_factory)
@@ -110,7 +125,9 @@ class MatchingActivities:
             org_country = organisation_country(session, req.client_org_id)
         fallback = COUNTRIES[org_country].utc_offset_minutes if org_country in COUNTRIES else None
         offset = reference_offset(need.countries, fallback or DEFAULT_UTC_OFFSET_MINUTES)
-        query = compile_query(need, excluded=excluded, reference_offset_minutes=offset)
+        query = compile_query(
+            need, excluded=excluded, reference_offset_minutes=offset, fair_exposure=self._fair_exposure
+        )
         arrays = self.cache.get()
         scores = score_directory(query, arrays, self._rates, tax)
         proposed = max(wanted * RECHECK_MARGIN, wanted + 10)
@@ -127,6 +144,28 @@ class MatchingActivities:
             candidates=[self._explained(query, fresh, fresh_scores, r) for r in shortlisted],
             reserve=[Candidate(expert_id=fresh.profiles[r].id, score=float(fresh_scores.score[r])) for r in reserve],
         )
+
+    @activity.defn
+    async def record_shortlist_exposure(self, record: ExposureRecord) -> int:
+        """Count the shortlist's experts as exposed for this mission (idempotent: a retry counts nothing more)."""
+        return await asyncio.to_thread(self.record_exposure_sync, record)
+
+    def record_exposure_sync(self, record: ExposureRecord) -> int:
+        with self._session_factory.begin() as session:
+            new = record_exposure(session, record.mission_id, record.expert_ids, record.at)
+        if new:
+            self.cache.note_exposure(record.expert_ids)
+        return new
+
+    @activity.defn
+    async def refresh_exposure_window(self, window: ExposureWindow) -> None:
+        """Recount recent exposure over the window, so that old shortlists stop weighing (the schedule's job)."""
+        await asyncio.to_thread(self.refresh_window_sync, window)
+
+    def refresh_window_sync(self, window: ExposureWindow) -> None:
+        with self._session_factory.begin() as session:
+            refresh_recent_shortlists(session, window.now, window.window_days)
+        self.cache.invalidate()
 
     def _fresh_directory(self, ids: list[uuid.UUID]) -> DirectoryArrays:
         """The proposed experts as their rows read now (an expert deleted meanwhile is simply absent)."""

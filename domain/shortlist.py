@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -34,3 +35,18 @@ class Shortlist(BaseModel):
         description="in order, for invitation backfill: each expert and score, not explained (nobody reviews the "
         "reserve; explained, it was most of a mission's state, carried by every action's answer)"
     )
+
+
+class ExposureRecord(BaseModel):
+    """The experts a shortlist put in front of a client, counted once per (mission, expert) for fair exposure."""
+
+    mission_id: UUID
+    expert_ids: list[UUID]
+    at: datetime = Field(description="when the shortlist was shown (the workflow's time)")
+
+
+class ExposureWindow(BaseModel):
+    """Recount every expert's recent exposure over the fairness window ending at ``now`` (the workflow's time)."""
+
+    now: datetime
+    window_days: int = Field(default=90, ge=1, le=366)

@@ -141,3 +141,59 @@ def refresh_recent_shortlists(session: Session, now: datetime, window_days: int 
         .scalar_subquery()
     )
     session.execute(update(Expert).values(recent_shortlists=recent))
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureFigures:
+    """How evenly the shortlists of a period spread over the active directory."""
+
+    days: int
+    shortlists: int  # missions that showed a shortlist in the period
+    exposures: int
+    active_experts: int
+    experts_shown: int  # active experts shown at least once
+    gini: float  # 0: every active expert shown as often; near 1: a few experts get every exposure
+
+    @property
+    def share_shown(self) -> float:
+        return self.experts_shown / self.active_experts if self.active_experts else 0.0
+
+
+def gini(counts: Sequence[int]) -> float:
+    """Gini coefficient of non-negative counts (zeros included): 0 for a perfectly even spread."""
+    x = sorted(counts)
+    n, total = len(x), sum(x)
+    if n == 0 or total == 0:
+        return 0.0
+    weighted = sum(i * v for i, v in enumerate(x, start=1))
+    return 2.0 * weighted / (n * total) - (n + 1.0) / n
+
+
+def exposure_figures(session: Session, now: datetime, days: int = 30) -> ExposureFigures:
+    """The exposure of the active experts over the ``days`` before ``now``, from the recorded shortlists; an
+    active expert never shown counts as a zero."""
+    since = now - timedelta(days=days)
+    per_expert = dict(
+        session.execute(
+            select(ShortlistExposure.expert_id, func.count(ShortlistExposure.id))
+            .where(ShortlistExposure.at >= since, ShortlistExposure.at <= now)
+            .group_by(ShortlistExposure.expert_id)
+        )
+        .tuples()
+        .all()
+    )
+    shortlists = session.scalar(
+        select(func.count(func.distinct(ShortlistExposure.mission_id))).where(
+            ShortlistExposure.at >= since, ShortlistExposure.at <= now
+        )
+    )
+    active = list(session.scalars(select(Expert.id).where(Expert.membership_active.is_(True))))
+    counts = [int(per_expert.get(e, 0)) for e in active]
+    return ExposureFigures(
+        days=days,
+        shortlists=int(shortlists or 0),
+        exposures=sum(counts),
+        active_experts=len(active),
+        experts_shown=sum(1 for c in counts if c > 0),
+        gini=gini(counts),
+    )

@@ -22,7 +22,7 @@ from domain.documents import (
     SignContractRequest,
 )
 from domain.money import Money
-from domain.shortlist import Candidate, Shortlist, ShortlistRequest
+from domain.shortlist import Candidate, ExposureRecord, Shortlist, ShortlistRequest
 
 
 def sha(*parts: object) -> str:
@@ -61,6 +61,12 @@ class Fakes:
             candidates=[candidate(e, 0.9 - i / 100) for i, e in enumerate(pool[: self.shortlisted])],
             reserve=[candidate(e, 0.5 - i / 100) for i, e in enumerate(pool[self.shortlisted :])],
         )
+
+    @activity.defn(name="record_shortlist_exposure")
+    async def record_exposure(self, record: ExposureRecord) -> int:
+        self._maybe_fail("record_shortlist_exposure")
+        self.requests.append(record)
+        return len(record.expert_ids)
 
     @activity.defn(name="render_contract")
     async def render_contract(self, req: ContractRequest) -> IssuedDocument:
@@ -105,6 +111,7 @@ class Fakes:
     def activities(self) -> list[Callable[..., Any]]:
         return [
             self.shortlist,
+            self.record_exposure,
             self.render_contract,
             self.sign_contract,
             self.seal_contract,
