@@ -18,11 +18,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.membership import membership_row
-from activities.projection import AuditRecord, NoticeRequest, RatingRecord, ReadModelWrite
+from activities.projection import (
+    AuditRecord,
+    NoticeRequest,
+    RatingRecord,
+    RatingReply,
+    RatingsRevealed,
+    ReadModelWrite,
+)
 from activities.timeline import apply_event
 from domain.membership import MembershipProjection, MembershipStatus
 from store.db import transaction
-from store.models.community import AuditEntry, Expert, User
+from store.models.community import AuditEntry, Expert, Organisation, User
 from store.models.readmodel import MissionRating, Notification
 
 
@@ -57,8 +64,12 @@ def _apply(s: Session, w: ReadModelWrite) -> bool:
     applied = False
     if w.event is not None:
         applied = apply_event(s, w.event)
+        if w.reveal is not None and applied:  # once: the event's key guards the reputation's counts
+            _reveal_ratings(s, w.reveal)
     if w.rating is not None:
         applied = _apply_rating(s, w.rating) or applied
+    if w.reply is not None:
+        applied = _apply_reply(s, w.reply) or applied
     for notice in w.notices:
         applied = queue_notice(s, notice) or applied
     if w.audit is not None:
@@ -101,21 +112,48 @@ def _apply_audit(s: Session, a: AuditRecord) -> bool:
 
 
 def _apply_rating(s: Session, r: RatingRecord) -> bool:
+    """The rating, kept hidden: it counts in a reputation once revealed (`_reveal_ratings`)."""
     exists = s.scalar(
         select(MissionRating.id).where(MissionRating.mission_id == r.mission_id, MissionRating.by == r.by)
     )
     if exists is not None:
         return False
     s.add(MissionRating(**r.model_dump()))
-    if r.by == "client":
-        expert = s.get(Expert, r.expert_id, with_for_update=True)
-        if expert is not None:
-            count = expert.ratings_count or 0
-            total = Decimal(expert.rating or 0) * count + r.score
-            expert.ratings_count = count + 1
-            expert.rating = (total / (count + 1)).quantize(Decimal("0.01"))
-            expert.completed_missions = (expert.completed_missions or 0) + 1
     s.flush()
+    return True
+
+
+def _average(current: Decimal | None, count: int | None, score: int) -> tuple[Decimal, int]:
+    n = count or 0
+    return ((Decimal(current or 0) * n + score) / (n + 1)).quantize(Decimal("0.01")), n + 1
+
+
+def _reveal_ratings(s: Session, r: RatingsRevealed) -> None:
+    """Show the mission's ratings and add each to the rated party's reputation: the client's rating to the
+    expert's, the expert's to the client organisation's; the expert completed one more mission."""
+    expert = s.get(Expert, r.expert_id, with_for_update=True)
+    org = s.get(Organisation, r.client_org_id, with_for_update=True)
+    hidden = s.scalars(
+        select(MissionRating).where(MissionRating.mission_id == r.mission_id, MissionRating.revealed_at.is_(None))
+    )
+    for rating in hidden:
+        rating.revealed_at = r.at
+        if rating.by == "client" and expert is not None:
+            expert.rating, expert.ratings_count = _average(expert.rating, expert.ratings_count, rating.score)
+        elif rating.by == "expert" and org is not None:
+            org.rating, org.ratings_count = _average(org.rating, org.ratings_count, rating.score)
+    if expert is not None:
+        expert.completed_missions = (expert.completed_missions or 0) + 1
+    s.flush()
+
+
+def _apply_reply(s: Session, r: RatingReply) -> bool:
+    rating = s.scalars(
+        select(MissionRating).where(MissionRating.mission_id == r.mission_id, MissionRating.by == r.by)
+    ).first()
+    if rating is None or rating.replied_at is not None:
+        return False
+    rating.reply, rating.replied_at = r.reply, r.at
     return True
 
 

@@ -87,6 +87,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(P, "sign_contract", cmds.SignContract, "contract/sign", "Sign the contract (both parties)",
            completes=("sign_contract",), needs_verified_email=True, needs_second_factor=True),
     Action(P, "rate", cmds.RateParty, "rating", "Rate the other party", completes=("rate_expert", "rate_client")),
+    Action(P, "answer_rating", cmds.AnswerRating, "rating/answer", "Answer the rating you received (once, publicly)"),
     # milestones
     Action(E, "submit_deliverable", cmds.SubmitDeliverable, "deliverable", "Upload the milestone's deliverable",
            scope=M, completes=("submit_deliverable",)),

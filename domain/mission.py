@@ -131,6 +131,12 @@ class RateParty(Command):
     comment: str = Field(default="", max_length=1000)
 
 
+class AnswerRating(Command):
+    """The rated party's public answer to the rating they received (once, after the ratings are revealed)."""
+
+    reply: str = Field(min_length=1, max_length=1000)
+
+
 class CancelMission(Command):
     reason: Reason = Field(min_length=3, max_length=2000)
 
@@ -275,6 +281,8 @@ class Rating(BaseModel):
     score: int
     comment: str = ""
     at: datetime
+    reply: str = Field(default="", description="the rated party's public answer (once)")
+    replied_at: datetime | None = None
 
 
 class MissionView(BaseModel):
@@ -306,7 +314,12 @@ class MissionView(BaseModel):
         description="each milestone: live from the milestone in `GET /missions/{id}/state`; in a mission action's "
         "answer, as the mission last heard of it (the milestone tells it its acceptance and its end)",
     )
-    ratings: list[Rating] = Field(default_factory=list)
+    ratings: list[Rating] = Field(
+        default_factory=list,
+        description="double-blind: each party sees the other's rating only once both rated or the window closed",
+    )
+    ratings_revealed: bool = Field(default=False, description="both rated, or the feedback window closed")
+    replies_until: datetime | None = Field(default=None, description="a revealed rating can be answered until then")
     deadlines: list[Deadline] = Field(default_factory=list)
     pending_actions: list[PendingAction] = Field(default_factory=list)
     started_at: datetime

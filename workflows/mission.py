@@ -18,9 +18,10 @@ from workflows.mission_process import Mission
 from workflows.readmodel import ops_audited
 
 with workflow.unsafe.imports_passed_through():
-    from activities.projection import RatingRecord
+    from activities.projection import RatingRecord, RatingReply
     from domain.mission import (
         AnswerInvitation,
+        AnswerRating,
         CancelMission,
         EditShortlist,
         ExtendDeadline,
@@ -261,7 +262,7 @@ class MissionWorkflow:
         )
         await self.readmodel.event(
             "rated",
-            f"{rating.by} rated {cmd.score}/5",
+            f"{rating.by} rated",  # double-blind: the score shows when the ratings are revealed
             actor=cmd.actor,
             close_tasks=[f"rate:{rating.by}"],
             rating=record,
@@ -271,6 +272,22 @@ class MissionWorkflow:
     @rate.validator
     def _v_rate(self, cmd: RateParty) -> None:
         rules.check_rate(self.view, cmd, workflow.now())
+
+    @workflow.update
+    async def answer_rating(self, cmd: AnswerRating) -> MissionView:
+        """The rated party answers the rating they received, once, publicly (the ratings are revealed)."""
+        rating = rules.rating_received(self.view, cmd.actor)
+        now = workflow.now()
+        rating.reply, rating.replied_at = cmd.reply, now
+        reply = RatingReply(mission_id=self.view.mission_id, by=rating.by, reply=cmd.reply, at=now)
+        answering = "expert" if rating.by == "client" else "client"
+        await self.readmodel.event("rating_answered", f"the {answering} answered the {rating.by}'s rating",
+                                   actor=cmd.actor, reply=reply)  # fmt: skip
+        return self.view
+
+    @answer_rating.validator
+    def _v_answer_rating(self, cmd: AnswerRating) -> None:
+        rules.check_answer_rating(self.view, cmd, workflow.now())
 
     # --- side exits ---------------------------------------------------------------------------------------
 

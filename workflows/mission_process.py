@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -35,6 +36,7 @@ from workflows.readmodel import ReadModel
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ContractActivities
     from activities.matching import MatchingActivities
+    from activities.projection import RatingsRevealed
     from domain.actors import Actor
     from domain.mission import (
         ContractState,
@@ -115,6 +117,19 @@ class Mission:
         await self._feedback_stage()
         self.view.closed_reason = "completed"
         await self._advance(Stage.CLOSED, "mission completed", close_tasks=["*"])
+        await self._answers_to_ratings()
+
+    async def _answers_to_ratings(self) -> None:
+        """Closed, the mission still takes each rated party's public answer to their rating, until every rating
+        given is answered or `replies_until` passes (update `answer_rating`)."""
+        until = self.view.replies_until
+        if until is None or all(r.replied_at is not None for r in self.view.ratings):
+            return
+        with suppress(asyncio.TimeoutError):
+            await workflow.wait_condition(
+                lambda: all(r.replied_at is not None for r in self.view.ratings),
+                timeout=max(until - workflow.now(), timedelta(seconds=1)),
+            )
 
     # --- the stages a mission goes through on its own ------------------------------------------------------
 
@@ -283,8 +298,16 @@ class Mission:
         await self.deadlines.wait(lambda: self._window_closed or len(self.view.ratings) == 2)
         self.deadlines.drop("feedback")
         closing = ["rate:client", "rate:expert"]
-        summary = f"{len(self.view.ratings)} ratings"
-        await self.readmodel.event("feedback_closed", summary, close_tasks=closing, outcome="window closed")
+        # double-blind until now: both rated, or the window closed; the ratings go public and count in reputations
+        now = workflow.now()
+        self.view.ratings_revealed, self.view.replies_until = True, now + self.inp.policy.feedback
+        assert self.view.selected_expert_id is not None
+        reveal = RatingsRevealed(mission_id=self.view.mission_id, expert_id=self.view.selected_expert_id,
+                                 client_org_id=self.view.client_org_id, at=now)  # fmt: skip
+        summary = rules.ratings_summary(self.view.ratings)
+        await self.readmodel.event(
+            "feedback_closed", summary, close_tasks=closing, outcome="window closed", reveal=reveal
+        )
         if self._children is not None:  # the milestones end once paid: the mission closes after them
             self.view.milestones = await self._children
 

@@ -15,6 +15,7 @@ from uuid import UUID
 from domain.actors import Actor, Role
 from domain.mission import (
     AnswerInvitation,
+    AnswerRating,
     CancelMission,
     Deadline,
     EditShortlist,
@@ -26,6 +27,7 @@ from domain.mission import (
     Proposal,
     QualifyNeed,
     RateParty,
+    Rating,
     ReassignExpert,
     RequestNewRound,
     ResolveDispute,
@@ -243,6 +245,37 @@ def check_rate(view: MissionView, cmd: RateParty, now: datetime) -> None:
     if any(r.by == by for r in view.ratings):
         raise ValueError(f"the {by} has rated already")
     _before(_deadline(view, "feedback"), now, "the feedback window")
+
+
+def ratings_summary(ratings: list[Rating]) -> str:
+    """The revealed ratings, as the timeline tells them."""
+    if not ratings:
+        return "no rating given"
+    return "ratings revealed: " + ", ".join(f"{r.by} rated {r.score}/5" for r in ratings)
+
+
+def rating_received(view: MissionView, actor: Actor) -> Rating:
+    """The rating the actor's side received (given by the other party); ValueError if there is none."""
+    by = "expert" if signing_party(actor) == "client" else "client"
+    found = next((r for r in view.ratings if r.by == by), None)
+    if found is None:
+        raise ValueError(f"the {by} gave no rating to answer")
+    return found
+
+
+def check_answer_rating(view: MissionView, cmd: AnswerRating, now: datetime) -> None:
+    if cmd.actor.role is Role.CLIENT:
+        if not is_client_member(cmd.actor, view.client_org_id):
+            raise ValueError("only a member of the client organisation may answer the expert's rating")
+    elif not is_expert(cmd.actor, view.selected_expert_id):
+        raise ValueError("only the mission's expert may answer the client's rating")
+    if not view.ratings_revealed:
+        raise ValueError("the ratings are not revealed yet: both parties rate, or the feedback window closes")
+    rating = rating_received(view, cmd.actor)
+    if rating.replied_at is not None:
+        raise ValueError("this rating was answered already: an answer is given once")
+    if view.replies_until is not None and now > view.replies_until:
+        raise ValueError(f"ratings could be answered until {view.replies_until.isoformat()}")
 
 
 def check_cancel(view: MissionView, cmd: CancelMission, stopping: bool) -> None:

@@ -41,7 +41,16 @@ from api.schemas.missions import (
     TimelineEntry,
     body_of,
 )
-from api.views import json_response, milestones_of, redact, sees_documents, summary_of, tasks_of, timeline_of
+from api.views import (
+    json_response,
+    milestones_of,
+    ratings_of,
+    redact,
+    sees_documents,
+    summary_of,
+    tasks_of,
+    timeline_of,
+)
 from domain.actions import ACTIONS, Action, Scope, Who, find, form_hint
 from domain.mission import MilestoneView, MissionView, StartMission
 from domain.policy import Policy
@@ -206,6 +215,7 @@ def detail_for(session: Session, sight: Sight) -> MissionDetail:
             "timeline": timeline_of(sight, detail["timeline"]),
             "milestones": milestones_of(sight, detail["milestones"]),
             "open_tasks": tasks,
+            "ratings": ratings_of(sight, queries.ratings(session, mission_id=mission.id)),
         }
     )
 

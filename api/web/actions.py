@@ -48,6 +48,7 @@ FIELDS: dict[type[cmds.Command], FieldsOf] = {
     cmds.WithdrawProposal: _reason,
     cmds.SignContract: lambda f: {"expected_sha256": forms.text(f, "expected_sha256"), "otp": forms.text(f, "otp")},
     cmds.RateParty: lambda f: {"score": forms.text(f, "score"), "comment": forms.text(f, "comment")},
+    cmds.AnswerRating: lambda f: {"reply": forms.text(f, "reply")},
     cmds.AcceptDeliverable: _nothing,
     cmds.RequestRevision: _reason,
     cmds.ConfirmPayment: lambda f: {"paid_on": forms.text(f, "paid_on"), "reference": forms.text(f, "reference")},

@@ -39,6 +39,9 @@ class Organisation(IdMixin, TimestampMixin, Base):
     postcode: Mapped[str] = mapped_column(String(20))
     city: Mapped[str] = mapped_column(String(100))
     billing_email: Mapped[str] = mapped_column(String(254))
+    # the client's reputation: the experts' ratings of its missions, counted once revealed (double-blind)
+    rating: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("0"))
+    ratings_count: Mapped[int] = mapped_column(Integer, default=0)
 
     members: Mapped[list[User]] = relationship(back_populates="organisation")
 

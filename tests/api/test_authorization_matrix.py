@@ -165,6 +165,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/missions/{mission_id}/milestones/{number}/deliverable"): Rule("mission-expert", body="file"),
     ("POST", "/missions/{mission_id}/contract/sign"): Rule("mission-party", body={"expected_sha256": "0" * 64}),
     ("POST", "/missions/{mission_id}/rating"): Rule("mission-party", body={"score": 5}),
+    ("POST", "/missions/{mission_id}/rating/answer"): Rule("mission-party", body={"reply": "Thank you"}),
     # ops
     ("GET", "/ops/audit"): Rule("ops"),
     ("GET", "/ops/missions"): Rule("ops"),
@@ -188,6 +189,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/public/ledger"): Rule("public"),
     ("GET", "/public/ledger.csv"): Rule("public"),
     ("GET", "/public/ledger/verify"): Rule("public"),
+    ("GET", "/public/exposure"): Rule("public"),
     # the portal (server-rendered pages)
     ("GET", "/"): Rule("portal-public"),
     ("GET", "/portal"): Rule("portal-public"),
