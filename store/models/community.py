@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from domain.directory import DEFAULT_PUBLIC
 from store.base import Base, IdMixin, TimestampMixin
 
 
@@ -55,6 +56,11 @@ class Expert(IdMixin, TimestampMixin, Base):
     legal_name: Mapped[str] = mapped_column(String(200), doc="name or company name on invoices")
     legal_form: Mapped[str] = mapped_column(String(64), default="Entrepreneur individuel")
     headline: Mapped[str] = mapped_column(String(300), default="")
+    skill_levels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, doc="skill key -> level (taxonomy)")
+    public_fields: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_PUBLIC), doc="what clients see in the directory (domain.directory)"
+    )
+    cv_document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"), doc="a PDF, checked")
     country: Mapped[str] = mapped_column(String(2), index=True)
     address_line: Mapped[str] = mapped_column(String(200))
     postcode: Mapped[str] = mapped_column(String(20))
@@ -87,6 +93,9 @@ class Expert(IdMixin, TimestampMixin, Base):
     completed_missions: Mapped[int] = mapped_column(Integer, default=0)
     recent_shortlists: Mapped[int] = mapped_column(Integer, default=0, doc="exposure over the fairness window")
     membership_active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    engaged_until: Mapped[date | None] = mapped_column(
+        Date, doc="end of the signed mission that set available_from; the mission's end frees the expert"
+    )
 
     user: Mapped[User | None] = relationship(back_populates="expert")
 
