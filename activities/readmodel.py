@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from activities.membership import membership_row
 from activities.projection import (
     AuditRecord,
     NoticeRequest,
+    Projection,
     RatingRecord,
     RatingReply,
     RatingsRevealed,
@@ -28,6 +30,7 @@ from activities.projection import (
 )
 from activities.timeline import apply_event
 from domain.membership import MembershipProjection, MembershipStatus
+from store import directory
 from store.db import transaction
 from store.models.community import AuditEntry, Expert, Organisation, User
 from store.models.readmodel import MissionRating, Notification
@@ -64,8 +67,10 @@ def _apply(s: Session, w: ReadModelWrite) -> bool:
     applied = False
     if w.event is not None:
         applied = apply_event(s, w.event)
-        if w.reveal is not None and applied:  # once: the event's key guards the reputation's counts
-            _reveal_ratings(s, w.reveal)
+        if applied:  # once: the event's key guards the counts below
+            _follow_availability(s, w.event)
+            if w.reveal is not None:
+                _reveal_ratings(s, w.reveal)
     if w.rating is not None:
         applied = _apply_rating(s, w.rating) or applied
     if w.reply is not None:
@@ -121,6 +126,21 @@ def _apply_rating(s: Session, r: RatingRecord) -> bool:
     s.add(MissionRating(**r.model_dump()))
     s.flush()
     return True
+
+
+# stages a mission leaves before its contract binds the expert: ending there frees no one
+_UNSIGNED = frozenset({"need", "qualification", "shortlist", "invitations", "proposals", "contract"})
+
+
+def _follow_availability(s: Session, e: Projection) -> None:
+    """The directory shows the expert busy from the signature to the mission's last milestone, free at its end."""
+    expert_id = e.mission.selected_expert_id if e.mission is not None else None
+    if expert_id is None:
+        return
+    if e.kind == "stage:delivery" and "busy_until" in e.details:
+        directory.engaged(s, expert_id, date.fromisoformat(e.details["busy_until"]))
+    elif e.kind in ("stage:closed", "stage:cancelled") and e.details.get("from") not in _UNSIGNED:
+        directory.freed(s, expert_id, e.at.date())
 
 
 def _average(current: Decimal | None, count: int | None, score: int) -> tuple[Decimal, int]:

@@ -22,6 +22,7 @@ from api.routers import (
     clients,
     codec,
     devmail,
+    directory,
     experts,
     health,
     memberships,
@@ -123,7 +124,8 @@ def create_app(
         allow_credentials=True,
     )
     accounts = (auth, account, two_factor)
-    routers = (health, *accounts, missions, messages, notifications, clients, experts, memberships, ops, ops_missions)
+    people = (clients, experts, directory, memberships)
+    routers = (health, *accounts, missions, messages, notifications, *people, ops, ops_missions)
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

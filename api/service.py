@@ -31,6 +31,7 @@ from config.settings import Settings
 from domain.actions import Action, Scope, Who
 from domain.mission import (
     Command,
+    InviteExpert,
     MilestoneView,
     MissionView,
     SelectProposal,
@@ -38,7 +39,9 @@ from domain.mission import (
     mission_workflow_id,
 )
 from domain.vat import TaxParty, invoiceable
+from store import directory
 from store.access import visible_mission
+from store.matching import client_org_expert_ids
 from store.models.community import AuditEntry, Expert, Organisation, User
 from store.models.readmodel import MissionRecord
 
@@ -125,6 +128,8 @@ async def act(
         # read, then give the pooled connection back before the wait on the workflow (as _check_access does): a
         # transaction left open would be rolled back on a dead connection after the answer (a database outage)
         await anyio.to_thread.run_sync(partial(_check_invoiceable, session, mission_id, command.expert_id))
+    if isinstance(command, InviteExpert):
+        await anyio.to_thread.run_sync(partial(_check_pickable, session, mission_id, command.expert_id))
     target = mission_workflow_id(mission_id) if number is None else milestone_workflow_id(mission_id, number)
     try:
         view: View
@@ -154,6 +159,19 @@ def _check_invoiceable(session: Session, mission_id: uuid.UUID, expert_id: uuid.
     release_connection(session)
     if reason is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"this proposal cannot be selected: {reason}")
+
+
+def _check_pickable(session: Session, mission_id: uuid.UUID, expert_id: uuid.UUID) -> None:
+    """409 unless the expert a client picked can be found in the directory now, and is not one of the client's own
+    people (never matched to their organisation, never picked either)."""
+    mission = session.get(MissionRecord, mission_id)
+    expert = directory.listed(session, expert_id)
+    own = mission is not None and expert_id in client_org_expert_ids(session, mission.client_org_id)
+    release_connection(session)
+    if expert is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "expert_id: not an expert of the directory")
+    if own:
+        raise HTTPException(status.HTTP_409_CONFLICT, "expert_id: a member of your own organisation")
 
 
 def _check_access(session: Session, user: User, mission_id: uuid.UUID, action: Action) -> None:

@@ -67,6 +67,8 @@ ACTIONS: tuple[Action, ...] = (
            completes=("need_details",)),
     Action(C, "edit_shortlist", cmds.EditShortlist, "shortlist/remove", "Remove candidates from the shortlist",
            completes=("review_shortlist",)),
+    Action(C, "invite_expert", cmds.InviteExpert, "shortlist/invite",
+           "Put an expert chosen in the directory on the shortlist"),
     Action(C, "start_invitations", cmds.StartInvitations, "invitations/start", "Send the invitations",
            completes=("review_shortlist",)),
     Action(C, "select_proposal", cmds.SelectProposal, "proposals/select", "Select a proposal",

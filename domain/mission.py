@@ -98,6 +98,12 @@ class EditShortlist(Command):
     remove_expert_ids: list[UUID] = Field(min_length=1)
 
 
+class InviteExpert(Command):
+    """The client puts an expert they chose in the directory on the shortlist (a client pick)."""
+
+    expert_id: UUID
+
+
 class StartInvitations(Command):
     pass
 

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         CancelMission,
         EditShortlist,
         ExtendDeadline,
+        InviteExpert,
         MilestoneView,
         MissionView,
         OpenDispute,
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitProposal,
         WithdrawProposal,
     )
+    from domain.shortlist import client_pick
     from domain.stages import Stage
     from domain.terms import proposal_total
 
@@ -121,6 +123,21 @@ class MissionWorkflow:
     @edit_shortlist.validator
     def _v_edit_shortlist(self, cmd: EditShortlist) -> None:
         rules.check_edit_shortlist(self.view, cmd)
+
+    @workflow.update
+    async def invite_expert(self, cmd: InviteExpert) -> MissionView:
+        """A client pick: the expert joins the shortlist, explained as the client's choice, and is invited with it."""
+        self.view.removed_expert_ids = [e for e in self.view.removed_expert_ids if e != cmd.expert_id]
+        self.view.reserve = [c for c in self.view.reserve if c.expert_id != cmd.expert_id]
+        self.view.shortlist.append(client_pick(cmd.expert_id))
+        details = {"expert_id": str(cmd.expert_id)}
+        summary = "the client chose an expert from the directory"
+        await self.readmodel.event("client_pick", summary, actor=cmd.actor, details=details)
+        return self.view
+
+    @invite_expert.validator
+    def _v_invite_expert(self, cmd: InviteExpert) -> None:
+        rules.check_invite_expert(self.view, cmd)
 
     @workflow.update
     @ops_audited

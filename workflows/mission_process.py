@@ -265,7 +265,7 @@ class Mission:
             Stage.DELIVERY,
             "contract signed and sealed",
             close_tasks=["escalation:signature"],
-            details={"sha256": contract.sealed.sha256},
+            details={"sha256": contract.sealed.sha256, "busy_until": steps.busy_until(self.view).isoformat()},
         )
 
     async def _delivery_stage(self) -> None:

@@ -21,6 +21,7 @@ from domain.mission import (
     EditShortlist,
     ExtendDeadline,
     Invitation,
+    InviteExpert,
     MissionView,
     OpenDispute,
     PauseMission,
@@ -134,6 +135,21 @@ def check_edit_shortlist(view: MissionView, cmd: EditShortlist) -> None:
         raise ValueError(f"not on the shortlist: {', '.join(unknown)}")
     if listed <= set(cmd.remove_expert_ids):
         raise ValueError("keep at least one candidate (or cancel the mission)")
+
+
+MAX_SHORTLIST = 20
+
+
+def check_invite_expert(view: MissionView, cmd: InviteExpert) -> None:
+    _not_paused(view, cmd.actor)
+    _client(view, cmd.actor, "invite an expert")
+    _stage(view, Stage.SHORTLIST, doing="invite an expert of your choice")
+    if not view.shortlist:
+        raise ValueError("the shortlist is not ready yet: add your choice once matching has proposed its candidates")
+    if any(c.expert_id == cmd.expert_id for c in view.shortlist):
+        raise ValueError("this expert is on the shortlist already")
+    if len(view.shortlist) >= MAX_SHORTLIST:
+        raise ValueError(f"the shortlist holds {MAX_SHORTLIST} experts at most: remove one first")
 
 
 def check_start_invitations(view: MissionView, cmd: StartInvitations) -> None:

@@ -38,6 +38,7 @@ def _nothing(_form: FormData) -> dict[str, Any]:
 # How each command's fields are read from a portal form (the only thing the portal adds to an action).
 FIELDS: dict[type[cmds.Command], FieldsOf] = {
     cmds.EditShortlist: lambda f: {"remove_expert_ids": [str(v) for v in f.getlist("remove_expert_ids")]},
+    cmds.InviteExpert: lambda f: {"expert_id": forms.text(f, "expert_id")},
     cmds.StartInvitations: _nothing,
     cmds.SelectProposal: lambda f: {"expert_id": forms.text(f, "expert_id")},
     cmds.RequestNewRound: _reason,

@@ -58,12 +58,20 @@ async def inbox(request: Request, user: WebUser, session: SessionDep) -> Respons
 @router.get("/profile")
 def profile_page(request: Request, user: WebUser, session: SessionDep) -> Response:
     require(user, "expert")
-    return render(request, "profile.html", user, expert=experts.read_profile(user, session))
+    _ = translations(language_of(request, user)).gettext
+    choices = [
+        ("headline", _("Headline")), ("skills", _("Skills and levels")), ("languages", _("Languages")),
+        ("countries", _("Countries for on-site work")), ("rate", _("Daily rate")), ("availability", _("Availability")),
+        ("portfolio", _("Portfolio")), ("cv", _("CV")),
+    ]  # fmt: skip
+    return render(request, "profile.html", user, expert=experts.read_profile(user, session), public_choices=choices)
 
 
 def _profile_update(form: Any) -> ExpertProfileUpdate:
+    public = {"public_fields": form.getlist("public_fields")} if form.get("public_fields_shown") else {}
     return ExpertProfileUpdate.model_validate(
-        {
+        public
+        | {
             "headline": forms.text(form, "headline"),
             "skills": forms.items(form, "skills"),
             "languages": forms.items(form, "languages"),
