@@ -43,6 +43,10 @@ async def _register_chosen(stack_api: httpx.AsyncClient, tag: str, word: str, ou
     return chosen
 
 
+def portal_cookie(party: Party) -> dict[str, str]:
+    return {"Cookie": f"{ACCESS_COOKIE}={party.headers['Authorization'].removeprefix('Bearer ')}"}
+
+
 async def deliver_and_pay(demo: Demo, client: Party, expert: Party, number: int) -> None:
     base, post = f"/missions/{demo.mission_id}/milestones/{number}", demo.api.post
     await demo.wait_action(expert, "submit_deliverable", f"milestone {number} to deliver", number)
@@ -82,8 +86,8 @@ async def test_a_client_picks_an_expert_in_the_directory_and_the_mission_runs_to
         matched = [c["expert_id"] for c in view["shortlist"]]
         assert chosen.member_id not in matched
 
-        cookie = {"Cookie": f"{ACCESS_COOKIE}={client.headers['Authorization'].removeprefix('Bearer ')}"}
-        portal = await api.get("/portal/directory", params={**search, "mission": demo.mission_id}, headers=cookie)
+        directory_page = {**search, "mission": demo.mission_id}
+        portal = await api.get("/portal/directory", params=directory_page, headers=portal_cookie(client))
         assert portal.status_code == 200 and "Zoé Choisie" in portal.text
         assert f"/portal/missions/{demo.mission_id}/act/invite_expert" in portal.text
 
@@ -139,6 +143,8 @@ async def test_a_client_picks_an_expert_in_the_directory_and_the_mission_runs_to
 
         assert await scores(client) == ({"client": 4}, {"client": 4}), "one's own rating"
         assert await scores(chosen) == ({}, {}), "hidden until both rated"
+        page = (await api.get(f"/portal{base}", headers=portal_cookie(chosen))).text
+        assert "double-blind" in page and "Solide" not in page, "nor on the portal"
         for party in (client, chosen):
             timeline = (await _ok(api.get(base, headers=party.headers)))["timeline"]
             assert not [e for e in timeline if "4/5" in e["summary"]], "the timeline tells no score yet"
@@ -154,6 +160,8 @@ async def test_a_client_picks_an_expert_in_the_directory_and_the_mission_runs_to
         await _until("the ratings to be revealed", revealed)
         timeline = (await _ok(api.get(base, headers=chosen.headers)))["timeline"]
         assert "ratings revealed: client rated 4/5, expert rated 5/5" in [e["summary"] for e in timeline]
+        page = (await api.get(f"/portal{base}", headers=portal_cookie(chosen))).text
+        assert "Solide" in page and f"/portal{base}/act/answer_rating" in page
         answer = {"reply": "Merci, une équipe paie très bien organisée"}
         await _ok(api.post(f"{base}/rating/answer", json=answer, headers=chosen.headers))
         twice = await api.post(f"{base}/rating/answer", json=answer, headers=chosen.headers)
@@ -164,6 +172,8 @@ async def test_a_client_picks_an_expert_in_the_directory_and_the_mission_runs_to
             return read if read["mission"]["stage"] == "closed" else None
 
         read = await _until("the mission to close", closed)
+        page = (await api.get(f"/portal{base}", headers=portal_cookie(client))).text
+        assert answer["reply"] in page and f"/portal{base}/act/answer_rating" in page, "the client may answer too"
         assert [r["reply"] for r in read["ratings"] if r["by"] == "client"] == [answer["reply"]]
         profile = await _ok(api.get(f"/directory/experts/{chosen.member_id}", headers=client.headers))
         assert profile["reputation"] == {"rating": "4.00", "ratings_count": 1, "completed_missions": 1}
