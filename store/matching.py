@@ -159,41 +159,38 @@ class ExposureFigures:
         return self.experts_shown / self.active_experts if self.active_experts else 0.0
 
 
-def gini(counts: Sequence[int]) -> float:
-    """Gini coefficient of non-negative counts (zeros included): 0 for a perfectly even spread."""
-    x = sorted(counts)
-    n, total = len(x), sum(x)
+def gini(counts: Sequence[int], zeros: int = 0) -> float:
+    """Gini coefficient of non-negative counts, plus `zeros` more zero counts: 0 for a perfectly even spread."""
+    x = sorted(c for c in counts if c > 0)
+    n, total = len(counts) + zeros, sum(x)
     if n == 0 or total == 0:
         return 0.0
-    weighted = sum(i * v for i, v in enumerate(x, start=1))
+    first_rank = n - len(x) + 1  # the zeros take the lowest ranks and weigh nothing
+    weighted = sum(rank * v for rank, v in enumerate(x, start=first_rank))
     return 2.0 * weighted / (n * total) - (n + 1.0) / n
 
 
 def exposure_figures(session: Session, now: datetime, days: int = 30) -> ExposureFigures:
     """The exposure of the active experts over the ``days`` before ``now``, from the recorded shortlists; an
-    active expert never shown counts as a zero."""
+    active expert never shown counts as a zero (only the experts shown are read: the zeros are counted)."""
     since = now - timedelta(days=days)
-    per_expert = dict(
-        session.execute(
-            select(ShortlistExposure.expert_id, func.count(ShortlistExposure.id))
-            .where(ShortlistExposure.at >= since, ShortlistExposure.at <= now)
+    in_period = (ShortlistExposure.at >= since, ShortlistExposure.at <= now)
+    counts = [
+        int(c)
+        for c in session.scalars(
+            select(func.count(ShortlistExposure.id))
+            .join(Expert, Expert.id == ShortlistExposure.expert_id)
+            .where(*in_period, Expert.membership_active.is_(True))
             .group_by(ShortlistExposure.expert_id)
         )
-        .tuples()
-        .all()
-    )
-    shortlists = session.scalar(
-        select(func.count(func.distinct(ShortlistExposure.mission_id))).where(
-            ShortlistExposure.at >= since, ShortlistExposure.at <= now
-        )
-    )
-    active = list(session.scalars(select(Expert.id).where(Expert.membership_active.is_(True))))
-    counts = [int(per_expert.get(e, 0)) for e in active]
+    ]
+    shortlists = session.scalar(select(func.count(func.distinct(ShortlistExposure.mission_id))).where(*in_period))
+    active = int(session.scalar(select(func.count(Expert.id)).where(Expert.membership_active.is_(True))) or 0)
     return ExposureFigures(
         days=days,
         shortlists=int(shortlists or 0),
         exposures=sum(counts),
-        active_experts=len(active),
-        experts_shown=sum(1 for c in counts if c > 0),
-        gini=gini(counts),
+        active_experts=active,
+        experts_shown=len(counts),
+        gini=gini(counts, zeros=max(0, active - len(counts))),
     )

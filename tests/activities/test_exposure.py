@@ -61,6 +61,8 @@ def test_gini_of_counts() -> None:
     assert gini([3, 3, 3, 3]) == 0.0
     assert gini([0, 0, 0, 8]) == pytest.approx(0.75)
     assert gini([]) == 0.0 and gini([0, 0]) == 0.0
+    assert gini([8], zeros=3) == gini([0, 0, 0, 8]), "the zeros counted, not listed"
+    assert gini([1, 2, 3], zeros=2) == pytest.approx(gini([0, 3, 1, 0, 2]))
 
 
 async def test_a_shortlist_counts_each_expert_once_even_when_retried(
