@@ -34,6 +34,7 @@ from store.matching import (
     fetch_profiles,
     load_active_profiles,
     organisation_country,
+    recent_exposure_query,
     record_exposure,
     refresh_recent_shortlists,
 )
@@ -46,14 +47,24 @@ class _Snapshot:
     signature: DirectorySignature
     arrays: DirectoryArrays
     checked_at: float
+    exposure_at: float  # when the recent-exposure column was last read
+
+
+EXPOSURE_INTERVAL = 60.0  # seconds: how stale other workers' exposure and the window's recount may be here
 
 
 class DirectoryCache:
     """The active directory as arrays, shared by every activity call of this worker process."""
 
-    def __init__(self, session_factory: sessionmaker[Session], check_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        check_interval: float = 1.0,
+        exposure_interval: float = EXPOSURE_INTERVAL,
+    ) -> None:
         self._session_factory = session_factory
         self._check_interval = check_interval
+        self._exposure_interval = exposure_interval
         self._lock = threading.Lock()
         self._snapshot: _Snapshot | None = None
         self.reloads = 0
@@ -71,15 +82,29 @@ class DirectoryCache:
                 signature = directory_signature(session)
                 if snap is not None and snap.signature == signature:
                     snap.checked_at = now
+                    if now - snap.exposure_at >= self._exposure_interval:
+                        # exposure changes with every shortlist, on every worker, and with the window's recount:
+                        # one column re-read now and then, not a reload
+                        self._read_exposure(session, snap.arrays)
+                        snap.exposure_at = now
                     return snap.arrays
                 arrays = DirectoryArrays.build(load_active_profiles(session), get_taxonomy())
-            self._snapshot = _Snapshot(signature, arrays, time.monotonic())
+            loaded = time.monotonic()
+            self._snapshot = _Snapshot(signature, arrays, loaded, loaded)
             self.reloads += 1
             return arrays
 
+    @staticmethod
+    def _read_exposure(session: Session, arrays: DirectoryArrays) -> None:
+        for expert_id, recent in session.execute(recent_exposure_query()):
+            row = arrays.row_of.get(expert_id)
+            if row is not None:
+                arrays.recent_shortlists[row] = recent
+
     def note_exposure(self, expert_ids: list[uuid.UUID]) -> None:
         """Count new exposures in the cached arrays at once, so that the next proposals of this worker see them
-        (the SQL re-check reads them anyway; other workers' caches catch up at their next reload)."""
+        (the SQL re-check reads them anyway; other workers' exposure reaches this cache within the exposure
+        interval)."""
         snap = self._snapshot
         if snap is None:
             return

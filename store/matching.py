@@ -64,6 +64,11 @@ def active_experts_query() -> Select[Any]:
     return select(*_COLUMNS).where(Expert.membership_active.is_(True))
 
 
+def recent_exposure_query() -> Select[Any]:
+    """Each active expert's recent exposure: what the matching cache re-reads between reloads."""
+    return select(Expert.id, Expert.recent_shortlists).where(Expert.membership_active.is_(True))
+
+
 def load_active_profiles(session: Session) -> list[ExpertProfile]:
     return [_profile(row) for row in session.execute(active_experts_query().order_by(Expert.id))]
 

@@ -143,3 +143,17 @@ def test_the_fair_term_lowers_the_gini_of_a_simulated_month(
     assert without.shortlists == with_term.shortlists == 120
     assert with_term.gini < without.gini
     assert with_term.experts_shown > without.experts_shown
+
+
+async def test_the_cache_rereads_exposure_recorded_elsewhere(
+    session_factory: sessionmaker[Session], clean: list[uuid.UUID]
+) -> None:
+    """Another worker's shortlists (or the window's recount) reach this worker's cache without a reload."""
+    cache = DirectoryCache(session_factory, check_interval=0.0, exposure_interval=0.0)
+    arrays = cache.get()
+    row = arrays.row_of[clean[3]]
+    other_worker = acts_for(session_factory)
+    other_worker.record_exposure_sync(ExposureRecord(mission_id=uuid.uuid4(), expert_ids=[clean[3]], at=NOW))
+    reloads = cache.reloads
+    assert int(cache.get().recent_shortlists[row]) == 1
+    assert cache.reloads == reloads, "one column re-read, not a reload"
