@@ -228,6 +228,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/portal/profile"): Rule("portal-page"),
     ("GET", "/portal/directory"): Rule("portal-page"),  # experts are sent home (303)
     ("POST", "/portal/profile"): Rule("portal-page"),
+    ("POST", "/portal/profile/cv"): Rule("portal-page"),
     ("GET", "/portal/ops/missions"): Rule("portal-page"),
     ("GET", "/portal/ops/attention"): Rule("portal-page"),
     ("GET", "/portal/ops/audit"): Rule("portal-page"),

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.deps import ACCESS_COOKIE
+from api.web.core import CSRF_COOKIE, CSRF_FIELD
 from store.db import transaction
 from store.models.community import Expert
 from tests.api.conftest import bearer, client_registration, expert_registration, login, unique_email
@@ -104,3 +106,34 @@ async def test_the_directory_is_for_clients(api: httpx.AsyncClient, session_fact
     with transaction(session_factory) as s:
         s.execute(update(Expert).where(Expert.id == uuid.UUID(lapsed_id)).values(membership_active=False))
     assert (await api.get(f"/directory/experts/{lapsed_id}", headers=client)).status_code == 404
+
+
+async def test_the_portal_profile_sets_levels_portfolio_public_parts_and_cv(
+    api: httpx.AsyncClient, session_factory: sessionmaker[Session]
+) -> None:
+    _, headers = await _expert(api, session_factory, skills=["financial_modelling", "valuation"])
+    csrf = (await api.get("/portal/login")).cookies.get(CSRF_COOKIE)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    cookie = {"Cookie": f"{CSRF_COOKIE}={csrf}; {ACCESS_COOKIE}={token}"}
+    api.cookies.clear()
+    page = await api.get("/portal/profile", headers=cookie)
+    assert 'name="level:valuation"' in page.text and 'name="public_fields"' in page.text
+    form = {
+        CSRF_FIELD: csrf, "headline": "Valuation for family businesses", "skills": "financial_modelling, valuation",
+        "languages": "fr, en", "countries": "", "remote": "on", "daily_rate": "850.00", "currency": "EUR",
+        "available_from": "2026-12-01", "available_days_per_week": "4",
+        "skill_levels_shown": "1", "level:valuation": "expert", "level:financial_modelling": "",
+        "portfolio_shown": "1", "portfolio_title": ["Family office valuation", ""],
+        "portfolio_description": ["Valued a 40-company group", ""], "portfolio_year": ["2023", ""],
+        "public_fields_shown": "1", "public_fields": ["headline", "portfolio", "cv"],
+    }  # fmt: skip
+    saved = await api.post("/portal/profile", data=form, headers=cookie)
+    assert saved.status_code == 303
+    profile = (await api.get("/experts/profile", headers=headers)).json()
+    assert profile["skill_levels"] == {"valuation": "expert"}
+    assert [(p["title"], p["year"]) for p in profile["portfolio"]] == [("Family office valuation", 2023)]
+    assert profile["public_fields"] == ["headline", "portfolio", "cv"]
+    files = {"file": ("cv.pdf", PDF, "application/pdf")}
+    uploaded = await api.post("/portal/profile/cv", data={CSRF_FIELD: csrf}, files=files, headers=cookie)
+    assert uploaded.status_code == 303
+    assert (await api.get("/experts/profile", headers=headers)).json()["cv_document_id"]
