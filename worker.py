@@ -33,6 +33,7 @@ from documents.store import open_document_store
 from store.db import make_session_factory, shared_engine
 from workflows import ALL_WORKFLOWS
 from workflows.digest import ensure_digest_schedule
+from workflows.exposure import ensure_exposure_schedule
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +51,8 @@ def mission_activities(settings: Settings) -> list[Callable[..., Any]]:
         *notify_activities(factory, settings).all(),
         MembershipActivities(factory, settings).start_membership_term,
         matching.shortlist_experts,
+        matching.record_shortlist_exposure,
+        matching.refresh_exposure_window,
     ]
 
 
@@ -96,6 +99,7 @@ async def run(settings: Settings | None = None, *, queues: str = "all") -> None:
     workers = build_workers(client, settings, queues=queues)
     if queues in ("all", "missions"):
         await ensure_digest_schedule(client, settings.task_queue)
+        await ensure_exposure_schedule(client, settings.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -76,6 +76,25 @@ class RatingRecord(BaseModel):
     at: datetime
 
 
+class RatingsRevealed(BaseModel):
+    """The mission's ratings are shown to both parties now (both rated, or the feedback window closed): each counts
+    in the rated party's reputation, and the expert has one more completed mission."""
+
+    mission_id: UUID
+    expert_id: UUID
+    client_org_id: UUID
+    at: datetime
+
+
+class RatingReply(BaseModel):
+    """The rated party's public answer to the rating given `by` the other party."""
+
+    mission_id: UUID
+    by: Literal["client", "expert"] = Field(description="who gave the rating answered")
+    reply: str
+    at: datetime
+
+
 class NoticeRequest(BaseModel):
     workflow_id: str
     key: str = Field(description="unique per workflow: a retry with the same key is a no-op")
@@ -104,6 +123,8 @@ class ReadModelWrite(BaseModel):
 
     event: Projection | None = None
     rating: RatingRecord | None = Field(default=None, description="given by the event")
+    reveal: RatingsRevealed | None = Field(default=None, description="the event reveals the ratings (needs an event)")
+    reply: RatingReply | None = Field(default=None, description="the event answers a rating")
     notices: list[NoticeRequest] = Field(default_factory=list, description="told to a party (e-mail and portal)")
     audit: AuditRecord | None = None
     membership: MembershipProjection | None = None

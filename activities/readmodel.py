@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,11 +19,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.membership import membership_row
-from activities.projection import AuditRecord, NoticeRequest, RatingRecord, ReadModelWrite
+from activities.projection import (
+    AuditRecord,
+    NoticeRequest,
+    Projection,
+    RatingRecord,
+    RatingReply,
+    RatingsRevealed,
+    ReadModelWrite,
+)
 from activities.timeline import apply_event
 from domain.membership import MembershipProjection, MembershipStatus
+from store import directory
 from store.db import transaction
-from store.models.community import AuditEntry, Expert, User
+from store.models.community import AuditEntry, Expert, Organisation, User
 from store.models.readmodel import MissionRating, Notification
 
 
@@ -57,8 +67,14 @@ def _apply(s: Session, w: ReadModelWrite) -> bool:
     applied = False
     if w.event is not None:
         applied = apply_event(s, w.event)
+        if applied:  # once: the event's key guards the counts below
+            _follow_availability(s, w.event)
+            if w.reveal is not None:
+                _reveal_ratings(s, w.reveal)
     if w.rating is not None:
         applied = _apply_rating(s, w.rating) or applied
+    if w.reply is not None:
+        applied = _apply_reply(s, w.reply) or applied
     for notice in w.notices:
         applied = queue_notice(s, notice) or applied
     if w.audit is not None:
@@ -101,21 +117,63 @@ def _apply_audit(s: Session, a: AuditRecord) -> bool:
 
 
 def _apply_rating(s: Session, r: RatingRecord) -> bool:
+    """The rating, kept hidden: it counts in a reputation once revealed (`_reveal_ratings`)."""
     exists = s.scalar(
         select(MissionRating.id).where(MissionRating.mission_id == r.mission_id, MissionRating.by == r.by)
     )
     if exists is not None:
         return False
     s.add(MissionRating(**r.model_dump()))
-    if r.by == "client":
-        expert = s.get(Expert, r.expert_id, with_for_update=True)
-        if expert is not None:
-            count = expert.ratings_count or 0
-            total = Decimal(expert.rating or 0) * count + r.score
-            expert.ratings_count = count + 1
-            expert.rating = (total / (count + 1)).quantize(Decimal("0.01"))
-            expert.completed_missions = (expert.completed_missions or 0) + 1
     s.flush()
+    return True
+
+
+# stages a mission leaves before its contract binds the expert: ending there frees no one
+_UNSIGNED = frozenset({"need", "qualification", "shortlist", "invitations", "proposals", "contract"})
+
+
+def _follow_availability(s: Session, e: Projection) -> None:
+    """The directory shows the expert busy from the signature to the mission's last milestone, free at its end."""
+    expert_id = e.mission.selected_expert_id if e.mission is not None else None
+    if expert_id is None:
+        return
+    if e.kind == "stage:delivery" and "busy_until" in e.details:
+        directory.engaged(s, expert_id, date.fromisoformat(e.details["busy_until"]))
+    elif e.kind in ("stage:closed", "stage:cancelled") and e.details.get("from") not in _UNSIGNED:
+        directory.freed(s, expert_id, e.at.date())
+
+
+def _average(current: Decimal | None, count: int | None, score: int) -> tuple[Decimal, int]:
+    n = count or 0
+    return ((Decimal(current or 0) * n + score) / (n + 1)).quantize(Decimal("0.01")), n + 1
+
+
+def _reveal_ratings(s: Session, r: RatingsRevealed) -> None:
+    """Show the mission's ratings and add each to the rated party's reputation: the client's rating to the
+    expert's, the expert's to the client organisation's; the expert completed one more mission."""
+    expert = s.get(Expert, r.expert_id, with_for_update=True)
+    org = s.get(Organisation, r.client_org_id, with_for_update=True)
+    hidden = s.scalars(
+        select(MissionRating).where(MissionRating.mission_id == r.mission_id, MissionRating.revealed_at.is_(None))
+    )
+    for rating in hidden:
+        rating.revealed_at = r.at
+        if rating.by == "client" and expert is not None:
+            expert.rating, expert.ratings_count = _average(expert.rating, expert.ratings_count, rating.score)
+        elif rating.by == "expert" and org is not None:
+            org.rating, org.ratings_count = _average(org.rating, org.ratings_count, rating.score)
+    if expert is not None:
+        expert.completed_missions = (expert.completed_missions or 0) + 1
+    s.flush()
+
+
+def _apply_reply(s: Session, r: RatingReply) -> bool:
+    rating = s.scalars(
+        select(MissionRating).where(MissionRating.mission_id == r.mission_id, MissionRating.by == r.by)
+    ).first()
+    if rating is None or rating.replied_at is not None:
+        return False
+    rating.reply, rating.replied_at = r.reply, r.at
     return True
 
 

@@ -22,6 +22,7 @@ from api.routers import (
     clients,
     codec,
     devmail,
+    directory,
     disputes,
     experts,
     health,
@@ -125,8 +126,9 @@ def create_app(
         allow_credentials=True,
     )
     accounts = (auth, account, two_factor)
-    parties = (missions, mission_documents, disputes, messages, notifications, clients, experts, memberships)
-    routers = (health, *accounts, *parties, ops, ops_missions)
+    parties = (missions, mission_documents, disputes, messages, notifications)
+    people = (clients, experts, directory, memberships)
+    routers = (health, *accounts, *parties, *people, ops, ops_missions)
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

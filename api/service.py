@@ -34,6 +34,7 @@ from domain.dispute import DisputeView, dispute_workflow_id
 from domain.mission import (
     Command,
     Evidence,
+    InviteExpert,
     MilestoneView,
     MissionView,
     SelectProposal,
@@ -41,7 +42,9 @@ from domain.mission import (
     mission_workflow_id,
 )
 from domain.vat import TaxParty, invoiceable
+from store import directory
 from store.access import visible_mission
+from store.matching import client_org_expert_ids
 from store.models.community import AuditEntry, Expert, Organisation, User
 from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord
@@ -91,6 +94,8 @@ async def act(
         # read, then give the pooled connection back before the wait on the workflow (as _check_access does): a
         # transaction left open would be rolled back on a dead connection after the answer (a database outage)
         await anyio.to_thread.run_sync(partial(_check_invoiceable, session, mission_id, command.expert_id))
+    if isinstance(command, InviteExpert):
+        await anyio.to_thread.run_sync(partial(_check_pickable, session, mission_id, command.expert_id))
     if number is None:
         target = mission_workflow_id(mission_id)
     elif action.scope is Scope.DISPUTE:
@@ -146,6 +151,19 @@ def _check_invoiceable(session: Session, mission_id: uuid.UUID, expert_id: uuid.
     release_connection(session)
     if reason is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"this proposal cannot be selected: {reason}")
+
+
+def _check_pickable(session: Session, mission_id: uuid.UUID, expert_id: uuid.UUID) -> None:
+    """409 unless the expert a client picked can be found in the directory now, and is not one of the client's own
+    people (never matched to their organisation, never picked either)."""
+    mission = session.get(MissionRecord, mission_id)
+    expert = directory.listed(session, expert_id)
+    own = mission is not None and expert_id in client_org_expert_ids(session, mission.client_org_id)
+    release_connection(session)
+    if expert is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "expert_id: not an expert of the directory")
+    if own:
+        raise HTTPException(status.HTTP_409_CONFLICT, "expert_id: a member of your own organisation")
 
 
 def _check_access(session: Session, user: User, mission_id: uuid.UUID, action: Action) -> None:

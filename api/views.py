@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from api.schemas.missions import MissionSummary
 from domain.mission import MissionView
-from domain.visibility import redact_view, sees_contract, sees_event, sees_task
+from domain.visibility import redact_view, sees_contract, sees_event, sees_rating, sees_task
 from store.access import Sight, viewer_of
 from store.models.community import User
 
@@ -45,6 +45,11 @@ def milestones_of(sight: Sight, milestones: list[Any]) -> list[Any]:
 def tasks_of(sight: Sight, tasks: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The open tasks addressed to this viewer."""
     return [t for t in tasks if sees_task(sight.viewer, role=t["role"], party_id=t.get("party_id"))]
+
+
+def ratings_of(sight: Sight, ratings: Iterable[Any]) -> list[Any]:
+    """The mission's ratings (rows with `by` and `revealed_at`) this viewer may see: double-blind until revealed."""
+    return [r for r in ratings if sees_rating(sight.standing, by=r.by, revealed=r.revealed_at is not None)]
 
 
 def sees_documents(sight: Sight) -> bool:

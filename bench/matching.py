@@ -7,7 +7,11 @@ in the same run:
 * the matching activity end to end (SQL exclusions, cached arrays, SQL re-check of the best candidates,
   explanations): p50 / p95, plus the cold load of the directory cache and the seeding cost;
 * fairness over 1,000 simulated needs: Gini of exposure across qualified experts with and without the
-  fair-exposure term, and the quality kept (mean base score of the top 5, with / without).
+  fair-exposure term, and the quality kept (mean base score of the top 5, with / without);
+* a simulated month on the first directory (10k experts), run twice through the real activities (shortlist,
+  exposure recorded per shortlist, the window refreshed every simulated day as the schedule does), with and
+  without the fair-exposure term: the figures of the transparency page (Gini of the last 30 days over the
+  active experts, share of them shown at least once), computed from the recorded shortlists.
 Writes ``var/bench/matching.json``.
 """
 
@@ -22,12 +26,13 @@ import tempfile
 import time
 import uuid
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import delete
 
 import store.models  # noqa: F401  (registers every table)
 from activities.matching import DirectoryCache, MatchingActivities
@@ -36,11 +41,12 @@ from domain.fx import DEFAULT_RATES
 from domain.matching import compile_query, score_directory, top_rows
 from domain.matching_directory import DirectoryArrays
 from domain.need import Need
-from domain.shortlist import ShortlistRequest
+from domain.shortlist import ExposureRecord, ExposureWindow, ShortlistRequest
 from domain.taxonomy import get_taxonomy, normalise_need
 from store.base import Base
 from store.db import make_engine, make_session_factory
-from store.matching import load_active_profiles
+from store.matching import ExposureFigures, exposure_figures, load_active_profiles
+from store.models.matching import ShortlistExposure
 from store.seed import seed_experts
 from tests.domain import reference_matching  # the baseline: run from a checkout, like every bench
 
@@ -182,11 +188,58 @@ def fairness(session_factory: Any, n_needs: int, seed: int) -> dict[str, Any]:
     return result
 
 
+def simulate_month(
+    session_factory: Any, needs: list[Need], org_id: uuid.UUID, *, fair: bool, days: int = 30
+) -> ExposureFigures:
+    """The needs spread evenly over ``days`` simulated days, each shortlisted and its exposure recorded by the
+    real activities, the recent-exposure window refreshed at each simulated day's start; starts from no exposure
+    and leaves none. Returns the transparency figures over those days."""
+    start = datetime.combine(REF, datetime.min.time(), tzinfo=UTC) - timedelta(days=days)
+    with session_factory.begin() as session:
+        session.execute(delete(ShortlistExposure))
+    acts = MatchingActivities(session_factory, Settings(), cache=DirectoryCache(session_factory), fair_exposure=fair)
+    acts.refresh_window_sync(ExposureWindow(now=start))
+    per_day = max(1, -(-len(needs) // days))
+    for i, need in enumerate(needs):
+        day, slot = divmod(i, per_day)
+        if slot == 0 and day:
+            acts.refresh_window_sync(ExposureWindow(now=start + timedelta(days=day)))
+        at = start + timedelta(days=day, minutes=slot)
+        req = ShortlistRequest(mission_id=uuid.uuid4(), client_org_id=org_id, need=need)
+        shortlist = acts.shortlist_sync(req)
+        acts.record_exposure_sync(
+            ExposureRecord(mission_id=req.mission_id, expert_ids=[c.expert_id for c in shortlist.candidates], at=at)
+        )
+    with session_factory() as session:
+        figures = exposure_figures(session, start + timedelta(days=days), days)
+    with session_factory.begin() as session:
+        session.execute(delete(ShortlistExposure))
+    acts.refresh_window_sync(ExposureWindow(now=start))
+    return figures
+
+
+def month(session_factory: Any, n_needs: int, seed: int, org_id: uuid.UUID) -> dict[str, Any]:
+    rng = random.Random(seed + 1)
+    needs = [random_need(rng) for _ in range(n_needs)]
+    out: dict[str, Any] = {"needs": n_needs, "days": 30}
+    for label, fair in (("without_term", False), ("with_term", True)):
+        f = simulate_month(session_factory, needs, org_id, fair=fair)
+        out[label] = {
+            "gini": f.gini,
+            "share_shown": f.share_shown,
+            "experts_shown": f.experts_shown,
+            "active_experts": f.active_experts,
+            "shortlists": f.shortlists,
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default="10000,100000,300000")
     parser.add_argument("--needs", type=int, default=40, help="needs timed per size")
     parser.add_argument("--fair-needs", type=int, default=1000)
+    parser.add_argument("--month-needs", type=int, default=600, help="needs of the simulated month")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--out", type=Path, default=VAR / "bench" / "matching.json")
     args = parser.parse_args()
@@ -227,6 +280,14 @@ def main() -> None:
                     f"exposed {fair['experts_exposed_without_term']} -> {fair['experts_exposed_with_term']}, "
                     f"quality kept {fair['quality_kept']:.3f}"
                 )
+                results["month"] = m = month(factory, args.month_needs, args.seed, org_id)
+                for label in ("without_term", "with_term"):
+                    r = m[label]
+                    print(
+                        f"simulated month, {m['needs']} needs on {size} experts, {label.replace('_', ' ')}: exposure "
+                        f"Gini (30 days) {r['gini']:.3f}, experts shown at least once {r['experts_shown']} / "
+                        f"{r['active_experts']} ({r['share_shown']:.1%})"
+                    )
         engine.dispose()
     results["total_s"] = time.perf_counter() - started
     results["goals"] = {
@@ -236,6 +297,7 @@ def main() -> None:
             r["activity_shortlist_ms"]["p95"] <= 50 for r in results["sizes"] if r["experts"] == 100_000
         ),
         "quality_kept_at_least_0_95": results["fairness"]["quality_kept"] >= 0.95,
+        "fair_term_lowers_month_gini": results["month"]["with_term"]["gini"] < results["month"]["without_term"]["gini"],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))

@@ -71,6 +71,8 @@ ACTIONS: tuple[Action, ...] = (
            completes=("need_details",)),
     Action(C, "edit_shortlist", cmds.EditShortlist, "shortlist/remove", "Remove candidates from the shortlist",
            completes=("review_shortlist",)),
+    Action(C, "invite_expert", cmds.InviteExpert, "shortlist/invite",
+           "Put an expert chosen in the directory on the shortlist"),
     Action(C, "start_invitations", cmds.StartInvitations, "invitations/start", "Send the invitations",
            completes=("review_shortlist",)),
     Action(C, "select_proposal", cmds.SelectProposal, "proposals/select", "Select a proposal",
@@ -95,6 +97,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(P, "answer_dispute", dispute.AnswerDispute, "answer", "Answer the dispute", scope=D,
            completes=("answer_dispute",)),
     Action(P, "rate", cmds.RateParty, "rating", "Rate the other party", completes=("rate_expert", "rate_client")),
+    Action(P, "answer_rating", cmds.AnswerRating, "rating/answer", "Answer the rating you received (once, publicly)"),
     # milestones
     Action(E, "submit_deliverable", cmds.SubmitDeliverable, "deliverable", "Upload the milestone's deliverable",
            scope=M, completes=("submit_deliverable",)),

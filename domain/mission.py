@@ -98,6 +98,12 @@ class EditShortlist(Command):
     remove_expert_ids: list[UUID] = Field(min_length=1)
 
 
+class InviteExpert(Command):
+    """The client puts an expert they chose in the directory on the shortlist (a client pick)."""
+
+    expert_id: UUID
+
+
 class StartInvitations(Command):
     pass
 
@@ -132,6 +138,12 @@ class RateParty(Command):
 
 
 Settlement = Literal["keep", "credit"]
+
+
+class AnswerRating(Command):
+    """The rated party's public answer to the rating they received (once, after the ratings are revealed)."""
+
+    reply: str = Field(min_length=1, max_length=1000)
 
 
 class CancelMission(Command):
@@ -303,6 +315,8 @@ class Rating(BaseModel):
     score: int
     comment: str = ""
     at: datetime
+    reply: str = Field(default="", description="the rated party's public answer (once)")
+    replied_at: datetime | None = None
 
 
 class CancelRequest(BaseModel):
@@ -345,7 +359,12 @@ class MissionView(BaseModel):
         description="each milestone: live from the milestone in `GET /missions/{id}/state`; in a mission action's "
         "answer, as the mission last heard of it (the milestone tells it its acceptance, its invoice and its end)",
     )
-    ratings: list[Rating] = Field(default_factory=list)
+    ratings: list[Rating] = Field(
+        default_factory=list,
+        description="double-blind: each party sees the other's rating only once both rated or the window closed",
+    )
+    ratings_revealed: bool = Field(default=False, description="both rated, or the feedback window closed")
+    replies_until: datetime | None = Field(default=None, description="a revealed rating can be answered until then")
     deadlines: list[Deadline] = Field(default_factory=list)
     pending_actions: list[PendingAction] = Field(default_factory=list)
     started_at: datetime

@@ -14,13 +14,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator
 
 from domain.need import Need, Term
 
 DATA_FILE = Path(__file__).with_name("taxonomy_data.json")
+
+# How well an expert masters a skill of their profile, lowest first (the directory filters on a minimum level).
+SKILL_LEVELS: tuple[str, ...] = ("working", "advanced", "expert")
+SkillLevel = Literal["working", "advanced", "expert"]
+SKILL_LEVEL_LABELS: dict[str, tuple[str, str]] = {  # level -> (en, fr)
+    "working": ("working knowledge", "pratique courante"),
+    "advanced": ("advanced", "avancé"),
+    "expert": ("expert", "expert"),
+}
+
+
+def level_at_least(level: str | None, minimum: str) -> bool:
+    """Whether a skill held at `level` (None: no level given, taken as working knowledge) meets `minimum`."""
+    return SKILL_LEVELS.index(level or "working") >= SKILL_LEVELS.index(minimum)
+
 
 # Skill proximity levels (exact / same group / same function / unrelated).
 PROXIMITY_EXACT = 1.0

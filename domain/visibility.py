@@ -9,6 +9,8 @@ A viewer stands in one of four places towards a mission, or nowhere:
   choosing among them is their job;
 - the **contractor** (the selected expert) sees the mission's own steps, their own invitation and proposal, and
   everything of the contract: its events, milestones, documents, invoices and ratings;
+- **ratings are double-blind**: the client and the contractor each see their own rating, and the other's only once
+  both rated or the feedback window closed (`sees_rating`); the timeline tells who rated, the score only then;
 - a **candidate** (an expert invited and not selected, whose invitation is pending, accepted, or was withdrawn by
   the platform) sees the need, their own invitation and proposal, and the mission's own steps until someone is
   selected; never another candidate, a score, a price, nor anything of the contract (who, deadlines, events,
@@ -107,6 +109,16 @@ def sees_contract(place: Standing) -> bool:
     return place is not Standing.CANDIDATE
 
 
+def sees_rating(place: Standing, *, by: str, revealed: bool) -> bool:
+    """A rating given `by` the client or the expert: double-blind for the two parties until `revealed` (both rated,
+    or the feedback window closed); ops see them all, a candidate none."""
+    if place is Standing.OPS:
+        return True
+    if place is Standing.CANDIDATE:
+        return False
+    return revealed or by == ("client" if place is Standing.CLIENT else "expert")
+
+
 def sees_event(place: Standing, viewer: Viewer, *, kind: str, expert_id: str | uuid.UUID | None) -> bool:
     """A timeline event (its `kind`, and the expert it concerns as the projection recorded it)."""
     if place in (Standing.OPS, Standing.CLIENT):
@@ -181,8 +193,13 @@ def redact_view(view: MissionView, viewer: Viewer) -> MissionView:
         selected_expert_id=view.selected_expert_id,
         participation=mine.status if mine else None,
     )
-    if place in (Standing.OPS, Standing.CLIENT):
+    if place is Standing.OPS:
         return view
+    revealed = view.ratings_revealed
+    if place is Standing.CLIENT:
+        return view.model_copy(
+            update={"ratings": [r for r in view.ratings if sees_rating(place, by=r.by, revealed=revealed)]}
+        )
     place = place or Standing.CANDIDATE
     contract = sees_contract(place)
     open_to_me = contract or view.selected_expert_id is None  # a candidate's sight ends at the selection
@@ -196,7 +213,7 @@ def redact_view(view: MissionView, viewer: Viewer) -> MissionView:
             "selected_expert_id": view.selected_expert_id if contract else None,
             "contract": view.contract if contract else None,
             "milestones": view.milestones if contract else [],
-            "ratings": view.ratings if contract else [],
+            "ratings": [r for r in view.ratings if sees_rating(place, by=r.by, revealed=revealed)],
             "pending_actions": [a for a in view.pending_actions if a.role.value == "expert" and a.party_id == me],
             # a deadline's key may name an expert (an invitation's): only one's own
             "deadlines": [d for d in view.deadlines if open_to_me and set(_ids_in(d.key)) <= {me}],

@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from store import directory
 from store.models.community import Expert, Membership, Organisation, RefreshToken, User
 
 
@@ -99,6 +100,7 @@ def register_expert(
     )
     session.add(expert)
     session.flush()
+    directory.reindex(session, expert)  # its public words, for the directory's full-text search
     member = create_user(session, role="expert", expert_id=expert.id, **user)  # type: ignore[arg-type]
     return member, expert
 

@@ -64,6 +64,11 @@ def active_experts_query() -> Select[Any]:
     return select(*_COLUMNS).where(Expert.membership_active.is_(True))
 
 
+def recent_exposure_query() -> Select[Any]:
+    """Each active expert's recent exposure: what the matching cache re-reads between reloads."""
+    return select(Expert.id, Expert.recent_shortlists).where(Expert.membership_active.is_(True))
+
+
 def load_active_profiles(session: Session) -> list[ExpertProfile]:
     return [_profile(row) for row in session.execute(active_experts_query().order_by(Expert.id))]
 
@@ -145,4 +150,58 @@ def refresh_recent_shortlists(session: Session, now: datetime, window_days: int 
         .where(ShortlistExposure.expert_id == Expert.id, ShortlistExposure.at >= now - timedelta(days=window_days))
         .scalar_subquery()
     )
-    session.execute(update(Expert).values(recent_shortlists=recent))
+    # revision kept: the matching cache re-reads the exposure column on its own (activities.matching)
+    session.execute(update(Expert).values(recent_shortlists=recent, revision=Expert.revision))
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureFigures:
+    """How evenly the shortlists of a period spread over the active directory."""
+
+    days: int
+    shortlists: int  # missions that showed a shortlist in the period
+    exposures: int
+    active_experts: int
+    experts_shown: int  # active experts shown at least once
+    gini: float  # 0: every active expert shown as often; near 1: a few experts get every exposure
+
+    @property
+    def share_shown(self) -> float:
+        return self.experts_shown / self.active_experts if self.active_experts else 0.0
+
+
+def gini(counts: Sequence[int], zeros: int = 0) -> float:
+    """Gini coefficient of non-negative counts, plus `zeros` more zero counts: 0 for a perfectly even spread."""
+    x = sorted(c for c in counts if c > 0)
+    n, total = len(counts) + zeros, sum(x)
+    if n == 0 or total == 0:
+        return 0.0
+    first_rank = n - len(x) + 1  # the zeros take the lowest ranks and weigh nothing
+    weighted = sum(rank * v for rank, v in enumerate(x, start=first_rank))
+    return 2.0 * weighted / (n * total) - (n + 1.0) / n
+
+
+def exposure_figures(session: Session, now: datetime, days: int = 30) -> ExposureFigures:
+    """The exposure of the active experts over the ``days`` before ``now``, from the recorded shortlists; an
+    active expert never shown counts as a zero (only the experts shown are read: the zeros are counted)."""
+    since = now - timedelta(days=days)
+    in_period = (ShortlistExposure.at >= since, ShortlistExposure.at <= now)
+    counts = [
+        int(c)
+        for c in session.scalars(
+            select(func.count(ShortlistExposure.id))
+            .join(Expert, Expert.id == ShortlistExposure.expert_id)
+            .where(*in_period, Expert.membership_active.is_(True))
+            .group_by(ShortlistExposure.expert_id)
+        )
+    ]
+    shortlists = session.scalar(select(func.count(func.distinct(ShortlistExposure.mission_id))).where(*in_period))
+    active = int(session.scalar(select(func.count(Expert.id)).where(Expert.membership_active.is_(True))) or 0)
+    return ExposureFigures(
+        days=days,
+        shortlists=int(shortlists or 0),
+        exposures=sum(counts),
+        active_experts=active,
+        experts_shown=len(counts),
+        gini=gini(counts, zeros=max(0, active - len(counts))),
+    )

@@ -18,6 +18,7 @@ from store.models.readmodel import (
     InboxVersion,
     MissionExpert,
     MissionMilestone,
+    MissionRating,
     MissionRecord,
     Task,
     TimelineEvent,
@@ -89,6 +90,13 @@ def milestones(session: Session, *, mission_id: uuid.UUID) -> list[MissionMilest
         session.scalars(
             select(MissionMilestone).where(MissionMilestone.mission_id == mission_id).order_by(MissionMilestone.number)
         )
+    )
+
+
+def ratings(session: Session, *, mission_id: uuid.UUID) -> list[MissionRating]:
+    """The mission's ratings, all of them: `api.views.ratings_of` keeps what the reader may see."""
+    return list(
+        session.scalars(select(MissionRating).where(MissionRating.mission_id == mission_id).order_by(MissionRating.at))
     )
 
 

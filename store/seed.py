@@ -28,6 +28,7 @@ from domain.fx import DEFAULT_RATES
 from domain.geo import COUNTRIES
 from domain.taxonomy import get_taxonomy
 from store.models.community import Expert
+from store.models.directory import ExpertSearch
 
 Progress = Callable[[int, int], None]
 
@@ -274,6 +275,7 @@ def seed_experts(
         rows = [expert_row(rng, ref) for _ in range(min(batch_size, n - done))]
         with session_factory() as session, session.begin():
             session.execute(insert(Expert), rows)
+            session.execute(insert(ExpertSearch), [{"expert_id": r["id"], "body": r["headline"]} for r in rows])
         ids.extend(row["id"] for row in rows)
         done += len(rows)
         if progress is not None:

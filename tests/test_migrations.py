@@ -16,6 +16,7 @@ import store.models  # noqa: F401
 from store.base import Base
 from store.db import make_engine
 from store.migrate import upgrade
+from store.models.directory import include_name
 
 pytestmark = pytest.mark.db
 
@@ -40,7 +41,8 @@ def test_migrations_match_models(database_url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            opts = {"compare_type": True, "include_name": include_name}  # as store/migrations/env.py compares
+            diff = compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata)
             tables = set(inspect(conn).get_table_names())
         assert diff == [], f"models and migrations disagree: {diff}"
         assert set(Base.metadata.tables) <= tables

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workflows.digest import NoticeDigestWorkflow
     from workflows.dispute import DisputeWorkflow
+    from workflows.exposure import ExposureWindowWorkflow
     from workflows.membership import MembershipWorkflow
     from workflows.milestone import MilestoneWorkflow
     from workflows.mission import MissionWorkflow
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL_WORKFLOWS",
     "DisputeWorkflow",
+    "ExposureWindowWorkflow",
     "MembershipWorkflow",
     "MilestoneWorkflow",
     "MissionWorkflow",
@@ -32,6 +34,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from workflows.digest import NoticeDigestWorkflow
     from workflows.dispute import DisputeWorkflow
+    from workflows.exposure import ExposureWindowWorkflow
     from workflows.membership import MembershipWorkflow
     from workflows.milestone import MilestoneWorkflow
     from workflows.mission import MissionWorkflow
@@ -43,8 +46,10 @@ def __getattr__(name: str) -> Any:
             DisputeWorkflow,
             MembershipWorkflow,
             NoticeDigestWorkflow,
+            ExposureWindowWorkflow,
         ],
         "DisputeWorkflow": DisputeWorkflow,
+        "ExposureWindowWorkflow": ExposureWindowWorkflow,
         "MembershipWorkflow": MembershipWorkflow,
         "MilestoneWorkflow": MilestoneWorkflow,
         "MissionWorkflow": MissionWorkflow,

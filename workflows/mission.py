@@ -18,12 +18,14 @@ from workflows.mission_process import Mission
 from workflows.readmodel import ops_audited
 
 with workflow.unsafe.imports_passed_through():
-    from activities.projection import RatingRecord
+    from activities.projection import RatingRecord, RatingReply
     from domain.mission import (
         AnswerInvitation,
+        AnswerRating,
         CancelMission,
         EditShortlist,
         ExtendDeadline,
+        InviteExpert,
         MilestoneView,
         MissionView,
         OpenDispute,
@@ -42,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitProposal,
         WithdrawProposal,
     )
+    from domain.shortlist import client_pick
     from domain.stages import Stage
     from domain.terms import proposal_total
 
@@ -125,6 +128,21 @@ class MissionWorkflow:
     @edit_shortlist.validator
     def _v_edit_shortlist(self, cmd: EditShortlist) -> None:
         rules.check_edit_shortlist(self.view, cmd)
+
+    @workflow.update
+    async def invite_expert(self, cmd: InviteExpert) -> MissionView:
+        """A client pick: the expert joins the shortlist, explained as the client's choice, and is invited with it."""
+        self.view.removed_expert_ids = [e for e in self.view.removed_expert_ids if e != cmd.expert_id]
+        self.view.reserve = [c for c in self.view.reserve if c.expert_id != cmd.expert_id]
+        self.view.shortlist.append(client_pick(cmd.expert_id))
+        details = {"expert_id": str(cmd.expert_id)}
+        summary = "the client chose an expert from the directory"
+        await self.readmodel.event("client_pick", summary, actor=cmd.actor, details=details)
+        return self.view
+
+    @invite_expert.validator
+    def _v_invite_expert(self, cmd: InviteExpert) -> None:
+        rules.check_invite_expert(self.view, cmd)
 
     @workflow.update
     @ops_audited
@@ -266,7 +284,7 @@ class MissionWorkflow:
         )
         await self.readmodel.event(
             "rated",
-            f"{rating.by} rated {cmd.score}/5",
+            f"{rating.by} rated",  # double-blind: the score shows when the ratings are revealed
             actor=cmd.actor,
             close_tasks=[f"rate:{rating.by}"],
             rating=record,
@@ -276,6 +294,22 @@ class MissionWorkflow:
     @rate.validator
     def _v_rate(self, cmd: RateParty) -> None:
         rules.check_rate(self.view, cmd, workflow.now())
+
+    @workflow.update
+    async def answer_rating(self, cmd: AnswerRating) -> MissionView:
+        """The rated party answers the rating they received, once, publicly (the ratings are revealed)."""
+        rating = rules.rating_received(self.view, cmd.actor)
+        now = workflow.now()
+        rating.reply, rating.replied_at = cmd.reply, now
+        reply = RatingReply(mission_id=self.view.mission_id, by=rating.by, reply=cmd.reply, at=now)
+        answering = "expert" if rating.by == "client" else "client"
+        await self.readmodel.event("rating_answered", f"the {answering} answered the {rating.by}'s rating",
+                                   actor=cmd.actor, reply=reply)  # fmt: skip
+        return self.view
+
+    @answer_rating.validator
+    def _v_answer_rating(self, cmd: AnswerRating) -> None:
+        rules.check_answer_rating(self.view, cmd, workflow.now())
 
     # --- side exits ---------------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.contracts import ContractActivities
     from activities.invoices import InvoiceActivities
     from activities.matching import MatchingActivities
+    from activities.projection import RatingsRevealed
     from domain.actors import Actor
     from domain.documents import CreditNoteRequest
     from domain.mission import (
@@ -174,6 +176,19 @@ class Mission:
         await self._feedback_stage()
         self.view.closed_reason = "completed"
         await self._advance(Stage.CLOSED, "mission completed", close_tasks=["*"])
+        await self._answers_to_ratings()
+
+    async def _answers_to_ratings(self) -> None:
+        """Closed, the mission still takes each rated party's public answer to their rating, until every rating
+        given is answered or `replies_until` passes (update `answer_rating`)."""
+        until = self.view.replies_until
+        if until is None or all(r.replied_at is not None for r in self.view.ratings):
+            return
+        with suppress(asyncio.TimeoutError):
+            await workflow.wait_condition(
+                lambda: all(r.replied_at is not None for r in self.view.ratings),
+                timeout=max(until - workflow.now(), timedelta(seconds=1)),
+            )
 
     # --- the stages a mission goes through on its own ------------------------------------------------------
 
@@ -198,6 +213,10 @@ class Mission:
                 break
             await self._pool_exhausted("matching found no available expert for this need")
         self.view.shortlist, self.view.reserve = shortlist.candidates, shortlist.reserve
+        exposure = steps.exposure_record(self.view, workflow.now())
+        await call(
+            "matching", MatchingActivities.record_shortlist_exposure, exposure, task_queue=queue, repair=self.repair
+        )
         summary = f"{len(shortlist.candidates)} candidates, {len(shortlist.reserve)} in reserve"
         review = steps.client_task(self.view, "review_shortlist", "Review the shortlist and invite")
         await self.readmodel.event("shortlist_ready", summary, open_tasks=[review])
@@ -305,7 +324,7 @@ class Mission:
             Stage.DELIVERY,
             "contract signed and sealed",
             close_tasks=["escalation:signature"],
-            details={"sha256": contract.sealed.sha256},
+            details={"sha256": contract.sealed.sha256, "busy_until": steps.busy_until(self.view).isoformat()},
         )
 
     async def _delivery_stage(self) -> None:
@@ -338,8 +357,16 @@ class Mission:
         await self.deadlines.wait(lambda: self._window_closed or len(self.view.ratings) == 2)
         self.deadlines.drop("feedback")
         closing = ["rate:client", "rate:expert"]
-        summary = f"{len(self.view.ratings)} ratings"
-        await self.readmodel.event("feedback_closed", summary, close_tasks=closing, outcome="window closed")
+        # double-blind until now: both rated, or the window closed; the ratings go public and count in reputations
+        now = workflow.now()
+        self.view.ratings_revealed, self.view.replies_until = True, now + self.inp.policy.feedback
+        assert self.view.selected_expert_id is not None
+        reveal = RatingsRevealed(mission_id=self.view.mission_id, expert_id=self.view.selected_expert_id,
+                                 client_org_id=self.view.client_org_id, at=now)  # fmt: skip
+        summary = rules.ratings_summary(self.view.ratings)
+        await self.readmodel.event(
+            "feedback_closed", summary, close_tasks=closing, outcome="window closed", reveal=reveal
+        )
         if self._children:  # the milestones end once paid: the mission closes after them
             # shielded: a side exit meanwhile cancels this wait, not the milestones (the exit settles them: _settle)
             self.view.milestones = list(await asyncio.gather(*(asyncio.shield(t) for t in self._children.values())))

@@ -15,17 +15,20 @@ from uuid import UUID
 from domain.actors import Actor, Role
 from domain.mission import (
     AnswerInvitation,
+    AnswerRating,
     CancelMission,
     Deadline,
     EditShortlist,
     ExtendDeadline,
     Invitation,
+    InviteExpert,
     MissionView,
     OpenDispute,
     PauseMission,
     Proposal,
     QualifyNeed,
     RateParty,
+    Rating,
     ReassignExpert,
     RequestNewRound,
     ResumeMission,
@@ -131,6 +134,21 @@ def check_edit_shortlist(view: MissionView, cmd: EditShortlist) -> None:
         raise ValueError(f"not on the shortlist: {', '.join(unknown)}")
     if listed <= set(cmd.remove_expert_ids):
         raise ValueError("keep at least one candidate (or cancel the mission)")
+
+
+MAX_SHORTLIST = 20
+
+
+def check_invite_expert(view: MissionView, cmd: InviteExpert) -> None:
+    _not_paused(view, cmd.actor)
+    _client(view, cmd.actor, "invite an expert")
+    _stage(view, Stage.SHORTLIST, doing="invite an expert of your choice")
+    if not view.shortlist:
+        raise ValueError("the shortlist is not ready yet: add your choice once matching has proposed its candidates")
+    if any(c.expert_id == cmd.expert_id for c in view.shortlist):
+        raise ValueError("this expert is on the shortlist already")
+    if len(view.shortlist) >= MAX_SHORTLIST:
+        raise ValueError(f"the shortlist holds {MAX_SHORTLIST} experts at most: remove one first")
 
 
 def check_start_invitations(view: MissionView, cmd: StartInvitations) -> None:
@@ -242,6 +260,37 @@ def check_rate(view: MissionView, cmd: RateParty, now: datetime) -> None:
     if any(r.by == by for r in view.ratings):
         raise ValueError(f"the {by} has rated already")
     _before(_deadline(view, "feedback"), now, "the feedback window")
+
+
+def ratings_summary(ratings: list[Rating]) -> str:
+    """The revealed ratings, as the timeline tells them."""
+    if not ratings:
+        return "no rating given"
+    return "ratings revealed: " + ", ".join(f"{r.by} rated {r.score}/5" for r in ratings)
+
+
+def rating_received(view: MissionView, actor: Actor) -> Rating:
+    """The rating the actor's side received (given by the other party); ValueError if there is none."""
+    by = "expert" if signing_party(actor) == "client" else "client"
+    found = next((r for r in view.ratings if r.by == by), None)
+    if found is None:
+        raise ValueError(f"the {by} gave no rating to answer")
+    return found
+
+
+def check_answer_rating(view: MissionView, cmd: AnswerRating, now: datetime) -> None:
+    if cmd.actor.role is Role.CLIENT:
+        if not is_client_member(cmd.actor, view.client_org_id):
+            raise ValueError("only a member of the client organisation may answer the expert's rating")
+    elif not is_expert(cmd.actor, view.selected_expert_id):
+        raise ValueError("only the mission's expert may answer the client's rating")
+    if not view.ratings_revealed:
+        raise ValueError("the ratings are not revealed yet: both parties rate, or the feedback window closes")
+    rating = rating_received(view, cmd.actor)
+    if rating.replied_at is not None:
+        raise ValueError("this rating was answered already: an answer is given once")
+    if view.replies_until is not None and now > view.replies_until:
+        raise ValueError(f"ratings could be answered until {view.replies_until.isoformat()}")
 
 
 def check_cancel(view: MissionView, cmd: CancelMission, stopping: bool) -> None:

@@ -3,7 +3,7 @@ capabilities (matching, documents), the milestones it starts, the signatures and
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -23,7 +23,7 @@ from domain.mission import (
     StartMission,
 )
 from domain.money import Money
-from domain.shortlist import ShortlistRequest
+from domain.shortlist import ExposureRecord, ShortlistRequest
 from domain.stages import MilestoneStage
 from workflows.mission_rules import selected_proposal, signing_party
 
@@ -96,6 +96,16 @@ def shortlist_request(view: MissionView) -> ShortlistRequest:
         size=view.policy.shortlist_size,
         reserve_size=view.policy.reserve_size,
     )
+
+
+def exposure_record(view: MissionView, now: datetime) -> ExposureRecord:
+    """The experts the shortlist puts in front of the client, for fair exposure."""
+    return ExposureRecord(mission_id=view.mission_id, expert_ids=[c.expert_id for c in view.shortlist], at=now)
+
+
+def busy_until(view: MissionView) -> date:
+    """The day the signed mission's last milestone is due: the expert's availability follows (the directory)."""
+    return max(m.due_date for m in selected_proposal(view).terms.milestones)
 
 
 def contract_request(view: MissionView) -> ContractRequest:

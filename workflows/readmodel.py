@@ -37,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
         NoticeRequest,
         Projection,
         RatingRecord,
+        RatingReply,
+        RatingsRevealed,
         ReadModelWrite,
         TaskSpec,
     )
@@ -80,9 +82,12 @@ class ReadModel:
         details: dict[str, str] | None = None,
         outcome: str | None = None,
         rating: RatingRecord | None = None,
+        reveal: RatingsRevealed | None = None,
+        reply: RatingReply | None = None,
     ) -> None:
         """Record one event of the view: its timeline row, the list row, the tasks it opens and closes (in the view's
-        pending actions too), the rating it gives; then upsert the search attributes that changed."""
+        pending actions too), the rating it gives, reveals or answers; then upsert the search attributes that
+        changed."""
         view = self._view
         assert view is not None, "a membership records no events"
         closing = set(close_tasks or [])
@@ -109,7 +114,11 @@ class ReadModel:
             outcome=outcome,
         )
         told = [self._task_notice(a) for a in open_tasks or []]
-        await self.write(ReadModelWrite(event=event, rating=rating, audit=self._ops_audit(), notices=told))
+        await self.write(
+            ReadModelWrite(
+                event=event, rating=rating, reveal=reveal, reply=reply, audit=self._ops_audit(), notices=told
+            )
+        )
         self._deliver(told)
         if isinstance(view, MissionView):
             self._search.upsert(

@@ -29,7 +29,7 @@ from api.schemas.missions import (
     NeedSubmission,
     TaskRead,
 )
-from api.views import milestones_of, redact, summary_of, tasks_of, timeline_of
+from api.views import milestones_of, ratings_of, redact, summary_of, tasks_of, timeline_of
 from domain.actions import ACTIONS, Who, form_hint
 from domain.mission import MissionView, StartMission
 from domain.policy import Policy
@@ -192,6 +192,7 @@ def detail_for(session: Session, sight: Sight) -> MissionDetail:
             "timeline": timeline_of(sight, detail["timeline"]),
             "milestones": milestones_of(sight, detail["milestones"]),
             "open_tasks": tasks,
+            "ratings": ratings_of(sight, queries.ratings(session, mission_id=mission.id)),
         }
     )
 

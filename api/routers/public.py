@@ -1,10 +1,11 @@
 """The public transparency ledger (no authentication): what the platform invoiced and collected, the contracts
 and mission invoices that went through it, and the proof that it took no commission, reconciled to the cent
-from the invoice records themselves; the CSV export; the state of the hash chain."""
+from the invoice records themselves; the CSV export; the state of the hash chain; the fair exposure of the experts."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.deps import SessionDep
 from domain.invoice import Invoice
 from store.legal import export_ledger_csv, verify_ledger
+from store.matching import exposure_figures
 from store.models.legal import InvoiceRecord, LedgerEntry
 
 router = APIRouter(prefix="/public", tags=["public"])
@@ -77,11 +79,32 @@ class ChainStatus(BaseModel):
     problems: list[str]
 
 
+class ExposureSummary(BaseModel):
+    """How evenly the shortlists of the last days spread over the active experts, from the shortlists shown."""
+
+    days: int = Field(description="the period: the last N days")
+    shortlists: int = Field(description="missions that showed a shortlist in the period")
+    exposures: int = Field(description="experts shown in those shortlists, once per mission")
+    active_experts: int
+    experts_shown: int = Field(description="active experts shown at least once")
+    share_shown: float = Field(description="experts_shown / active_experts")
+    gini: float = Field(description="Gini of exposure over the active experts: 0 is a perfectly even spread")
+
+
+def exposure_summary(session: Session, days: int = 30) -> ExposureSummary:
+    f = exposure_figures(session, datetime.now(UTC), days)
+    return ExposureSummary(
+        days=f.days, shortlists=f.shortlists, exposures=f.exposures, active_experts=f.active_experts,
+        experts_shown=f.experts_shown, share_shown=round(f.share_shown, 4), gini=round(f.gini, 4),
+    )  # fmt: skip
+
+
 class PublicLedger(BaseModel):
     totals: list[PeriodTotals]
     commission: list[CommissionCheck]
     commission_total: Decimal = Field(description="all periods: always 0.00")
     chain: ChainStatus
+    exposure: ExposureSummary = Field(description="fair exposure of the experts over the last 30 days")
 
 
 def chain_status(session: Session, pinned_head: str | None = None) -> ChainStatus:
@@ -162,7 +185,16 @@ def public_ledger(session: SessionDep) -> PublicLedger:
         commission=checks,
         commission_total=sum((c.commission for c in checks), ZERO),
         chain=chain_status(session),
+        exposure=exposure_summary(session),
     )
+
+
+@router.get("/exposure", response_model=ExposureSummary, summary="Fair exposure of the experts in shortlists")
+def public_exposure(
+    session: SessionDep, days: Annotated[int, Query(ge=1, le=366, description="the last N days")] = 30
+) -> ExposureSummary:
+    """Computed from the shortlists shown to clients: each counts each of its experts once."""
+    return exposure_summary(session, days)
 
 
 @router.get(

@@ -142,11 +142,26 @@ class MilestoneSummary(BaseModel):
     paid_on: date | None
 
 
+class RatingRead(BaseModel):
+    """A rating of the mission, as the reader may see it (double-blind until revealed)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    by: str = Field(description="client (rated the expert) | expert (rated the client)")
+    score: int
+    comment: str
+    at: datetime
+    revealed_at: datetime | None = Field(description="null: only its author (and ops) see it yet")
+    reply: str = Field(description="the rated party's public answer, once")
+    replied_at: datetime | None
+
+
 class MissionDetail(BaseModel):
     mission: MissionSummary
     timeline: list[TimelineEntry]
     milestones: list[MilestoneSummary]
     open_tasks: list[TaskRead]
+    ratings: list[RatingRead] = Field(default_factory=list)
 
 
 class HistoryEvent(BaseModel):

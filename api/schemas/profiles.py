@@ -10,8 +10,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.accounts import Country, LanguageCode
+from domain.directory import MAX_PORTFOLIO, PUBLIC_FIELDS, PortfolioEntry, PublicField
 from domain.money import Currency
-from domain.taxonomy import SkillKeys
+from domain.taxonomy import SkillKey, SkillKeys, SkillLevel
 
 
 class OrganisationRead(BaseModel):
@@ -58,9 +59,14 @@ class ExpertProfileRead(BaseModel):
     available_days_per_week: int
     vat_regime: str
     rating: Decimal
+    ratings_count: int
     completed_missions: int
     membership_active: bool
     billing_mandate_accepted_on: date | None
+    skill_levels: dict[str, str] = Field(description="skill -> working | advanced | expert")
+    public_fields: list[str] = Field(description="what clients see in the directory, beyond name and reputation")
+    cv_document_id: UUID | None
+    portfolio: list[PortfolioEntry] = Field(default_factory=list)
 
 
 class ExpertProfileUpdate(BaseModel):
@@ -77,6 +83,13 @@ class ExpertProfileUpdate(BaseModel):
     currency: Currency | None = None
     available_from: date | None = None
     available_days_per_week: int | None = Field(default=None, ge=1, le=7)
+    skill_levels: dict[SkillKey, SkillLevel] | None = Field(
+        default=None, description="a level for skills of the profile (taxonomy keys or synonyms)"
+    )
+    public_fields: list[PublicField] | None = Field(
+        default=None, description=f"what clients see in the directory, among {', '.join(PUBLIC_FIELDS)}"
+    )
+    portfolio: list[PortfolioEntry] | None = Field(default=None, max_length=MAX_PORTFOLIO, description="replaces it")
 
     @model_validator(mode="after")
     def _no_explicit_null(self) -> Self:

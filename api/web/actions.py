@@ -39,6 +39,7 @@ def _nothing(_form: FormData) -> dict[str, Any]:
 # How each command's fields are read from a portal form (the only thing the portal adds to an action).
 FIELDS: dict[type[cmds.Command], FieldsOf] = {
     cmds.EditShortlist: lambda f: {"remove_expert_ids": [str(v) for v in f.getlist("remove_expert_ids")]},
+    cmds.InviteExpert: lambda f: {"expert_id": forms.text(f, "expert_id")},
     cmds.StartInvitations: _nothing,
     cmds.SelectProposal: lambda f: {"expert_id": forms.text(f, "expert_id")},
     cmds.RequestNewRound: _reason,
@@ -53,6 +54,7 @@ FIELDS: dict[type[cmds.Command], FieldsOf] = {
     cmds.WithdrawProposal: _reason,
     cmds.SignContract: lambda f: {"expected_sha256": forms.text(f, "expected_sha256"), "otp": forms.text(f, "otp")},
     cmds.RateParty: lambda f: {"score": forms.text(f, "score"), "comment": forms.text(f, "comment")},
+    cmds.AnswerRating: lambda f: {"reply": forms.text(f, "reply")},
     cmds.AcceptDeliverable: _nothing,
     cmds.ReportNonPayment: lambda f: {"reason": forms.text(f, "reason") or "not received"},
     cmds.RequestRevision: _reason,

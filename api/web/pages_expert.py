@@ -17,6 +17,8 @@ from api.schemas.profiles import ExpertProfileUpdate
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
 from api.web.i18n import translations
+from domain.directory import PortfolioEntry
+from domain.taxonomy import SKILL_LEVEL_LABELS, SKILL_LEVELS
 from store import missions as queries
 from store.models.readmodel import MissionRecord
 
@@ -58,12 +60,43 @@ async def inbox(request: Request, user: WebUser, session: SessionDep) -> Respons
 @router.get("/profile")
 def profile_page(request: Request, user: WebUser, session: SessionDep) -> Response:
     require(user, "expert")
-    return render(request, "profile.html", user, expert=experts.read_profile(user, session))
+    _ = translations(language_of(request, user)).gettext
+    choices = [
+        ("headline", _("Headline")), ("skills", _("Skills and levels")), ("languages", _("Languages")),
+        ("countries", _("Countries for on-site work")), ("rate", _("Daily rate")), ("availability", _("Availability")),
+        ("portfolio", _("Portfolio")), ("cv", _("CV")),
+    ]  # fmt: skip
+    expert = experts.read_profile(user, session)
+    levels = [(lv, SKILL_LEVEL_LABELS[lv][1 if language_of(request, user) == "fr" else 0]) for lv in SKILL_LEVELS]
+    rows = [*expert.portfolio, PortfolioEntry.model_construct(title="", description="", year=None, url=None)]
+    return render(
+        request, "profile.html", user, expert=expert, public_choices=choices, levels=levels, portfolio_rows=rows
+    )
+
+
+def _directory_fields(form: Any) -> dict[str, Any]:
+    """The directory's parts of the profile form, each only when the form showed it."""
+    fields: dict[str, Any] = {}
+    if form.get("public_fields_shown"):
+        fields["public_fields"] = form.getlist("public_fields")
+    if form.get("skill_levels_shown"):
+        levels = {k.removeprefix("level:"): v for k, v in form.multi_items() if k.startswith("level:") and v}
+        fields["skill_levels"] = levels
+    if form.get("portfolio_shown"):
+        rows = zip(
+            form.getlist("portfolio_title"), form.getlist("portfolio_description"), form.getlist("portfolio_year"),
+            strict=False,
+        )  # fmt: skip
+        fields["portfolio"] = [
+            {"title": t.strip(), "description": d.strip(), "year": y or None} for t, d, y in rows if t.strip()
+        ]
+    return fields
 
 
 def _profile_update(form: Any) -> ExpertProfileUpdate:
     return ExpertProfileUpdate.model_validate(
-        {
+        _directory_fields(form)
+        | {
             "headline": forms.text(form, "headline"),
             "skills": forms.items(form, "skills"),
             "languages": forms.items(form, "languages"),
@@ -83,6 +116,22 @@ async def save_profile(request: Request, user: WebUser, session: SessionDep) -> 
     form = await request.form()
     try:
         experts.update_profile(_profile_update(form), user, session)
-    except ValidationError as exc:
+    except (ValidationError, HTTPException) as exc:
         return redirect(request, "/portal/profile", error=error_text(exc))
     return redirect(request, "/portal/profile", ok=translations(language_of(request, user)).gettext("Profile saved."))
+
+
+@router.post("/profile/cv", dependencies=[CsrfChecked])
+async def upload_cv(request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "expert")
+    form = await request.form()
+    upload = form.get("file")
+    try:
+        if isinstance(upload, str) or upload is None or not upload.filename:
+            raise HTTPException(422, "file: choose a PDF to upload")
+        await experts.upload_cv(upload, user, session, request.app.state.document_store)  # type: ignore[arg-type]
+    except HTTPException as exc:
+        return redirect(request, "/portal/profile", error=error_text(exc))
+    finally:
+        await form.close()
+    return redirect(request, "/portal/profile", ok=translations(language_of(request, user)).gettext("CV saved."))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from fastapi import APIRouter, HTTPException, Request
@@ -156,6 +156,7 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
             (expert_id, messaging.read(session, request.app.state.cipher, mission=mission, expert_id=expert_id))
         )
     my_actions = _mine(view.pending_actions, user) if view else set()
+    rating_to_answer = _rating_to_answer(view, user)
     milestone_actions = {m.number: _mine(m.pending_actions, user) for m in view.milestones} if view else {}
     return render(
         request,
@@ -170,8 +171,20 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         threads=threads,
         my_actions=my_actions,
         milestone_actions=milestone_actions,
+        rating_to_answer=rating_to_answer,
         today=date.today().isoformat(),
     )
+
+
+def _rating_to_answer(view: MissionView | None, user: User) -> str | None:
+    """Who gave the revealed rating this user's side may still answer ('client' or 'expert'), if any."""
+    if view is None or not view.ratings_revealed or user.role not in ("client", "expert"):
+        return None
+    if view.replies_until is not None and datetime.now(UTC) > view.replies_until:
+        return None
+    other = "expert" if user.role == "client" else "client"
+    rating = next((r for r in view.ratings if r.by == other), None)
+    return other if rating is not None and rating.replied_at is None else None
 
 
 def _back(form: Any, mission_id: uuid.UUID) -> str:

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from api.deps import SessionDep
+from api.routers.public import exposure_summary
 from api.web.charts import bar_chart
 from api.web.core import MaybeUser, language_of, render
 from api.web.i18n import translations
@@ -69,6 +70,7 @@ def transparency(request: Request, user: MaybeUser, session: SessionDep) -> Resp
         fee_chart=fee_chart,
         contract_chart=contract_chart,
         problems=verify_ledger(session),
+        exposure=exposure_summary(session),
     )
 
 

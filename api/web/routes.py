@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from api.web import (
     pages_account,
     pages_auth,
+    pages_directory,
     pages_expert,
     pages_missions,
     pages_notices,
@@ -22,7 +23,16 @@ from api.web import (
 from api.web.core import STATIC_DIR, redirect
 
 router = APIRouter(include_in_schema=False)
-for _module in (pages_auth, pages_account, pages_notices, pages_missions, pages_expert, pages_ops, pages_public):
+for _module in (
+    pages_auth,
+    pages_account,
+    pages_notices,
+    pages_missions,
+    pages_expert,
+    pages_directory,
+    pages_ops,
+    pages_public,
+):
     router.include_router(_module.router)
 
 

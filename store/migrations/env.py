@@ -8,6 +8,7 @@ import store.models  # noqa: F401  (registers every table)
 from config.settings import get_settings
 from store.base import Base
 from store.db import make_engine
+from store.models.directory import include_name
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
@@ -27,6 +28,7 @@ def run_online() -> None:
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

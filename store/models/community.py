@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from domain.directory import DEFAULT_PUBLIC
 from store.base import Base, IdMixin, TimestampMixin
 
 
@@ -40,6 +41,9 @@ class Organisation(IdMixin, TimestampMixin, Base):
     postcode: Mapped[str] = mapped_column(String(20))
     city: Mapped[str] = mapped_column(String(100))
     billing_email: Mapped[str] = mapped_column(String(254))
+    # the client's reputation: the experts' ratings of its missions, counted once revealed (double-blind)
+    rating: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("0"))
+    ratings_count: Mapped[int] = mapped_column(Integer, default=0)
 
     members: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -53,6 +57,11 @@ class Expert(IdMixin, TimestampMixin, Base):
     legal_name: Mapped[str] = mapped_column(String(200), doc="name or company name on invoices")
     legal_form: Mapped[str] = mapped_column(String(64), default="Entrepreneur individuel")
     headline: Mapped[str] = mapped_column(String(300), default="")
+    skill_levels: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, doc="skill key -> level (taxonomy)")
+    public_fields: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_PUBLIC), doc="what clients see in the directory (domain.directory)"
+    )
+    cv_document_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("documents.id"), doc="a PDF, checked")
     country: Mapped[str] = mapped_column(String(2), index=True)
     address_line: Mapped[str] = mapped_column(String(200))
     postcode: Mapped[str] = mapped_column(String(20))
@@ -92,6 +101,9 @@ class Expert(IdMixin, TimestampMixin, Base):
         onupdate=literal_column("revision + 1"),
         doc="+1 at every UPDATE of the row (ORM or bulk) that does not set it: the matching directory cache compares "
         "the sum over all experts to see, at once, any change committed since it loaded (store.matching)",
+    )
+    engaged_until: Mapped[date | None] = mapped_column(
+        Date, doc="end of the signed mission that set available_from; the mission's end frees the expert"
     )
 
     user: Mapped[User | None] = relationship(back_populates="expert")

@@ -151,7 +151,8 @@ class Notification(IdMixin, Base):
 
 
 class MissionRating(IdMixin, Base):
-    """One rating per side per mission; the expert's aggregate is updated in the same transaction."""
+    """One rating per side per mission. Double-blind: it reaches the reputation of the rated party (the expert's, or
+    the client organisation's) when the ratings are revealed (both rated, or the feedback window closed)."""
 
     __tablename__ = "mission_ratings"
     __table_args__ = (UniqueConstraint("mission_id", "by"),)
@@ -163,3 +164,6 @@ class MissionRating(IdMixin, Base):
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime]
+    revealed_at: Mapped[datetime | None] = mapped_column(doc="double-blind: hidden from the other party until then")
+    reply: Mapped[str] = mapped_column(Text, default="", doc="the rated party's public answer (once)")
+    replied_at: Mapped[datetime | None]

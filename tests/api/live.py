@@ -161,7 +161,9 @@ async def to_contract(demo: Demo, competition: Competition) -> None:
     created = await _ok(post("/missions", json=wanted, headers=client.headers), 201)
     demo.mission_id = created["mission_id"]
     shown = await demo.api.get(f"/missions/{demo.mission_id}", headers=client.headers)
-    assert shown.status_code == 200, f"a new mission is on its page at once: its creator opens it next ({shown.status_code} {shown.text[:300]})"
+    assert shown.status_code == 200, (
+        f"a new mission is on its page at once: its creator opens it next ({shown.status_code} {shown.text[:300]})"
+    )
     view = await demo.wait_action(client, "review_shortlist", "the shortlist")
     ours = {e.member_id for e in experts}
     listed = {c["expert_id"] for c in view["shortlist"]}
@@ -209,17 +211,21 @@ async def to_first_invoice(demo: Demo, client: Party, chosen: Party) -> None:
     await _until("the invoice in the read model", invoiced)
 
 
+@dataclass
+class Stack:
+    """The app with its own workers and task queues on the dev server, an API client, the outbox of its account
+    e-mails and an ops account (enrolled)."""
+
+    app: FastAPI
+    api: httpx.AsyncClient
+    settings: Settings
+    outbox: Outbox
+    ops: Party
+    tag: str
+
+
 @asynccontextmanager
-async def build_live_mission(
-    dev_server_env: WorkflowEnvironment,
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    var: Path,
-    *,
-    through_first_invoice: bool = False,
-) -> AsyncIterator[LiveMission]:
-    """The app with its own workers and task queues, and a fresh mission at the contract stage (or in delivery,
-    its first milestone invoiced)."""
+async def live_stack(dev_server_env: WorkflowEnvironment, engine: Engine, var: Path) -> AsyncIterator[Stack]:
     tag = uuid.uuid4().hex[:8]
     settings = Settings(
         environment="test",
@@ -241,56 +247,72 @@ async def build_live_mission(
         async with httpx.AsyncClient(transport=transport, base_url="http://innot.test", timeout=60) as api:
             ops = Party(f"ops.{tag}@ops.example")
             password_hash = await hash_password(PASSWORD)
-            with transaction(session_factory) as session:
+            with transaction(app.state.session_factory) as session:
                 accounts.create_user(
                     session, email=ops.email, full_name="Olga Ops", password_hash=password_hash, role="ops"
                 )
             await _login(api, ops)
             await enrol_second_factor(api, ops)
-            competition = await register_competition(api, tag, outbox)
-            client_a, experts = competition.client, competition.experts
-            client_b, stranger = await _register_unrelated(api, tag, outbox)
-            await pay_fees(api, ops, [client_a, *experts, competition.removed])
-            demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
-            await to_contract(demo, competition)
-            if through_first_invoice:
-                await to_first_invoice(demo, client_a, experts[0])
-            with session_factory() as session:
-                # the matrix downloads the latest document: the first invoice, or the contract
-                document = session.scalars(
-                    select(DocumentRecord)
-                    .where(DocumentRecord.mission_id == uuid.UUID(demo.mission_id))
-                    .order_by(DocumentRecord.kind == "mission_invoice", DocumentRecord.created_at)
-                ).all()[-1]
-                fee = session.scalars(
-                    select(InvoiceRecord).where(InvoiceRecord.buyer_ref == f"client_organisation:{client_a.member_id}")
-                ).first()
-            assert document is not None and fee is not None
-            parties = {
-                "client_a": client_a,
-                "client_b": client_b,
-                "expert_selected": experts[0],
-                "expert_losing": experts[1],
-                "expert_other": experts[2],
-                "expert_removed": competition.removed,
-                "expert_unrelated": stranger,
-                "ops": ops,
-            }
-            tokens = {name: p.headers["Authorization"].removeprefix("Bearer ") for name, p in parties.items()}
-            yield LiveMission(
-                app=app,
-                api=api,
-                settings=settings,
-                mission_id=demo.mission_id,
-                parties=parties,
-                tokens=tokens,
-                document_id=str(document.id),
-                fee_invoice=fee.number,
-                extra={"other_experts": experts[1:]},
-            )
+            yield Stack(app, api, settings, outbox, ops, tag)
     finally:
         await asyncio.gather(*(w.shutdown() for w in workers))
         await asyncio.gather(*running, return_exceptions=True)
+
+
+@asynccontextmanager
+async def build_live_mission(
+    dev_server_env: WorkflowEnvironment,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    var: Path,
+    *,
+    through_first_invoice: bool = False,
+) -> AsyncIterator[LiveMission]:
+    """The app with its own workers and task queues, and a fresh mission at the contract stage (or in delivery,
+    its first milestone invoiced)."""
+    async with live_stack(dev_server_env, engine, var) as stack:
+        api, ops, outbox, tag = stack.api, stack.ops, stack.outbox, stack.tag
+        competition = await register_competition(api, tag, outbox)
+        client_a, experts = competition.client, competition.experts
+        client_b, stranger = await _register_unrelated(api, tag, outbox)
+        await pay_fees(api, ops, [client_a, *experts, competition.removed])
+        demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
+        await to_contract(demo, competition)
+        if through_first_invoice:
+            await to_first_invoice(demo, client_a, experts[0])
+        with session_factory() as session:
+            # the matrix downloads the latest document: the first invoice, or the contract
+            document = session.scalars(
+                select(DocumentRecord)
+                .where(DocumentRecord.mission_id == uuid.UUID(demo.mission_id))
+                .order_by(DocumentRecord.kind == "mission_invoice", DocumentRecord.created_at)
+            ).all()[-1]
+            fee = session.scalars(
+                select(InvoiceRecord).where(InvoiceRecord.buyer_ref == f"client_organisation:{client_a.member_id}")
+            ).first()
+        assert document is not None and fee is not None
+        parties = {
+            "client_a": client_a,
+            "client_b": client_b,
+            "expert_selected": experts[0],
+            "expert_losing": experts[1],
+            "expert_other": experts[2],
+            "expert_removed": competition.removed,
+            "expert_unrelated": stranger,
+            "ops": ops,
+        }
+        tokens = {name: p.headers["Authorization"].removeprefix("Bearer ") for name, p in parties.items()}
+        yield LiveMission(
+            app=stack.app,
+            api=api,
+            settings=stack.settings,
+            mission_id=demo.mission_id,
+            parties=parties,
+            tokens=tokens,
+            document_id=str(document.id),
+            fee_invoice=fee.number,
+            extra={"other_experts": experts[1:]},
+        )
 
 
 LOSER, REMOVED = "expert_losing", "expert_removed"

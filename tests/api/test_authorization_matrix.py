@@ -61,6 +61,7 @@ KINDS: dict[str, dict[str, int | str]] = {
     "any": {ANON: 401},  # any account, for its own data
     "client": {ANON: 401, EXPERT: 403, LOSER: 403, REMOVED: 403, STRANGER: 403, OPS: 403},
     "expert": {ANON: 401, CLIENT_A: 403, CLIENT_B: 403, OPS: 403},
+    "directory": {ANON: 401, EXPERT: 403, LOSER: 403, REMOVED: 403, STRANGER: 403},  # clients (and ops) choose
     "ops": {ANON: 401, CLIENT_A: 403, CLIENT_B: 403, EXPERT: 403, LOSER: 403, REMOVED: 403, STRANGER: 403},
     # mission-scoped: another organisation's client and an expert not part of the mission get 404 (as missing);
     # a losing candidate is part of it (their own invitation and proposal), the removed expert is not
@@ -140,6 +141,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/missions"): Rule("client", body=need()),
     ("GET", "/experts/profile"): Rule("expert"),
     ("PATCH", "/experts/profile"): Rule("expert", body={"headline": "Finance"}),
+    ("POST", "/experts/profile/cv"): Rule("expert", body="file"),
+    ("GET", "/directory/experts"): Rule("directory"),
+    ("GET", "/directory/experts/{expert_id}"): Rule("directory", ok=(200, 404)),
+    ("GET", "/directory/experts/{expert_id}/cv"): Rule("directory", ok=404),  # no public CV
     # one mission
     ("GET", "/missions/{mission_id}"): Rule("mission-read"),
     ("GET", "/missions/{mission_id}/state"): Rule("mission-read"),
@@ -149,6 +154,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/missions/{mission_id}/threads/{expert_id}/messages"): Rule("mission-thread"),
     ("POST", "/missions/{mission_id}/threads/{expert_id}/messages"): Rule("mission-thread", body={"body": "hi"}),
     ("POST", "/missions/{mission_id}/need"): Rule("mission-client", body={"need": need()}),
+    ("POST", "/missions/{mission_id}/shortlist/invite"): Rule("mission-client", body={"expert_id": UUID0}),
     ("POST", "/missions/{mission_id}/shortlist/remove"): Rule("mission-client", body={"remove_expert_ids": [UUID0]}),
     ("POST", "/missions/{mission_id}/invitations/start"): Rule("mission-client", body={}),
     ("POST", "/missions/{mission_id}/proposals/select"): Rule("mission-client", body={"expert_id": UUID0}),
@@ -176,6 +182,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/missions/{mission_id}/milestones/{number}/deliverable"): Rule("mission-expert", body="file"),
     ("POST", "/missions/{mission_id}/contract/sign"): Rule("mission-party", body={"expected_sha256": "0" * 64}),
     ("POST", "/missions/{mission_id}/rating"): Rule("mission-party", body={"score": 5}),
+    ("POST", "/missions/{mission_id}/rating/answer"): Rule("mission-party", body={"reply": "Thank you"}),
     # ops
     ("GET", "/ops/audit"): Rule("ops"),
     ("GET", "/ops/mail"): Rule("ops"),
@@ -202,6 +209,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/public/ledger"): Rule("public"),
     ("GET", "/public/ledger.csv"): Rule("public"),
     ("GET", "/public/ledger/verify"): Rule("public"),
+    ("GET", "/public/exposure"): Rule("public"),
     # the portal (server-rendered pages)
     ("GET", "/"): Rule("portal-public"),
     ("GET", "/portal"): Rule("portal-public"),
@@ -237,7 +245,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/missions/new"): Rule("portal-page", ok=(303, 422)),
     ("GET", "/portal/inbox"): Rule("portal-page"),
     ("GET", "/portal/profile"): Rule("portal-page"),
+    ("GET", "/portal/directory"): Rule("portal-page"),  # experts are sent home (303)
     ("POST", "/portal/profile"): Rule("portal-page"),
+    ("POST", "/portal/profile/cv"): Rule("portal-page"),
     ("GET", "/portal/ops/missions"): Rule("portal-page"),
     ("GET", "/portal/ops/attention"): Rule("portal-page"),
     ("GET", "/portal/ops/audit"): Rule("portal-page"),

@@ -12,6 +12,7 @@ from domain.visibility import (
     concerned_expert,
     sees_contract,
     sees_event,
+    sees_rating,
     sees_task,
     sees_thread,
     standing,
@@ -103,3 +104,20 @@ def test_tasks_and_threads_are_their_addressees() -> None:
     assert not sees_thread(Standing.CANDIDATE, loser, thread_expert_id=WINNER)
     assert sees_thread(Standing.CLIENT, Viewer(role="client", organisation_id=ORG), thread_expert_id=WINNER)
     assert not sees_thread(Standing.OPS, Viewer(role="ops"), thread_expert_id=WINNER), "the audited route only"
+
+
+@pytest.mark.parametrize(
+    ("place", "by", "revealed", "sees"),
+    [
+        (Standing.CLIENT, "client", False, True),  # one's own rating
+        (Standing.CLIENT, "expert", False, False),  # double-blind until revealed
+        (Standing.CLIENT, "expert", True, True),
+        (Standing.CONTRACTOR, "expert", False, True),
+        (Standing.CONTRACTOR, "client", False, False),
+        (Standing.CONTRACTOR, "client", True, True),
+        (Standing.CANDIDATE, "client", True, False),  # never: the contract is not theirs
+        (Standing.OPS, "expert", False, True),
+    ],
+)
+def test_ratings_are_double_blind_until_revealed(place: Standing, by: str, revealed: bool, sees: bool) -> None:
+    assert sees_rating(place, by=by, revealed=revealed) is sees

@@ -23,7 +23,7 @@ from domain.documents import (
     SignContractRequest,
 )
 from domain.money import Money
-from domain.shortlist import Candidate, Shortlist, ShortlistRequest
+from domain.shortlist import Candidate, ExposureRecord, Shortlist, ShortlistRequest
 
 
 def sha(*parts: object) -> str:
@@ -62,6 +62,12 @@ class Fakes:
             candidates=[candidate(e, 0.9 - i / 100) for i, e in enumerate(pool[: self.shortlisted])],
             reserve=[candidate(e, 0.5 - i / 100) for i, e in enumerate(pool[self.shortlisted :])],
         )
+
+    @activity.defn(name="record_shortlist_exposure")
+    async def record_exposure(self, record: ExposureRecord) -> int:
+        self._maybe_fail("record_shortlist_exposure")
+        self.requests.append(record)
+        return len(record.expert_ids)
 
     @activity.defn(name="render_contract")
     async def render_contract(self, req: ContractRequest) -> IssuedDocument:
@@ -115,6 +121,7 @@ class Fakes:
         return [
             self.issue_payment_reminder,
             self.shortlist,
+            self.record_exposure,
             self.render_contract,
             self.sign_contract,
             self.seal_contract,

@@ -7,6 +7,7 @@ from datetime import date
 from domain.mission import (
     AcceptDeliverable,
     AnswerInvitation,
+    AnswerRating,
     ConfirmPayment,
     MissionView,
     RateParty,
@@ -100,10 +101,15 @@ async def pay(h: Harness, n: int, on: date | None = None) -> None:
 
 
 async def rate_both(h: Harness) -> None:
+    """Both rate (the ratings are revealed), then each answers the rating they received: nothing is left open."""
     view = await h.until(lambda v: v.stage is Stage.FEEDBACK and bool(v.deadlines))
     assert view.selected_expert_id is not None
+    expert = h.expert(view.selected_expert_id)
     await h.update("rate", RateParty(actor=h.client_actor, score=5, comment="excellent"))
-    await h.update("rate", RateParty(actor=h.expert(view.selected_expert_id), score=4))
+    await h.update("rate", RateParty(actor=expert, score=4))
+    await h.until(lambda v: v.ratings_revealed)
+    await h.update("answer_rating", AnswerRating(actor=expert, reply="Merci, un plaisir"))
+    await h.update("answer_rating", AnswerRating(actor=h.client_actor, reply="Thank you"))
 
 
 async def close_plainly(h: Harness) -> MissionView:

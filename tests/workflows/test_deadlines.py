@@ -154,10 +154,11 @@ async def test_feedback_window_closes_the_mission_with_the_ratings_given(ts: Har
     await h.update("rate", RateParty(actor=h.client_actor, score=4))
 
     await h.skip(timedelta(days=14, hours=1))
-    result = await h.handle.result()
-    assert result.stage is Stage.CLOSED
-    assert [r.by for r in result.ratings] == ["client"]
+    closed = await h.until(lambda v: v.stage is Stage.CLOSED)
+    assert [r.by for r in closed.ratings] == ["client"] and closed.ratings_revealed
     assert h.open_tasks() == []
+    await h.skip(timedelta(days=14, hours=1))  # closed, it took the expert's answer to the rating until then
+    assert (await h.handle.result()).stage is Stage.CLOSED
 
 
 async def test_deliverable_reminder_escalation_to_ops_then_late_delivery_closes_it(ts: Harness) -> None:

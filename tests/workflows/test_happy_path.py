@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from domain.shortlist import ExposureRecord
 from domain.stages import MilestoneStage, Stage
 from store.models.readmodel import MissionMilestone, MissionRating, MissionRecord
 from tests.workflows import flows
@@ -30,6 +31,9 @@ async def test_mission_runs_from_need_to_closed(both: Harness) -> None:
     assert result.documents[0].sha256 == result.contract.sealed.sha256
     assert h.fakes.calls["render_contract"] == 1 and h.fakes.calls["seal_contract"] == 1
     assert h.fakes.calls["issue_mission_invoice"] == 2
+    [exposure] = [r for r in h.fakes.requests if isinstance(r, ExposureRecord)]
+    assert exposure.mission_id == h.mission_id, "the shortlist shown counts for fair exposure"
+    assert exposure.expert_ids == h.fakes.experts[: h.fakes.shortlisted]
     assert h.open_tasks() == [], "every pending action is closed at the end"
     kinds = [e.kind for e in h.timeline()]
     for expected in (

@@ -7,7 +7,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from sqlalchemy import func, select
@@ -19,6 +19,8 @@ from activities.projection import (
     NoticeRequest,
     Projection,
     RatingRecord,
+    RatingReply,
+    RatingsRevealed,
     ReadModelWrite,
     TaskSpec,
 )
@@ -26,7 +28,7 @@ from activities.readmodel import ReadModelActivities
 from store.accounts import create_user
 from store.db import make_engine, make_session_factory, transaction
 from store.missions import InboxCache, inbox_version
-from store.models.community import AuditEntry, Expert
+from store.models.community import AuditEntry, Expert, Organisation
 from store.models.readmodel import (
     OPS_PARTY,
     MissionExpert,
@@ -166,7 +168,9 @@ def test_notice_is_queued_once(session_factory: sessionmaker[Session]) -> None:
     assert count(session_factory, Notification, mid) == 1
 
 
-def test_client_rating_updates_the_expert_reputation_once(session_factory: sessionmaker[Session]) -> None:
+def test_ratings_reach_the_reputations_once_revealed(session_factory: sessionmaker[Session]) -> None:
+    """Double-blind: a rating is kept hidden; the reveal adds the client's rating to the expert's reputation and the
+    expert's to the client organisation's, and counts the completed mission, once (a retried write adds nothing)."""
     with transaction(session_factory) as s:
         expert = Expert(
             display_name="Ada",
@@ -181,16 +185,38 @@ def test_client_rating_updates_the_expert_reputation_once(session_factory: sessi
             rating=Decimal("4.00"),
             ratings_count=1,
         )
-        s.add(expert)
+        org = Organisation(legal_name="Acme SA", legal_form="SA", country="FR", address_line="1 rue A",
+                           postcode="75001", city="Paris", billing_email="billing@acme.example")  # fmt: skip
+        s.add_all([expert, org])
     acts = ReadModelActivities(session_factory)
-    record = RatingRecord(
-        mission_id=uuid.uuid4(), by="client", expert_id=expert.id, client_org_id=uuid.uuid4(), score=5, at=T0
+    mid = uuid.uuid4()
+
+    def rating(by: Literal["client", "expert"], score: int) -> RatingRecord:
+        return RatingRecord(mission_id=mid, by=by, expert_id=expert.id, client_org_id=org.id, score=score, at=T0)
+
+    for record in (rating("client", 5), rating("expert", 3)):
+        assert acts.write_read_model(ReadModelWrite(rating=record)) is True
+        assert acts.write_read_model(ReadModelWrite(rating=record)) is False
+
+    def reputations() -> tuple[object, ...]:
+        with session_factory() as s:
+            e, o = s.get_one(Expert, expert.id), s.get_one(Organisation, org.id)
+            return (e.rating, e.ratings_count, e.completed_missions, o.rating, o.ratings_count)
+
+    assert reputations() == (Decimal("4.00"), 1, 0, Decimal("0.00"), 0), "hidden: no reputation moves"
+    reveal = ReadModelWrite(
+        event=projection(mid, 1, "feedback"),
+        reveal=RatingsRevealed(mission_id=mid, expert_id=expert.id, client_org_id=org.id, at=T0),
     )
-    assert acts.write_read_model(ReadModelWrite(rating=record)) is True
-    assert acts.write_read_model(ReadModelWrite(rating=record)) is False
+    assert acts.write_read_model(reveal) is True
+    assert acts.write_read_model(reveal) is False
+    assert reputations() == (Decimal("4.50"), 2, 1, Decimal("3.00"), 1)
+    reply = RatingReply(mission_id=mid, by="client", reply="Merci", at=T0)
+    assert acts.write_read_model(ReadModelWrite(reply=reply)) is True
+    assert acts.write_read_model(ReadModelWrite(reply=reply.model_copy(update={"reply": "Again"}))) is False
     with session_factory() as s:
-        again = s.get_one(Expert, expert.id)
-        assert (again.rating, again.ratings_count, again.completed_missions) == (Decimal("4.50"), 2, 1)
+        rows = s.scalars(select(MissionRating).where(MissionRating.mission_id == mid).order_by(MissionRating.by))
+        assert [(r.by, r.revealed_at, r.reply) for r in rows] == [("client", T0, "Merci"), ("expert", T0, "")]
 
 
 def _write_events(url: str, mission_id: uuid.UUID, workflow: str, rounds: int, start: Any) -> None:
