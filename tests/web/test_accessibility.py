@@ -1,6 +1,7 @@
 """Every portal page, for every audience, in both languages, on a phone (390 px) and a desktop (1280 px): no serious
 or critical axe-core violation, no horizontal scrolling, every field labelled, the skip link first in the keyboard
-order; and a screenshot of each under var/screenshots/pages/ for people to look at.
+order, every control reached by Tab with a visible focus; and a screenshot of each under var/screenshots/pages/ for
+people to look at.
 
 The pages come from the app's routes, so that a new page is checked without touching this file; a page whose path
 needs a mission id gets the mission the demo parties start here (cli/demo.py: a client, three experts, their need).
@@ -47,6 +48,26 @@ INSPECT = """async () => {
     .map(el => el.outerHTML.slice(0, 120));
   return {blocking, unlabelled, overflow: document.documentElement.scrollWidth - window.innerWidth};
 }""" % list(BLOCKING)  # noqa: UP031 - the braces are JavaScript's
+
+
+CONTROLS = "a[href], button, input:not([type=hidden]), select, textarea, summary"
+# before walking the page with Tab: remember each element the keyboard reaches, and whether its focus shows
+WATCH_FOCUS = """() => {
+  window.__unseen = [];
+  document.addEventListener('focusin', e => {
+    const el = e.target, style = getComputedStyle(el);
+    el.setAttribute('data-reached', '');
+    if (style.outlineStyle === 'none' && style.boxShadow === 'none') window.__unseen.push(el.outerHTML.slice(0, 100));
+  });
+  return document.querySelectorAll(CONTROLS).length;
+}""".replace("CONTROLS", repr(CONTROLS))
+# after the walk: the visible, enabled controls the keyboard never reached, and the focus nobody could see
+UNREACHED = """() => ({
+  unreached: [...document.querySelectorAll(CONTROLS)]
+    .filter(el => !el.disabled && el.checkVisibility() && !el.hasAttribute('data-reached'))
+    .map(el => el.outerHTML.slice(0, 120)),
+  unseen: window.__unseen,
+})""".replace("CONTROLS", repr(CONTROLS))
 
 
 @dataclass
@@ -128,9 +149,15 @@ def _visit(page: Page, path: str, axe_source: str) -> dict[str, Any] | None:
         return None
     page.add_script_tag(content=axe_source)
     found: dict[str, Any] = page.evaluate(INSPECT)
+    stops = page.evaluate(WATCH_FOCUS)
     page.keyboard.press("Tab")
     found["first_focus"] = page.evaluate("document.activeElement.className")
-    page.evaluate("document.activeElement.blur()")  # the screenshot shows the page, not the skip link
+    for n in range(3 * stops + 20):  # round the page (a date field has three stops): every control on the way
+        page.keyboard.press("Tab")
+        if n % 10 == 9 and not page.evaluate(UNREACHED)["unreached"]:
+            break
+    found |= page.evaluate(UNREACHED)
+    page.evaluate("document.activeElement.blur()")  # the screenshot shows the page, not a focused control
     return found
 
 
@@ -185,6 +212,8 @@ def test_every_page_is_accessible_at_every_width(
             problems += [f"{where}: no label: {html}" for html in found["unlabelled"]]
             if found["overflow"] > 0:
                 problems.append(f"{where}: {found['overflow']} px wider than the screen")
+            problems += [f"{where}: the keyboard never reaches {html}" for html in found["unreached"]]
+            problems += [f"{where}: focus not visible on {html}" for html in found["unseen"]]
             if found["first_focus"] != "skip":
                 problems.append(f"{where}: the first Tab reaches {found['first_focus']!r}, not the skip link")
             name = f"{audience.name}-{_slug(path.replace(mission_id, 'mission'))}-{lang}-{width}"
