@@ -52,7 +52,7 @@ def strip_chart(title: str, columns: Sequence[str], rows: Sequence[tuple[str, Se
     cell = (WIDTH - STRIP_LABEL) / max(len(columns), 1)
     height = STRIP_HEAD + max(len(rows), 1) * STRIP_ROW + GAP
     parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {height}" width="100%" '
+        f'<svg class="chart strip" role="img" viewBox="0 0 {WIDTH} {height}" width="100%" '
         f'preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
     ]

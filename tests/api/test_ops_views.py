@@ -211,7 +211,7 @@ async def test_the_overview_counts_what_the_read_model_holds(
     assert [weekly[f"{s}-7"] for s in ("need", "qualification", "shortlist", "invitations", "proposals")] == ["1"] * 5
     assert weekly["need-3"] == "1" and weekly["qualification-3"] == "1"
     assert "delivery-7" not in weekly, "a milestone's stages are not the mission's"
-    assert html.count('<svg class="chart"') == 1 and 'aria-label="Missions entering each stage, per week"' in html
+    assert html.count('<svg class="chart strip"') == 1 and 'aria-label="Missions entering each stage, per week"' in html
 
     portal.cookies.set("innot_lang", "fr")
     french = (await portal.get("/portal/ops/overview")).text
