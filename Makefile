@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test lint types pytest test-db test-faults bench sysdeps messages clean
+.PHONY: install run test lint types pytest test-db test-faults bench sysdeps messages clean node_modules
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,16 @@ sysdeps:
 	@missing=""; command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
 	 test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	 if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+# Node packages the browser tests inject into pages (axe-core, pinned in package.json and package-lock.json): `npm ci`
+# once; afterwards the stamp is newer than the lock file and nothing runs, so the tests work offline.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	@npm ci --silent --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+node_modules: $(NODE_STAMP)
 
 # The portal's texts (English msgids in api/web, found through babel.cfg): extract them into the template catalog,
 # then merge it into each language's messages.po, where a new text waits with an empty (or, when it resembles an old
@@ -49,14 +59,14 @@ types: install
 
 # The browser tests run in their own pytest process: Playwright's sync API keeps an event loop alive that the
 # asyncio tests must not share. Fault tests are longer: `make test-faults` (CI runs them too).
-pytest: install sysdeps
+pytest: install sysdeps node_modules
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider --ignore=tests/web --ignore=tests/faults
 	$(BIN)/pytest -q -p no:cacheprovider tests/web
 
 test: lint types pytest
 
 # Every database test again, against PostgreSQL (fresh database per run, created by the fixtures).
-test-db: install sysdeps
+test-db: install sysdeps node_modules
 	INNOT_TEST_POSTGRES_URL=$${INNOT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 		$(BIN)/pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider -m db --ignore=tests/web --ignore=tests/faults
 	INNOT_TEST_POSTGRES_URL=$${INNOT_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
@@ -71,4 +81,4 @@ bench: install sysdeps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf var/ .mypy_cache .ruff_cache .pytest_cache
+	rm -rf var/ node_modules/ .mypy_cache .ruff_cache .pytest_cache

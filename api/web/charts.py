@@ -38,3 +38,41 @@ def bar_chart(title: str, rows: Sequence[tuple[str, float | Decimal | int]], *, 
         parts.append(f'<text x="10" y="{BAR_HEIGHT}" class="chart-label">—</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+STRIP_ROW = 30
+STRIP_LABEL = 150
+STRIP_HEAD = 22
+
+
+def strip_chart(title: str, columns: Sequence[str], rows: Sequence[tuple[str, Sequence[int]]]) -> str:
+    """Small multiples: one row per series (a stage), one column per period (a week), each cell a bar scaled to the
+    largest count with the count written under it; no colour carries meaning, so it reads in grey and in print."""
+    largest = max((n for _, values in rows for n in values), default=0) or 1
+    cell = (WIDTH - STRIP_LABEL) / max(len(columns), 1)
+    height = STRIP_HEAD + max(len(rows), 1) * STRIP_ROW + GAP
+    parts = [
+        f'<svg class="chart strip" role="img" viewBox="0 0 {WIDTH} {height}" width="100%" '
+        f'preserveAspectRatio="xMinYMin meet" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for j, column in enumerate(columns):
+        x = STRIP_LABEL + j * cell + cell / 2
+        parts.append(f'<text x="{x:.1f}" y="14" text-anchor="middle" class="chart-label">{escape(column)}</text>')
+    for i, (label, values) in enumerate(rows):
+        top = STRIP_HEAD + i * STRIP_ROW
+        base = top + STRIP_ROW - 12
+        parts.append(
+            f'<text x="{STRIP_LABEL - 6}" y="{base:.0f}" text-anchor="end" class="chart-label">{escape(label)}</text>'
+        )
+        for j, n in enumerate(values):
+            bar = (STRIP_ROW - 14) * n / largest
+            x = STRIP_LABEL + j * cell
+            parts.append(
+                f'<rect x="{x + cell * 0.2:.1f}" y="{base - bar:.1f}" width="{cell * 0.35:.1f}" height="{bar:.1f}" '
+                f'class="chart-bar"/><text x="{x + cell * 0.6:.1f}" y="{base:.0f}" class="chart-value">{n}</text>'
+            )
+    if not rows:
+        parts.append(f'<text x="10" y="{STRIP_HEAD + BAR_HEIGHT}" class="chart-label">—</text>')
+    parts.append("</svg>")
+    return "".join(parts)

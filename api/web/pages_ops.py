@@ -1,29 +1,30 @@
 """Ops pages: find missions, the needs_attention queue, inspection with the workflow history, audited actions,
-the audit log and the charts (funnel and lead time per stage)."""
+the audit log, the overview (SQL aggregates of the read model, store/ops_views.py) and the charts (funnel and
+time per stage)."""
 
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from babel.dates import format_date
+from babel.numbers import format_currency
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
 from api.routers import ops, ops_missions
 from api.web import actions, forms
-from api.web.charts import bar_chart
+from api.web.charts import bar_chart, strip_chart
 from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
 from api.web.i18n import stage_label, translations
 from domain.actions import Scope
 from domain.stages import Stage
 from store import missions as queries
-from store.models.readmodel import MissionRecord, TimelineEvent
+from store import ops_views as views
+from store.models.readmodel import MissionRecord
 
 router = APIRouter(prefix="/portal/ops", include_in_schema=False)
 
@@ -140,34 +141,38 @@ def audit_log(request: Request, user: WebUser, session: SessionDep) -> Response:
     )
 
 
-def stage_counts(session: Session) -> list[tuple[str, int]]:
-    rows = session.execute(select(MissionRecord.stage, func.count()).group_by(MissionRecord.stage)).all()
-    counts: dict[str, int] = {str(stage): int(n) for stage, n in rows}
-    order = [s.value for s in Stage] + sorted(set(counts) - {s.value for s in Stage})
-    return [(s, int(counts.get(s, 0))) for s in order if s in counts or s in {x.value for x in Stage}]
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
-def lead_times(session: Session, limit: int = 50_000) -> list[tuple[str, float]]:
-    """Average hours spent in each stage, from the timeline: a stage lasts from its event to the next one's."""
-    rows = session.execute(
-        select(TimelineEvent.mission_id, TimelineEvent.at, TimelineEvent.kind)
-        .where((TimelineEvent.kind.like("stage:%")) | (TimelineEvent.kind == "need_submitted"))
-        .where(TimelineEvent.workflow_id.not_like("%:milestone:%"))
-        .order_by(TimelineEvent.mission_id, TimelineEvent.at, TimelineEvent.seq)
-        .limit(limit)
-    ).all()
-    spent: dict[str, list[float]] = defaultdict(list)
-    previous: tuple[uuid.UUID, datetime, str] | None = None
-    for mission_id, at, kind in rows:
-        stage = "need" if kind == "need_submitted" else kind.removeprefix("stage:")
-        if previous is not None and previous[0] == mission_id:
-            spent[previous[2]].append((at - previous[1]).total_seconds() / 3600)
-        previous = (mission_id, at, stage)
-    order = [s.value for s in Stage]
-    return [
-        (s, sum(v) / len(v))
-        for s, v in sorted(spent.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99)
-    ]
+@router.get("/overview")
+def overview(request: Request, user: WebUser, session: SessionDep) -> Response:
+    """The questions ops ask first: where the missions are, how old, what is late, what waits for ops, which fees."""
+    require(user, "ops")
+    lang = language_of(request, user)
+    _ = translations(lang).gettext
+    now = _now()
+    late_total, late = views.overdue(session, now=now)
+    weekly = views.entries_per_week(session, now=now)
+    week_labels = [format_date(start, "d MMM", locale=lang) for start in weekly.weeks]
+    return render(
+        request,
+        "ops_overview.html",
+        user,
+        stages=views.stage_counts(session),
+        ages=views.age_counts(session, now=now),
+        late_total=late_total,
+        late=late,
+        attention=views.attention(session, now=now),
+        fees=[(f, format_currency(f.total, f.currency, locale=lang)) for f in views.pending_fees(session)],
+        weekly=weekly,
+        week_labels=week_labels,
+        weekly_chart=strip_chart(
+            _("Missions entering each stage, per week"),
+            week_labels,
+            [(stage_label(s, lang), counts) for s, counts in weekly.stages],
+        ),
+    )
 
 
 @router.get("/charts")
@@ -175,15 +180,14 @@ def charts(request: Request, user: WebUser, session: SessionDep) -> Response:
     require(user, "ops")
     lang = language_of(request, user)
     _ = translations(lang).gettext
-    counts = stage_counts(session)
-    times = lead_times(session)
+    counts = views.stage_counts(session)
+    times = views.hours_per_stage(session)
     funnel = bar_chart(_("Missions per stage"), [(stage_label(s, lang), n) for s, n in counts])
     lead = bar_chart(
         _("Average time spent in each stage (hours)"),
-        [(stage_label(s, lang), round(h, 1)) for s, h in times],
+        [(stage_label(s, lang), round(h, 1)) for s, h, _n in times],
         unit=" h",
     )
-    total = Counter(dict(counts))
     return render(
         request,
         "ops_charts.html",
@@ -192,5 +196,5 @@ def charts(request: Request, user: WebUser, session: SessionDep) -> Response:
         lead=lead,
         counts=counts,
         times=times,
-        total=sum(total.values()),
+        total=sum(n for _s, n in counts),
     )

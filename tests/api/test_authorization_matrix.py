@@ -252,6 +252,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/portal/ops/attention"): Rule("portal-page"),
     ("GET", "/portal/ops/audit"): Rule("portal-page"),
     ("GET", "/portal/ops/charts"): Rule("portal-page"),
+    ("GET", "/portal/ops/overview"): Rule("portal-page"),  # other roles are sent home (303)
     ("GET", "/portal/ops/missions/{mission_id}"): Rule("portal-page"),  # other roles are sent home (303)
     ("POST", "/portal/ops/missions/{mission_id}/{action}"): Rule("portal-page", body=REASON),
     # a client or expert page; ops are sent to their own mission page (303)

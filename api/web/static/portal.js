@@ -24,6 +24,27 @@
       copy.querySelector("input").focus();
     });
   });
+  // A table wider than the screen scrolls sideways inside its frame: the frame takes the keyboard focus (arrow keys
+  // scroll it) and is announced as a region named after its section's heading. Frames that fit are left alone.
+  function frameScrollingTables() {
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth) {
+        var section = wrap.closest("section[aria-labelledby]");
+        var heading = section ? document.getElementById(section.getAttribute("aria-labelledby")) : null;
+        var caption = wrap.querySelector("caption");
+        var title = (caption || heading || document.querySelector("h1") || {}).textContent || document.title;
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", title.trim());
+      } else if (wrap.getAttribute("role") === "region") {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+      }
+    });
+  }
+  frameScrollingTables();
+  window.addEventListener("resize", frameScrollingTables);
   // Irreversible actions ask first.
   document.querySelectorAll("button.danger").forEach(function (button) {
     button.addEventListener("click", function (event) {
