@@ -60,21 +60,12 @@ def http_error(exc: Exception, what: str) -> HTTPException:
 
 
 async def start_mission(client: Client, settings: Settings, start: StartMission) -> MissionView:
-    """Start (or find, for a retried request) the mission workflow; its id is the business key."""
+    """Start (or find, for a retried request) the mission workflow; its id is the business key. Answered once the
+    need is in the read model (workflows.client.open_mission)."""
     try:
-        await workflow_client.start_mission(
-            client,
-            mission_id=start.mission_id,
-            client_org_id=start.client_org_id,
-            need=start.need,
-            actor=start.actor,
-            task_queue=settings.task_queue,
-            policy=start.policy,
-            documents_task_queue=start.documents_task_queue,
-            matching_task_queue=start.matching_task_queue,
-        )
+        return await workflow_client.open_mission(client, start, task_queue=settings.task_queue)
     except WorkflowAlreadyStartedError:
-        log.info("mission already started: a retried request", mission_id=str(start.mission_id))
+        log.info("mission already ended: a retried request", mission_id=str(start.mission_id))
     except RPCError as exc:
         raise http_error(exc, "mission") from exc
     return await mission_state(client, start.mission_id)

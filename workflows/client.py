@@ -12,8 +12,8 @@ from typing import TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import RawValue, WorkflowIDReusePolicy
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actors import Actor
@@ -48,22 +48,38 @@ async def start_mission(
     search_attributes: bool = True,
 ) -> WorkflowHandle[MissionWorkflow, MissionView]:
     """Start `mission:{id}`. A mission id is never reused: starting it twice fails (WorkflowAlreadyStartedError)."""
+    start = StartMission(
+        mission_id=mission_id,
+        client_org_id=client_org_id,
+        need=need,
+        actor=actor,
+        policy=policy or Policy(),
+        documents_task_queue=documents_task_queue,
+        matching_task_queue=matching_task_queue,
+        search_attributes=search_attributes,
+    )
     return await client.start_workflow(
         MissionWorkflow.run,
-        StartMission(
-            mission_id=mission_id,
-            client_org_id=client_org_id,
-            need=need,
-            actor=actor,
-            policy=policy or Policy(),
-            documents_task_queue=documents_task_queue,
-            matching_task_queue=matching_task_queue,
-            search_attributes=search_attributes,
-        ),
+        start,
         id=mission_workflow_id(mission_id),
         task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
+
+
+async def open_mission(client: Client, start: StartMission, *, task_queue: str) -> MissionView:
+    """Start `mission:{id}` (or join it, for a retried request while it runs) and answer once its need is in the
+    read model: one update-with-start (`opened`), so the API's answer is never ahead of the mission's page, however
+    late a worker picks the first task up. A mission that ended is not started again (WorkflowAlreadyStartedError)."""
+    operation = WithStartWorkflowOperation(
+        MissionWorkflow.run,
+        start,
+        id=mission_workflow_id(start.mission_id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    return await client.execute_update_with_start_workflow(MissionWorkflow.opened, start_workflow_operation=operation)
 
 
 async def send_update(client: Client, mission_id: UUID, update: str, command: Command) -> MissionView:

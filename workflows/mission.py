@@ -68,6 +68,13 @@ class MissionWorkflow:
     def state(self) -> MissionView:
         return self.view
 
+    @workflow.update
+    async def opened(self) -> MissionView:
+        """Sent with the start (update-with-start, workflows.client.open_mission): answered once the need is in the
+        read model, so the mission is on its creator's page when the API answers."""
+        await workflow.wait_condition(lambda: self.mission.recorded)
+        return self.view
+
     @workflow.signal
     def milestone_changed(self, milestone: MilestoneView) -> None:
         """A milestone was accepted, invoiced or ended (workflows/milestone.py). The credit note that cancelled its

@@ -82,6 +82,7 @@ class Mission:
         self.disputes = Disputes(self)
         # a side exit asked for: cancelled or closed, and what becomes of the unpaid invoices
         self.stop: tuple[Stage, str, Actor | None, Settlement] | None = None
+        self.recorded = False  # the need is in the read model (update `opened`)
         self.resume_requested = False  # ops asked to retry the step that failed
         self.new_round = False  # the client asked for another proposal round
         self._window_closed = False  # the proposal or feedback window passed its deadline
@@ -90,6 +91,7 @@ class Mission:
 
     async def run(self) -> MissionView:
         await self.readmodel.event("need_submitted", self.inp.need.title, actor=self.inp.actor)
+        self.recorded = True
         life = asyncio.create_task(self._lifecycle())
         await workflow.wait_condition(lambda: life.done() or self.stop is not None)
         if not life.done():

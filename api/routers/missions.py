@@ -110,7 +110,7 @@ async def create_mission(
         policy=Policy(),
         documents_task_queue=settings.documents_task_queue,
     )
-    # answered once the workflow's first task is done, which wrote the mission to the read model
+    # answered once the need is in the read model (update-with-start: workflows.client.open_mission)
     view = await gateway.start_mission(client, settings, start)
     answer = CreatedMission(mission_id=mission_id, workflow_id=view.workflow_id, stage=view.stage.value)
 
