@@ -108,7 +108,8 @@ def start_mail_catcher(settings: Settings) -> Controller:
     """A local SMTP server keeping every e-mail in a Maildir (`settings.dev_mailbox`), shown at /dev/mailbox."""
     if port_busy(DEV_SMTP_PORT):
         raise RuntimeError(f"port {DEV_SMTP_PORT} is taken: set INNOT_SMTP_URL to use that mail server")
-    settings.dev_mailbox.mkdir(parents=True, exist_ok=True)
+    for folder in ("tmp", "new", "cur"):  # a Maildir: Python's creates them only along with a missing mailbox
+        (settings.dev_mailbox / folder).mkdir(parents=True, exist_ok=True)
     catcher = Controller(Mailbox(settings.dev_mailbox), hostname="127.0.0.1", port=DEV_SMTP_PORT)
     catcher.start()
     return catcher
@@ -147,6 +148,10 @@ def run_dev(settings: Settings) -> int:
                 f"  E-mails sent    {base}/dev/mailbox  (development catcher, SMTP 127.0.0.1:{DEV_SMTP_PORT})"
             )
         console.print(f"  Logs            {VAR}/{{temporal,worker,api}}.log")
+        if settings.environment == "development":
+            from cli.demo_seed import seed_in_dev
+
+            seed_in_dev(settings, base, console)
         console.print("Press Ctrl-C to stop.\n")
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
