@@ -19,11 +19,12 @@ from api.deps import SessionDep, SettingsDep
 from api.routers import messages as message_routes
 from api.routers import missions
 from api.schemas.messages import MessageCreate
-from api.schemas.missions import MissionSummary
+from api.schemas.missions import MissionSummary, NeedSubmission
 from api.views import redact, summary_of
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
 from api.web.i18n import translations
+from api.web.pickers import field_messages
 from domain.actions import Scope
 from domain.mission import MissionView, PendingAction
 from domain.stages import Stage
@@ -34,6 +35,7 @@ from store.models.community import Expert, Membership, User
 from store.models.readmodel import MissionRecord
 
 router = APIRouter(prefix="/portal/missions", include_in_schema=False)
+NEED_FIELDS = tuple(NeedSubmission.model_fields)
 
 STAGE_ORDER = [s.value for s in Stage]
 
@@ -92,6 +94,7 @@ async def post_need(request: Request, user: WebUser, session: SessionDep, settin
             functions=function_choices(lang),
             key=forms.text(form, "idempotency_key") or str(uuid.uuid4()),
             flash=("error", error_text(exc)),
+            field_errors=field_messages(exc, NEED_FIELDS),
         )
     return redirect(
         request,

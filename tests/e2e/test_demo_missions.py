@@ -103,11 +103,12 @@ async def test_the_demo_client_sees_missions_in_five_stages_seeded_once(
     with factory() as session:
         orgs = session.scalars(select(Organisation)).all()
         experts = session.scalars(select(Expert)).all()
-    sirens = [p.siren for p in [*orgs, *experts] if p.siren] + [settings.platform.siren]
-    vats = [p.vat_number for p in [*orgs, *experts] if p.vat_number] + [settings.platform.vat_number]
+    parties: list[Organisation | Expert] = [*orgs, *experts]
+    sirens = [p.siren for p in parties if p.siren] + [settings.platform.siren]
+    vats = [p.vat_number for p in parties if p.vat_number] + [settings.platform.vat_number]
     assert len(orgs) == 1 and len(experts) == 3 and len(vats) == 5
     assert len(set(sirens)) == len(sirens) and len(set(vats)) == len(vats), "two parties share an identifier"
-    for party in [*orgs, *experts]:
+    for party in parties:
         assert party.vat_number is not None and vat.is_valid(party.vat_number)
         assert party.vat_number.startswith(party.country)
         if party.country == "FR":
@@ -115,4 +116,5 @@ async def test_the_demo_client_sees_missions_in_five_stages_seeded_once(
             assert luhn.is_valid(party.siret) and party.siret.startswith(party.siren or "-")
     assert all(iban.is_valid(e.iban or "") for e in experts) and len({e.iban for e in experts}) == 3
     seller = next(e for e in experts if e.vat_number and e.vat_number in text)
-    assert orgs[0].vat_number in text and seller.vat_number != orgs[0].vat_number
+    assert orgs[0].vat_number is not None and orgs[0].vat_number in text
+    assert seller.vat_number != orgs[0].vat_number, "the seller and the buyer of an invoice are two parties"

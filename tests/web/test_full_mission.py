@@ -42,7 +42,8 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
     verify_email(expert, stack.outbox, expert_email)
     client_app, expert_app = enrol_authenticator(client), enrol_authenticator(expert)
 
-    mission = post_need(client, "Monthly close redesign")
+    # skills found by a synonym (FP&A: management control), languages by their names, no key nor ISO code typed
+    mission = post_need(client, "Monthly close redesign", search="FP&A")
     until(client, has(client, ".candidate"), what="the shortlist")
     candidate = client.locator(".candidate").first.inner_text()
     assert "Jean Dupont" in candidate and "Score" in candidate

@@ -31,8 +31,8 @@ def test_a_client_never_sees_another_clients_mission(new_context: Callable[..., 
     activate(stack.sessions, bob_email)
     verify_email(alice, stack.outbox, alice_email)
     verify_email(bob, stack.outbox, bob_email)
-    alice_mission = post_need(alice, "Alpha secret turnaround plan", function="legal", skills="company_law")
-    bob_mission = post_need(bob, "Beta warehouse audit", function="legal", skills="company_law")
+    alice_mission = post_need(alice, "Alpha secret turnaround plan", function="Legal", skills=("Company law",))
+    bob_mission = post_need(bob, "Beta warehouse audit", function="Legal", skills=("Company law",))
 
     bob.goto("/portal/missions")
     assert "Beta warehouse audit" in bob.inner_text("main")
