@@ -68,7 +68,7 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
 
     client.goto(mission)
     until(client, has(client, "button:has-text('Select this proposal')"), what="the proposal to select")
-    assert "4250.00 EUR" in client.locator(".side-by-side").inner_text()
+    assert "€4,250.00" in client.locator(".side-by-side").inner_text(), "an amount as the reader writes it"
     shot(client, "client-mission-proposals")
     client.get_by_role("button", name="Select this proposal").click()
     flash_ok(client)
