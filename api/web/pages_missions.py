@@ -25,6 +25,7 @@ from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
 from api.web.i18n import translations
 from api.web.pickers import field_messages
+from api.web.tracker import tracker_of
 from domain.actions import Scope
 from domain.mission import MissionView, PendingAction
 from domain.stages import Stage
@@ -174,6 +175,7 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         my_actions=my_actions,
         milestone_actions=milestone_actions,
         today=date.today().isoformat(),
+        tracker=tracker_of(view, user, language_of(request, user), names) if view is not None else None,
     )
 
 

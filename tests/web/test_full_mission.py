@@ -69,6 +69,9 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
     client.goto(mission)
     until(client, has(client, "button:has-text('Select this proposal')"), what="the proposal to select")
     assert "€4,250.00" in client.locator(".side-by-side").inner_text(), "an amount as the reader writes it"
+    tracker = client.locator(".tracker")
+    assert tracker.locator("[aria-current=step]").inner_text().endswith("Proposals"), "where the mission is"
+    assert "You: Select a proposal — by" in tracker.inner_text(), "who acts next, and by when"
     shot(client, "client-mission-proposals")
     client.get_by_role("button", name="Select this proposal").click()
     flash_ok(client)
