@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from babel.dates import format_timedelta
+from babel.dates import format_date, format_time, format_timedelta
 
 from api.web.i18n import N_, translations
 from domain.mission import MissionView, PendingAction
@@ -60,6 +60,7 @@ class NextAction:
     mine: bool
     due: datetime | None
     countdown: str  # "in 3 days", "2 hours ago"
+    due_text: str  # the date and time as the reader writes them (UTC)
     overdue: bool
     milestone: int | None = None
 
@@ -115,8 +116,12 @@ def tracker_of(
         due = action.due or (deadlines.get(action.deadline) if action.deadline else None)
         label = TASK_LABELS.get(action.action)
         what = gettext(label) if label else action.title or action.action.replace("_", " ")
-        countdown = format_timedelta(due - now, add_direction=True, locale=lang) if due else ""
-        found.append(NextAction(who, what, mine, due, countdown, bool(due and due < now), milestone))
+        countdown = due_text = ""
+        if due is not None:
+            countdown = format_timedelta(due - now, add_direction=True, locale=lang)
+            day, hour = format_date(due, "medium", locale=lang), format_time(due, "short", tzinfo=UTC, locale=lang)
+            due_text = f"{day} {hour} UTC"
+        found.append(NextAction(who, what, mine, due, countdown, due_text, bool(due and due < now), milestone))
     far = datetime.max.replace(tzinfo=UTC)
     found.sort(key=lambda a: (not a.mine, a.due or far))
     return Tracker(steps, exit_, found)

@@ -124,7 +124,10 @@ def post_need(
     page.get_by_label("Languages required").select_option(label="English")
     page.get_by_label("Daily budget, low").fill("600")
     page.get_by_label("Daily budget, high").fill("1200")
-    page.get_by_label("Start date").fill((date.today() + timedelta(days=14)).isoformat())
+    start = date.today() + timedelta(days=14)
+    page.get_by_label("Start date").fill(start.isoformat())
+    # whatever the browser's own date format, the chosen day is written out in the page's language under the field
+    assert page.locator("#f-start_date + .date-echo").inner_text().endswith(f"{start.day}, {start.year}")
     page.get_by_label("Duration (days)").fill("30")
     page.get_by_role("button", name="Post the need").click()
     page.wait_for_url("**/portal/missions/*-*")

@@ -74,6 +74,20 @@
       if (search.value && visible.length === 1) { visible[0].checked = true; search.value = ""; filter(); visible[0].focus(); }
     });
   });
+  // Date fields: a browser draws them in its own language, whatever the page's; under each, the chosen date is
+  // written out in the page's language (e.g. "lundi 18 janvier 2027"), so nobody wonders whether 03/01 is March.
+  document.querySelectorAll("input[type=date]").forEach(function (input) {
+    if (!window.Intl || !Intl.DateTimeFormat) { return; }
+    var echo = document.createElement("small");
+    echo.className = "date-echo";
+    echo.setAttribute("aria-live", "polite");
+    var format = new Intl.DateTimeFormat(input.getAttribute("lang") || document.documentElement.lang, { dateStyle: "full", timeZone: "UTC" });
+    function show() { echo.textContent = input.value ? format.format(new Date(input.value + "T00:00:00Z")) : ""; }
+    input.insertAdjacentElement("afterend", echo);
+    input.addEventListener("input", show);
+    input.addEventListener("change", show);
+    show();
+  });
   // Irreversible actions ask first.
   document.querySelectorAll("button.danger").forEach(function (button) {
     button.addEventListener("click", function (event) {
