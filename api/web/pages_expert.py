@@ -17,6 +17,7 @@ from api.schemas.profiles import ExpertProfileUpdate
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
 from api.web.i18n import translations
+from api.web.pickers import field_messages
 from store import missions as queries
 from store.models.readmodel import MissionRecord
 
@@ -83,6 +84,15 @@ async def save_profile(request: Request, user: WebUser, session: SessionDep) -> 
     form = await request.form()
     try:
         experts.update_profile(_profile_update(form), user, session)
-    except ValidationError as exc:
-        return redirect(request, "/portal/profile", error=error_text(exc))
+    except ValidationError as exc:  # the form again, as sent, each message under its field
+        return render(
+            request,
+            "profile.html",
+            user,
+            422,
+            expert=experts.read_profile(user, session),
+            form_values=forms.values(form),
+            field_errors=field_messages(exc, tuple(ExpertProfileUpdate.model_fields)),
+            flash=("error", error_text(exc)),
+        )
     return redirect(request, "/portal/profile", ok=translations(language_of(request, user)).gettext("Profile saved."))

@@ -16,6 +16,7 @@ from tests.web.steps import (
     flash_ok,
     has,
     log_in,
+    pick_skills,
     post_need,
     register_client,
     register_expert,
@@ -41,6 +42,15 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
     verify_email(client, stack.outbox, client_email)
     verify_email(expert, stack.outbox, expert_email)
     client_app, expert_app = enrol_authenticator(client), enrol_authenticator(expert)
+
+    # the profile, through the same pickers: one more skill (found by its French name typed without its accent)
+    expert.goto("/portal/profile")
+    pick_skills(expert, "Valuation", search="evaluation")
+    expert.get_by_label("Languages you work in").select_option(label=["English", "French", "Spanish"])
+    expert.get_by_role("button", name="Save").click()
+    flash_ok(expert)
+    assert expert.get_by_label("Valuation", exact=True).is_checked()
+    assert expert.get_by_label("Management control", exact=True).is_checked(), "the skills chosen at registration"
 
     # skills found by a synonym (FP&A: management control), languages by their names, no key nor ISO code typed
     mission = post_need(client, "Monthly close redesign", search="FP&A")
