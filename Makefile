@@ -33,7 +33,7 @@ sysdeps:
 LOCALE := api/web/locale
 messages: install
 	$(BIN)/pybabel -q extract -F babel.cfg --add-location=file --sort-output --no-wrap -c Translators: \
-		--project=innot --copyright-holder="the innot authors" -o $(LOCALE)/messages.pot api
+		--project=innot --copyright-holder="the innot authors" -o $(LOCALE)/messages.pot .
 	$(BIN)/pybabel -q update -i $(LOCALE)/messages.pot -d $(LOCALE) --ignore-obsolete --no-wrap \
 		--ignore-pot-creation-date
 

@@ -12,13 +12,15 @@ from activities.invoices import InvoiceActivities
 
 class DocumentActivities(ContractActivities, InvoiceActivities):
     def all(self) -> list[Callable[..., Any]]:
-        """The activities to register on the documents task queue (sync: give the worker a thread pool). The credit
-        note is not among them: no process issues one yet (the ledger and the transparency page count them)."""
+        """The activities to register on the documents task queue (sync: give the worker a thread pool). A mission
+        issues a credit note when it ends with unpaid invoices to cancel (workflows/mission_process.py)."""
         return [
             self.render_contract,
             self.sign_contract,
             self.seal_contract,
             self.issue_mission_invoice,
             self.issue_fee_invoice,
+            self.issue_credit_note,
+            self.issue_payment_reminder,
             self.record_fee_paid,
         ]

@@ -7,19 +7,28 @@ issued (by its idempotency key), never a second one, and the numbering stays gap
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import select
 from temporalio import activity
 
 from activities.paperwork import DocumentWork, expert_party, fail, org_party
-from documents.invoices import render_invoice
-from domain.documents import CreditNoteRequest, FeeInvoiceRequest, FeePaidRequest, IssuedInvoice, MissionInvoiceRequest
+from documents.invoices import render_invoice, render_payment_reminder
+from domain.documents import (
+    CreditNoteRequest,
+    FeeInvoiceRequest,
+    FeePaidRequest,
+    IssuedDocument,
+    IssuedInvoice,
+    MissionInvoiceRequest,
+    PaymentReminderRequest,
+)
 from domain.fx import eur_rate_for_vat
-from domain.invoice import Invoice, InvoiceLine, PrecedingInvoice
+from domain.invoice import Invoice, InvoiceKind, InvoiceLine, Party, PrecedingInvoice
 from domain.money import Money
-from domain.vat import VatResolutionError, resolve_vat
+from domain.vat import SellerRegime, VatResolutionError, vat_between
 from store.db import transaction
 from store.legal import InvoiceDraft, issue_invoice, series_key
 from store.models.community import Expert, Organisation
@@ -78,6 +87,43 @@ class InvoiceActivities(DocumentWork):
                 due_date=current.due_date,
             )
 
+    def _one_line_invoice(
+        self,
+        kind: InvoiceKind,
+        number: str,
+        request: MissionInvoiceRequest | FeeInvoiceRequest,
+        *,
+        seller: Party,
+        regime: SellerRegime,
+        buyer: Party,
+        description: str,
+        service_date: date,
+        issued_on_behalf_by: str | None = None,
+        contract_reference: str | None = None,
+    ) -> Invoice:
+        """An invoice of one line for `request.amount`, with the VAT treatment of the seller's supply to the buyer
+        (`VatResolutionError` where none is lawful) and, for another currency than EUR, the rate its VAT is shown
+        at in EUR."""
+        vat = vat_between(seller.tax_party(regime), buyer.tax_party())
+        eur_rate, eur_rate_date = eur_rate_for_vat(request.amount.currency, self._settings.exchange_rates.table())
+        return Invoice(
+            kind=kind,
+            number=number,
+            issue_date=request.issue_date,
+            service_date=service_date,
+            due_date=request.issue_date + timedelta(days=request.due_days),
+            currency=request.amount.currency,
+            vat_eur_rate=eur_rate,
+            vat_eur_rate_date=eur_rate_date,
+            language=request.language,
+            seller=seller,
+            buyer=buyer,
+            lines=[InvoiceLine(description=description, quantity=Decimal(1), unit_price=request.amount.amount)],
+            vat=vat,
+            issued_on_behalf_by=issued_on_behalf_by,
+            contract_reference=contract_reference,
+        )
+
     def _issue(self, draft: InvoiceDraft) -> IssuedInvoice:
         try:
             record, _created = issue_invoice(self._sessions, draft)
@@ -94,35 +140,20 @@ class InvoiceActivities(DocumentWork):
                 raise fail("unknown expert or client organisation", "UnknownParty")
             if expert.billing_mandate_accepted_on is None:
                 raise fail("the expert has not accepted the billing mandate", "NoBillingMandate")
-            seller, buyer, regime = expert_party(s, expert), org_party(org), expert.vat_regime
+            seller, buyer = expert_party(s, expert), org_party(org)
+            regime = cast(SellerRegime, expert.vat_regime)  # one of them: checked at registration
         platform = self._settings.platform.legal_name
 
         def build(number: str) -> Invoice:
-            vat = resolve_vat(
-                seller_country=seller.address.country,
-                seller_regime=regime,  # type: ignore[arg-type]
-                seller_vat_number=seller.vat_number,
-                seller_tax_id=seller.tax_id,
-                buyer_country=buyer.address.country,
-                buyer_vat_number=buyer.vat_number,
-            )
-            eur_rate = eur_rate_for_vat(request.amount.currency, self._settings.exchange_rates.table())
-            return Invoice(
-                kind="mission_invoice",
-                number=number,
-                issue_date=request.issue_date,
-                service_date=request.service_date,
-                due_date=request.issue_date + timedelta(days=request.due_days),
-                currency=request.amount.currency,
-                vat_eur_rate=eur_rate[0],
-                vat_eur_rate_date=eur_rate[1],
-                language=request.language,
+            return self._one_line_invoice(
+                "mission_invoice",
+                number,
+                request,
                 seller=seller,
+                regime=regime,
                 buyer=buyer,
-                lines=[
-                    InvoiceLine(description=request.description, quantity=Decimal(1), unit_price=request.amount.amount)
-                ],
-                vat=vat,
+                description=request.description,
+                service_date=request.service_date,
                 issued_on_behalf_by=platform,
                 contract_reference=str(request.contract_id)[:35],
             )
@@ -154,35 +185,17 @@ class InvoiceActivities(DocumentWork):
         seller, fr = self._platform, request.language == "fr"
 
         def build(number: str) -> Invoice:
-            vat = resolve_vat(
-                seller_country=seller.address.country,
-                seller_regime="vat_registered",
-                seller_vat_number=seller.vat_number,
-                buyer_country=buyer.address.country,
-                buyer_vat_number=buyer.vat_number,
-            )
-            label = "Cotisation annuelle" if fr else "Yearly registration fee"
-            eur_rate = eur_rate_for_vat(request.amount.currency, self._settings.exchange_rates.table())
-            return Invoice(
-                kind="fee_invoice",
-                number=number,
-                issue_date=request.issue_date,
-                service_date=request.term_start,
-                due_date=request.issue_date + timedelta(days=request.due_days),
-                currency=request.amount.currency,
-                vat_eur_rate=eur_rate[0],
-                vat_eur_rate_date=eur_rate[1],
-                language=request.language,
+            period = f"{request.term_start.isoformat()} – {request.term_end.isoformat()}"
+            description = f"{'Cotisation annuelle' if fr else 'Yearly registration fee'} {period}"
+            return self._one_line_invoice(
+                "fee_invoice",
+                number,
+                request,
                 seller=seller,
+                regime="vat_registered",
                 buyer=buyer,
-                vat=vat,
-                lines=[
-                    InvoiceLine(
-                        description=f"{label} {request.term_start.isoformat()} – {request.term_end.isoformat()}",
-                        quantity=Decimal(1),
-                        unit_price=request.amount.amount,
-                    )
-                ],
+                description=description,
+                service_date=request.term_start,
             )
 
         return self._issue(
@@ -234,6 +247,34 @@ class InvoiceActivities(DocumentWork):
                 corrects_invoice_id=original_id,
             )
         )
+
+    @activity.defn
+    def issue_payment_reminder(self, request: PaymentReminderRequest) -> IssuedDocument:
+        """The reminder document of an unpaid invoice, with the late-payment interest and the 40 EUR recovery
+        indemnity owed on its issue date; once per reminder number (a retry returns the one issued)."""
+        number = f"{request.invoice_number}-R{request.reminder}"
+        with self._sessions() as s:
+            done = s.scalar(
+                select(DocumentRecord).where(DocumentRecord.kind == "payment_reminder", DocumentRecord.number == number)
+            )
+            if done is not None:
+                return IssuedDocument(document_id=done.id, kind="payment_reminder", sha256=done.sha256, number=number)
+            original = s.scalar(select(InvoiceRecord).where(InvoiceRecord.number == request.invoice_number))
+            if original is None:
+                raise fail(f"unknown invoice {request.invoice_number}", "UnknownInvoice")
+            invoice, mission_id = Invoice.model_validate(original.snapshot), original.mission_id
+        platform = self._settings.platform.legal_name
+        pdf = render_payment_reminder(self._renderer, invoice, on=request.issue_date, platform_name=platform)
+        stored = self._store_pdf(pdf)
+        with transaction(self._sessions) as s:
+            doc = s.scalar(
+                select(DocumentRecord).where(DocumentRecord.kind == "payment_reminder", DocumentRecord.number == number)
+            )
+            if doc is None:  # not recorded by a concurrent attempt meanwhile
+                doc = self._save_document(
+                    s, stored, kind="payment_reminder", language=invoice.language, mission_id=mission_id, number=number
+                )
+            return IssuedDocument(document_id=doc.id, kind="payment_reminder", sha256=doc.sha256, number=number)
 
     @activity.defn
     def record_fee_paid(self, request: FeePaidRequest) -> bool:

@@ -1,5 +1,5 @@
 """Sending e-mail over SMTP (the standard library's client), and writing notices as e-mails from Jinja2 templates
-in the recipient's language."""
+in the recipient's language (the platform's one gettext catalogue, config.i18n)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from config.i18n import translations
 from domain.notices import render
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "email"
@@ -94,7 +95,7 @@ class Writer:
 
     def __init__(self, sender: str, gettext_for: Callable[[str], Callable[[str], str]] | None = None) -> None:
         self.sender = sender
-        self._gettext_for = gettext_for or (lambda _lang: lambda text: text)
+        self._gettext_for = gettext_for or (lambda lang: translations(lang).gettext)
         self._env = Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), keep_trailing_newline=True
         )

@@ -3,8 +3,19 @@
 party: in the portal's feed at once, and by e-mail as each person chose (immediately, in the daily digest, or not
 at all; legal notices always go out).
 
-Delivery is idempotent per person: one row per (notice, person) records the e-mail as sent once the server
-accepted it, so a retried activity (a worker killed, the mail server down) sends what is left and nothing twice.
+Delivery per person, and what holds when things break. One row per (notice, person) carries the e-mail's state:
+`pending` -> `sending` (claimed: committed before the message is handed to the server) -> `sent` (committed once
+the server accepted it), or `failed` (a permanent refusal, a bounce: kept for ops, not retried). A temporary failure
+(server down, timeout) puts the row back to `pending` with the error, and the activity raises so that Temporal
+retries it with back-off; rows already `sent` are never sent again. So:
+
+- a notice is e-mailed at least once to each person whose row is not `failed`, however often the worker dies or the
+  server is down (within the activity's schedule-to-close deadline; after that the row stays visible to ops);
+- it is e-mailed at most once unless the worker dies (or its attempt times out) between the server's acceptance
+  and the commit of `sent`, a window of one round trip to the database. SMTP has no exactly-once: in that window a
+  retry sends the message again, and it then carries the same Message-ID (fixed per row when the row is created),
+  by which mail clients and servers recognise a repeat. A row left in `sending` is exactly such a case, or an
+  attempt still under way.
 """
 
 from __future__ import annotations
@@ -79,7 +90,7 @@ class NotifyActivities:
             return 0
         with self._sessions() as s:
             row = s.get_one(NoticeRecipient, recipient_id)
-            if row.email_status != "pending":
+            if row.email_status not in ("pending", "sending"):  # `sending`: a previous attempt died mid-send
                 return 0
             notice = s.get_one(Notification, row.notification_id)
             user = s.get_one(User, row.user_id)
@@ -92,7 +103,7 @@ class NotifyActivities:
                 link=self._link(notice),
             )
             message = self._writer.message(letter, row.message_id)
-            row.email_attempts += 1
+            row.email_status, row.email_attempts = "sending", row.email_attempts + 1  # the claim, before the send
             s.commit()
             try:
                 self._server.send(message)
@@ -100,8 +111,8 @@ class NotifyActivities:
                 row.email_status, row.email_error = "failed", str(exc)[:2000]
                 s.commit()
                 return 0
-            except (smtplib.SMTPException, OSError) as exc:
-                row.email_error = f"{type(exc).__name__}: {exc}"[:2000]
+            except (smtplib.SMTPException, OSError) as exc:  # nothing accepted: pending again, retried
+                row.email_status, row.email_error = "pending", f"{type(exc).__name__}: {exc}"[:2000]
                 s.commit()
                 raise
             row.email_status, row.emailed_at, row.email_error = "sent", datetime.now(UTC), None
@@ -173,7 +184,7 @@ def fan_out(s: Session, notice: Notification, message_id: Callable[[str], str]) 
         s.add(row)
         known[user.id] = row
     s.flush()
-    return [r.id for r in known.values() if r.email_status == "pending"]
+    return [r.id for r in known.values() if r.email_status in ("pending", "sending")]
 
 
 def _subject_title(s: Session, notice: Notification) -> str:

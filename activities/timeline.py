@@ -303,13 +303,18 @@ def refresh_detail(s: Session, mission_id: UUID, *, new_entries: Sequence[dict[s
     if found is None:
         return
     known = (found.detail or {}).get("timeline") if new_entries else None
-    if known is not None:
-        timeline = sorted([*known, *new_entries], key=_timeline_order)
-    else:
+    timeline = sorted([*known, *new_entries], key=_timeline_order) if known is not None else None
+    c.execute(_SET_DETAIL, {"_mission": mission_id, "detail": mission_detail(c, mission_id, timeline=timeline)})
+
+
+def mission_detail(c: Connection, mission_id: UUID, *, timeline: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The detail view built from the read-model tables (the timeline too unless given). The projection stores it;
+    the API builds it for a row whose stored detail a migration cleared, until the mission's next event."""
+    if timeline is None:
         timeline = [_timeline_entry(e) for e in c.execute(_TIMELINE, {"mission": mission_id})]
     milestones = c.execute(_MILESTONE_ROWS, {"mission": mission_id})
     tasks = c.execute(_OPEN_TASKS, {"mission": mission_id})
-    detail = {
+    return {
         "timeline": timeline,
         "milestones": [
             {
@@ -340,4 +345,3 @@ def refresh_detail(s: Session, mission_id: UUID, *, new_entries: Sequence[dict[s
             for t in tasks
         ],
     }
-    c.execute(_SET_DETAIL, {"_mission": mission_id, "detail": detail})

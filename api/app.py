@@ -22,10 +22,12 @@ from api.routers import (
     clients,
     codec,
     devmail,
+    disputes,
     experts,
     health,
     memberships,
     messages,
+    mission_documents,
     missions,
     notifications,
     ops,
@@ -123,7 +125,8 @@ def create_app(
         allow_credentials=True,
     )
     accounts = (auth, account, two_factor)
-    routers = (health, *accounts, missions, messages, notifications, clients, experts, memberships, ops, ops_missions)
+    parties = (missions, mission_documents, disputes, messages, notifications, clients, experts, memberships)
+    routers = (health, *accounts, *parties, ops, ops_missions)
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

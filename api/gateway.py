@@ -14,6 +14,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
+from domain.dispute import DisputeView
 from domain.mission import Command, MilestoneView, MissionView, StartMission
 from workflows import client as workflow_client
 
@@ -107,6 +108,13 @@ async def milestone_update(
         return await workflow_client.send_milestone_update(client, mission_id, number, update, command)
     except UPDATE_ERRORS as exc:
         raise http_error(exc, "milestone") from exc
+
+
+async def dispute_update(client: Client, mission_id: UUID, number: int, update: str, command: Command) -> DisputeView:
+    try:
+        return await workflow_client.send_dispute_update(client, mission_id, number, update, command)
+    except UPDATE_ERRORS as exc:
+        raise http_error(exc, "dispute") from exc
 
 
 async def history_events(client: Client, workflow_id: str) -> list[dict[str, Any]]:

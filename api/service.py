@@ -14,11 +14,12 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, overload
+from typing import Any
 
 import anyio
 from fastapi import HTTPException, status
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
@@ -29,8 +30,10 @@ from api.second_factor import confirm_presence
 from api.views import redact
 from config.settings import Settings
 from domain.actions import Action, Scope, Who
+from domain.dispute import DisputeView, dispute_workflow_id
 from domain.mission import (
     Command,
+    Evidence,
     MilestoneView,
     MissionView,
     SelectProposal,
@@ -40,9 +43,10 @@ from domain.mission import (
 from domain.vat import TaxParty, invoiceable
 from store.access import visible_mission
 from store.models.community import AuditEntry, Expert, Organisation, User
+from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord
 
-View = MissionView | MilestoneView
+View = MissionView | MilestoneView | DisputeView  # an action's answer: the new state of what it acted on
 
 
 def command_of(action: Action, user: User, fields: BaseModel | Mapping[str, Any]) -> Command:
@@ -58,48 +62,6 @@ def _otp_of(fields: BaseModel | Mapping[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-@overload
-async def act(
-    session: Session,
-    client: Client,
-    *,
-    user: User,
-    mission_id: uuid.UUID,
-    action: Action,
-    fields: BaseModel | Mapping[str, Any],
-    number: None = None,
-    settings: Settings | None = None,
-) -> MissionView: ...
-
-
-@overload
-async def act(
-    session: Session,
-    client: Client,
-    *,
-    user: User,
-    mission_id: uuid.UUID,
-    action: Action,
-    fields: BaseModel | Mapping[str, Any],
-    number: int,
-    settings: Settings | None = None,
-) -> MilestoneView: ...
-
-
-@overload
-async def act(
-    session: Session,
-    client: Client,
-    *,
-    user: User,
-    mission_id: uuid.UUID,
-    action: Action,
-    fields: BaseModel | Mapping[str, Any],
-    number: int | None,
-    settings: Settings | None = None,
-) -> View: ...
-
-
 async def act(
     session: Session,
     client: Client,
@@ -111,9 +73,10 @@ async def act(
     number: int | None = None,
     settings: Settings | None = None,
 ) -> View:
-    """Carry out `action` on the mission (or its milestone `number`) for `user`; answer the new state as the user
-    may see it. `settings` carry the key that opens the user's second factor, for the acts that need one."""
-    if (action.scope is Scope.MILESTONE) != (number is not None):
+    """Carry out `action` on the mission (or its milestone or dispute `number`) for `user`; answer the new state as
+    the user may see it: the mission's view, or the milestone's or dispute's when `number` is given. `settings` carry
+    the key that opens the user's second factor, for the acts that need one."""
+    if (action.scope is not Scope.MISSION) != (number is not None):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{action.summary}: no such action here")
     command = command_of(action, user, fields)
     await anyio.to_thread.run_sync(partial(_check_access, session, user, mission_id, action))
@@ -121,15 +84,25 @@ async def act(
         if settings is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"{action.summary}: needs a second factor, not here")
         confirm_presence(settings, user, _otp_of(fields), action.summary.lower())
+    evidence = getattr(command, "evidence", None)
+    if evidence:
+        await anyio.to_thread.run_sync(partial(_check_evidence, session, mission_id, evidence))
     if isinstance(command, SelectProposal):
         # read, then give the pooled connection back before the wait on the workflow (as _check_access does): a
         # transaction left open would be rolled back on a dead connection after the answer (a database outage)
         await anyio.to_thread.run_sync(partial(_check_invoiceable, session, mission_id, command.expert_id))
-    target = mission_workflow_id(mission_id) if number is None else milestone_workflow_id(mission_id, number)
+    if number is None:
+        target = mission_workflow_id(mission_id)
+    elif action.scope is Scope.DISPUTE:
+        target = dispute_workflow_id(mission_id, number)
+    else:
+        target = milestone_workflow_id(mission_id, number)
     try:
         view: View
         if number is None:
             view = await gateway.mission_update(client, mission_id, action.update, command)
+        elif action.scope is Scope.DISPUTE:
+            view = await gateway.dispute_update(client, mission_id, number, action.update, command)
         else:
             view = await gateway.milestone_update(client, mission_id, number, action.update, command)
     except HTTPException as exc:
@@ -137,6 +110,25 @@ async def act(
             await _audit(session, user, action, target, command, f"refused: {exc.detail}")
         raise
     return redact(view, user) if isinstance(view, MissionView) else view
+
+
+def _check_evidence(session: Session, mission_id: uuid.UUID, evidence: list[Evidence]) -> None:
+    """422 for evidence that is no file uploaded to this mission (`POST /missions/{id}/evidence`)."""
+    ids = [e.document_id for e in evidence]
+    found = set(
+        session.scalars(
+            select(DocumentRecord.id).where(
+                DocumentRecord.id.in_(ids), DocumentRecord.mission_id == mission_id, DocumentRecord.kind == "evidence"
+            )
+        )
+    )
+    release_connection(session)
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"evidence: not uploaded to this mission (POST /missions/{mission_id}/evidence): {', '.join(missing)}",
+        )
 
 
 def _check_invoiceable(session: Session, mission_id: uuid.UUID, expert_id: uuid.UUID) -> None:

@@ -17,7 +17,9 @@ from documents.uploads import ACCEPTED, CheckedFile, RefusedFile, check_upload, 
 from store.models.legal import DocumentRecord
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-UPLOADED_KINDS = frozenset({"deliverable"})  # documents whose bytes a member sent; the others the platform issued
+UPLOADED_KINDS = frozenset(
+    {"deliverable", "evidence"}
+)  # documents whose bytes a member sent; the others the platform issued
 # The media types a download may have, for the OpenAPI document.
 DOWNLOAD_CONTENT: dict[str, dict[str, str]] = {
     "application/pdf": {},

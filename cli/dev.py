@@ -108,8 +108,7 @@ def start_mail_catcher(settings: Settings) -> Controller:
     """A local SMTP server keeping every e-mail in a Maildir (`settings.dev_mailbox`), shown at /dev/mailbox."""
     if port_busy(DEV_SMTP_PORT):
         raise RuntimeError(f"port {DEV_SMTP_PORT} is taken: set INNOT_SMTP_URL to use that mail server")
-    for folder in ("tmp", "new", "cur"):  # a Maildir: Python's creates them only along with a missing mailbox
-        (settings.dev_mailbox / folder).mkdir(parents=True, exist_ok=True)
+    settings.dev_mailbox.parent.mkdir(parents=True, exist_ok=True)  # the Maildir itself (tmp, new, cur): by Mailbox
     catcher = Controller(Mailbox(settings.dev_mailbox), hostname="127.0.0.1", port=DEV_SMTP_PORT)
     catcher.start()
     return catcher

@@ -131,6 +131,8 @@ def create_ops_user(
     """Create a platform staff account. Ops accounts are created here only, never through the API."""
     from pydantic import TypeAdapter, ValidationError
 
+    from api import second_factor
+    from api.routers.two_factor import enrol_at_creation
     from api.schemas.accounts import AccountCreate
     from api.security import hash_password
     from store.accounts import DuplicateEmail, create_user
@@ -150,14 +152,19 @@ def create_ops_user(
             user = create_user(
                 session, email=str(account.email), full_name=name, password_hash=password_hash, role="ops"
             )
+            session.flush()
+            secret, codes = enrol_at_creation(session, settings, user)
     except DuplicateEmail as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     console.print(f"ops account {user.email} created ({user.id})")
-    console.print(
-        "Before any ops route: log in and enrol an authenticator app on the Security page (/portal/security), "
-        "or POST /auth/totp/setup then /auth/totp/enable; it is asked at every login after that."
-    )
+    console.print("Its second factor is enrolled now (ops must have one); shown only this once, hand it over safely:")
+    typer.echo(f"authenticator key: {secret}")  # plain lines: nothing wrapped or styled in a secret
+    typer.echo(f"otpauth URI (scan as a QR code): {second_factor.otpauth_uri(secret, user.email)}")
+    typer.echo("recovery codes (each replaces the app for one login):")
+    for code in codes:
+        typer.echo(f"  {code}")
+    console.print("Every login asks for the authenticator's code (or a recovery code).")
 
 
 @app.command()

@@ -21,7 +21,7 @@ from temporalio.client import Client
 from api import gateway, service
 from config.settings import get_settings
 from config.temporal import connect
-from domain.actions import Who, find
+from domain.actions import Scope, Who, find
 from store import missions as queries
 from store.db import make_session_factory, shared_engine
 from store.models.community import User
@@ -113,7 +113,49 @@ def register(app: typer.Typer) -> None:
 
     _reason_action("pause", "pause", "Pause a mission (its timers stop counting).")
     _reason_action("resume", "resume", "Resume a paused mission, or retry after needs_attention.")
-    _reason_action("cancel", "cancel", "Cancel a mission.")
+
+    @app.command("cancel")
+    def cancel(
+        mission_id: uuid.UUID,
+        reason: Reason,
+        as_: As,
+        unpaid: Annotated[
+            str, typer.Option(help="after the contract: keep the unpaid invoices due (keep) or credit them (credit)")
+        ] = "keep",
+    ) -> None:
+        """Cancel a mission (after the contract: accepted work stays invoiced; unpaid invoices kept or credited)."""
+
+        async def work(session: Session, client: Client) -> None:
+            user = _ops_user(session, as_)
+            fields = {"reason": reason, "unpaid_invoices": unpaid}
+            action = find(Who.OPS, "cancel")
+            view = await service.act(session, client, user=user, mission_id=mission_id, action=action, fields=fields)
+            console.print(f"{mission_id}: cancel done, stage {view.stage.value}")
+
+        _run(work)
+
+    @app.command("decide-dispute")
+    def decide_dispute(
+        mission_id: uuid.UUID,
+        number: Annotated[int, typer.Option(help="the dispute's number (the mission's `disputes`)")],
+        outcome: Annotated[str, typer.Option(help="continue | partial | redo | end")],
+        reason: Reason,
+        as_: As,
+        amount: Annotated[str | None, typer.Option(help="partial: the accepted amount, excluding tax")] = None,
+        new_due: Annotated[datetime | None, typer.Option(help="redo: the new due date-time (ISO, with zone)")] = None,
+    ) -> None:
+        """Decide a dispute after mediation."""
+
+        async def work(session: Session, client: Client) -> None:
+            user = _ops_user(session, as_)
+            fields = {"outcome": outcome, "reason": reason, "amount": amount, "new_due": new_due}
+            action = find(Who.OPS, "decide_dispute", Scope.DISPUTE)
+            view = await service.act(
+                session, client, user=user, mission_id=mission_id, action=action, fields=fields, number=number
+            )
+            console.print(f"{mission_id}: dispute {number} decided ({outcome}); dispute {view.stage.value}")
+
+        _run(work)
 
     @app.command("extend")
     def extend(

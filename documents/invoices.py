@@ -4,10 +4,12 @@ PDF/A-3b once with the XML attached and the Factur-X XMP."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from documents.facturx import build_cii_xml, check_xsd, facturx_extras, french_notes, payment_terms_text
 from documents.rendering import Renderer
 from domain.invoice import Invoice
+from domain.late_payment import late_charges
 
 
 @dataclass(frozen=True)
@@ -39,13 +41,17 @@ def render_invoice(renderer: Renderer, invoice: Invoice, *, platform_name: str) 
     return RenderedInvoice(pdf=pdf, xml=xml)
 
 
-def render_payment_reminder(renderer: Renderer, invoice: Invoice, *, days_late: int, platform_name: str) -> bytes:
-    """A reminder for an unpaid invoice (a plain PDF/A: the invoice itself stays the legal document)."""
+def render_payment_reminder(renderer: Renderer, invoice: Invoice, *, on: date, platform_name: str) -> bytes:
+    """A reminder for an unpaid invoice on `on` (a plain PDF/A: the invoice itself stays the legal document), with
+    the late-payment interest and the fixed recovery indemnity owed by then (domain.late_payment)."""
+    charges = late_charges(invoice, on)
     return renderer.pdf(
         "reminder.html",
         language=invoice.language,
         title=f"{invoice.number} — reminder",
         invoice=invoice,
-        days_late=days_late,
+        days_late=charges.days_late,
+        charges=charges,
+        on=on,
         platform_name=platform_name,
     )

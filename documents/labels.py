@@ -62,6 +62,9 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder_intro": "Sauf erreur de notre part, la facture suivante reste impayée :",
         "outstanding": "Reste dû",
         "days_late": "Jours de retard",
+        "late_interest": "Pénalités de retard",
+        "recovery_indemnity": "Indemnité forfaitaire pour frais de recouvrement (art. L441-10 C. com.)",
+        "total_due": "Total dû",
         "reminder_outro": "Merci de procéder au règlement "
         "dans les meilleurs délais. Des pénalités de retard et l'indemnité forfaitaire de 40 EUR "
         "sont exigibles.",
@@ -125,6 +128,9 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder_intro": "According to our records, the following invoice is unpaid:",
         "outstanding": "Outstanding",
         "days_late": "Days overdue",
+        "late_interest": "Late-payment interest",
+        "recovery_indemnity": "Fixed recovery indemnity (French Commercial Code art. L441-10)",
+        "total_due": "Total due",
         "reminder_outro": "Please pay it without delay. "
         "Late payment penalties and the fixed 40 EUR recovery indemnity are due.",
     },

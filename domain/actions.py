@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain import dispute
 from domain import mission as cmds
 
 
@@ -29,13 +30,14 @@ class Who(StrEnum):
 class Scope(StrEnum):
     MISSION = "mission"
     MILESTONE = "milestone"
+    DISPUTE = "dispute"  # the mission's dispute `number` (a child workflow, workflows/dispute.py)
 
 
 @dataclass(frozen=True)
 class Action:
     who: Who
     update: str  # the workflow update's name
-    command: type[cmds.Command]
+    command: type[cmds.Command]  # its update's input
     path: str  # the route's last segment(s), under the mission's (or the milestone's) URL
     summary: str
     scope: Scope = Scope.MISSION
@@ -47,18 +49,20 @@ class Action:
     @property
     def name(self) -> str:
         """Unique across the catalogue (`client:cancel` and `ops:cancel` are two actions of one update)."""
-        return f"{self.who}:{self.update}" if self.scope is Scope.MISSION else f"{self.who}:milestone_{self.update}"
+        return f"{self.who}:{self.update}" if self.scope is Scope.MISSION else f"{self.who}:{self.scope}_{self.update}"
 
     def route(self) -> str:
         """The API route that carries the action, with `{mission_id}` (and `{number}`) to fill in."""
         base = "/ops/missions/{mission_id}" if self.who is Who.OPS else "/missions/{mission_id}"
         if self.scope is Scope.MILESTONE:
             base += "/milestones/{number}"
+        elif self.scope is Scope.DISPUTE:
+            base += "/disputes/{number}"
         return f"{base}/{self.path}"
 
 
 C, E, P, OPS = Who.CLIENT, Who.EXPERT, Who.PARTY, Who.OPS
-M = Scope.MILESTONE
+M, D = Scope.MILESTONE, Scope.DISPUTE
 
 # fmt: off
 ACTIONS: tuple[Action, ...] = (
@@ -73,8 +77,6 @@ ACTIONS: tuple[Action, ...] = (
            completes=("select_proposal",)),
     Action(C, "request_new_round", cmds.RequestNewRound, "proposals/new-round", "Ask for a new round",
            completes=("select_proposal",)),
-    Action(C, "cancel", cmds.CancelMission, "cancel", "Cancel the mission"),
-    Action(C, "open_dispute", cmds.OpenDispute, "dispute", "Open a dispute"),
     # the expert's side
     Action(E, "accept_invitation", cmds.AnswerInvitation, "invitation/accept", "Accept the invitation",
            completes=("answer_invitation",), needs_active_membership=True, needs_verified_email=True),
@@ -86,6 +88,12 @@ ACTIONS: tuple[Action, ...] = (
     # both parties
     Action(P, "sign_contract", cmds.SignContract, "contract/sign", "Sign the contract (both parties)",
            completes=("sign_contract",), needs_verified_email=True, needs_second_factor=True),
+    Action(P, "cancel", cmds.CancelMission, "cancel",
+           "Cancel the mission (after the contract: ask, or agree to the other party's request)",
+           completes=("agree_cancellation",)),
+    Action(P, "open_dispute", cmds.OpenDispute, "dispute", "Open a dispute (on a milestone or the mission)"),
+    Action(P, "answer_dispute", dispute.AnswerDispute, "answer", "Answer the dispute", scope=D,
+           completes=("answer_dispute",)),
     Action(P, "rate", cmds.RateParty, "rating", "Rate the other party", completes=("rate_expert", "rate_client")),
     # milestones
     Action(E, "submit_deliverable", cmds.SubmitDeliverable, "deliverable", "Upload the milestone's deliverable",
@@ -94,8 +102,10 @@ ACTIONS: tuple[Action, ...] = (
            completes=("review_deliverable",)),
     Action(C, "request_revision", cmds.RequestRevision, "revision", "Ask for a revision", scope=M,
            completes=("review_deliverable",)),
-    Action(C, "confirm_payment", cmds.ConfirmPayment, "payment", "Confirm the payment", scope=M,
-           completes=("confirm_payment",)),
+    Action(P, "confirm_payment", cmds.ConfirmPayment, "payment",
+           "Confirm the payment (the client: paid; the expert: received)", scope=M, completes=("confirm_payment",)),
+    Action(E, "report_non_payment", cmds.ReportNonPayment, "non-payment",
+           "Report that the invoice is still unpaid after its due date", scope=M),
     # ops
     Action(OPS, "qualify_need", cmds.QualifyNeed, "qualify", "Qualify the need: approve, reject, ask for details",
            completes=("qualify_need",)),
@@ -105,8 +115,9 @@ ACTIONS: tuple[Action, ...] = (
     Action(OPS, "extend_deadline", cmds.ExtendDeadline, "extend", "Extend a deadline",
            completes=("follow_up_deadline",)),
     Action(OPS, "reassign_expert", cmds.ReassignExpert, "reassign", "Reassign the expert"),
-    Action(OPS, "resolve_dispute", cmds.ResolveDispute, "resolve-dispute", "Resolve a dispute",
-           completes=("resolve_dispute",)),
+    Action(OPS, "decide_dispute", dispute.DecideDispute, "decide",
+           "Decide a dispute: continue, partial acceptance, redo, or end the mission", scope=D,
+           completes=("decide_dispute",)),
     Action(OPS, "cancel", cmds.CancelMission, "cancel", "Cancel the mission"),
     Action(OPS, "resume", cmds.ResumeMission, "resume", "Retry a milestone step that failed for good (needs_attention)",
            scope=M, completes=("repair",)),

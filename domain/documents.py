@@ -96,3 +96,9 @@ class CreditNoteRequest(BaseModel):
     idempotency_key: str = Field(description="e.g. credit:{invoice number}")
     reason: str
     issue_date: date
+
+
+class PaymentReminderRequest(BaseModel):
+    invoice_number: str
+    reminder: int = Field(ge=1, description="1 for the late-payment notice, then each follow-up: the document's number")
+    issue_date: date

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.money import Currency, round_money
-from domain.vat import VatCategory, VatTreatment
+from domain.vat import SellerRegime, TaxParty, VatCategory, VatTreatment
 
 TypeCode = Literal["380", "381"]
 InvoiceKind = Literal["mission_invoice", "fee_invoice", "credit_note"]
@@ -47,6 +47,10 @@ class Party(BaseModel):
     bic: str | None = None
     account_number: str | None = None
     aba_routing: str | None = None
+
+    def tax_party(self, regime: SellerRegime = "vat_registered") -> TaxParty:
+        """What the VAT treatment needs of this party; `regime` is the seller's (a buyer's is never read)."""
+        return TaxParty(country=self.address.country, regime=regime, vat_number=self.vat_number, tax_id=self.tax_id)
 
 
 class InvoiceLine(BaseModel):

@@ -131,12 +131,28 @@ class RateParty(Command):
     comment: str = Field(default="", max_length=1000)
 
 
+Settlement = Literal["keep", "credit"]
+
+
 class CancelMission(Command):
     reason: Reason = Field(min_length=3, max_length=2000)
+    unpaid_invoices: Settlement = Field(
+        default="keep",
+        description="after the contract: the unpaid invoices stay due (keep) or are cancelled by credit notes (credit)",
+    )
+
+
+class Evidence(BaseModel):
+    """A file uploaded as evidence (`POST /missions/{id}/evidence`): its id and hash, never its bytes."""
+
+    document_id: UUID
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class OpenDispute(Command):
-    reason: Reason = Field(min_length=3, max_length=2000)
+    reason: Reason = Field(min_length=3, max_length=5000, description="the statement of the party who opens it")
+    milestone: int | None = Field(default=None, ge=1, le=50, description="the milestone disputed; none: the mission")
+    evidence: list[Evidence] = Field(default_factory=list, max_length=20)
 
 
 class PauseMission(Command):
@@ -159,11 +175,6 @@ class ReassignExpert(Command):
     reason: Reason = Field(min_length=3, max_length=2000)
 
 
-class ResolveDispute(Command):
-    outcome: Literal["continue", "cancel", "close"]
-    reason: Reason = Field(min_length=3, max_length=2000)
-
-
 class SubmitDeliverable(Command):
     document_id: UUID
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -180,6 +191,19 @@ class RequestRevision(Command):
 class ConfirmPayment(Command):
     paid_on: date
     reference: str = Field(default="", max_length=140)
+
+
+class ReportNonPayment(Command):
+    reason: Reason = Field(default="not received", min_length=3, max_length=2000)
+
+
+class MilestoneSettlement(BaseModel):
+    """Parent -> child signal: what a dispute decided for this milestone."""
+
+    outcome: Literal["partial", "redo"]
+    reason: Reason
+    amount: Money | None = None
+    new_due: datetime | None = None
 
 
 class MilestoneHold(BaseModel):
@@ -263,6 +287,10 @@ class MilestoneView(BaseModel):
     accepted_automatically: bool = False
     invoice: IssuedDocument | None = None
     invoice_due: date | None = None
+    partial: bool = Field(default=False, description="accepted in part by a dispute's decision: invoiced `amount`")
+    credit_note: IssuedDocument | None = Field(default=None, description="the credit note that cancelled the invoice")
+    reminders: list[IssuedDocument] = Field(default_factory=list, description="payment reminders, with late charges")
+    non_payment_reported_at: datetime | None = None
     paid_on: date | None = None
     held: bool = False
     attention_reason: str | None = None
@@ -274,6 +302,13 @@ class Rating(BaseModel):
     by: Literal["client", "expert"]
     score: int
     comment: str = ""
+    at: datetime
+
+
+class CancelRequest(BaseModel):
+    by: Literal["client", "expert"]
+    reason: str
+    unpaid_invoices: Settlement
     at: datetime
 
 
@@ -291,6 +326,10 @@ class MissionView(BaseModel):
     resume_stage: Stage | None = Field(default=None, description="where a dispute or repair returns to")
     attention_reason: str | None = None
     dispute_reason: str | None = None
+    disputes: int = Field(default=0, description="disputes opened; the running one is `disputes` while disputed")
+    cancel_request: CancelRequest | None = Field(
+        default=None, description="after the contract: a party asked to cancel; the other party agrees by cancelling"
+    )
     closed_reason: str | None = None
     shortlist: list[Candidate] = Field(default_factory=list)
     reserve: list[Candidate] = Field(default_factory=list)
@@ -304,7 +343,7 @@ class MissionView(BaseModel):
     milestones: list[MilestoneView] = Field(
         default_factory=list,
         description="each milestone: live from the milestone in `GET /missions/{id}/state`; in a mission action's "
-        "answer, as the mission last heard of it (the milestone tells it its acceptance and its end)",
+        "answer, as the mission last heard of it (the milestone tells it its acceptance, its invoice and its end)",
     )
     ratings: list[Rating] = Field(default_factory=list)
     deadlines: list[Deadline] = Field(default_factory=list)
@@ -326,4 +365,5 @@ class MissionView(BaseModel):
         if self.contract:
             docs.append(self.contract.sealed or self.contract.document)
         docs += [m.invoice for m in self.milestones if m.invoice]
+        docs += [m.credit_note for m in self.milestones if m.credit_note]
         return docs

@@ -14,6 +14,11 @@ from datetime import date, datetime
 from babel.dates import format_date, format_datetime
 
 
+def N_(message: str) -> str:  # noqa: N802 - the marker gettext's extractors know (the catalogue is config.i18n's)
+    """Marks a msgid: the text is translated where it is rendered, in the reader's language."""
+    return message
+
+
 @dataclass(frozen=True)
 class NoticeText:
     subject: str  # str.format()-ed with the notice's parameters (and `mission`, the mission's title)
@@ -24,88 +29,152 @@ class NoticeText:
 # What a party is asked to do when a task opens, by the task's action (domain.actions names the routes).
 TASKS: dict[str, NoticeText] = {
     "answer_invitation": NoticeText(
-        "You are invited to the mission “{mission}”",
-        "A client invites you to answer their need. Read it and accept or decline before {due}.",
+        N_("You are invited to the mission “{mission}”"),
+        N_("A client invites you to answer their need. Read it and accept or decline before {due}."),
     ),
     "submit_proposal": NoticeText(
-        "Send your proposal for “{mission}”",
-        "You accepted the invitation: send your approach, price and milestones before {due}.",
+        N_("Send your proposal for “{mission}”"),
+        N_("You accepted the invitation: send your approach, price and milestones before {due}."),
     ),
     "review_shortlist": NoticeText(
-        "Your shortlist for “{mission}” is ready",
-        "Review the experts we matched to your need, remove any you do not want, then send the invitations.",
+        N_("Your shortlist for “{mission}” is ready"),
+        N_("Review the experts we matched to your need, remove any you do not want, then send the invitations."),
     ),
     "select_proposal": NoticeText(
-        "Proposals for “{mission}” are in",
-        "Compare the proposals side by side and select one, or ask for a new round, before {due}.",
+        N_("Proposals for “{mission}” are in"),
+        N_("Compare the proposals side by side and select one, or ask for a new round, before {due}."),
     ),
     "sign_contract": NoticeText(
-        "The contract for “{mission}” is ready to sign",
-        "Read the contract and sign it before {due}. It binds both parties once both have signed.",
+        N_("The contract for “{mission}” is ready to sign"),
+        N_("Read the contract and sign it before {due}. It binds both parties once both have signed."),
         legal=True,
     ),
     "submit_deliverable": NoticeText(
-        "Deliver the milestone of “{mission}”",
-        "The milestone is open: upload its deliverable before {due}.",
+        N_("Deliver the milestone of “{mission}”"),
+        N_("The milestone is open: upload its deliverable before {due}."),
     ),
     "review_deliverable": NoticeText(
-        "A deliverable of “{mission}” awaits your review",
-        "Accept it or ask for a revision before {due}; without an answer by then, it is accepted.",
+        N_("A deliverable of “{mission}” awaits your review"),
+        N_("Accept it or ask for a revision before {due}; without an answer by then, it is accepted."),
     ),
     "confirm_payment": NoticeText(
-        "An invoice of “{mission}” is due",
-        "Pay the invoice and confirm the payment before {due}.",
+        N_("An invoice of “{mission}” is due"),
+        N_("Pay the invoice and confirm the payment before {due}."),
         legal=True,
     ),
-    "rate_expert": NoticeText("Rate the expert of “{mission}”", "Tell other clients how the mission went."),
-    "rate_client": NoticeText("Rate the client of “{mission}”", "Tell other experts how the mission went."),
+    "rate_expert": NoticeText(N_("Rate the expert of “{mission}”"), N_("Tell other clients how the mission went.")),
+    "rate_client": NoticeText(N_("Rate the client of “{mission}”"), N_("Tell other experts how the mission went.")),
     "need_details": NoticeText(
-        "Our team needs details on “{mission}”", "Complete your need so that we can match experts to it."
+        N_("Our team needs details on “{mission}”"), N_("Complete your need so that we can match experts to it.")
     ),
-    "qualify_need": NoticeText("A need to qualify: “{mission}”", "Approve it, reject it or ask the client."),
-    "resolve_dispute": NoticeText("A dispute to resolve: “{mission}”", "The parties of a mission disagree."),
-    "repair": NoticeText("A mission needs attention: “{mission}”", "A step failed for good; fix it and resume."),
-    "follow_up_deadline": NoticeText("A deadline passed: “{mission}”", "Follow it up with the late party."),
+    "qualify_need": NoticeText(N_("A need to qualify: “{mission}”"), N_("Approve it, reject it or ask the client.")),
+    "answer_dispute": NoticeText(
+        N_("A dispute was opened on “{mission}”"),
+        N_("Read the other party's statement and evidence, and answer with yours before {due}."),
+        legal=True,
+    ),
+    "decide_dispute": NoticeText(
+        N_("A dispute to decide: “{mission}”"), N_("Mediate between the parties, then decide.")
+    ),
+    "agree_cancellation": NoticeText(
+        N_("The other party asks to cancel “{mission}”"),
+        N_("Agree by cancelling with the same choice for the unpaid invoices, or open a dispute."),
+        legal=True,
+    ),
+    "repair": NoticeText(
+        N_("A mission needs attention: “{mission}”"), N_("A step failed for good; fix it and resume.")
+    ),
+    "follow_up_deadline": NoticeText(N_("A deadline passed: “{mission}”"), N_("Follow it up with the late party.")),
 }
 
 KINDS: dict[str, NoticeText] = {
     "invitation": TASKS["answer_invitation"],
-    "reminder": NoticeText("Reminder: “{mission}” waits for you", "What is expected of you is due by {due}."),
+    "reminder": NoticeText(N_("Reminder: “{mission}” waits for you"), N_("What is expected of you is due by {due}.")),
     "deadline_expired": NoticeText(
-        "A deadline passed on “{mission}”", "The time to act passed; our team will follow it up with you."
+        N_("A deadline passed on “{mission}”"), N_("The time to act passed; our team will follow it up with you.")
     ),
     "invitation_expired": NoticeText(
-        "Your invitation to “{mission}” expired", "It was not answered in time; the client invites another expert."
+        N_("Your invitation to “{mission}” expired"),
+        N_("It was not answered in time; the client invites another expert."),
     ),
     "fewer_experts": NoticeText(
-        "{accepted} expert(s) accepted for “{mission}”", "Fewer experts than you asked for accepted; proposals follow."
+        N_("{accepted} expert(s) accepted for “{mission}”"),
+        N_("Fewer experts than you asked for accepted; proposals follow."),
     ),
     "pool_exhausted": NoticeText(
-        "No expert is available for “{mission}”", "No expert could take your need; our team will contact you."
+        N_("No expert is available for “{mission}”"), N_("No expert could take your need; our team will contact you.")
     ),
     "invoice_issued": NoticeText(
-        "Invoice {number} for “{mission}”",
-        "The invoice is issued in the expert's name; it carries the full agreed amount (no commission).",
+        N_("Invoice {number} for “{mission}”"),
+        N_("The invoice is issued in the expert's name; it carries the full agreed amount (no commission)."),
         legal=True,
     ),
     "deliverable_auto_accepted": NoticeText(
-        "A deliverable of “{mission}” was accepted", "The review period passed without an answer: it is accepted."
+        N_("A deliverable of “{mission}” was accepted"),
+        N_("The review period passed without an answer: it is accepted."),
     ),
     "late_payment_notice": NoticeText(
-        "Late payment: invoice {invoice}",
-        "The invoice is past due. Late-payment penalties and the fixed recovery indemnity now apply.",
+        N_("Late payment: invoice {invoice}"),
+        N_("The invoice is past due. Late-payment penalties and the fixed recovery indemnity now apply."),
         legal=True,
     ),
     "overdue_reminder": NoticeText(
-        "Invoice {invoice} is still unpaid", "Please pay the invoice and confirm the payment.", legal=True
+        N_("Invoice {invoice} is still unpaid"), N_("Please pay the invoice and confirm the payment."), legal=True
     ),
     "fee_payment_reminder": NoticeText(
-        "Your registration fee is due", "Pay invoice {invoice_number} ({amount} {currency}) by {due}.", legal=True
+        N_("Your registration fee is due"),
+        N_("Pay invoice {invoice_number} ({amount} {currency}) by {due}."),
+        legal=True,
+    ),
+    "dispute_opened": NoticeText(
+        N_("A dispute is open on “{mission}”"), N_("The mission is on hold while the dispute runs."), legal=True
+    ),
+    "dispute_unanswered": NoticeText(
+        N_("The dispute on “{mission}” goes to mediation"),
+        N_("The answer did not come in time: our team mediates with what it has."),
+        legal=True,
+    ),
+    "dispute_decided": NoticeText(
+        N_("The dispute on “{mission}” is decided"),
+        N_("Our team decided ({outcome}); the mission follows it."),
+        legal=True,
+    ),
+    "credit_note_issued": NoticeText(
+        N_("Credit note {number} for “{mission}”"),
+        N_("Invoice {invoice} is cancelled by this credit note."),
+        legal=True,
     ),
     "membership_lapsed": NoticeText(
-        "Your membership lapsed", "The fee was not paid: you cannot open or accept new missions until it is."
+        N_("Your membership lapsed"), N_("The fee was not paid: you cannot open or accept new missions until it is.")
     ),
 }
+
+
+# How a person reads each kind in their preferences (`task` stands for every "you have something to do" notice).
+KIND_LABELS: dict[str, str] = {
+    "task": N_("Something for me to do (invitation, proposal, review, rating…)"),
+    "invitation": N_("Invitations"),
+    "reminder": N_("Reminders"),
+    "deadline_expired": N_("A deadline passed"),
+    "invitation_expired": N_("An invitation expired"),
+    "fewer_experts": N_("Fewer experts than asked accepted"),
+    "pool_exhausted": N_("No expert available"),
+    "invoice_issued": N_("Invoices"),
+    "deliverable_auto_accepted": N_("A deliverable accepted without an answer"),
+    "late_payment_notice": N_("Late payment"),
+    "overdue_reminder": N_("Unpaid invoices"),
+    "fee_payment_reminder": N_("Registration fee due"),
+    "membership_lapsed": N_("Membership lapsed"),
+    "sign_contract": N_("A contract to sign"),
+    "confirm_payment": N_("An invoice to pay"),
+    "answer_dispute": N_("A dispute to answer"),
+    "agree_cancellation": N_("A cancellation to agree to"),
+    "dispute_opened": N_("A dispute opened"),
+    "dispute_unanswered": N_("A dispute goes to mediation"),
+    "dispute_decided": N_("A dispute decided"),
+    "credit_note_issued": N_("Credit notes"),
+}
+LEGAL_KINDS = sorted({*(k for k, t in KINDS.items() if t.legal), *(a for a, t in TASKS.items() if t.legal)})
 
 
 def text_of(kind: str, params: dict[str, str]) -> NoticeText:

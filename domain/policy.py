@@ -18,6 +18,7 @@ class Policy(BaseModel):
     signature: timedelta = timedelta(days=7)
     review: timedelta = timedelta(days=10)
     feedback: timedelta = timedelta(days=14)
+    dispute_answer: timedelta = Field(default=timedelta(days=7), description="the other party answers a dispute")
     invoice_due_days: int = Field(default=30, ge=0, le=60, description="French law caps at 60 days")
     reminder_before: timedelta = Field(default=timedelta(hours=24), description="reminder before any deadline")
     late_payment_reminders: int = Field(default=2, ge=0, le=10, description="overdue reminders after the notice")

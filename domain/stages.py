@@ -52,8 +52,8 @@ ALLOWED: dict[Stage, frozenset[Stage]] = {
     Stage.CONTRACT: frozenset({Stage.DELIVERY, *_SIDE_EXITS}),
     Stage.DELIVERY: frozenset({Stage.FEEDBACK, *_SIDE_EXITS}),
     Stage.FEEDBACK: frozenset({Stage.CLOSED, Stage.CANCELLED, Stage.DISPUTED, Stage.NEEDS_ATTENTION}),
-    # ops resolves a dispute: continue where it stopped, cancel, or close as settled
-    Stage.DISPUTED: frozenset({*WORKING, Stage.CANCELLED, Stage.CLOSED}),
+    # ops decide a dispute: continue where it stopped, or end (cancelled); settling it may need a repair
+    Stage.DISPUTED: frozenset({*WORKING, Stage.CANCELLED, Stage.CLOSED, Stage.NEEDS_ATTENTION}),
     # ops resumes where it stopped; an exhausted pool goes back to the shortlist
     Stage.NEEDS_ATTENTION: frozenset({*WORKING, Stage.CANCELLED, Stage.DISPUTED}),
     Stage.CLOSED: frozenset(),
@@ -92,7 +92,8 @@ MILESTONE_ALLOWED: dict[MilestoneStage, frozenset[MilestoneStage]] = {
     # a revision sends the milestone back to the expert; acceptance (explicit or by silence) invoices it
     MilestoneStage.IN_REVIEW: frozenset({MilestoneStage.AWAITING_DELIVERABLE, MilestoneStage.INVOICING, *_MS_EXITS}),
     MilestoneStage.INVOICING: frozenset({MilestoneStage.AWAITING_PAYMENT, *_MS_EXITS}),
-    MilestoneStage.AWAITING_PAYMENT: frozenset({MilestoneStage.PAID, *_MS_EXITS}),
+    # a dispute accepting it in part after its invoice: credit note, then invoiced again
+    MilestoneStage.AWAITING_PAYMENT: frozenset({MilestoneStage.PAID, MilestoneStage.INVOICING, *_MS_EXITS}),
     MilestoneStage.NEEDS_ATTENTION: frozenset({*MILESTONE_WORKING, MilestoneStage.CANCELLED}),
     MilestoneStage.PAID: frozenset(),
     MilestoneStage.CANCELLED: frozenset(),

@@ -211,13 +211,19 @@ class TaxParty(BaseModel):
     tax_id: str | None = None
 
 
+def vat_between(seller: TaxParty, buyer: TaxParty) -> VatTreatment:
+    """The VAT treatment of the seller's invoices to the buyer (`VatResolutionError` where none is lawful): what
+    every invoice is issued with, and what `invoiceable` checks before a contract."""
+    return resolve_vat(seller_country=seller.country, seller_regime=seller.regime, seller_vat_number=seller.vat_number,
+                       seller_tax_id=seller.tax_id, buyer_country=buyer.country,
+                       buyer_vat_number=buyer.vat_number)  # fmt: skip
+
+
 def invoiceable(seller: TaxParty, buyer: TaxParty) -> str | None:
     """None when the seller's invoices to the buyer can lawfully be issued, else the reason, worded so that the
     parties know what to add (checked before a contract binds them, so that no milestone is ever stuck)."""
     try:
-        resolve_vat(seller_country=seller.country, seller_regime=seller.regime, seller_vat_number=seller.vat_number,
-                    seller_tax_id=seller.tax_id, buyer_country=buyer.country,
-                    buyer_vat_number=buyer.vat_number)  # fmt: skip
+        vat_between(seller, buyer)
     except VatResolutionError as error:
         return f"the expert's invoices to this client cannot be issued: {error}"
     return None

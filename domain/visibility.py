@@ -203,6 +203,8 @@ def redact_view(view: MissionView, viewer: Viewer) -> MissionView:
             # the pool, a dispute or a repair are the client's, ops' and the contractor's business
             "attention_reason": view.attention_reason if contract else None,
             "dispute_reason": view.dispute_reason if contract else None,
+            "disputes": view.disputes if contract else 0,
+            "cancel_request": view.cancel_request if contract else None,
             "paused_reason": view.paused_reason if open_to_me else None,
             "closed_reason": view.closed_reason if open_to_me else None,
         }

@@ -23,7 +23,7 @@ class NotAParticipant(Exception):
 
 class ThreadClosedToOps(Exception):
     def __init__(self) -> None:
-        super().__init__("ops may read a mission's messages only while a dispute is open")
+        super().__init__("ops may read or write a mission's messages only while a dispute is open")
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,40 @@ def ops_read(
         )
     )
     return messages
+
+
+def ops_post(
+    session: Session, cipher: DataCipher, *, ops_user: User, mission: MissionRecord, expert_id: uuid.UUID, body: str
+) -> PlainMessage:
+    """Ops mediate a dispute in the thread of the mission's expert, only while the mission is disputed; every
+    message is audited (who, when, which thread; never the body, which stays encrypted in its thread)."""
+    if mission.stage != "disputed":
+        raise ThreadClosedToOps
+    if mission.selected_expert_id != expert_id:
+        raise NotAParticipant
+    sealed = cipher.seal_text(body, associated=_thread_context(mission.id, expert_id))
+    now = datetime.now(UTC)
+    message = Message(
+        mission_id=mission.id,
+        expert_id=expert_id,
+        author_user_id=ops_user.id,
+        body_sealed=sealed,
+        key_id=sealed.partition(":")[0],
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    session.add(
+        AuditEntry(
+            at=now,
+            actor_user_id=ops_user.id,
+            action="mediate_dispute",
+            target=f"mission:{mission.id}",
+            reason="message in the dispute thread",
+            details={"expert_id": str(expert_id), "message_id": str(message.id)},
+        )
+    )
+    return PlainMessage(message.id, ops_user.id, ops_user.full_name, body, message.created_at)
 
 
 def reencrypt(session: Session, cipher: DataCipher, *, batch: int = 500) -> int:

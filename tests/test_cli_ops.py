@@ -10,12 +10,13 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
+import pyotp
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from api import gateway
+from api import gateway, second_factor
 from api.security import hash_password
 from config.settings import Settings
 from config.temporal import connect
@@ -24,7 +25,7 @@ from domain.mission import StartMission
 from domain.need import Need
 from store.accounts import create_user
 from store.db import transaction
-from store.models.community import AuditEntry
+from store.models.community import AuditEntry, User
 from worker import build_workers
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
@@ -132,3 +133,39 @@ async def test_ops_console_finds_inspects_and_repairs_a_mission(
     assert [(e.action, e.actor_user_id) for e in entries][:3] == [("pause", ops.id)] * 2 + [("resume", ops.id)]
     assert entries[1].details["outcome"].startswith("refused")
     assert entries[-1].action == "terminate" and entries[-1].reason == "duplicate need"
+
+
+PASSWORD = "Sturdy-Passw0rd!"
+
+
+async def test_create_user_enrols_the_ops_second_factor_at_once(
+    database_url: str, tmp_path: Path, session_factory: sessionmaker[Session]
+) -> None:
+    """Ops must have a second factor: `innot ops create-user` enrols it and prints the key, its otpauth URI and the
+    recovery codes once; the authenticator's codes and the recovery codes then open the login."""
+    keys = tmp_path / "keys"
+    env = os.environ | {
+        "INNOT_ENVIRONMENT": "test",
+        "INNOT_DATABASE_URL": database_url,
+        "INNOT_KEYS_DIR": str(keys),
+        "COLUMNS": "80",
+    }
+    email = f"olivia-{uuid.uuid4().hex[:6]}@example.com"
+    code, out = await _innot(env, "ops", "create-user", "--email", email, "--name", "Olivia", "--password", PASSWORD)
+    assert code == 0, out
+    secret = out.split("authenticator key: ", 1)[1].split()[0]
+    uri = out.split("otpauth URI (scan as a QR code): ", 1)[1].split()[0]
+    recovery = [line.strip() for line in out.split("recovery codes", 1)[1].splitlines()[1:11]]
+    assert pyotp.parse_uri(uri).secret == secret and email.replace("@", "%40") in uri
+    assert len(set(recovery)) == 10
+    settings = Settings(environment="test", database_url=database_url, keys_dir=keys)
+    with transaction(session_factory) as s:
+        user = s.scalars(select(User).where(User.email == email)).one()
+        assert user.totp_enabled_at is not None and second_factor.unseal(settings, user) == secret
+        wrong = "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
+        assert not second_factor.check_login_code(s, settings, user.id, wrong)
+        assert second_factor.check_login_code(s, settings, user.id, pyotp.TOTP(secret).now())
+        assert second_factor.check_login_code(s, settings, user.id, recovery[0])
+        assert not second_factor.check_login_code(s, settings, user.id, recovery[0]), "a recovery code serves once"
+    code, again = await _innot(env, "ops", "create-user", "--email", email, "--name", "Olivia", "--password", PASSWORD)
+    assert code == 1 and "authenticator key" not in again

@@ -10,25 +10,41 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workflows.digest import NoticeDigestWorkflow
+    from workflows.dispute import DisputeWorkflow
     from workflows.membership import MembershipWorkflow
     from workflows.milestone import MilestoneWorkflow
     from workflows.mission import MissionWorkflow
 
     ALL_WORKFLOWS: list[type]
 
-__all__ = ["ALL_WORKFLOWS", "MembershipWorkflow", "MilestoneWorkflow", "MissionWorkflow", "NoticeDigestWorkflow"]
+__all__ = [
+    "ALL_WORKFLOWS",
+    "DisputeWorkflow",
+    "MembershipWorkflow",
+    "MilestoneWorkflow",
+    "MissionWorkflow",
+    "NoticeDigestWorkflow",
+]
 
 
 def __getattr__(name: str) -> Any:
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from workflows.digest import NoticeDigestWorkflow
+    from workflows.dispute import DisputeWorkflow
     from workflows.membership import MembershipWorkflow
     from workflows.milestone import MilestoneWorkflow
     from workflows.mission import MissionWorkflow
 
     found: dict[str, Any] = {
-        "ALL_WORKFLOWS": [MissionWorkflow, MilestoneWorkflow, MembershipWorkflow, NoticeDigestWorkflow],
+        "ALL_WORKFLOWS": [
+            MissionWorkflow,
+            MilestoneWorkflow,
+            DisputeWorkflow,
+            MembershipWorkflow,
+            NoticeDigestWorkflow,
+        ],
+        "DisputeWorkflow": DisputeWorkflow,
         "MembershipWorkflow": MembershipWorkflow,
         "MilestoneWorkflow": MilestoneWorkflow,
         "MissionWorkflow": MissionWorkflow,

@@ -17,6 +17,7 @@ from temporalio.common import RawValue, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.actors import Actor
+from domain.dispute import DisputeView, dispute_workflow_id
 from domain.mission import (
     Command,
     MilestoneView,
@@ -90,9 +91,24 @@ async def send_milestone_update(
     return view
 
 
+async def send_dispute_update(
+    client: Client, mission_id: UUID, number: int, update: str, command: Command
+) -> DisputeView:
+    """Run a DisputeWorkflow update by name (e.g. "answer_dispute") on `mission:{id}:dispute:{n}`."""
+    handle = client.get_workflow_handle(dispute_workflow_id(mission_id, number))
+    view: DisputeView = await handle.execute_update(update, command, result_type=DisputeView)
+    return view
+
+
+async def dispute_state(client: Client, mission_id: UUID, number: int) -> DisputeView:
+    handle = client.get_workflow_handle(dispute_workflow_id(mission_id, number))
+    view: DisputeView = await handle.query("state", result_type=DisputeView)
+    return view
+
+
 async def mission_state(client: Client, mission_id: UUID) -> MissionView:
     """The mission's state, with each running milestone's live state from the milestone itself: the mission's
-    copy of a milestone follows only its acceptance and its end (workflows.milestone)."""
+    copy of a milestone follows only its acceptance, its invoice and its end (workflows.milestone)."""
     handle = client.get_workflow_handle(mission_workflow_id(mission_id))
     view = await handle.query(MissionWorkflow.state)
     if any(m.stage not in FINAL for m in view.milestones):

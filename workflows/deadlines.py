@@ -37,6 +37,7 @@ class Deadlines:
         self._suspended = suspended
         self._expired = expired
         self._suspended_at: datetime | None = None
+        self._added_while_suspended: dict[str, datetime | None] = {}
 
     def add(
         self, key: str, kind: str, *, span: timedelta | None = None, due: datetime | None = None, remind: bool = True
@@ -46,6 +47,10 @@ class Deadlines:
         due = due or now + (span or timedelta(0))
         reminder = self._policy.reminder_for(due - now) if remind else timedelta(0)
         deadline = Deadline(key=key, kind=kind, due=due, remind_at=due - reminder)
+        if self._suspended_at is not None:
+            # added while suspended (a dispute's redo): when the suspension ends, a deadline at a given moment stays
+            # there, one of a span gets back the time it waited; not the whole suspension
+            self._added_while_suspended[key] = None if span is None else now
         self.drop(key)
         self._view.deadlines.append(deadline)
         return deadline
@@ -74,14 +79,20 @@ class Deadlines:
         if self._suspended() and self._suspended_at is None:
             self._suspended_at = now
         elif not self._suspended() and self._suspended_at is not None:
-            by, self._suspended_at = now - self._suspended_at, None
+            since, self._suspended_at = self._suspended_at, None
+            added, self._added_while_suspended = self._added_while_suspended, {}
+
+            def given_back(key: str) -> timedelta:
+                start = added.get(key, since)
+                return now - start if start is not None else timedelta(0)
+
             for d in self._view.deadlines:
                 if not d.expired:
-                    d.due += by
-                    d.remind_at += by
+                    d.due += given_back(d.key)
+                    d.remind_at += given_back(d.key)
             for a in self._view.pending_actions:
                 if a.due and a.deadline and self.get(a.deadline):
-                    a.due += by
+                    a.due += given_back(a.deadline)
 
     def next_due(self) -> datetime | None:
         return next_due(self._view.deadlines)

@@ -7,9 +7,10 @@ payment is tracked: reminder before the due date, late-payment notice and an ops
 reminders, until the client confirms the payment.
 
 Updates for a milestone go to this child directly (its id is derived from the mission id and the number). The
-mission holds the child (signal `hold`) while it is paused or disputed, and the child tells the mission (signal
-`milestone_changed`) what the mission waits for: its acceptance and its end. A reader of the mission's state gets
-each running milestone's live state from the milestone itself (workflows.client.mission_state).
+mission holds the child (signal `hold`) while it is paused or disputed, and passes it a dispute's decision (signal
+`settle`: partial acceptance, redo by a new deadline); the child tells the mission (signal `milestone_changed`) what
+the mission needs: its acceptance, its invoice and its end. A reader of the mission's state gets each running
+milestone's live state from the milestone itself (workflows.client.mission_state).
 Changing this code: see "Changing a workflow" in the README (the replay gate).
 """
 
@@ -30,14 +31,16 @@ from workflows.readmodel import ReadModel, ops_audited
 with workflow.unsafe.imports_passed_through():
     from activities.invoices import InvoiceActivities
     from domain.actors import Actor, Role
-    from domain.documents import MissionInvoiceRequest
+    from domain.documents import CreditNoteRequest, IssuedDocument, MissionInvoiceRequest, PaymentReminderRequest
     from domain.mission import (
         AcceptDeliverable,
         ConfirmPayment,
         Deadline,
         MilestoneHold,
+        MilestoneSettlement,
         MilestoneView,
         PendingAction,
+        ReportNonPayment,
         RequestRevision,
         ResumeMission,
         StartMilestone,
@@ -93,7 +96,7 @@ class MilestoneWorkflow:
         self._started = False  # `milestone_started` is recorded: the first event (seq 1) is the milestone's start
         self._resume_requested = False
         self._resume_stage = MS.AWAITING_DELIVERABLE  # where a repair returns to
-        self._told = (False, False)  # (accepted, final) as the mission last heard
+        self._told = (False, False, "")  # (accepted, final, invoice number) as the mission last heard
         self._signals: list[asyncio.Task[None]] = []  # sent to the mission; nobody waits for its ack
 
     @workflow.run
@@ -118,7 +121,10 @@ class MilestoneWorkflow:
         await self.readmodel.event("milestone_started", self.inp.plan.title, open_tasks=[self._deliver_task(d)])
         self._started = True
         while True:
-            await self.deadlines.wait(lambda: self.view.stage is MS.IN_REVIEW)
+            # a dispute's decision may accept the milestone in part (-> invoicing) before any review
+            await self.deadlines.wait(lambda: self.view.stage is not MS.AWAITING_DELIVERABLE)
+            if self._stage() is MS.INVOICING:
+                break
             r = self.deadlines.add(f"review:{self.view.revisions}", "review", span=self.inp.policy.review)
             title = f"Review the deliverable of '{self.inp.plan.title}'"
             review = self._client_task(r.key, "review_deliverable", title, r)
@@ -127,18 +133,24 @@ class MilestoneWorkflow:
             self.deadlines.drop(r.key)
             if self.view.stage is MS.INVOICING:
                 break
-        await self._invoice()
-        await self.deadlines.wait(lambda: self.view.stage is MS.PAID)
+        while True:
+            await self._invoice()
+            # a dispute may accept the milestone in part after its invoice: credit note, then a new invoice
+            await self.deadlines.wait(lambda: self.view.stage in (MS.PAID, MS.INVOICING))
+            if self._stage() is MS.PAID:
+                break
 
     async def _invoice(self) -> None:
         accepted = self.view.accepted_at or workflow.now()
         request = MissionInvoiceRequest(
             mission_id=self.inp.mission_id,
-            milestone_id=self.view.workflow_id,
+            # the idempotency key: a corrected milestone's new invoice is another invoice than the one credited
+            milestone_id=self.view.workflow_id + (":corrected" if self.view.credit_note else ""),
             contract_id=self.inp.contract_id,
             expert_id=self.inp.expert_id,
             client_org_id=self.inp.client_org_id,
-            description=f"{self.inp.mission_title} — {self.inp.plan.title}",
+            description=f"{self.inp.mission_title} — {self.inp.plan.title}"
+            + (" (partial acceptance)" if self.view.partial else ""),
             amount=self.view.amount,
             service_date=accepted.date(),
             issue_date=workflow.now().date(),
@@ -202,10 +214,15 @@ class MilestoneWorkflow:
         self._tell_mission()
 
     def _tell_mission(self) -> None:
-        """The mission's copy of this milestone follows what the mission waits for: its acceptance and its end. The
-        signal leaves with this workflow task; nothing waits for the mission to receive it but the end of the run."""
+        """The mission's copy of this milestone follows what the mission needs: its acceptance, its invoice (to
+        settle it) and its end. The signal leaves with this workflow task; nothing waits for the mission to receive it
+        but the end of the run."""
         parent = workflow.info().parent
-        told = (self.view.stage in ACCEPTED, self.view.stage in FINAL)
+        told = (
+            self.view.stage in ACCEPTED,
+            self.view.stage in FINAL,
+            (self.view.invoice.number or "") if self.view.invoice else "",
+        )
         if parent is None or told == self._told:
             return
         self._told = told
@@ -215,6 +232,10 @@ class MilestoneWorkflow:
     async def _advance(self, to: MilestoneStage, reason: str, **event: Any) -> None:
         await workflow.wait_condition(lambda: not self._suspended())
         await self._transition(to, reason, **event)
+
+    def _stage(self) -> MilestoneStage:
+        """The stage now (a signal or an update may have moved it while the lifecycle waited)."""
+        return self.view.stage
 
     def _suspended(self) -> bool:
         return self.view.held or self.view.stage is MS.NEEDS_ATTENTION
@@ -237,19 +258,39 @@ class MilestoneWorkflow:
             await self._transition(MS.INVOICING, reason, close_tasks=[deadline.key])
             await self.readmodel.notify(f"auto_accepted:{deadline.key}", "client", client, "deliverable_auto_accepted")
         elif deadline.kind == "payment":
-            params = {"invoice": number}
+            reminder = await self._reminder()
+            params = {"invoice": number, "document": reminder.number or ""}
             await self.readmodel.notify("late_payment_notice", "client", client, "late_payment_notice", params)
             await self.readmodel.notify("late_payment_notice:expert", "expert", expert, "late_payment_notice", params)
             await self.deadlines.escalate(deadline)
             self._follow_up(1)
         elif deadline.kind == "payment_followup":
             n = int(deadline.key.rsplit(":", 1)[1])
-            params = {"invoice": number, "reminder": str(n)}
+            reminder = await self._reminder()
+            params = {"invoice": number, "reminder": str(n), "document": reminder.number or ""}
             await self.readmodel.notify(f"overdue_reminder:{n}", "client", client, "overdue_reminder", params)
             self.deadlines.drop(deadline.key)
             self._follow_up(n + 1)
         else:
             await self.deadlines.escalate(deadline)
+
+    async def _reminder(self) -> IssuedDocument:
+        """The next reminder document of the unpaid invoice: the amount due, the late-payment interest and the 40 EUR
+        recovery indemnity owed today (documents/templates/reminder.html)."""
+        invoice = self.view.invoice
+        assert invoice is not None and invoice.number is not None
+        # the payment timer runs to the due day's last second: the first reminder is dated the first day late
+        first_late = (self.view.invoice_due or workflow.now().date()) + timedelta(days=1)
+        issued = max(workflow.now().date(), first_late)
+        request = PaymentReminderRequest(invoice_number=invoice.number, reminder=len(self.view.reminders) + 1,
+                                         issue_date=issued)  # fmt: skip
+        queue = self.inp.documents_task_queue
+        reminder = await call("payment reminder", InvoiceActivities.issue_payment_reminder, request, task_queue=queue,
+                              repair=self._repair)  # fmt: skip
+        self.view.reminders.append(reminder)
+        details = {"invoice": invoice.number, "document": reminder.number or "", "sha256": reminder.sha256}
+        await self.readmodel.event("payment_reminder_issued", f"reminder {reminder.number}", details=details)
+        return reminder
 
     def _follow_up(self, n: int) -> None:
         if n <= self.inp.policy.late_payment_reminders:
@@ -266,6 +307,73 @@ class MilestoneWorkflow:
     def hold(self, hold: MilestoneHold) -> None:
         self.view.held = hold.held
         self.deadlines.sync_suspension()
+
+    @workflow.signal
+    async def settle(self, settlement: MilestoneSettlement) -> None:
+        """A dispute's decision (from the mission, which holds this milestone meanwhile): accept in part, or redo
+        the deliverable by a new deadline."""
+        await workflow.wait_condition(lambda: self._started)
+        if settlement.outcome == "partial" and self.view.stage is MS.AWAITING_PAYMENT and not self.view.credit_note:
+            await self._correct(settlement)
+            return
+        if self.view.stage not in (MS.AWAITING_DELIVERABLE, MS.IN_REVIEW):
+            return  # accepted meanwhile: the decision's validator saw it was not (a race the mission lost)
+        r = self.view.revisions
+        closing = [f"review:{r}", f"deliver:{r}", f"escalation:review:{r}", f"escalation:deliverable:{r}"]
+        self.deadlines.drop(f"review:{self.view.revisions}")
+        self.deadlines.drop(f"deliverable:{self.view.revisions}")
+        if settlement.outcome == "partial":
+            assert settlement.amount is not None
+            self.view.amount, self.view.partial, self.view.accepted_at = settlement.amount, True, workflow.now()
+            details = {"amount": str(settlement.amount.amount)}
+            reason = f"accepted in part by the dispute's decision: {settlement.reason}"
+            await self._transition(MS.INVOICING, reason, close_tasks=closing, details=details)
+            return
+        assert settlement.new_due is not None
+        if self.view.stage is MS.IN_REVIEW:
+            self.view.revisions += 1
+        d = self.deadlines.add(f"deliverable:{self.view.revisions}", "deliverable", due=settlement.new_due)
+        reason = f"to redo by {settlement.new_due.isoformat()}: {settlement.reason}"
+        details = {"revision": str(self.view.revisions), "due": settlement.new_due.isoformat()}
+        if self.view.stage is MS.IN_REVIEW:
+            await self._transition(
+                MS.AWAITING_DELIVERABLE,
+                reason,
+                close_tasks=closing,
+                open_tasks=[self._deliver_task(d)],
+                details=details,
+            )
+        else:
+            await self.readmodel.event(
+                "milestone_redo", reason, close_tasks=closing, open_tasks=[self._deliver_task(d)], details=details
+            )
+
+    async def _correct(self, settlement: MilestoneSettlement) -> None:
+        """Accepted in part after its invoice: the invoice is cancelled by a credit note, and a new invoice of the
+        accepted amount follows (a correction is a credit note plus a new invoice, never an edit: MONEY.md)."""
+        invoice = self.view.invoice
+        assert invoice is not None and invoice.number is not None and settlement.amount is not None
+        request = CreditNoteRequest(
+            invoice_number=invoice.number,
+            idempotency_key=f"credit:{invoice.number}",
+            reason=settlement.reason[:300],
+            issue_date=workflow.now().date(),
+        )
+        queue = self.inp.documents_task_queue
+        note = await call("credit note", InvoiceActivities.issue_credit_note, request, task_queue=queue,
+                          repair=self._repair)  # fmt: skip
+        self.view.credit_note = note
+        self.view.amount, self.view.partial = settlement.amount, True
+        for d in [d for d in self.view.deadlines if d.kind in ("payment", "payment_followup")]:
+            self.deadlines.drop(d.key)
+        details = {"invoice": invoice.number, "credit_note": note.number or "", "amount": str(settlement.amount.amount)}
+        reason = (
+            f"invoice {invoice.number} cancelled by credit note {note.number}: accepted in part ({settlement.reason})"
+        )
+        await self._transition(MS.INVOICING, reason, close_tasks=["payment", "escalation:payment"], details=details)
+        params = {"number": note.number or "", "invoice": invoice.number}
+        await self.readmodel.notify("credit_note", "client", self.inp.client_org_id, "credit_note_issued", params)
+        await self.readmodel.notify("credit_note:expert", "expert", self.inp.expert_id, "credit_note_issued", params)
 
     def _check(self, actor: Actor, stage: MilestoneStage, *, client: bool, doing: str) -> None:
         if self.view.held and not is_ops(actor):
@@ -354,9 +462,37 @@ class MilestoneWorkflow:
 
     @confirm_payment.validator
     def _v_confirm_payment(self, cmd: ConfirmPayment) -> None:
-        self._check(cmd.actor, MS.AWAITING_PAYMENT, client=True, doing="confirm the payment")
+        # the client confirms it paid, or the expert that the money arrived
+        by_expert = is_expert(cmd.actor, self.inp.expert_id)
+        self._check(cmd.actor, MS.AWAITING_PAYMENT, client=not by_expert, doing="confirm the payment")
         if cmd.paid_on > workflow.now().date():
             raise ValueError("the payment date is in the future")
+
+    @workflow.update
+    @ops_audited
+    async def report_non_payment(self, cmd: ReportNonPayment) -> MilestoneView:
+        """The expert says the invoice is still unpaid: the late-payment path opens now if its timer has not run
+        (a suspension), and a reminder with the charges owed today goes to the client; ops follow it up."""
+        self.view.non_payment_reported_at = workflow.now()
+        await self.readmodel.event("non_payment_reported", cmd.reason, actor=cmd.actor)
+        d = self.deadlines.get("payment")
+        if d is not None and not d.expired:
+            d.expired = True
+            await self._on_expired(d)
+        else:
+            reminder = await self._reminder()
+            number = self.view.invoice.number if self.view.invoice else ""
+            params = {"invoice": number or "", "document": reminder.number or ""}
+            key = f"overdue_reminder:reported:{len(self.view.reminders)}"
+            await self.readmodel.notify(key, "client", self.inp.client_org_id, "overdue_reminder", params)
+        return self.view
+
+    @report_non_payment.validator
+    def _v_report_non_payment(self, cmd: ReportNonPayment) -> None:
+        self._check(cmd.actor, MS.AWAITING_PAYMENT, client=False, doing="report a non-payment")
+        if self.view.invoice_due is None or workflow.now().date() <= self.view.invoice_due:
+            due = self.view.invoice_due.isoformat() if self.view.invoice_due else "its due date"
+            raise ValueError(f"the invoice is due on {due}: report a non-payment after that day")
 
     @workflow.update
     @ops_audited

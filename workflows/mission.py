@@ -33,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
         RateParty,
         ReassignExpert,
         RequestNewRound,
-        ResolveDispute,
         ResumeMission,
         ReviseNeed,
         SelectProposal,
@@ -68,8 +67,14 @@ class MissionWorkflow:
 
     @workflow.signal
     def milestone_changed(self, milestone: MilestoneView) -> None:
-        """A milestone was accepted or ended (workflows/milestone.py)."""
-        self.view.milestones = [milestone if m.number == milestone.number else m for m in self.view.milestones]
+        """A milestone was accepted, invoiced or ended (workflows/milestone.py). The credit note that cancelled its
+        invoice is the mission's (workflows/mission_process.py): kept."""
+        self.view.milestones = [
+            milestone.model_copy(update={"credit_note": m.credit_note or milestone.credit_note})
+            if m.number == milestone.number
+            else m
+            for m in self.view.milestones
+        ]
 
     # --- the human actions ---------------------------------------------------------------------------------
 
@@ -277,7 +282,9 @@ class MissionWorkflow:
     @workflow.update
     @ops_audited
     async def cancel(self, cmd: CancelMission) -> MissionView:
-        await self.mission.stop_with(Stage.CANCELLED, cmd.reason, cmd.actor)
+        """Before the contract binds: the client (or ops) cancels. After: ops, or both parties (the first asks,
+        the other agrees), unpaid invoices kept due or cancelled by credit notes (workflows/mission_disputes.py)."""
+        await self.mission.disputes.cancel(cmd)
         return self.view
 
     @cancel.validator
@@ -287,34 +294,13 @@ class MissionWorkflow:
     @workflow.update
     @ops_audited
     async def open_dispute(self, cmd: OpenDispute) -> MissionView:
-        self.view.dispute_reason = cmd.reason
-        task = steps.ops_task("dispute", "resolve_dispute", cmd.reason)
-        await self.mission.transition(Stage.DISPUTED, cmd.reason, actor=cmd.actor, open_tasks=[task])
-        self.mission.hold_milestones()
+        """Either party, on a milestone or the whole mission: a child DisputeWorkflow runs it (workflows/dispute.py)."""
+        await self.mission.disputes.open(cmd)
         return self.view
 
     @open_dispute.validator
     def _v_open_dispute(self, cmd: OpenDispute) -> None:
         rules.check_open_dispute(self.view, cmd)
-
-    @workflow.update
-    @ops_audited
-    async def resolve_dispute(self, cmd: ResolveDispute) -> MissionView:
-        reason = f"dispute resolved: {cmd.reason}"
-        if cmd.outcome == "continue":
-            self.view.dispute_reason = None
-            back = self.view.resume_stage or Stage.NEED
-            await self.mission.transition(back, reason, actor=cmd.actor, close_tasks=["dispute"], outcome="resolved")
-            self.mission.hold_milestones()
-        else:
-            await self.mission.stop_with(
-                Stage.CANCELLED if cmd.outcome == "cancel" else Stage.CLOSED, reason, cmd.actor
-            )
-        return self.view
-
-    @resolve_dispute.validator
-    def _v_resolve_dispute(self, cmd: ResolveDispute) -> None:
-        rules.check_resolve_dispute(self.view, cmd)
 
     # --- ops: pause, repair, deadlines, experts ------------------------------------------------------------
 

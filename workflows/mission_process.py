@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 from typing import Any
+from uuid import UUID
 
 from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
@@ -30,22 +31,26 @@ from workflows.capabilities import call
 from workflows.deadlines import Deadlines
 from workflows.invitations import Invitations
 from workflows.milestone import ACCEPTED, MilestoneWorkflow, quietly
-from workflows.readmodel import ReadModel
+from workflows.mission_disputes import Disputes
+from workflows.readmodel import Party, ReadModel
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ContractActivities
+    from activities.invoices import InvoiceActivities
     from activities.matching import MatchingActivities
     from domain.actors import Actor
+    from domain.documents import CreditNoteRequest
     from domain.mission import (
         ContractState,
         Deadline,
         MilestoneHold,
         MilestoneView,
         MissionView,
+        Settlement,
         StartMission,
         milestone_workflow_id,
     )
-    from domain.stages import SUSPENDED, TERMINAL, Stage, can_move
+    from domain.stages import SUSPENDED, TERMINAL, MilestoneStage, Stage, can_move
 
 
 class IllegalMove(RuntimeError):
@@ -72,12 +77,14 @@ class Mission:
             self.view, inp.policy, self.readmodel, suspended=self.suspended, expired=self._on_expired
         )
         self.invitations = Invitations(self.view, inp.policy, self.readmodel, self.deadlines)
-        self.stop: tuple[Stage, str, Actor | None] | None = None  # a side exit asked for: cancelled or closed
+        self.disputes = Disputes(self)
+        # a side exit asked for: cancelled or closed, and what becomes of the unpaid invoices
+        self.stop: tuple[Stage, str, Actor | None, Settlement] | None = None
         self.resume_requested = False  # ops asked to retry the step that failed
         self.new_round = False  # the client asked for another proposal round
         self._window_closed = False  # the proposal or feedback window passed its deadline
-        self._children: asyncio.Task[list[MilestoneView]] | None = None
-        self._signals: list[asyncio.Task[None]] = []  # sent to the milestones; nobody waits for their ack
+        self._children: dict[int, asyncio.Task[MilestoneView]] = {}  # each running milestone, by number
+        self.signals: list[asyncio.Task[None]] = []  # sent to the milestones; nobody waits for their ack
 
     async def run(self) -> MissionView:
         await self.readmodel.event("need_submitted", self.inp.need.title, actor=self.inp.actor)
@@ -90,18 +97,70 @@ class Mission:
         else:
             life.result()
         if self.stop is not None:
-            to, reason, actor = self.stop
-            if self._children is not None and not self._children.done():
-                self._children.cancel()
-                # a cancelled child ends as ChildWorkflowError(cause=CancelledError) for its parent
-                with suppress(asyncio.CancelledError, ChildWorkflowError):
-                    await self._children
+            to, reason, actor, unpaid = self.stop
+            self.disputes.stop()
+            kept = await self._settle(unpaid, reason)
             self.view.deadlines.clear()
             self.view.closed_reason = reason
             await self.transition(to, reason, actor=actor, close_tasks=["*"], outcome=to.value)
+            if kept:  # the accepted work stays invoiced and due: the mission ends once it is paid
+                finals = {v.number: v for v in await asyncio.gather(*kept, return_exceptions=True)
+                          if isinstance(v, MilestoneView)}  # fmt: skip
+                self.view.milestones = [finals.get(m.number, m) for m in self.view.milestones]
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await asyncio.gather(*self._signals)
+        await asyncio.gather(*self.signals)
         return self.view
+
+    def _milestone(self, n: int) -> MilestoneView:
+        return next(m for m in self.view.milestones if m.number == n)
+
+    async def _settle(self, unpaid: Settlement, reason: str) -> list[asyncio.Task[MilestoneView]]:
+        """The termination clause: work in progress stops (its milestones are cancelled); accepted work is invoiced;
+        its unpaid invoices stay due (`keep`: those milestones go on until paid, returned) or are cancelled by a
+        credit note each (`credit`). Never dropped."""
+        live = {n: t for n, t in self._children.items() if not t.done()}
+        copies = {m.number: m for m in self.view.milestones}
+        due = {n for n in live if copies[n].stage in ACCEPTED and copies[n].stage is not MilestoneStage.PAID}
+        credited = {n for n in due if unpaid == "credit" and copies[n].invoice is not None}
+        kept = due - credited
+        for n, task in live.items():
+            if n not in kept:
+                task.cancel()
+                # a cancelled child ends as ChildWorkflowError(cause=CancelledError) for its parent
+                with suppress(asyncio.CancelledError, ChildWorkflowError):
+                    await task
+                self._milestone(n).stage = MilestoneStage.CANCELLED
+        self.hold_milestones(released=True)  # the kept ones go on to their invoice and payment
+        for n in sorted(credited):
+            invoice = copies[n].invoice
+            assert invoice is not None and invoice.number is not None
+            request = CreditNoteRequest(
+                invoice_number=invoice.number,
+                idempotency_key=f"credit:{invoice.number}",
+                reason=reason[:300],
+                issue_date=workflow.now().date(),
+            )
+            note = await call(
+                "credit note",
+                InvoiceActivities.issue_credit_note,
+                request,
+                task_queue=self.inp.documents_task_queue,
+                repair=self.repair,
+            )
+            self._milestone(n).credit_note = note  # the copy of now: a signal may have replaced it meanwhile
+            details = {"milestone": str(n), "invoice": invoice.number, "credit_note": note.number or ""}
+            await self.readmodel.event("credit_note_issued", f"invoice {invoice.number} cancelled", details=details)
+            params = {"number": note.number or "", "invoice": invoice.number}
+            parties: list[tuple[Party, UUID | None]] = [
+                ("client", self.view.client_org_id),
+                ("expert", self.view.selected_expert_id),
+            ]
+            for party, party_id in parties:
+                await self.readmodel.notify(f"credit_note:{n}:{party}", party, party_id, "credit_note_issued", params)
+        if kept:
+            numbers = ", ".join(str(n) for n in sorted(kept))
+            await self.readmodel.event("invoices_kept_due", f"milestones {numbers}: accepted work stays due")
+        return [live[n] for n in sorted(kept)]
 
     async def _lifecycle(self) -> None:
         await self._need_stage()
@@ -261,10 +320,10 @@ class Mission:
                 )
             )
 
-        async def finals() -> list[MilestoneView]:
-            return list(await asyncio.gather(*handles))
+        async def final(handle: workflow.ChildWorkflowHandle[MilestoneWorkflow, MilestoneView]) -> MilestoneView:
+            return await handle
 
-        self._children = asyncio.create_task(finals())
+        self._children = {n: asyncio.create_task(final(h)) for n, h in enumerate(handles, start=1)}
         await self.deadlines.wait(lambda: all(m.stage in ACCEPTED for m in self.view.milestones))
         await self._advance(Stage.FEEDBACK, "every milestone accepted")
 
@@ -281,8 +340,9 @@ class Mission:
         closing = ["rate:client", "rate:expert"]
         summary = f"{len(self.view.ratings)} ratings"
         await self.readmodel.event("feedback_closed", summary, close_tasks=closing, outcome="window closed")
-        if self._children is not None:  # the milestones end once paid: the mission closes after them
-            self.view.milestones = await self._children
+        if self._children:  # the milestones end once paid: the mission closes after them
+            # shielded: a side exit meanwhile cancels this wait, not the milestones (the exit settles them: _settle)
+            self.view.milestones = list(await asyncio.gather(*(asyncio.shield(t) for t in self._children.values())))
 
     # --- the one door, and what the stages and the actions share --------------------------------------------
 
@@ -307,9 +367,9 @@ class Mission:
     def suspended(self) -> bool:
         return self.view.paused or self.view.stage in SUSPENDED
 
-    async def stop_with(self, to: Stage, reason: str, actor: Actor) -> None:
+    async def stop_with(self, to: Stage, reason: str, actor: Actor, unpaid: Settlement = "keep") -> None:
         """A side exit: run() stops the lifecycle and ends the mission; return once it has."""
-        self.stop = (to, reason, actor)
+        self.stop = (to, reason, actor, unpaid)
         await workflow.wait_condition(lambda: self.view.stage in TERMINAL)
 
     async def repair(self, reason: str, back: Stage | None = None) -> None:
@@ -332,10 +392,10 @@ class Mission:
         else:
             await self.deadlines.escalate(deadline)
 
-    def hold_milestones(self) -> None:
-        """Tell the milestones the mission is paused or disputed (they hold), or running again."""
-        held = self.view.paused or self.view.stage is Stage.DISPUTED
+    def hold_milestones(self, *, released: bool = False) -> None:
+        """Tell the milestones the mission is paused or disputed (they hold), or running again (or `released`)."""
+        held = not released and (self.view.paused or self.view.stage is Stage.DISPUTED)
         hold = MilestoneHold(held=held, reason=self.view.paused_reason or self.view.dispute_reason or "")
         for m in self.view.milestones:
             signal = workflow.get_external_workflow_handle(m.workflow_id).signal(MilestoneWorkflow.hold, hold)
-            self._signals.append(asyncio.create_task(quietly(signal)))
+            self.signals.append(asyncio.create_task(quietly(signal)))

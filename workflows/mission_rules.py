@@ -28,7 +28,6 @@ from domain.mission import (
     RateParty,
     ReassignExpert,
     RequestNewRound,
-    ResolveDispute,
     ResumeMission,
     ReviseNeed,
     SelectProposal,
@@ -40,7 +39,7 @@ from domain.mission import (
     is_expert,
     is_ops,
 )
-from domain.stages import TERMINAL, WORKING, Stage
+from domain.stages import TERMINAL, Stage
 from domain.terms import proposal_total
 
 # deadlines whose expiry is handled once for good (the window closed): they cannot be reopened
@@ -250,17 +249,37 @@ def check_cancel(view: MissionView, cmd: CancelMission, stopping: bool) -> None:
         raise ValueError(f"the mission is {view.stage.value} already")
     if is_ops(cmd.actor):
         return
-    _client(view, cmd.actor, "cancel the mission")
-    # the client may walk away until both parties signed, in any stage (needs_attention and disputed included)
-    if view.contract is not None and view.contract.binds():
-        raise ValueError("the signed contract binds both parties: open a dispute, ops will settle the cancellation")
+    binds = view.contract is not None and view.contract.binds()
+    if not binds:
+        # the client may walk away until both parties signed, in any stage (needs_attention and disputed included)
+        _client(view, cmd.actor, "cancel the mission before the contract binds")
+        return
+    if not (is_client_member(cmd.actor, view.client_org_id) or is_expert(cmd.actor, view.selected_expert_id)):
+        raise ValueError("only the parties of the contract (or ops) may cancel the mission")
+    _not_paused(view, cmd.actor)
+    request, party = view.cancel_request, signing_party(cmd.actor)
+    if request is None:
+        return
+    if request.by == party:
+        raise ValueError("you asked to cancel already: the other party agrees by cancelling too, or open a dispute")
+    if request.unpaid_invoices != cmd.unpaid_invoices:
+        raise ValueError(
+            f"unpaid_invoices: the {request.by} proposed {request.unpaid_invoices!r}; agree with the same choice "
+            "or open a dispute"
+        )
 
 
 def check_open_dispute(view: MissionView, cmd: OpenDispute) -> None:
     party = is_client_member(cmd.actor, view.client_org_id) or is_expert(cmd.actor, view.selected_expert_id)
     if not party:
         raise ValueError("only the client or the selected expert may open a dispute")
+    if view.stage is Stage.DISPUTED:
+        raise ValueError(f"dispute {view.disputes} is open already: answer it or write in it")
+    _not_paused(view, cmd.actor)
     _stage(view, Stage.CONTRACT, Stage.DELIVERY, Stage.FEEDBACK, doing="open a dispute")
+    if cmd.milestone is not None and not any(m.number == cmd.milestone for m in view.milestones):
+        numbers = ", ".join(str(m.number) for m in view.milestones) or "none yet"
+        raise ValueError(f"milestone: the mission has no milestone {cmd.milestone} (milestones: {numbers})")
 
 
 def check_pause(view: MissionView, cmd: PauseMission) -> None:
@@ -301,10 +320,3 @@ def check_reassign(view: MissionView, cmd: ReassignExpert) -> None:
         raise ValueError("the proposal window is closed")
     if invitation(view, cmd.to_expert_id) is not None:
         raise ValueError(f"expert {cmd.to_expert_id} was invited already")
-
-
-def check_resolve_dispute(view: MissionView, cmd: ResolveDispute) -> None:
-    _ops(cmd.actor, "resolve a dispute")
-    _stage(view, Stage.DISPUTED, doing="resolve a dispute")
-    if cmd.outcome == "continue" and view.resume_stage not in WORKING:
-        raise ValueError("there is no stage to continue")

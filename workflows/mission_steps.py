@@ -52,15 +52,17 @@ def client_task(
     )
 
 
-def expert_task(expert_id: UUID | None, key: str, action: str, title: str, deadline: Deadline) -> PendingAction:
+def expert_task(
+    expert_id: UUID | None, key: str, action: str, title: str, deadline: Deadline | None = None
+) -> PendingAction:
     return PendingAction(
         key=key,
         role=Role.EXPERT,
         party_id=expert_id,
         action=action,
         title=title,
-        due=deadline.due,
-        deadline=deadline.key,
+        due=deadline.due if deadline else None,
+        deadline=deadline.key if deadline else None,
     )
 
 

@@ -42,9 +42,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.readmodel import ReadModelActivities
     from domain.actors import Actor, Role
+    from domain.dispute import DisputeView
     from domain.mission import Command, Deadline, MilestoneView, MissionView, PendingAction
 
-View = MissionView | MilestoneView
+View = MissionView | MilestoneView | DisputeView
 Party = Literal["client", "expert", "ops"]
 
 WRITE_TIMEOUT = timedelta(seconds=30)
@@ -114,7 +115,7 @@ class ReadModel:
             self._search.upsert(
                 view.stage.value, str(view.client_org_id), [str(e) for e in view.expert_ids()], next_due(view.deadlines)
             )
-        else:
+        elif isinstance(view, MilestoneView):
             self._search.upsert(
                 f"milestone:{view.stage.value}",
                 str(view.client_org_id),

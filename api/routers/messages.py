@@ -1,4 +1,5 @@
-"""Private messages of a mission: one thread per expert; ops read a thread only during a dispute (audited)."""
+"""Private messages of a mission: one thread per expert; ops read a thread, and write in the contracted expert's to
+mediate, only during a dispute (audited)."""
 
 from __future__ import annotations
 
@@ -80,3 +81,27 @@ def ops_read_thread(
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     session.commit()
     return messages
+
+
+@router.post(
+    "/ops/missions/{mission_id}/threads/{expert_id}/messages",
+    response_model=MessageRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Mediate a dispute: write in the thread of the mission's expert (while disputed; audited)",
+)
+def ops_post_message(
+    body: MessageCreate, mission_id: UUID, expert_id: UUID, user: OpsUser, session: SessionDep, cipher: CipherDep
+) -> messaging.PlainMessage:
+    mission = session.get(MissionRecord, mission_id)
+    if mission is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
+    try:
+        message = messaging.ops_post(
+            session, cipher, ops_user=user, mission=mission, expert_id=expert_id, body=body.body
+        )
+    except messaging.ThreadClosedToOps as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except messaging.NotAParticipant as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND) from exc
+    session.commit()
+    return message

@@ -1,57 +1,43 @@
-"""Missions for clients and experts: create a need, list, detail, inbox, and every human action.
+"""Missions for clients and experts: create a need, list, detail, inbox, and the route of every party action.
 
-Each action is a workflow Update: the workflow's validator decides (409 with its reason when it refuses); a
-mission the user may not see answers 404 exactly like a missing one. Reads come from the read model; only the
-full state (`/state`) asks the workflow.
+Each action is a workflow Update, its route generated from `domain.actions` (`api.routers.action_routes`): the
+workflow's validator decides (409 with its reason when it refuses); a mission the user may not see answers 404 exactly
+like a missing one. Reads come from the read model; only the full state (`/state`) asks the workflow. The mission's
+documents and the deliverable's upload: `api.routers.mission_documents`.
 """
 
 import uuid
-from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 from pydantic_core import to_json
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from temporalio.service import RPCError
 
-from api import gateway, service, uploads
-from api.deps import (
-    ClientUser,
-    CurrentUser,
-    DocumentStoreDep,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    VisibleMission,
-    actor_of,
-)
+from activities import timeline as projection
+from api import gateway, service
+from api.deps import ClientUser, CurrentUser, SessionDep, SettingsDep, TemporalDep, VisibleMission, actor_of
 from api.errors import ERROR_RESPONSES
+from api.routers.action_routes import add_action_routes
 from api.routers.memberships import membership_is_active
 from api.schemas.missions import (
-    MilestoneSummary,
     MissionDetail,
     MissionPage,
     NeedSubmission,
     TaskRead,
-    TimelineEntry,
-    body_of,
 )
-from api.views import json_response, milestones_of, redact, sees_documents, summary_of, tasks_of, timeline_of
-from domain.actions import ACTIONS, Action, Scope, Who, find, form_hint
-from domain.mission import MilestoneView, MissionView, StartMission
+from api.views import milestones_of, redact, summary_of, tasks_of, timeline_of
+from domain.actions import ACTIONS, Who, form_hint
+from domain.mission import MissionView, StartMission
 from domain.policy import Policy
 from domain.taxonomy import normalise_need
 from store import missions as queries
 from store.access import Sight, sight_of, sights, visible
 from store.models.community import IdempotencyRecord, User
-from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord
-from workflows import client as workflow_client
 
 router = APIRouter(tags=["missions"], responses=ERROR_RESPONSES)
 
@@ -195,10 +181,10 @@ def detail_of(session: Session, mission: MissionRecord, user: User) -> MissionDe
 
 
 def detail_for(session: Session, sight: Sight) -> MissionDetail:
-    """The party's view of the mission's materialised detail (rebuilt from the tables for a row projected before
-    the detail was materialised), filtered by `api.views`."""
+    """The party's view of the mission's materialised detail (built from the tables for a row whose detail a
+    migration cleared), filtered by `api.views`."""
     mission = sight.mission
-    detail = mission.detail or _detail_from_tables(session, mission)
+    detail = mission.detail or projection.mission_detail(session.connection(), mission.id)
     tasks = [t | {"form": form_of(t["action"], mission.id)} for t in tasks_of(sight, detail["open_tasks"])]
     return MissionDetail.model_validate(
         {
@@ -208,31 +194,6 @@ def detail_for(session: Session, sight: Sight) -> MissionDetail:
             "open_tasks": tasks,
         }
     )
-
-
-def _detail_from_tables(session: Session, mission: MissionRecord) -> dict[str, Any]:
-    def task(t: Any) -> dict[str, Any]:
-        return TaskRead.model_validate(t).model_dump(mode="json") | {
-            "party_id": str(t.party_id) if t.party_id else None
-        }
-
-    ops = User(role="ops")
-    return {
-        "timeline": [
-            TimelineEntry.model_validate(e).model_dump(mode="json")
-            | {"expert_id": str(e.expert_id) if e.expert_id else None}
-            for e in queries.timeline(session, mission_id=mission.id)
-        ],
-        "milestones": [
-            MilestoneSummary.model_validate(m).model_dump(mode="json")
-            for m in queries.milestones(session, mission_id=mission.id)
-        ],
-        "open_tasks": [
-            task(t)
-            for role in ("client", "expert", "ops")
-            for t in queries.open_tasks(session, user=ops, mission_id=mission.id, role=role)
-        ],
-    }
 
 
 @router.get(
@@ -265,179 +226,7 @@ async def inbox(request: Request, user: CurrentUser) -> Response:
     return Response(await anyio.to_thread.run_sync(read), media_type="application/json")
 
 
-# --- actions ------------------------------------------------------------------------------------------------
+# --- actions: one route per party action of `domain.actions` (the deliverable's upload: mission_documents) ------
 
 
-def _party_route(action: Action) -> None:
-    """The route of a party's action, from its declaration in `domain.actions`; `api.service.act` does the rest."""
-    body_model = body_of(action.command, second_factor=action.needs_second_factor)
-
-    async def mission_action(
-        mission_id: uuid.UUID,
-        body: body_model,  # type: ignore[valid-type]
-        user: CurrentUser,
-        session: SessionDep,
-        settings: SettingsDep,
-        client: TemporalDep,
-    ) -> Response:
-        view = await service.act(
-            session, client, user=user, mission_id=mission_id, action=action, fields=body, settings=settings
-        )
-        return json_response(view)
-
-    async def milestone_action(
-        mission_id: uuid.UUID,
-        number: Annotated[int, Path(ge=1, le=50, description="milestone number, from 1")],
-        body: body_model,  # type: ignore[valid-type]
-        user: CurrentUser,
-        session: SessionDep,
-        client: TemporalDep,
-    ) -> Response:
-        view = await service.act(
-            session, client, user=user, mission_id=mission_id, action=action, fields=body, number=number
-        )
-        return json_response(view)
-
-    milestone = action.scope is Scope.MILESTONE
-    endpoint = milestone_action if milestone else mission_action
-    endpoint.__name__ = action.name.replace(":", "_")
-    router.add_api_route(
-        action.route(),
-        endpoint,
-        methods=["POST"],
-        response_model=MilestoneView if milestone else MissionView,
-        summary=action.summary,
-        name=action.name,
-    )
-
-
-# the deliverable is an upload (below): its route is written by hand, and goes through the same service
-for _action in ACTIONS:
-    if _action.who is not Who.OPS and _action.update != "submit_deliverable":
-        _party_route(_action)
-
-
-# --- documents and deliverables ----------------------------------------------------------------------------
-
-
-class DocumentRead(BaseModel):
-    id: uuid.UUID
-    kind: str
-    number: str | None
-    sha256: str
-    size: int
-    media_type: str
-    stage: str
-    created_at: datetime
-
-
-def _sees_contract(session: Session, mission: MissionRecord, user: User) -> bool:
-    """Whether the user sees the contract: its documents and milestones (domain.visibility)."""
-    sight = sight_of(session, user=user, mission=mission)
-    return sight is not None and sees_documents(sight)
-
-
-@router.get(
-    "/missions/{mission_id}/documents", response_model=list[DocumentRead], summary="Contract, invoices, deliverables"
-)
-def list_documents(mission: VisibleMission, user: CurrentUser, session: SessionDep) -> list[DocumentRead]:
-    if not _sees_contract(session, mission, user):
-        return []
-    rows = session.scalars(
-        select(DocumentRecord)
-        .where(DocumentRecord.mission_id == mission.id, DocumentRecord.stage != "refused")
-        .order_by(DocumentRecord.created_at)
-    )
-    return [DocumentRead.model_validate(r, from_attributes=True) for r in rows]
-
-
-@router.get(
-    "/missions/{mission_id}/documents/{document_id}",
-    response_class=Response,
-    responses={200: {"content": uploads.DOWNLOAD_CONTENT, "description": "the document's bytes, as an attachment"}},
-    summary="Download a document of the mission",
-)
-def download_document(
-    mission: VisibleMission, document_id: uuid.UUID, user: CurrentUser, session: SessionDep, store: DocumentStoreDep
-) -> Response:
-    record = session.get(DocumentRecord, document_id)
-    if record is None or record.mission_id != mission.id or not _sees_contract(session, mission, user):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "document not found")
-    return uploads.document_response(record, store.get(record.sha256))
-
-
-@router.post(
-    "/missions/{mission_id}/milestones/{number}/deliverable",
-    response_model=MilestoneView,
-    summary="Upload the milestone's deliverable (expert)",
-    description=uploads.UPLOAD_DESCRIPTION,
-)
-async def submit_deliverable(
-    mission: VisibleMission,
-    number: Annotated[int, Path(ge=1, le=50)],
-    file: UploadFile,
-    user: CurrentUser,
-    session: SessionDep,
-    client: TemporalDep,
-    store: DocumentStoreDep,
-) -> MilestoneView:
-    deliver = find(Who.EXPERT, "submit_deliverable", Scope.MILESTONE)
-    if not deliver.who.allows(user.role):  # before the file is stored
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the expert delivers")
-    if not await anyio.to_thread.run_sync(_sees_contract, session, mission, user):
-        # a losing candidate learns nothing of the contract's milestones, and stores nothing: as a missing one
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "milestone not found")
-    data, checked = await uploads.read_upload(file, fallback_name=f"deliverable-{number}")
-    sha256 = await anyio.to_thread.run_sync(store.put, data)
-    # The record is committed before the update (the workflow's projection writes the same database, and SQLite
-    # has one writer); its stage then says whether the workflow took it. A retry after a lost answer (503) sends
-    # the same file again: it reuses the record left "uploaded", so the mission never lists the file twice. SQL
-    # runs in the thread pool: a pool checkout on the event loop can freeze the API under load (bench.load).
-
-    def upload_record() -> DocumentRecord:
-        record = session.scalars(
-            select(DocumentRecord).where(
-                DocumentRecord.mission_id == mission.id,
-                DocumentRecord.kind == "deliverable",
-                DocumentRecord.sha256 == sha256,
-                DocumentRecord.stage == "uploaded",
-            )
-        ).first()
-        if record is None:
-            record = DocumentRecord(
-                kind="deliverable",
-                sha256=sha256,
-                size=len(data),
-                media_type=checked.media_type,
-                file_name=checked.file_name,
-                mission_id=mission.id,
-                language="en",
-                stage="uploaded",
-            )
-            session.add(record)
-        session.commit()
-        return record
-
-    def set_stage(stage: str) -> None:
-        record.stage = stage
-        session.commit()
-
-    record = await anyio.to_thread.run_sync(upload_record)
-    fields = {"document_id": record.id, "sha256": sha256}
-    try:
-        view = await service.act(
-            session, client, user=user, mission_id=mission.id, action=deliver, fields=fields, number=number
-        )
-    except HTTPException as exc:
-        if exc.status_code == status.HTTP_409_CONFLICT:  # refused, or taken by the attempt whose answer was lost?
-            with suppress(HTTPException, RPCError):
-                view = await workflow_client.milestone_state(client, mission.id, number)
-                if view.deliverable_document_id == record.id:
-                    await anyio.to_thread.run_sync(set_stage, "submitted")
-                    return view
-        # 503: the engine did not answer and may have taken it: the record stays "uploaded" (found by tests/faults)
-        if exc.status_code != status.HTTP_503_SERVICE_UNAVAILABLE:
-            await anyio.to_thread.run_sync(set_stage, "refused")
-        raise
-    await anyio.to_thread.run_sync(set_stage, "submitted")
-    return view
+add_action_routes(router, (a for a in ACTIONS if a.who is not Who.OPS and a.update != "submit_deliverable"))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep
 from api.errors import ERROR_RESPONSES
+from config.i18n import translations
 from domain.notices import KINDS, TASKS, render
 from store.models.community import User
 from store.models.notices import NoticePreference, NoticeRecipient
@@ -34,7 +35,7 @@ class NoticeRead(BaseModel):
     link: str = Field(description="the portal page the notice is about")
     created_at: datetime
     read_at: datetime | None
-    email: str = Field(description="pending | sent | digest | off | failed")
+    email: str = Field(description="pending | sending | sent | digest | off | failed")
 
 
 class NoticeFeed(BaseModel):
@@ -52,7 +53,20 @@ def unread_count(session: Session, user: User) -> int:
     return int(session.scalar(query) or 0)
 
 
-def feed(session: Session, user: User, *, limit: int = 50, unread_only: bool = False) -> NoticeFeed:
+def link_of(notice: Notification) -> str:
+    """The portal page a notice is about (its task is there)."""
+    if notice.workflow_id.startswith("membership:"):
+        return "/portal/profile"
+    return f"/portal/missions/{notice.mission_id}"
+
+
+def feed(
+    session: Session, user: User, *, limit: int = 50, unread_only: bool = False, lang: str | None = None
+) -> NoticeFeed:
+    """The person's own notices, newest first, written in `lang` (default: their language); the API and the portal
+    both list through here."""
+    lang = lang or user.language
+    gettext = translations(lang).gettext
     query = (
         select(NoticeRecipient, Notification, MissionRecord.title)
         .join(Notification, Notification.id == NoticeRecipient.notification_id)
@@ -65,12 +79,7 @@ def feed(session: Session, user: User, *, limit: int = 50, unread_only: bool = F
         query = query.where(NoticeRecipient.read_at.is_(None))
     items = []
     for recipient, notice, title in session.execute(query):
-        subject, body = render(notice.kind, notice.params | {"mission": title or ""}, user.language)
-        link = (
-            "/portal/profile"
-            if notice.workflow_id.startswith("membership:")
-            else f"/portal/missions/{notice.mission_id}"
-        )
+        subject, body = render(notice.kind, notice.params | {"mission": title or ""}, lang, gettext)
         items.append(
             NoticeRead(
                 id=recipient.id,
@@ -78,7 +87,7 @@ def feed(session: Session, user: User, *, limit: int = 50, unread_only: bool = F
                 subject=subject,
                 body=body,
                 mission_id=notice.mission_id,
-                link=link,
+                link=link_of(notice),
                 created_at=recipient.created_at,
                 read_at=recipient.read_at,
                 email=recipient.email_status,
@@ -99,11 +108,18 @@ def my_notices(
 
 @router.post("/{notice_id}/read", status_code=status.HTTP_204_NO_CONTENT, summary="Mark one notice as read")
 def mark_read(notice_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
+    read_one(session, user, notice_id)
+
+
+def read_one(session: Session, user: User, notice_id: uuid.UUID) -> str:
+    """Mark one of the person's notices as read; the page it is about."""
     row = session.get(NoticeRecipient, notice_id)
     if row is None or row.user_id != user.id:  # another person's notice is reported like a missing one
         raise HTTPException(status.HTTP_404_NOT_FOUND, "notice not found")
     row.read_at = row.read_at or datetime.now(UTC)
+    link = link_of(session.get_one(Notification, row.notification_id))
     session.commit()
+    return link
 
 
 @router.post("/read-all", status_code=status.HTTP_204_NO_CONTENT, summary="Mark every notice as read")

@@ -6,17 +6,17 @@ from datetime import datetime
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api import gateway, service
 from api.deps import OpsUser, SessionDep, TemporalDep, release_connection
 from api.errors import ERROR_RESPONSES
-from api.schemas.missions import HistoryEvent, MissionPage, MissionSummary, body_of
-from api.views import json_response
-from domain.actions import ACTIONS, Action, Scope, Who
-from domain.mission import MilestoneView, MissionView, mission_workflow_id
+from api.routers.action_routes import add_action_routes
+from api.schemas.missions import HistoryEvent, MissionPage, MissionSummary
+from domain.actions import ACTIONS, Who
+from domain.mission import MissionView, mission_workflow_id
 from store import missions as queries
 from store.models.readmodel import MissionRecord
 
@@ -94,50 +94,7 @@ async def inspect_mission(mission_id: uuid.UUID, user: OpsUser, session: Session
     )
 
 
-def _ops_route(action: Action) -> None:
-    """The route of an ops action, from its declaration in `domain.actions`; `api.service.act` does the rest
-    (and audits it, accepted or refused)."""
-    body_model = body_of(action.command)
-
-    async def mission_action(
-        mission_id: uuid.UUID,
-        body: body_model,  # type: ignore[valid-type]
-        user: OpsUser,
-        session: SessionDep,
-        client: TemporalDep,
-    ) -> Response:
-        view = await service.act(session, client, user=user, mission_id=mission_id, action=action, fields=body)
-        return json_response(view)
-
-    async def milestone_action(
-        mission_id: uuid.UUID,
-        number: Annotated[int, Path(ge=1, le=50, description="milestone number, from 1")],
-        body: body_model,  # type: ignore[valid-type]
-        user: OpsUser,
-        session: SessionDep,
-        client: TemporalDep,
-    ) -> Response:
-        view = await service.act(
-            session, client, user=user, mission_id=mission_id, action=action, fields=body, number=number
-        )
-        return json_response(view)
-
-    milestone = action.scope is Scope.MILESTONE
-    endpoint = milestone_action if milestone else mission_action
-    endpoint.__name__ = action.name.replace(":", "_")
-    router.add_api_route(
-        action.route().removeprefix("/ops"),
-        endpoint,
-        methods=["POST"],
-        response_model=MilestoneView if milestone else MissionView,
-        summary=action.summary,
-        name=action.name,
-    )
-
-
-for _action in ACTIONS:
-    if _action.who is Who.OPS:
-        _ops_route(_action)
+add_action_routes(router, (a for a in ACTIONS if a.who is Who.OPS))
 
 
 class Termination(BaseModel):

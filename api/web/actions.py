@@ -15,6 +15,7 @@ from temporalio.client import Client
 from api import service
 from api.schemas.missions import body_of
 from api.web import forms
+from domain import dispute
 from domain import mission as cmds
 from domain.actions import ACTIONS, Action, Scope
 from store.models.community import User
@@ -41,19 +42,29 @@ FIELDS: dict[type[cmds.Command], FieldsOf] = {
     cmds.StartInvitations: _nothing,
     cmds.SelectProposal: lambda f: {"expert_id": forms.text(f, "expert_id")},
     cmds.RequestNewRound: _reason,
-    cmds.CancelMission: _reason,
-    cmds.OpenDispute: _reason,
+    cmds.CancelMission: lambda f: {
+        "reason": forms.text(f, "reason"),
+        "unpaid_invoices": forms.text(f, "unpaid_invoices") or "keep",
+    },
+    cmds.OpenDispute: lambda f: {"reason": forms.text(f, "reason"), "milestone": forms.text(f, "milestone") or None},
+    dispute.AnswerDispute: lambda f: {"statement": forms.text(f, "statement")},
     cmds.AnswerInvitation: _reason,
     cmds.SubmitProposal: lambda f: {"terms": forms.proposal_terms(f)},
     cmds.WithdrawProposal: _reason,
     cmds.SignContract: lambda f: {"expected_sha256": forms.text(f, "expected_sha256"), "otp": forms.text(f, "otp")},
     cmds.RateParty: lambda f: {"score": forms.text(f, "score"), "comment": forms.text(f, "comment")},
     cmds.AcceptDeliverable: _nothing,
+    cmds.ReportNonPayment: lambda f: {"reason": forms.text(f, "reason") or "not received"},
     cmds.RequestRevision: _reason,
     cmds.ConfirmPayment: lambda f: {"paid_on": forms.text(f, "paid_on"), "reference": forms.text(f, "reference")},
     cmds.ReviseNeed: lambda f: {"need": forms.need(f)},
     cmds.QualifyNeed: lambda f: {"decision": forms.text(f, "decision"), "reason": forms.text(f, "reason")},
-    cmds.ResolveDispute: lambda f: {"outcome": forms.text(f, "outcome"), "reason": forms.text(f, "reason")},
+    dispute.DecideDispute: lambda f: {
+        "outcome": forms.text(f, "outcome"),
+        "reason": forms.text(f, "reason"),
+        "amount": forms.text(f, "amount") or None,
+        "new_due": _utc(forms.text(f, "new_due")) or None,
+    },
     cmds.PauseMission: _reason,
     cmds.ResumeMission: _reason,
     cmds.ExtendDeadline: lambda f: {

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from api.deps import ACCESS_COOKIE, SessionDep, SettingsDep, authenticate
 from api.errors import MAX_ERRORS, cut
-from api.routers import auth
+from api.routers import auth, notifications
 from api.schemas.accounts import RefreshRequest, TokenPair
 from api.web.i18n import (
     LANG_COOKIE,
@@ -186,6 +186,7 @@ def render(request: Request, name: str, user: User | None, status_code: int = 20
             csrf_field=CSRF_FIELD,
             flash=context.pop("flash", None) or read_flash(request),
             path=request.url.path,
+            unread=getattr(request.state, "unread", 0) if user is not None else 0,  # the header's unread count
             **context,
         )
     )
@@ -228,6 +229,7 @@ def optional_user(request: Request, session: SessionDep, settings: SettingsDep) 
     if request.cookies.get(ACCESS_COOKIE):
         try:
             user, request.state.session_id = authenticate(session, settings, request.cookies.get(ACCESS_COOKIE))
+            request.state.unread = notifications.unread_count(session, user)
             return user
         except HTTPException:
             pass
@@ -240,6 +242,7 @@ def optional_user(request: Request, session: SessionDep, settings: SettingsDep) 
         return None
     request.state.new_tokens = pair
     user, request.state.session_id = authenticate(session, settings, pair.access_token)
+    request.state.unread = notifications.unread_count(session, user)
     return user
 
 

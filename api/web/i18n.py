@@ -1,4 +1,5 @@
-"""The portal's languages: which one a request gets, and its gettext catalog.
+"""The portal's languages: which one a request gets, and the labels it shows (the catalogue itself is
+config.i18n's, shared with the e-mails).
 
 The English text is the msgid, in the templates (`{{ _("Dashboard") }}`, `ngettext`, `pgettext` through
 jinja2.ext.i18n) and in the code (`translations(lang).gettext("Profile saved.")`). `make messages` extracts them
@@ -9,27 +10,11 @@ English, never as a crash.
 
 from __future__ import annotations
 
-from functools import cache
-from io import BytesIO
-from pathlib import Path
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
-
+from config.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, N_, pick_language, translations
 from domain.stages import MilestoneStage, Stage
 from domain.vat import SellerRegime
 
-LANGUAGES = ("en", "fr")
 LANG_COOKIE = "innot_lang"
-LOCALE_DIR = Path(__file__).parent / "locale"
-DOMAIN = "messages"
-
-
-def N_(message: str) -> str:  # noqa: N802 - the marker gettext's extractors know
-    """Marks a msgid chosen now and translated where it is shown (the labels below)."""
-    return message
-
 
 # The domain names its values; how a person reads them is the portal's business.
 STAGE_LABELS: dict[str, str] = {
@@ -61,31 +46,9 @@ VAT_REGIME_LABELS: dict[SellerRegime, str] = {
 }
 
 
-def pick_language(*candidates: str | None) -> str:
-    for candidate in candidates:
-        code = (candidate or "").strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
-    return "en"
-
-
-@cache
-def _catalog(lang: str) -> Translations:
-    """The language's messages.po, compiled in memory by babel: the .po is the only file shipped and read, so no
-    build step can forget it and no stale .mo can hide a translation. Fuzzy entries stay out, as with msgfmt."""
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
-        catalog = read_po(po, locale=lang, domain=DOMAIN)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
-
-
-def translations(lang: str) -> NullTranslations:
-    """gettext for this language; English, or any code we do not speak, is the msgid itself."""
-    return _catalog(lang) if lang in LANGUAGES and lang != "en" else NullTranslations()
-
-
 def stage_label(stage: str, lang: str) -> str:
     msgid = STAGE_LABELS.get(stage)
     return translations(lang).gettext(msgid) if msgid else stage.replace("_", " ")
+
+
+__all__ = ["DOMAIN", "LANGUAGES", "LANG_COOKIE", "LOCALE_DIR", "N_", "pick_language", "stage_label", "translations"]

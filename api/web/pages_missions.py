@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from api import gateway
 from api.deps import SessionDep, SettingsDep
 from api.routers import messages as message_routes
-from api.routers import missions
+from api.routers import mission_documents, missions
 from api.schemas.messages import MessageCreate
 from api.schemas.missions import MissionSummary, NeedSubmission
 from api.views import redact, summary_of
@@ -138,7 +138,7 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         view = redact(await gateway.mission_state(client, mission.id), user)
     except HTTPException:
         view = None
-    documents = missions.list_documents(mission, user, session)
+    documents = mission_documents.list_documents(mission, user, session)
     doc_by_sha = {d.sha256: d for d in documents}
     ids: set[uuid.UUID] = set()
     if view is not None:
@@ -226,7 +226,7 @@ async def deliver(
     """The API's upload: same types, size limit, document record and workflow update."""
     # a form's upload is Starlette's UploadFile; FastAPI's only adds schema hooks
     file = cast(FastApiUploadFile, upload)
-    await missions.submit_deliverable(
+    await mission_documents.submit_deliverable(
         mission=mission, number=number, file=file, user=user, session=session, client=client, store=store
     )
 
@@ -245,12 +245,28 @@ async def milestone_action(
     return redirect(request, back, ok=translations(language_of(request, user)).gettext("Done."))
 
 
+@router.post("/{mission_id}/disputes/{number}/{update}", dependencies=[CsrfChecked])
+async def dispute_action(
+    mission_id: uuid.UUID, number: int, update: str, request: Request, user: WebUser, session: SessionDep
+) -> Response:
+    form = await request.form()
+    back = _back(form, mission_id)
+    try:
+        action = actions.action_for(user, update, Scope.DISPUTE)
+        await actions.perform(request, session, user, mission_id=mission_id, action=action, form=form, number=number)
+    except (ValidationError, HTTPException) as exc:
+        return redirect(request, back, error=error_text(exc))
+    return redirect(request, back, ok=translations(language_of(request, user)).gettext("Done."))
+
+
 @router.get("/{mission_id}/documents/{document_id}")
 def download(
     mission_id: uuid.UUID, document_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep
 ) -> Response:
     mission = _mission_or_404(session, user, mission_id)
-    result: Response = missions.download_document(mission, document_id, user, session, request.app.state.document_store)
+    result: Response = mission_documents.download_document(
+        mission, document_id, user, session, request.app.state.document_store
+    )
     return result
 
 

@@ -116,7 +116,10 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
             raise HTTPException(422, "reason: " + _("Reason (required, audited)"))
         number = forms.text(form, "milestone")
         milestone = int(number) if action == "resume" and number.isdigit() else None
+        dispute = forms.text(form, "dispute")
         scope = Scope.MISSION if milestone is None else Scope.MILESTONE
+        if dispute.isdigit():
+            scope, milestone = Scope.DISPUTE, int(dispute)
         chosen = actions.action_for(user, action, scope)
         await actions.perform(request, session, user, mission_id=mission_id, action=chosen, form=form, number=milestone)
     except (ValidationError, HTTPException) as exc:

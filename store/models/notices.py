@@ -19,7 +19,10 @@ class NoticeRecipient(IdMixin, Base):
     notification_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notifications.id"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     email_status: Mapped[str] = mapped_column(
-        String(16), index=True, doc="pending | sent | digest (waits for the daily digest) | off | failed"
+        String(16),
+        index=True,
+        doc="pending | sending (claimed, handed to the server) | sent | digest (waits for the daily digest) | off | "
+        "failed (refused for good: a bounce)",
     )
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
     email_error: Mapped[str | None] = mapped_column(Text, doc="the SMTP server's last refusal or error")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from email import message_from_bytes, policy
 from email.message import EmailMessage as Message
 
@@ -21,7 +23,7 @@ from activities.mail import SmtpServer, Writer
 from activities.notify import NoticeRef, NotifyActivities
 from activities.projection import NoticeRequest
 from activities.readmodel import queue_notice
-from store.models.community import Organisation, User
+from store.models.community import Expert, Organisation, User
 from store.models.notices import NoticePreference, NoticeRecipient
 from store.models.readmodel import MissionRecord
 
@@ -148,7 +150,9 @@ def test_each_person_of_the_party_gets_one_email_in_their_language(
     assert acts.deliver_notice(ref) == 2
     assert acts.deliver_notice(ref) == 0, "a retried delivery sends nothing twice"
     [to_alice], [to_bob] = inbox.to(alice.email), inbox.to(bob.email)
-    assert to_alice["Subject"] == "The contract for “Audit de la paie” is ready to sign"  # no French catalogue here
+    assert to_alice["Subject"] == "Le contrat de « Audit de la paie » est prêt à signer"
+    assert to_bob["Subject"] == "The contract for “Audit de la paie” is ready to sign"
+    assert "20 décembre 2026" in _text(to_alice) and "Bonjour Alice Martin" in _text(to_alice)
     assert to_alice["Content-Language"] == "fr" and to_bob["Content-Language"] == "en"
     text = _text(to_bob)
     assert f"{PUBLIC_URL}/portal/missions/{mission.id}" in text
@@ -213,8 +217,8 @@ def test_preferences_digest_and_legal_notices(
     assert acts.deliver_notice(reminder) == 0
     assert acts.deliver_notice(late) == 2, "a legal notice goes out whatever the preference"
     assert acts.send_digests() == 1
-    [digest] = [m for m in inbox.to(alice.email) if "digest" in str(m["Subject"])]
-    assert "Reminder: “Audit de la paie” waits for you" in _text(digest)
+    [digest] = [m for m in inbox.to(alice.email) if "récapitulatif" in str(m["Subject"])]  # Alice reads French
+    assert "Rappel : « Audit de la paie » vous attend" in _text(digest)
     assert not [m for m in inbox.to(bob.email) if "Reminder" in str(m["Subject"])]
     assert acts.send_digests() == 0, "each notice is in one digest only"
 
@@ -228,3 +232,41 @@ def test_without_a_mail_server_notices_stay_in_the_feed(session_factory: session
     with session_factory() as s:
         [row] = _recipients(s, alice)
         assert row.email_status == "pending" and row.read_at is None  # in the portal's feed, e-mail not sent
+
+
+def test_a_french_speaking_expert_gets_the_invitation_in_french(
+    session_factory: sessionmaker[Session], smtp: tuple[Inbox, MailServer]
+) -> None:
+    inbox, controller = smtp
+    acts = _activities(session_factory, controller.port)
+    with session_factory() as s:
+        _org, _people, mission = _party(s)
+        expert = Expert(
+            display_name="Jeanne Leroy", legal_name="Jeanne Leroy EI", country="FR", address_line="3 quai",
+            postcode="69002", city="Lyon", daily_rate=Decimal("800"), available_from=date(2026, 12, 1),
+            vat_regime="franchise_en_base",
+        )  # fmt: skip
+        s.add(expert)
+        s.flush()
+        person = User(
+            email=f"jeanne-{uuid.uuid4().hex[:8]}@expert.test", full_name="Jeanne Leroy", password_hash="x",
+            role="expert", language="fr", expert_id=expert.id,
+        )  # fmt: skip
+        s.add(person)
+        s.commit()
+        request = NoticeRequest(
+            workflow_id=mission.workflow_id, key="task:invite:jeanne", mission_id=mission.id, role="expert",
+            party_id=expert.id, kind="task",
+            params={"action": "answer_invitation", "title": "Answer", "due": "2026-12-11T09:00:00+00:00"},
+        )  # fmt: skip
+        queue_notice(s, request)
+        s.commit()
+    assert acts.deliver_notice(NoticeRef(workflow_id=mission.workflow_id, key="task:invite:jeanne")) == 1
+    [mail] = inbox.to(person.email)
+    assert mail["Subject"] == "Vous êtes invité(e) à la mission « Audit de la paie »"
+    assert mail["Content-Language"] == "fr"
+    text = _text(mail)
+    assert "Un client vous invite à répondre à son besoin" in text and "11 décembre 2026" in text
+    assert "Ouvrez-le dans innot :" in text and f"{PUBLIC_URL}/portal/missions/{mission.id}" in text
+    html = mail.get_body(preferencelist=("html",))  # type: ignore[attr-defined]
+    assert html is not None and "Vous êtes invité(e) à la mission" in str(html.get_content())

@@ -153,11 +153,22 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/missions/{mission_id}/invitations/start"): Rule("mission-client", body={}),
     ("POST", "/missions/{mission_id}/proposals/select"): Rule("mission-client", body={"expert_id": UUID0}),
     ("POST", "/missions/{mission_id}/proposals/new-round"): Rule("mission-client", body=REASON),
-    ("POST", "/missions/{mission_id}/cancel"): Rule("mission-client", body=REASON),
-    ("POST", "/missions/{mission_id}/dispute"): Rule("mission-client", body=REASON),
+    # either party: after the contract, cancelling is asked by one and agreed by the other
+    ("POST", "/missions/{mission_id}/cancel"): Rule("mission-party", body=REASON),
+    ("POST", "/missions/{mission_id}/dispute"): Rule("mission-party", body=REASON),
+    # the shared mission has no dispute: who gets through finds none
+    ("POST", "/missions/{mission_id}/disputes/{number}/answer"): Rule(
+        "mission-party", body={"statement": "we disagree"}
+    ),
+    ("GET", "/missions/{mission_id}/disputes/{number}"): Rule("mission-read", ok=404, only=CONTRACT_ONLY),
+    ("POST", "/missions/{mission_id}/evidence"): Rule("mission-parties", body="file", only=CONTRACT_ONLY),
+    # the matrix's document is an invoice, no evidence: 404 for whoever gets through
+    ("GET", "/missions/{mission_id}/evidence/{document_id}"): Rule("mission-read", ok=404),
     ("POST", "/missions/{mission_id}/milestones/{number}/accept"): Rule("mission-client", body={}),
     ("POST", "/missions/{mission_id}/milestones/{number}/revision"): Rule("mission-client", body=REASON),
-    ("POST", "/missions/{mission_id}/milestones/{number}/payment"): Rule("mission-client", body={"paid_on": TODAY}),
+    # the client confirms it paid, the expert that the money arrived
+    ("POST", "/missions/{mission_id}/milestones/{number}/payment"): Rule("mission-party", body={"paid_on": TODAY}),
+    ("POST", "/missions/{mission_id}/milestones/{number}/non-payment"): Rule("mission-expert", body=REASON),
     ("POST", "/missions/{mission_id}/invitation/accept"): Rule("mission-expert", body={}),
     ("POST", "/missions/{mission_id}/invitation/decline"): Rule("mission-expert", body={}),
     ("POST", "/missions/{mission_id}/proposal"): Rule("mission-expert", body=proposal("900.00")),
@@ -167,6 +178,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/missions/{mission_id}/rating"): Rule("mission-party", body={"score": 5}),
     # ops
     ("GET", "/ops/audit"): Rule("ops"),
+    ("GET", "/ops/mail"): Rule("ops"),
     ("GET", "/ops/missions"): Rule("ops"),
     ("GET", "/ops/missions/{mission_id}"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/qualify"): Rule("ops"),
@@ -174,12 +186,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/ops/missions/{mission_id}/resume"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/extend"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/reassign"): Rule("ops"),
-    ("POST", "/ops/missions/{mission_id}/resolve-dispute"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/disputes/{number}/decide"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/cancel"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/milestones/{number}/resume"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/terminate"): Rule("ops"),
     # outside a dispute, ops may not read a thread (409 says why); with a reason, as the route requires
     ("GET", "/ops/missions/{mission_id}/threads/{expert_id}/messages"): Rule("ops", ok=409, query="reason=matrix"),
+    # nor write in it to mediate (its invalid body answers first)
+    ("POST", "/ops/missions/{mission_id}/threads/{expert_id}/messages"): Rule("ops", body={"body": "hi"}),
     ("GET", "/memberships/{member_id}"): Rule("ops"),
     ("POST", "/memberships/{member_id}/payments"): Rule("ops"),
     ("POST", "/codec/encode"): Rule("ops"),
@@ -213,6 +227,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/security/totp/recovery-codes"): Rule("portal-page"),
     ("POST", "/portal/security/totp/disable"): Rule("portal-page"),
     ("POST", "/portal/security/sessions/{session_id}/revoke"): Rule("portal-page"),
+    ("GET", "/portal/notifications"): Rule("portal-page"),  # one's own notices only
+    ("POST", "/portal/notifications/read-all"): Rule("portal-page"),
+    ("POST", "/portal/notifications/{notice_id}/open"): Rule("portal-page"),  # another's: "not found", as the API
+    ("GET", "/portal/notifications/preferences"): Rule("portal-page"),
+    ("POST", "/portal/notifications/preferences"): Rule("portal-page"),
     ("GET", "/portal/missions"): Rule("portal-page"),
     ("GET", "/portal/missions/new"): Rule("portal-page"),
     ("POST", "/portal/missions/new"): Rule("portal-page", ok=(303, 422)),
@@ -231,6 +250,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/missions/{mission_id}/act/{update}"): Rule("portal-mission-form", body=REASON),
     ("POST", "/portal/missions/{mission_id}/milestones/{number}/deliverable"): Rule("portal-mission-form"),
     ("POST", "/portal/missions/{mission_id}/milestones/{number}/{update}"): Rule("portal-mission-form", body=REASON),
+    ("POST", "/portal/missions/{mission_id}/disputes/{number}/{update}"): Rule("portal-mission-form", body=REASON),
     ("POST", "/portal/missions/{mission_id}/threads/{expert_id}"): Rule("portal-mission-form", body={"body": "hi"}),
 }
 

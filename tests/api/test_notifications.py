@@ -13,9 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from activities.notify import fan_out
 from activities.projection import NoticeRequest
 from activities.readmodel import queue_notice
+from api.security import hash_password
+from store.accounts import create_user
+from store.db import transaction
 from store.models.community import User
+from store.models.notices import NoticeRecipient
 from store.models.readmodel import MissionRecord, Notification
-from tests.api.conftest import bearer, client_registration, login
+from tests.api.conftest import PASSWORD, bearer, client_registration, login, unique_email, with_second_factor
 
 pytestmark = pytest.mark.db
 
@@ -80,3 +84,34 @@ async def test_preferences_can_mute_a_kind_but_not_a_legal_notice(api: httpx.Asy
     refused = await api.put("/notifications/preferences", headers=me, json=[{"kind": "invoice_issued", "mode": "off"}])
     assert refused.status_code == 422
     assert "body[0].kind" in refused.text and "legal notice" in refused.text
+
+
+async def test_the_feed_speaks_the_readers_language(
+    api: httpx.AsyncClient, session_factory: sessionmaker[Session]
+) -> None:
+    me, my_email = await _client(api)
+    with transaction(session_factory) as s:
+        s.scalars(select(User).where(User.email == my_email)).one().language = "fr"
+    _notify(session_factory, my_email, "task:sel", "task", action="select_proposal", due="2026-12-24")
+    [item] = (await api.get("/notifications", headers=me)).json()["items"]
+    assert item["subject"] == "Les propositions pour « Refonte du contrôle de gestion » sont arrivées"
+    assert "24 décembre 2026" in item["body"]
+
+
+async def test_ops_see_the_emails_that_did_not_go_out(
+    api: httpx.AsyncClient, session_factory: sessionmaker[Session]
+) -> None:
+    me, my_email = await _client(api)
+    _notify(session_factory, my_email, "late:1", "late_payment_notice", invoice="FA-2026-0042")
+    with transaction(session_factory) as s:
+        user = s.scalars(select(User).where(User.email == my_email)).one()
+        [row] = s.scalars(select(NoticeRecipient).where(NoticeRecipient.user_id == user.id))
+        row.email_status, row.email_attempts, row.email_error = "failed", 1, "550 5.1.1 no such mailbox"
+        ops_email = unique_email("ops")
+        create_user(s, email=ops_email, full_name="Olga Ops", password_hash=await hash_password(PASSWORD), role="ops")
+    assert (await api.get("/ops/mail", headers=me)).status_code == 403
+    ops = await with_second_factor(api, bearer(await login(api, ops_email)))
+    report = (await api.get("/ops/mail", headers=ops)).json()
+    [bounced] = [u for u in report["undelivered"] if u["to"] == my_email]
+    assert bounced["status"] == "failed" and bounced["kind"] == "late_payment_notice"
+    assert bounced["error"] == "550 5.1.1 no such mailbox" and report["counts"]["failed"] >= 1

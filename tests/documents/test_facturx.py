@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import timedelta
 from decimal import Decimal
 from io import BytesIO
 from typing import Any, cast
@@ -20,6 +21,7 @@ from documents.invoices import render_invoice, render_payment_reminder
 from documents.rendering import Renderer, money
 from documents.schematron import SchematronValidator
 from domain.invoice import Invoice
+from domain.late_payment import late_charges
 from tests.documents.factories import VAT_CASES, make_invoice
 
 CASES = list(VAT_CASES)
@@ -140,13 +142,26 @@ def test_pdf_embeds_the_xml_and_prints_every_mandatory_mention(
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])
-def test_payment_reminder_names_the_invoice_and_the_amount_due(
+def test_payment_reminder_names_the_invoice_the_late_charges_and_the_total_due(
     renderer: Renderer, language: str, tmp_path: object
 ) -> None:
     invoice = make_invoice("domestic", language)
-    text = _pdftotext(render_payment_reminder(renderer, invoice, days_late=12, platform_name="innot SAS"), tmp_path)
-    for expected in (invoice.number, money(invoice.grand_total, "EUR", language), "12", "40 EUR"):
-        assert " ".join(expected.split()) in text
+    on = invoice.due_date + timedelta(days=12)
+    text = _pdftotext(render_payment_reminder(renderer, invoice, on=on, platform_name="innot SAS"), tmp_path)
+    charges = late_charges(invoice, on)
+    interest = (invoice.grand_total * invoice.late_penalty_rate / 100 * 12 / 365).quantize(Decimal("0.01"))
+    assert charges.interest == interest > 0 and charges.indemnity == Decimal("40.00")
+    assert charges.total_due == invoice.grand_total + interest + Decimal("40.00")
+    for expected in (
+        invoice.number,
+        money(invoice.grand_total, "EUR", language),
+        money(interest, "EUR", language),
+        money(Decimal("40.00"), "EUR", language),
+        money(charges.total_due, "EUR", language),
+        "L441-10",
+    ):
+        assert " ".join(expected.split()) in text, expected
+    assert late_charges(invoice, invoice.due_date).total_due == invoice.grand_total, "nothing owed before it is late"
 
 
 def test_the_pdf_is_a_factur_x_pdf_a_3_written_in_one_pass(renderer: Renderer) -> None:

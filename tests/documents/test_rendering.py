@@ -5,7 +5,7 @@ and the XMP (PDF/A wants them equal)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from io import BytesIO
 from typing import Any, cast
@@ -43,7 +43,7 @@ def _every_template(language: str) -> tuple[RecordingRenderer, dict[str, bytes]]
         renderer, make_invoice("eu_reverse_charge", language, credit_note_of=invoice), platform_name="innot SAS"
     )
     render_invoice(renderer, invoice.model_copy(update={"kind": "fee_invoice"}), platform_name="innot SAS")
-    render_payment_reminder(renderer, invoice, days_late=12, platform_name="innot SAS")
+    render_payment_reminder(renderer, invoice, on=invoice.due_date + timedelta(days=12), platform_name="innot SAS")
     terms = ProposalTerms(
         approach="Diagnostic financier, puis plan de trésorerie sur 13 semaines.",
         pricing="daily", daily_rate=Decimal("850.00"), days=Decimal("6.0"), currency="EUR",

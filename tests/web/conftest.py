@@ -1,6 +1,7 @@
 """The real stack for browser tests: a Temporal dev server, a worker with the real activities, the API app with
-the portal under uvicorn (all in one background thread with its own event loop), and Debian's Chromium driven
-by Playwright's sync API."""
+the portal under uvicorn (all in one background thread with its own event loop), an SMTP catcher (aiosmtpd, as
+`innot dev` starts) whose Maildir the development mailbox `/dev/mailbox` shows, and Debian's Chromium driven by
+Playwright's sync API."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 import uvicorn
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
 from fastapi.staticfiles import StaticFiles
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from pwdlib import PasswordHash
@@ -29,6 +32,7 @@ from activities.matching import MatchingActivities
 from activities.readmodel import ReadModelActivities
 from api.account_mail import Outbox
 from api.app import create_app
+from api.routers import devmail
 from api.web.routes import STATIC_DIR
 from api.web.routes import router as web_router
 from config.settings import ROOT, Settings
@@ -131,6 +135,7 @@ class _Server(threading.Thread):
             workers = _workers(client, self.settings, make_session_factory(self.engine))
             app = create_app(self.settings, engine=self.engine, temporal=client)
             app.state.owns_engine = False
+            app.include_router(devmail.router)  # mounted in development only by create_app; the mailbox people read
             self.outbox.inner, app.state.mailer = app.state.mailer, self.outbox
             app.include_router(web_router)
             app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -162,8 +167,12 @@ def stack(
 ) -> Iterator[Stack]:
     var = tmp_path_factory.mktemp("web")
     suffix = uuid.uuid4().hex[:8]
-    port = _free_port()
+    port, smtp_port = _free_port(), _free_port()
+    catcher = Controller(Mailbox(var / "mailbox"), hostname="127.0.0.1", port=smtp_port)
+    catcher.start()
     settings = Settings(
+        smtp_url=f"smtp://127.0.0.1:{smtp_port}",
+        dev_mailbox=var / "mailbox",
         public_url=f"http://127.0.0.1:{port}",
         environment="test",
         database_url=str(engine.url.render_as_string(hide_password=False)),
@@ -179,6 +188,7 @@ def stack(
         raise RuntimeError(f"the web stack did not start: {server.error!r}")
     yield Stack(base_url=f"http://127.0.0.1:{port}", settings=settings, sessions=session_factory, outbox=server.outbox)
     server.stop()
+    catcher.stop()
 
 
 @pytest.fixture(scope="session")

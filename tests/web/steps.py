@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import pyotp
 from playwright.sync_api import Page
@@ -76,6 +77,17 @@ def verify_email(page: Page, outbox: Outbox, email: str) -> None:
     page.goto(outbox.link(email, "verify_email"))
     page.get_by_role("button", name="Verify my address").click()
     flash_ok(page)
+
+
+def follow_mail(page: Page, to: str, subject: str) -> str:
+    """Open the development mailbox (`/dev/mailbox`, the catcher's Maildir) at `to`'s e-mails, wait for the one whose
+    subject holds `subject`, and follow its link as the person would; the e-mail's text."""
+    page.goto(f"/dev/mailbox?to={quote(to)}")
+    mail = page.locator("article.card", has=page.locator("h2", has_text=subject))
+    until(page, lambda: mail.count() > 0, what=f"the e-mail '{subject}' to {to}")
+    text = mail.first.locator("pre").inner_text()
+    mail.first.locator("a").first.click()
+    return text
 
 
 def enrol_authenticator(page: Page) -> pyotp.TOTP:

@@ -3,6 +3,7 @@ signatures, delivery, acceptance, Factur-X invoice, ratings — and ops watching
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -14,6 +15,7 @@ from tests.web.conftest import Stack, activate, create_ops_user, shot, unique_em
 from tests.web.steps import (
     enrol_authenticator,
     flash_ok,
+    follow_mail,
     has,
     log_in,
     pick_skills,
@@ -22,7 +24,6 @@ from tests.web.steps import (
     register_expert,
     sign_contract,
     until,
-    verify_email,
 )
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver, pytest.mark.slow]
@@ -39,8 +40,11 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
     register_expert(expert, expert_email)
     activate(stack.sessions, client_email)
     activate(stack.sessions, expert_email)
-    verify_email(client, stack.outbox, client_email)
-    verify_email(expert, stack.outbox, expert_email)
+    # each reads the verification e-mail in the development mailbox and follows its link
+    for page, email in ((client, client_email), (expert, expert_email)):
+        follow_mail(page, email, "Confirm your e-mail address")
+        page.get_by_role("button", name="Verify my address").click()
+        flash_ok(page)
     client_app, expert_app = enrol_authenticator(client), enrol_authenticator(expert)
 
     # the profile, through the same pickers: one more skill (found by its French name typed without its accent)
@@ -61,11 +65,15 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
     client.get_by_role("button", name="Send the invitations").click()
     flash_ok(client)
 
-    expert.goto("/portal/inbox")
+    # the invitation e-mail names the mission and its deadline; its link opens the mission, where the expert answers
+    invitation = follow_mail(expert, expert_email, "You are invited to the mission “Monthly close redesign”")
+    assert re.search(r"accept or decline before \d{1,2} \w+ \d{4}", invitation), invitation
+    expert.wait_for_url(f"**{mission}")
     until(expert, has(expert, "button:has-text('Accept the invitation')"), what="the invitation")
-    shot(expert, "expert-inbox-invitation")
+    shot(expert, "expert-mission-invitation")
     expert.get_by_role("button", name="Accept the invitation").click()
     flash_ok(expert)
+    expert.goto("/portal/inbox")
     until(expert, has(expert, "form.proposal-form"), what="the proposal task")
     form = expert.locator("form.proposal-form").first
     form.get_by_label("Approach").fill("Map the close, cut the manual journals, then automate the reconciliations.")

@@ -24,7 +24,7 @@ def portal_texts() -> dict[tuple[str, str | None], str | tuple[str, ...]]:
     with (ROOT / "babel.cfg").open() as mapping:
         method_map, options_map = parse_mapping_cfg(mapping)
     found: dict[tuple[str, str | None], str | tuple[str, ...]] = {}
-    for _file, _line, message, _comments, context in extract_from_dir(ROOT / "api", method_map, options_map):
+    for _file, _line, message, _comments, context in extract_from_dir(ROOT, method_map, options_map):
         singular = message[0] if isinstance(message, tuple) else message
         found[(singular, context)] = message
     return found

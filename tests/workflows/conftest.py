@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import BaseModel
@@ -27,6 +28,7 @@ from activities.notify import NotifyActivities
 from activities.readmodel import ReadModelActivities
 from config.temporal import workflow_runner
 from domain.actors import Actor, Role
+from domain.dispute import DisputeView, dispute_workflow_id
 from domain.mission import MilestoneView, MissionView, milestone_workflow_id
 from domain.need import Need
 from domain.policy import Policy
@@ -38,6 +40,9 @@ from tests.conftest import _binary
 from tests.workflows.fakes import Fakes
 from workflows import ALL_WORKFLOWS
 from workflows.client import start_mission
+
+if TYPE_CHECKING:
+    from tests.workflows.money import Money
 
 START = date(2030, 1, 6)
 
@@ -141,6 +146,7 @@ class Harness:
     async def terminate_leftovers(self) -> None:
         """A workflow left running would block time skipping for the next tests (no worker for its queue)."""
         ids = [milestone_workflow_id(self.mission_id, n) for n in range(1, 6)] + [f"mission:{self.mission_id}"]
+        ids += [dispute_workflow_id(self.mission_id, n) for n in range(1, 4)]
         for workflow_id in ids:
             with contextlib.suppress(RPCError):
                 await self.env.client.get_workflow_handle(workflow_id).terminate("test finished")
@@ -175,6 +181,24 @@ class Harness:
 
     async def update_milestone(self, n: int, name: str, cmd: BaseModel) -> MilestoneView:
         view: MilestoneView = await self.milestone(n).execute_update(name, cmd, result_type=MilestoneView)
+        return view
+
+    async def update_dispute(self, n: int, name: str, cmd: BaseModel) -> DisputeView:
+        handle = self.env.client.get_workflow_handle(dispute_workflow_id(self.mission_id, n))
+        view: DisputeView = await handle.execute_update(name, cmd, result_type=DisputeView)
+        return view
+
+    async def until_dispute(self, n: int, check: Callable[[DisputeView], bool], within: float = 15) -> DisputeView:
+        handle = self.env.client.get_workflow_handle(dispute_workflow_id(self.mission_id, n))
+
+        async def get() -> DisputeView | None:
+            try:
+                view: DisputeView = await handle.query("state", result_type=DisputeView)
+                return view
+            except Exception:
+                return None
+
+        view: DisputeView = await _poll(get, lambda v: v is not None and check(v), within)
         return view
 
     def open_tasks(self, role: str | None = None) -> list[Task]:
@@ -275,3 +299,14 @@ async def dev(
 ) -> AsyncIterator[Harness]:
     async for h in _harness(dev_server_env, task_queue, session_factory, search_attributes=True):
         yield h
+
+
+@pytest.fixture
+async def money(
+    task_queue: str, session_factory: sessionmaker[Session], tmp_path: Path
+) -> AsyncIterator[tuple[Harness, Money]]:
+    """A time-skipping harness whose invoices and credit notes are real (tests.workflows.money)."""
+    from tests.workflows.money import money_harness
+
+    async for pair in money_harness(task_queue, session_factory, tmp_path):
+        yield pair

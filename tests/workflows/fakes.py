@@ -18,6 +18,7 @@ from domain.documents import (
     IssuedDocument,
     IssuedInvoice,
     MissionInvoiceRequest,
+    PaymentReminderRequest,
     SealContractRequest,
     SignContractRequest,
 )
@@ -102,8 +103,17 @@ class Fakes:
             due_date=req.issue_date + timedelta(days=req.due_days),
         )
 
+    @activity.defn(name="issue_payment_reminder")
+    async def issue_payment_reminder(self, req: PaymentReminderRequest) -> IssuedDocument:
+        self._maybe_fail("issue_payment_reminder")
+        self.requests.append(req)
+        number = f"{req.invoice_number}-R{req.reminder}"
+        return IssuedDocument(document_id=uuid.uuid5(uuid.NAMESPACE_URL, number), kind="payment_reminder",
+                              sha256=sha(number), number=number)  # fmt: skip
+
     def activities(self) -> list[Callable[..., Any]]:
         return [
+            self.issue_payment_reminder,
             self.shortlist,
             self.render_contract,
             self.sign_contract,

@@ -2,8 +2,9 @@
 
     .venv/bin/python -m tests.workflows.record_histories [rich] [searchable] [membership]   (default: all three)
 
-- `rich`: one mission with a revision, an automatic acceptance, payment reminders, a dispute resolved and ratings,
-  on the time-skipping server: tests/histories/{mission,milestone_1,milestone_2}_rich.json. The time-skipping
+- `rich`: one mission with a revision, an automatic acceptance, payment reminders, a dispute (opened by the client on
+  milestone 2, answered by the expert, decided by ops: continue) and ratings, on the time-skipping server:
+  tests/histories/{mission,milestone_1,milestone_2,dispute_1}_rich.json. The time-skipping
   server knows no custom search attributes, so these hold no upsert;
 - `searchable`: a plain mission, need to closed, on the dev server with the search attributes the workers upsert
   in production: {mission,milestone_1,milestone_2}_searchable.json;
@@ -27,7 +28,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import store.models  # noqa: F401
-from domain.mission import OpenDispute, RequestRevision, ResolveDispute
+from domain.dispute import AnswerDispute, DecideDispute, dispute_workflow_id
+from domain.mission import OpenDispute, RequestRevision
 from domain.stages import MilestoneStage, Stage
 from store.base import Base
 from store.db import make_engine, make_session_factory
@@ -44,8 +46,13 @@ def _write(path: Path, text: str, events: int) -> None:
     print(f"{path}: {events} events")
 
 
-async def _save(h: Harness, scenario: str) -> None:
-    for name, handle in (("mission", h.handle), ("milestone_1", h.milestone(1)), ("milestone_2", h.milestone(2))):
+async def _save(h: Harness, scenario: str, *, disputes: int = 0) -> None:
+    handles = [("mission", h.handle), ("milestone_1", h.milestone(1)), ("milestone_2", h.milestone(2))]
+    handles += [
+        (f"dispute_{n}", h.env.client.get_workflow_handle(dispute_workflow_id(h.mission_id, n)))
+        for n in range(1, disputes + 1)
+    ]
+    for name, handle in handles:
         history = await handle.fetch_history()
         _write(HISTORIES / f"{name}_{scenario}.json", history.to_json(), len(history.events))
 
@@ -69,8 +76,13 @@ async def rich() -> None:
                 )
                 await flows.deliver(h, 1)
                 await flows.accept(h, 1)
-                await h.update("open_dispute", OpenDispute(actor=h.client_actor, reason="late second phase"))
-                await h.update("resolve_dispute", ResolveDispute(actor=h.ops, outcome="continue", reason="new date"))
+                opened = OpenDispute(actor=h.client_actor, reason="late second phase", milestone=2)
+                await h.update("open_dispute", opened)
+                answer = AnswerDispute(actor=h.expert(view.selected_expert_id), statement="the data came late")
+                await h.update_dispute(1, "answer_dispute", answer)
+                decide = DecideDispute(actor=h.ops, outcome="continue", reason="new date agreed")
+                await h.update_dispute(1, "decide_dispute", decide)
+                await h.until(lambda v: v.stage is Stage.DELIVERY)
                 await flows.deliver(h, 2)
                 await h.skip(timedelta(days=10, hours=1))  # milestone 2 accepted by silence
                 await h.until(lambda v: v.stage is Stage.FEEDBACK)
@@ -79,7 +91,7 @@ async def rich() -> None:
                 await flows.pay(h, 1)
                 await flows.pay(h, 2)
                 await h.handle.result()
-                await _save(h, "rich")
+                await _save(h, "rich", disputes=1)
         finally:
             await env.shutdown()
             engine.dispose()

@@ -88,7 +88,7 @@ async def test_the_mission_state_shows_each_running_milestone_live(dev: Harness)
     signals = [
         e async for e in h.handle.fetch_history_events() if e.HasField("workflow_execution_signaled_event_attributes")
     ]
-    assert len(signals) == 4, "each milestone signalled its acceptance and its payment, nothing else"
+    assert len(signals) == 6, "each milestone signalled its acceptance, its invoice and its payment, nothing else"
 
 
 async def test_a_milestone_being_started_reads_as_the_missions_copy(dev: Harness) -> None:

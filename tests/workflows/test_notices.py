@@ -89,7 +89,7 @@ async def test_each_invited_expert_is_emailed_the_mission_and_its_deadline(told:
     assert len(invited) == 3
     for expert_id in invited:
         [email] = await eventually(lambda e=expert_id: mail.inbox.to(f"{e.hex[:12]}@expert.test"), within=20)
-        assert email["Subject"] == f"You are invited to the mission “{view.need.title}”"
+        assert email["Subject"] == f"Vous êtes invité(e) à la mission « {view.need.title} »"  # their language
         assert email["Content-Language"] == "fr"
         body = str(email.get_body(preferencelist=("plain",)).get_content())
         [due] = [d.due for d in view.deadlines if d.key == f"invitation:{expert_id}"]

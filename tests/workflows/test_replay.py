@@ -23,7 +23,7 @@ def test_every_workflow_has_a_saved_history() -> None:
         json.loads(p.read_text())["events"][0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
         for p in HISTORIES
     }
-    assert kinds >= {"MissionWorkflow", "MilestoneWorkflow", "MembershipWorkflow"}
+    assert kinds >= {"MissionWorkflow", "MilestoneWorkflow", "DisputeWorkflow", "MembershipWorkflow"}
 
 
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from domain.dispute import AnswerDispute, DecideDispute
 from domain.mission import (
     AnswerInvitation,
     CancelMission,
@@ -16,7 +17,6 @@ from domain.mission import (
     QualifyNeed,
     ReassignExpert,
     RequestNewRound,
-    ResolveDispute,
     ResumeMission,
     ReviseNeed,
     SelectProposal,
@@ -103,16 +103,18 @@ async def test_a_signed_contract_binds_even_when_the_mission_needs_attention(ts:
     await flows.sign(h, "client")
     await flows.sign(h, "expert")
     await h.until(lambda v: v.stage is Stage.NEEDS_ATTENTION)
-    refused = await _rejection(h, "cancel", CancelMission(actor=h.client_actor, reason="changed our mind"))
-    assert refused == "the signed contract binds both parties: open a dispute, ops will settle the cancellation"
+    view = await h.update("cancel", CancelMission(actor=h.client_actor, reason="changed our mind"))
+    assert view.stage is Stage.NEEDS_ATTENTION, "the client's cancellation is a request the expert must agree to"
+    assert view.cancel_request is not None and view.cancel_request.by == "client"
+    await eventually(lambda: [t.action for t in h.open_tasks("expert")] == ["agree_cancellation"])
 
 
 async def test_ops_cancel_in_delivery_cancels_the_milestones(ts: Harness) -> None:
     h = ts
     await flows.to_delivery(h, terms("1000.00", "1500.00"))
     await h.until_milestone(2, lambda m: m.stage is MilestoneStage.AWAITING_DELIVERABLE)
-    refused = await _rejection(h, "cancel", CancelMission(actor=h.client_actor, reason="changed our mind"))
-    assert "open a dispute" in refused
+    view = await h.update("cancel", CancelMission(actor=h.client_actor, reason="changed our mind"))
+    assert view.stage is Stage.DELIVERY and view.cancel_request is not None  # a request, not a cancellation
 
     await h.update("cancel", CancelMission(actor=h.ops, reason="settled out of the platform"))
     result = await h.handle.result()
@@ -137,10 +139,10 @@ async def test_dispute_freezes_the_milestone_then_ops_continue(ts: Harness) -> N
     await h.skip(timedelta(days=20))  # twice the review period: no automatic acceptance while disputed
     m = await h.milestone_state(1)
     assert m.stage is MilestoneStage.IN_REVIEW
-    await eventually(lambda: [t.action for t in h.open_tasks("ops")] == ["resolve_dispute"])
+    await eventually(lambda: [t.action for t in h.open_tasks("ops")] == ["decide_dispute"])  # nobody answered
 
-    view = await h.update("resolve_dispute", ResolveDispute(actor=h.ops, outcome="continue", reason="scope agreed"))
-    assert view.stage is Stage.DELIVERY
+    await h.update_dispute(1, "decide_dispute", DecideDispute(actor=h.ops, outcome="continue", reason="scope agreed"))
+    view = await h.until(lambda v: v.stage is Stage.DELIVERY)
     m = await h.until_milestone(1, lambda m: not m.held and m.deadlines[0].due > review_due)
     assert m.deadlines[0].due - review_due >= timedelta(days=20), "the time in dispute is given back"
     await flows.accept(h, 1)
@@ -150,10 +152,14 @@ async def test_dispute_freezes_the_milestone_then_ops_continue(ts: Harness) -> N
 async def test_dispute_settled_by_ops_cancelling(ts: Harness) -> None:
     h = ts
     await flows.to_contract(h)
-    await h.update("open_dispute", OpenDispute(actor=h.client_actor, reason="terms misunderstood"))
-    view = await h.update("resolve_dispute", ResolveDispute(actor=h.ops, outcome="cancel", reason="both agree"))
-    assert view.stage is Stage.CANCELLED
-    assert (await h.handle.result()).closed_reason == "dispute resolved: both agree"
+    view = await h.update("open_dispute", OpenDispute(actor=h.client_actor, reason="terms misunderstood"))
+    assert view.selected_expert_id is not None
+    answer = AnswerDispute(actor=h.expert(view.selected_expert_id), statement="the terms were clear")
+    await h.update_dispute(1, "answer_dispute", answer)
+    await h.update_dispute(1, "decide_dispute", DecideDispute(actor=h.ops, outcome="end", reason="both agree"))
+    result = await h.handle.result()
+    assert result.stage is Stage.CANCELLED
+    assert result.closed_reason == "dispute 1 decided (end): both agree"
 
 
 async def test_a_failing_activity_parks_the_mission_and_resume_retries_the_step(ts: Harness) -> None:
