@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from sqlalchemy import func, select
 
 from api.security import hash_password
+from cli.demo_identities import CLIENT, EXPERT, EXPERT_BE, EXPERT_DE, Identity
 from config.settings import VAR, Settings
 from store import accounts
 from store.db import make_session_factory, shared_engine, transaction
@@ -40,11 +41,33 @@ def _demo_password() -> str:
     return f"Demo-{secrets.token_urlsafe(9)}-1"
 
 
+# The demo experts: the one printed as `expert` and two colleagues, so that a demo mission has the three experts a
+# need invites by default (Policy.target_accepted). All speak Japanese, which the demo missions require.
+DEMO_EXPERT_PROFILES: dict[str, tuple[str, Identity, dict[str, object]]] = {
+    "expert": (
+        "Jean Démo",
+        EXPERT,
+        {"address_line": "5 rue des Lilas", "postcode": "33000", "city": "Bordeaux", "timezone": "Europe/Paris"},
+    ),
+    "expert2": (
+        "Aiko Démo",
+        EXPERT_BE,
+        {"address_line": "8 rue Royale", "postcode": "1000", "city": "Bruxelles", "timezone": "Europe/Brussels"},
+    ),
+    "expert3": (
+        "Lena Demo",
+        EXPERT_DE,
+        {"address_line": "3 Torstraße", "postcode": "10119", "city": "Berlin", "timezone": "Europe/Berlin"},
+    ),
+}
+
+
 def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
-    """A client organisation member, an expert and an ops account, with fresh random passwords."""
+    """A client organisation member, three experts and an ops account, with fresh random passwords; each party with
+    its own legal identity (cli/demo_identities.py)."""
     factory = make_session_factory(shared_engine(settings.database_url))
-    created: dict[str, tuple[str, str]] = {}
-    passwords = {role: _demo_password() for role in ("client", "expert", "ops")}
+    roles = ("client", *DEMO_EXPERT_PROFILES, "ops")
+    passwords = {role: _demo_password() for role in roles}
     hashes = {role: asyncio.run(hash_password(pw)) for role, pw in passwords.items()}
     with transaction(factory) as session:
         client_user, org = accounts.register_organisation(
@@ -52,10 +75,7 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
             organisation={
                 "legal_name": "Démo Industrie SAS",
                 "legal_form": "SAS",
-                "country": "FR",
-                "siren": "732829320",
-                "siret": "73282932000074",
-                "vat_number": "FR44732829320",
+                **CLIENT.organisation_fields(),
                 "address_line": "1 place de la Bourse",
                 "postcode": "69002",
                 "city": "Lyon",
@@ -68,41 +88,38 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
                 "language": "fr",
             },
         )
-        expert_user, expert = accounts.register_expert(
-            session,
-            profile={
-                "display_name": "Jean Démo",
-                "legal_name": "Jean Démo EI",
-                "country": "FR",
-                "address_line": "5 rue des Lilas",
-                "postcode": "33000",
-                "city": "Bordeaux",
-                "business_functions": ["finance"],
-                "skills": ["financial_modelling", "management_control"],
-                "languages": ["fr", "en"],
-                "daily_rate": 850,
-                "currency": "EUR",
-                "available_from": date.today(),
-                "vat_regime": "franchise_en_base",
-                "siret": "73282932000074",
-                "iban": "FR1420041010050500013M02606",
-            },
-            user={
-                "email": "expert@demo.innot.example",
-                "full_name": "Jean Démo",
-                "password_hash": hashes["expert"],
-                "language": "fr",
-            },
-            today=date.today(),
-        )
-        # The demo members start active (their fee counted as paid) and their addresses verified (the platform made
-        # them: no e-mail to follow) so the platform is usable at once.
-        expert.membership_active = True
-        client_user.email_verified_at = expert_user.email_verified_at = datetime.now(UTC)
-        for community, member_id, fee in (
-            ("client_organisation", org.id, settings.fees.client_organisation),
-            ("expert", expert.id, settings.fees.expert),
-        ):
+        client_user.email_verified_at = datetime.now(UTC)
+        members = [("client_organisation", org.id, settings.fees.client_organisation)]
+        for role, (name, identity, place) in DEMO_EXPERT_PROFILES.items():
+            expert_user, expert = accounts.register_expert(
+                session,
+                profile={
+                    "display_name": name,
+                    "legal_name": f"{name} Conseil",
+                    **identity.expert_fields(),
+                    **place,
+                    "business_functions": ["finance"],
+                    "skills": ["financial_modelling", "management_control", "budgeting_forecasting"],
+                    "languages": ["fr", "en", "ja"],
+                    "daily_rate": 850,
+                    "currency": "EUR",
+                    "available_from": date.today(),
+                    "vat_regime": "vat_registered",
+                },
+                user={
+                    "email": f"{role}@demo.innot.example",
+                    "full_name": name,
+                    "password_hash": hashes[role],
+                    "language": "fr",
+                },
+                today=date.today(),
+            )
+            # The demo members start active (their fee counted as paid) and their addresses verified (the platform
+            # made them: no e-mail to follow) so the platform is usable at once.
+            expert.membership_active = True
+            expert_user.email_verified_at = datetime.now(UTC)
+            members.append(("expert", expert.id, settings.fees.expert))
+        for community, member_id, fee in members:
             session.add(
                 Membership(
                     community=community,
@@ -116,9 +133,7 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
         accounts.create_user(
             session, email="ops@demo.innot.example", full_name="Olivia Ops", password_hash=hashes["ops"], role="ops"
         )
-    for role in passwords:
-        created[role] = (f"{role}@demo.innot.example", passwords[role])
-    return created
+    return {role: (f"{role}@demo.innot.example", passwords[role]) for role in roles}
 
 
 def bootstrap(settings: Settings, console: Console) -> None:

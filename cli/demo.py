@@ -10,235 +10,35 @@ same validators, workflows and activities as real users. The documents produced 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pyotp
 from rich.console import Console
 
+# what the tests, the benchmarks and the fault scenarios take from `cli.demo`
+from cli.demo_http import PASSWORD as PASSWORD
+from cli.demo_http import DemoError as DemoError
+from cli.demo_http import Party as Party
+from cli.demo_http import _login as _login
+from cli.demo_http import _ok as _ok
+from cli.demo_http import _until as _until
+from cli.demo_http import enrol_second_factor as enrol_second_factor
+from cli.demo_http import open_account as open_account
+from cli.demo_parties import LANGUAGES as LANGUAGES
+from cli.demo_parties import SKILLS as SKILLS
+from cli.demo_parties import need as need
+from cli.demo_parties import pay_fees as pay_fees
+from cli.demo_parties import proposal as proposal
+from cli.demo_parties import register_parties as register_parties
 from config.settings import Settings
 
 if TYPE_CHECKING:
     from api.account_mail import Outbox
 
-PASSWORD = "Demo-Passw0rd!-2026"  # noqa: S105 - demo accounts on a development database
-# A need only the demo experts fit: French and Japanese both required (a hard filter of matching).
-LANGUAGES = ["fr", "ja"]
 DEMO_MESSAGE = "Pouvons-nous caler le lancement lundi à 9 h ? Budget confidentiel : 9 000 EUR."
-SKILLS = ["financial_modelling", "budgeting_forecasting"]
-
-
-class DemoError(Exception):
-    pass
-
-
-@dataclass
-class Party:
-    email: str
-    headers: dict[str, str] = field(default_factory=dict)
-    member_id: str = ""
-    totp_secret: str | None = None  # the authenticator app the party enrolled
-    recovery_codes: list[str] = field(default_factory=list)  # each opens one more login (a TOTP code opens one)
-
-    def otp(self) -> str:
-        """What the party's authenticator app shows now."""
-        if self.totp_secret is None:
-            raise DemoError(f"{self.email} has no second factor enrolled")
-        return pyotp.TOTP(self.totp_secret).now()
-
-
-async def _ok(response: Awaitable[httpx.Response], expected: int = 200) -> Any:
-    answer = await response
-    if answer.status_code != expected:
-        raise DemoError(f"{answer.request.method} {answer.request.url.path}: {answer.status_code} {answer.text[:500]}")
-    return answer.json() if answer.content and "json" in answer.headers.get("content-type", "") else answer
-
-
-async def _until(what: str, probe: Callable[[], Awaitable[Any]], within: float = 180.0) -> Any:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = await probe()
-        if found:
-            return found
-        await asyncio.sleep(0.25)
-    raise DemoError(f"timed out waiting for {what}")
-
-
-def _address(country: str = "FR") -> dict[str, str]:
-    return {"address_line": "12 quai des Chartrons", "postcode": "33000", "city": "Bordeaux", "country": country}
-
-
-async def _login(api: httpx.AsyncClient, party: Party) -> None:
-    body = {"email": party.email, "password": PASSWORD} | ({"otp": party.otp()} if party.totp_secret else {})
-    tokens = await _ok(api.post("/auth/login", json=body))
-    party.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
-async def verify_email(api: httpx.AsyncClient, party: Party, outbox: Outbox) -> None:
-    """Follow the link of the verification e-mail the party received, as a person would."""
-    link = urlsplit(outbox.link(party.email, "verify_email"))
-    await _ok(api.post("/auth/verify-email", json={"token": parse_qs(link.query)["token"][0]}))
-
-
-async def enrol_second_factor(api: httpx.AsyncClient, party: Party) -> None:
-    """Enrol an authenticator app (its secret kept on the party): ops need one for every ops route, and each
-    party confirms its signature with a code."""
-    setup = await _ok(api.post("/auth/totp/setup", headers=party.headers))
-    party.totp_secret = setup["secret"]
-    codes = await _ok(api.post("/auth/totp/enable", json={"code": party.otp()}, headers=party.headers))
-    party.recovery_codes = list(codes["codes"])
-
-
-async def open_account(api: httpx.AsyncClient, party: Party, outbox: Outbox) -> None:
-    """After registration: log in, verify the e-mail address, enrol the second factor."""
-    await _login(api, party)
-    await verify_email(api, party, outbox)
-    await enrol_second_factor(api, party)
-
-
-async def register_parties(api: httpx.AsyncClient, tag: str, outbox: Outbox) -> tuple[Party, list[Party]]:
-    """A client and three experts, registered, verified (through the e-mails in `outbox`) and enrolled."""
-    client = Party(f"claire.{tag}@demo-client.example")
-    registered = await _ok(
-        api.post(
-            "/auth/register/client",
-            json={
-                "account": {
-                    "email": client.email,
-                    "full_name": "Claire Martin",
-                    "password": PASSWORD,
-                    "language": "fr",
-                },
-                "organisation": {
-                    "legal_name": "Démo Industrie SAS",
-                    "legal_form": "SAS",
-                    "siret": "73282932000074",
-                    "vat_number": "FR44732829320",
-                    "billing_email": "compta@demo-client.example",
-                    **_address(),
-                },
-            },
-        ),
-        201,
-    )
-    client.member_id = registered["member_id"]
-    await open_account(api, client, outbox)
-    experts = []
-    for n, (name, rate) in enumerate(
-        [("Jean Dupont", "900.00"), ("Aiko Bernard", "950.00"), ("Marc Leroy", "1000.00")]
-    ):
-        expert = Party(f"expert{n}.{tag}@demo-expert.example")
-        registered = await _ok(
-            api.post(
-                "/auth/register/expert",
-                json={
-                    "account": {"email": expert.email, "full_name": name, "password": PASSWORD, "language": "fr"},
-                    "profile": {
-                        "display_name": name,
-                        "legal_name": f"{name} Conseil",
-                        "business_functions": ["finance"],
-                        "skills": SKILLS,
-                        "languages": LANGUAGES,
-                        "daily_rate": rate,
-                        "currency": "EUR",
-                        "available_from": date.today().isoformat(),
-                        "vat_regime": "vat_registered",
-                        "siret": "73282932000074",
-                        "vat_number": "FR44732829320",
-                        "iban": "FR1420041010050500013M02606",
-                        "billing_mandate_accepted": True,
-                        **_address(),
-                    },
-                },
-            ),
-            201,
-        )
-        expert.member_id = registered["member_id"]
-        await open_account(api, expert, outbox)
-        experts.append(expert)
-    return client, experts
-
-
-async def pay_fees(api: httpx.AsyncClient, ops: Party, members: list[Party]) -> None:
-    """Ops confirm each member's registration fee once its fee invoice is issued (MembershipWorkflow)."""
-    for member in members:
-
-        async def invoiced(member: Party = member) -> Any:
-            view = (await api.get(f"/memberships/{member.member_id}", headers=ops.headers)).json()
-            return view if view.get("invoice") else None
-
-        view = await _until("the fee invoice", invoiced)
-        await _ok(
-            api.post(
-                f"/memberships/{member.member_id}/payments",
-                json={"invoice_number": view["invoice"]["number"], "paid_on": date.today().isoformat()},
-                headers=ops.headers,
-            )
-        )
-        await _until(
-            "the membership to be active",
-            lambda member=member: _status_is(api, member, "active"),  # type: ignore[misc]
-        )
-
-
-async def _status_is(api: httpx.AsyncClient, member: Party, status: str) -> bool:
-    return bool((await api.get("/memberships/me", headers=member.headers)).json().get("status") == status)
-
-
-def need() -> dict[str, Any]:
-    return {
-        "title": "Refonte du budget et du prévisionnel",
-        "description": "Nous voulons refondre notre processus budgétaire et notre prévisionnel trimestriel, "
-        "avec un modèle financier partagé entre Lyon et notre filiale d'Osaka.",
-        "business_function": "finance",
-        "skills": SKILLS,
-        "languages": LANGUAGES,
-        "remote": True,
-        "budget_min": "700.00",
-        "budget_max": "1100.00",
-        "currency": "EUR",
-        "start_date": (date.today() + timedelta(days=7)).isoformat(),
-        "duration_days": 30,
-        "confidential": True,
-        "mission_language": "fr",
-    }
-
-
-def proposal(rate: str) -> dict[str, Any]:
-    """Ten days at the daily rate, paid in two milestones (four days, then six)."""
-    start = date.today() + timedelta(days=7)
-    daily = Decimal(rate)
-    return {
-        "terms": {
-            "approach": "Diagnostic du processus budgétaire, puis modèle de prévision partagé et formation.",
-            "pricing": "daily",
-            "daily_rate": rate,
-            "days": "10.0",
-            "currency": "EUR",
-            "milestones": [
-                {
-                    "title": "Diagnostic",
-                    "description": "Cartographie du processus",
-                    "amount": str(daily * 4),
-                    "due_date": (start + timedelta(days=10)).isoformat(),
-                },
-                {
-                    "title": "Modèle et formation",
-                    "description": "Modèle de prévision et formation",
-                    "amount": str(daily * 6),
-                    "due_date": (start + timedelta(days=30)).isoformat(),
-                },
-            ],
-        }
-    }
 
 
 class Demo:

@@ -147,6 +147,10 @@ def run_dev(settings: Settings) -> int:
                 f"  E-mails sent    {base}/dev/mailbox  (development catcher, SMTP 127.0.0.1:{DEV_SMTP_PORT})"
             )
         console.print(f"  Logs            {VAR}/{{temporal,worker,api}}.log")
+        if settings.environment == "development":
+            from cli.demo_seed import seed_in_dev
+
+            seed_in_dev(settings, base, console)
         console.print("Press Ctrl-C to stop.\n")
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

@@ -18,7 +18,7 @@ def test_the_demo_accounts_are_ready_to_use(tmp_path: Path) -> None:
     settings = Settings(environment="development", database_url=f"sqlite:///{tmp_path / 'first-run.db'}")
     upgrade(settings.database_url)
     accounts = create_demo_accounts(settings)
-    assert set(accounts) == {"client", "expert", "ops"}
+    assert set(accounts) == {"client", "expert", "expert2", "expert3", "ops"}
     with make_session_factory(shared_engine(settings.database_url))() as session:
         users = session.scalars(select(User)).all()
         assert {u.email for u in users} == {email for email, _password in accounts.values()}

@@ -34,6 +34,7 @@ from api.web.i18n import (
     stage_label,
     translations,
 )
+from api.web.pickers import PICKERS
 from config.settings import Settings
 from domain.taxonomy import get_taxonomy
 from store.models.community import User
@@ -65,7 +66,8 @@ def _environment(lang: str) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = _when
     env.filters["short"] = lambda value: str(value)[:8]
-    env.globals.update(PRICING_LABELS=PRICING_LABELS, VAT_REGIME_LABELS=VAT_REGIME_LABELS)
+    env.globals.update(PRICING_LABELS=PRICING_LABELS, VAT_REGIME_LABELS=VAT_REGIME_LABELS, pick=PICKERS[lang])
+    env.filters["money"] = PICKERS[lang].money
     return env
 
 

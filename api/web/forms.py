@@ -21,16 +21,25 @@ def optional(form: FormData, name: str) -> str | None:
 
 
 def items(form: FormData, name: str) -> list[str]:
-    return [part.strip() for part in text(form, name).replace(";", ",").split(",") if part.strip()]
+    """A multiple choice (check boxes, `<select multiple>`: one value each), or a comma-separated text."""
+    values = [v for v in form.getlist(name) if isinstance(v, str)]
+    return [part.strip() for value in values for part in value.replace(";", ",").split(",") if part.strip()]
 
 
 def checked(form: FormData, name: str) -> bool:
     return text(form, name) in ("on", "true", "1", "yes")
 
 
-def values(form: FormData) -> dict[str, str]:
-    """What the user typed, to fill the form again after an error (never the passwords)."""
-    return {k: v for k, v in form.items() if isinstance(v, str) and "password" not in k and k != "csrf_token"}
+def values(form: FormData) -> dict[str, str | list[str]]:
+    """What the user typed or chose, to fill the form again after an error (never the passwords); a name chosen
+    several times (check boxes, `<select multiple>`) keeps every value."""
+    kept: dict[str, str | list[str]] = {}
+    for k, v in form.multi_items():
+        if not isinstance(v, str) or "password" in k or k == "csrf_token":
+            continue
+        previous = kept.get(k)
+        kept[k] = v if previous is None else [*([previous] if isinstance(previous, str) else previous), v]
+    return kept
 
 
 def _account(form: FormData) -> dict[str, Any]:

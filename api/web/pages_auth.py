@@ -116,7 +116,8 @@ def _by_field(exc: Exception) -> dict[str, str]:
         return {}
     found: dict[str, str] = {}
     for error in field_errors(exc.errors()):
-        found.setdefault(error.field.rsplit(".", 1)[-1], error.message)
+        named = [part for part in error.field.split(".") if not part.isdigit()]  # `profile.skills.0`: skills
+        found.setdefault(named[-1] if named else error.field, error.message)
     return found
 
 

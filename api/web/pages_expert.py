@@ -17,6 +17,7 @@ from api.schemas.profiles import ExpertProfileUpdate
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
 from api.web.i18n import translations
+from api.web.pickers import field_messages
 from domain.directory import PortfolioEntry
 from domain.taxonomy import SKILL_LEVEL_LABELS, SKILL_LEVELS
 from store import missions as queries
@@ -60,6 +61,11 @@ async def inbox(request: Request, user: WebUser, session: SessionDep) -> Respons
 @router.get("/profile")
 def profile_page(request: Request, user: WebUser, session: SessionDep) -> Response:
     require(user, "expert")
+    return _profile_form(request, user, session)
+
+
+def _profile_form(request: Request, user: Any, session: Any, status_code: int = 200, **sent: Any) -> Response:
+    """The profile form: as stored, or (`sent`: form_values, field_errors, flash) as sent back with its errors."""
     _ = translations(language_of(request, user)).gettext
     choices = [
         ("headline", _("Headline")), ("skills", _("Skills and levels")), ("languages", _("Languages")),
@@ -70,7 +76,15 @@ def profile_page(request: Request, user: WebUser, session: SessionDep) -> Respon
     levels = [(lv, SKILL_LEVEL_LABELS[lv][1 if language_of(request, user) == "fr" else 0]) for lv in SKILL_LEVELS]
     rows = [*expert.portfolio, PortfolioEntry.model_construct(title="", description="", year=None, url=None)]
     return render(
-        request, "profile.html", user, expert=expert, public_choices=choices, levels=levels, portfolio_rows=rows
+        request,
+        "profile.html",
+        user,
+        status_code,
+        expert=expert,
+        public_choices=choices,
+        levels=levels,
+        portfolio_rows=rows,
+        **sent,
     )
 
 
@@ -116,7 +130,17 @@ async def save_profile(request: Request, user: WebUser, session: SessionDep) -> 
     form = await request.form()
     try:
         experts.update_profile(_profile_update(form), user, session)
-    except (ValidationError, HTTPException) as exc:
+    except ValidationError as exc:  # the form again, as sent, each message under its field
+        return _profile_form(
+            request,
+            user,
+            session,
+            422,
+            form_values=forms.values(form),
+            field_errors=field_messages(exc, tuple(ExpertProfileUpdate.model_fields)),
+            flash=("error", error_text(exc)),
+        )
+    except HTTPException as exc:
         return redirect(request, "/portal/profile", error=error_text(exc))
     return redirect(request, "/portal/profile", ok=translations(language_of(request, user)).gettext("Profile saved."))
 

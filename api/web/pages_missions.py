@@ -19,11 +19,13 @@ from api.deps import SessionDep, SettingsDep
 from api.routers import messages as message_routes
 from api.routers import mission_documents, missions
 from api.schemas.messages import MessageCreate
-from api.schemas.missions import MissionSummary
+from api.schemas.missions import MissionSummary, NeedSubmission
 from api.views import redact, summary_of
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
 from api.web.i18n import translations
+from api.web.pickers import field_messages
+from api.web.tracker import tracker_of
 from domain.actions import Scope
 from domain.mission import MissionView, PendingAction
 from domain.stages import Stage
@@ -34,6 +36,7 @@ from store.models.community import Expert, Membership, User
 from store.models.readmodel import MissionRecord
 
 router = APIRouter(prefix="/portal/missions", include_in_schema=False)
+NEED_FIELDS = tuple(NeedSubmission.model_fields)
 
 STAGE_ORDER = [s.value for s in Stage]
 
@@ -92,6 +95,7 @@ async def post_need(request: Request, user: WebUser, session: SessionDep, settin
             functions=function_choices(lang),
             key=forms.text(form, "idempotency_key") or str(uuid.uuid4()),
             flash=("error", error_text(exc)),
+            field_errors=field_messages(exc, NEED_FIELDS),
         )
     return redirect(
         request,
@@ -173,6 +177,7 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         milestone_actions=milestone_actions,
         rating_to_answer=rating_to_answer,
         today=date.today().isoformat(),
+        tracker=tracker_of(view, user, language_of(request, user), names) if view is not None else None,
     )
 
 

@@ -30,6 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.account_mail import Outbox
 from api.app import create_app
 from api.security import hash_password
+from api.web.pickers import PICKERS
 from cli.demo import (
     PASSWORD,
     SKILLS,
@@ -335,9 +336,10 @@ async def secrets_of(api: httpx.AsyncClient, mission_id: str, parties: dict[str,
         expert_id = parties[place].member_id
         told = {expert_id, NAMES[place]}
         for p in (p for p in state["proposals"] if p["expert_id"] == expert_id):
-            told.add(str(p["total"]["amount"]))
-            for m in p["terms"]["milestones"]:
-                told |= {m["title"], str(m["amount"])}
+            amounts = [str(p["total"]["amount"]), *(str(m["amount"]) for m in p["terms"]["milestones"])]
+            # as the API writes them, and as the portal shows them to a reader of either language
+            told |= {*amounts, *(PICKERS[lang].money(a, p["terms"]["currency"]) for a in amounts for lang in PICKERS)}
+            told |= {m["title"] for m in p["terms"]["milestones"]}
         return told
 
     contract = {m["invoice_number"] for m in detail["milestones"] if m["invoice_number"]}

@@ -14,11 +14,25 @@ from api.account_mail import Outbox
 from tests.web.conftest import PASSWORD
 
 
-def fill_address(page: Page, *, country: str = "FR") -> None:
+def fill_address(page: Page, *, country: str = "France") -> None:
     page.get_by_label("Address").fill("1 place de la Bourse")
     page.get_by_label("Postcode").fill("69002")
     page.get_by_label("City").fill("Lyon")
-    page.get_by_label("Country (ISO code, e.g. FR)").fill(country)
+    page.get_by_label("Country", exact=True).select_option(label=country)
+
+
+def pick_skills(page: Page, *labels: str, search: str | None = None) -> None:
+    """Tick skills by their names; `search`: first find them with the search box (a name or a synonym)."""
+    first, *others = labels
+    if search is not None:  # the search shows only what it found: the first skill is among them
+        page.get_by_label("Find a skill").fill(search)
+        assert "Skills found" in page.locator("[data-skill-status]").inner_text()
+        page.get_by_label(first, exact=True).check()
+        page.get_by_label("Find a skill").fill("")
+    else:
+        page.get_by_label(first, exact=True).check()
+    for label in others:
+        page.get_by_label(label, exact=True).check()
 
 
 def register_client(page: Page, email: str, *, organisation: str = "ACME Industrie SAS") -> None:
@@ -28,8 +42,8 @@ def register_client(page: Page, email: str, *, organisation: str = "ACME Industr
     page.get_by_label("Password (10+ characters, mixed)").fill(PASSWORD)
     page.get_by_label("Legal name").fill(organisation)
     page.get_by_label("Legal form").fill("SAS")
-    page.get_by_label("SIRET (French entities)").fill("73282932000074")
-    page.get_by_label("VAT number").fill("FR44732829320")
+    page.get_by_label("SIRET (French entities)").fill("52718903900110")
+    page.get_by_label("VAT number").fill("FR74527189039")
     page.get_by_label("Billing e-mail").fill("compta@acme.example")
     fill_address(page)
     page.get_by_role("button", name="Register").click()
@@ -43,15 +57,15 @@ def register_expert(page: Page, email: str, *, name: str = "Jean Dupont") -> Non
     page.get_by_label("Password (10+ characters, mixed)").fill(PASSWORD)
     page.get_by_label("Display name").fill(name)
     page.get_by_label("Headline").fill("Finance transformation, FP&A and closing")
-    page.get_by_label("Business function").select_option("finance")
-    page.get_by_label("Skills (comma separated keys)").fill("management_control, consolidation")
-    page.get_by_label("Languages (ISO codes, comma separated)").fill("en, fr")
+    page.get_by_label("Business function").select_option(label="Finance")
+    pick_skills(page, "Management control", "Group consolidation")
+    page.get_by_label("Languages you work in").select_option(label=["English", "French"])
     page.get_by_label("Daily rate (excl. tax)").fill("850")
     page.get_by_label("Available from").fill(date.today().isoformat())
     page.get_by_label("Legal name").fill(f"{name} EI")
     fill_address(page)
     page.get_by_label("VAT regime").select_option("franchise_en_base")
-    page.get_by_label("SIRET (French entities)").fill("73282932000074")
+    page.get_by_label("SIRET (French entities)").fill("44170286700041")
     page.get_by_label("IBAN").fill("FR1420041010050500013M02606")
     page.get_by_label("I mandate the platform").check()
     page.get_by_role("button", name="Register").click()
@@ -106,18 +120,26 @@ def log_in(page: Page, email: str, password: str = PASSWORD, otp: str | None = N
 
 
 def post_need(
-    page: Page, title: str, *, function: str = "finance", skills: str = "management_control, consolidation"
+    page: Page,
+    title: str,
+    *,
+    function: str = "Finance",
+    skills: tuple[str, ...] = ("Management control", "Group consolidation"),
+    search: str | None = None,
 ) -> str:
-    """Post a need; returns the mission page's path."""
+    """Post a need, choosing by names (business function, skills, languages); returns the mission page's path."""
     page.goto("/portal/missions/new")
     page.get_by_label("Title").fill(title)
     page.get_by_label("Description").fill("Redesign the monthly close of a mid-size industrial group, in 6 weeks.")
-    page.get_by_label("Business function").select_option(function)
-    page.get_by_label("Skills (comma separated keys)").fill(skills)
-    page.get_by_label("Languages (ISO codes, comma separated)").fill("en")
+    page.get_by_label("Business function").select_option(label=function)
+    pick_skills(page, *skills, search=search)
+    page.get_by_label("Languages required").select_option(label="English")
     page.get_by_label("Daily budget, low").fill("600")
     page.get_by_label("Daily budget, high").fill("1200")
-    page.get_by_label("Start date").fill((date.today() + timedelta(days=14)).isoformat())
+    start = date.today() + timedelta(days=14)
+    page.get_by_label("Start date").fill(start.isoformat())
+    # whatever the browser's own date format, the chosen day is written out in the page's language under the field
+    assert page.locator("#f-start_date + .date-echo").inner_text().endswith(f"{start.day}, {start.year}")
     page.get_by_label("Duration (days)").fill("30")
     page.get_by_role("button", name="Post the need").click()
     page.wait_for_url("**/portal/missions/*-*")

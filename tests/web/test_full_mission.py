@@ -18,6 +18,7 @@ from tests.web.steps import (
     follow_mail,
     has,
     log_in,
+    pick_skills,
     post_need,
     register_client,
     register_expert,
@@ -46,7 +47,17 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
         flash_ok(page)
     client_app, expert_app = enrol_authenticator(client), enrol_authenticator(expert)
 
-    mission = post_need(client, "Monthly close redesign")
+    # the profile, through the same pickers: one more skill (found by its French name typed without its accent)
+    expert.goto("/portal/profile")
+    pick_skills(expert, "Valuation", search="evaluation")
+    expert.get_by_label("Languages you work in").select_option(label=["English", "French", "Spanish"])
+    expert.get_by_role("button", name="Save").click()
+    flash_ok(expert)
+    assert expert.get_by_label("Valuation", exact=True).is_checked()
+    assert expert.get_by_label("Management control", exact=True).is_checked(), "the skills chosen at registration"
+
+    # skills found by a synonym (FP&A: management control), languages by their names, no key nor ISO code typed
+    mission = post_need(client, "Monthly close redesign", search="FP&A")
     until(client, has(client, ".candidate"), what="the shortlist")
     candidate = client.locator(".candidate").first.inner_text()
     assert "Jean Dupont" in candidate and "Score" in candidate
@@ -75,7 +86,10 @@ def test_a_mission_from_need_to_ratings_in_the_browser(
 
     client.goto(mission)
     until(client, has(client, "button:has-text('Select this proposal')"), what="the proposal to select")
-    assert "4250.00 EUR" in client.locator(".side-by-side").inner_text()
+    assert "€4,250.00" in client.locator(".side-by-side").inner_text(), "an amount as the reader writes it"
+    tracker = client.locator(".tracker")
+    assert tracker.locator("[aria-current=step]").inner_text().endswith("Proposals"), "where the mission is"
+    assert "You: Select a proposal — by" in tracker.inner_text(), "who acts next, and by when"
     shot(client, "client-mission-proposals")
     client.get_by_role("button", name="Select this proposal").click()
     flash_ok(client)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext
 
+from api.web.pickers import PICKERS
 from cli.demo import PASSWORD as DEMO_PASSWORD
 from cli.demo import Demo, Party
 from tests.api.live import LOSER, NAMES, REMOVED, register_competition, secrets_of, to_contract, to_first_invoice
@@ -31,8 +32,8 @@ def test_a_client_never_sees_another_clients_mission(new_context: Callable[..., 
     activate(stack.sessions, bob_email)
     verify_email(alice, stack.outbox, alice_email)
     verify_email(bob, stack.outbox, bob_email)
-    alice_mission = post_need(alice, "Alpha secret turnaround plan", function="legal", skills="company_law")
-    bob_mission = post_need(bob, "Beta warehouse audit", function="legal", skills="company_law")
+    alice_mission = post_need(alice, "Alpha secret turnaround plan", function="Legal", skills=("Company law",))
+    bob_mission = post_need(bob, "Beta warehouse audit", function="Legal", skills=("Company law",))
 
     bob.goto("/portal/missions")
     assert "Beta warehouse audit" in bob.inner_text("main")
@@ -87,7 +88,7 @@ def test_a_losing_candidate_sees_nothing_of_the_competition(
     log_in(loser, parties[LOSER].email, DEMO_PASSWORD, parties[LOSER].recovery_codes.pop())  # a code used once
     loser.goto(f"/portal/missions/{mission_id}")
     proposal = loser.locator(".proposal").inner_text()
-    assert "9500.00 EUR" in proposal and "Diagnostic Beta" in proposal, "their own proposal"
+    assert PICKERS["fr"].money("9500", "EUR") in proposal and "Diagnostic Beta" in proposal, "their own proposal"
     assert loser.locator(".proposal").count() == 1
     assert loser.locator("#ct-h, #ms-h, #docs-h").count() == 0, "no contract, milestones or documents"
     for path in (f"/portal/missions/{mission_id}", "/portal/missions", "/portal/inbox"):

@@ -107,19 +107,20 @@ def test_expert_registration_requires_the_billing_mandate(new_context: NewContex
         ("Full name", "Ana Lopez"),
         ("Password (10+ characters, mixed)", PASSWORD),
         ("Display name", "Ana Lopez"),
-        ("Skills (comma separated keys)", "budgeting_forecasting"),
-        ("Languages (ISO codes, comma separated)", "en"),
         ("Daily rate (excl. tax)", "700"),
         ("Available from", "2030-01-01"),
         ("Legal name", "Ana Lopez EI"),
         ("Address", "5 rue des Lilas"),
         ("Postcode", "33000"),
         ("City", "Bordeaux"),
-        ("Country (ISO code, e.g. FR)", "FR"),
         ("SIRET (French entities)", "73282932000074"),
         ("IBAN", "FR1420041010050500013M02606"),
     ):
         page.get_by_label(label, exact=True).fill(value)
+    page.get_by_label("Business function").select_option(label="Finance")  # its skills unfold
+    page.get_by_label("Budgeting and forecasting", exact=True).check()
+    page.get_by_label("Languages you work in").select_option(label="English")
+    page.get_by_label("Country", exact=True).select_option(label="France")
     page.get_by_label("E-mail", exact=True).fill(email)
     page.get_by_role("button", name="Register").click()
     assert "billing mandate must be accepted" in page.locator(".flash-error").inner_text()
@@ -137,8 +138,6 @@ def test_a_us_expert_registers_with_an_ein_and_an_aba_routed_account(new_context
         ("Nom complet", "Mary Walker"),
         ("Mot de passe (10 caractères et plus, variés)", PASSWORD),
         ("Nom affiché", "Mary Walker"),
-        ("Compétences (clés séparées par des virgules)", "budgeting_forecasting"),
-        ("Langues (codes ISO, séparés par des virgules)", "en"),
         ("Taux journalier (HT)", "1200"),
         ("Disponible à partir du", "2030-01-01"),
         ("Raison sociale", "Walker Advisory LLC"),
@@ -146,14 +145,17 @@ def test_a_us_expert_registers_with_an_ein_and_an_aba_routed_account(new_context
         ("Adresse", "500 Market St"),
         ("Code postal", "94105"),
         ("Ville", "San Francisco"),
-        ("Pays (code ISO, ex. FR)", "US"),
         ("Autre identifiant fiscal (EIN américain, BN canadien…)", "12-3456789"),
         ("Numéro de compte (hors SEPA)", "000123456789"),
         ("Numéro de routage ABA (États-Unis)", "021000022"),  # a wrong check digit
     ):
         page.get_by_label(label, exact=True).fill(value)
     page.get_by_label("E-mail", exact=True).fill(email)
-    page.get_by_label("Devise").fill("USD")
+    page.get_by_label("Fonction", exact=True).select_option(label="Finance")
+    page.get_by_label("Budget et prévisions", exact=True).check()
+    page.get_by_label("Langues de travail").select_option(label="Anglais")
+    page.get_by_label("Pays", exact=True).select_option(label="États-Unis")
+    page.get_by_label("Devise").select_option(label="USD — dollar des États-Unis")
     page.get_by_label("Régime de TVA").select_option("non_eu")
     page.get_by_label("Je mandate la plateforme").check()
     page.get_by_role("button", name="S'inscrire").click()
