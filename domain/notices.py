@@ -66,6 +66,11 @@ TASKS: dict[str, NoticeText] = {
     "resolve_dispute": NoticeText("A dispute to resolve: “{mission}”", "The parties of a mission disagree."),
     "repair": NoticeText("A mission needs attention: “{mission}”", "A step failed for good; fix it and resume."),
     "follow_up_deadline": NoticeText("A deadline passed: “{mission}”", "Follow it up with the late party."),
+    "complete_onboarding": NoticeText(
+        "Complete your registration", "Give your legal data and proof documents, then submit them for review."
+    ),
+    "fix_onboarding": NoticeText("Changes asked on your legal data", "{title}"),
+    "review_member": NoticeText("A member to vet: {title}", "Check the legal data and proofs; approve or ask changes."),
 }
 
 KINDS: dict[str, NoticeText] = {
@@ -101,6 +106,19 @@ KINDS: dict[str, NoticeText] = {
     ),
     "fee_payment_reminder": NoticeText(
         "Your registration fee is due", "Pay invoice {invoice_number} ({amount} {currency}) by {due}.", legal=True
+    ),
+    "onboarding_reminder": NoticeText(
+        "Your registration is not complete yet", "Submit your legal data and proof documents by {due}."
+    ),
+    "onboarding_expired": NoticeText(
+        "Your registration expired", "Your legal data was not submitted in time; register again to join."
+    ),
+    "onboarding_changes_requested": NoticeText("Changes asked on your legal data", "Our team asks: {reason}"),
+    "onboarding_approved": NoticeText(
+        "Your legal data is approved", "Version {version} of your legal data is in force for your next invoices."
+    ),
+    "onboarding_review_late": NoticeText(
+        "A member waits for its review", "Version {version} of a member's legal data waits since {since}."
     ),
     "membership_lapsed": NoticeText(
         "Your membership lapsed", "The fee was not paid: you cannot open or accept new missions until it is."

@@ -39,6 +39,9 @@ class Organisation(IdMixin, TimestampMixin, Base):
     postcode: Mapped[str] = mapped_column(String(20))
     city: Mapped[str] = mapped_column(String(100))
     billing_email: Mapped[str] = mapped_column(String(254))
+    qualification_required: Mapped[bool] = mapped_column(
+        Boolean, default=True, doc="ops qualify each need of this organisation before matching (new ones: on)"
+    )
 
     members: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -124,6 +127,11 @@ class Membership(IdMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     term_start: Mapped[date | None] = mapped_column(Date)
     term_end: Mapped[date | None] = mapped_column(Date)
+    onboarding_status: Mapped[str | None] = mapped_column(
+        String(24), index=True, doc="domain.onboarding.OnboardingStatus; none: vetted before onboarding existed"
+    )
+    onboarding_due_at: Mapped[datetime | None] = mapped_column(doc="deadline of the onboarding step under way")
+    onboarding_reason: Mapped[str] = mapped_column(Text, default="", server_default="", doc="why ops asked for changes")
 
 
 class RefreshToken(IdMixin, TimestampMixin, Base):
