@@ -28,6 +28,7 @@ from api.routers import (
     messages,
     missions,
     notifications,
+    onboarding,
     ops,
     ops_missions,
     public,
@@ -123,7 +124,8 @@ def create_app(
         allow_credentials=True,
     )
     accounts = (auth, account, two_factor)
-    routers = (health, *accounts, missions, messages, notifications, clients, experts, memberships, ops, ops_missions)
+    routers = (health, *accounts, missions, messages, notifications, clients, experts, memberships, ops, ops_missions,
+               onboarding)  # fmt: skip
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

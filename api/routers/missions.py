@@ -31,7 +31,7 @@ from api.deps import (
     actor_of,
 )
 from api.errors import ERROR_RESPONSES
-from api.routers.memberships import membership_is_active
+from api.routers.memberships import membership_is_active, qualification_required
 from api.schemas.missions import (
     MilestoneSummary,
     MissionDetail,
@@ -94,17 +94,18 @@ async def create_mission(
     requests holding the connections wait for that loop, froze the API under 100 concurrent needs (bench.load)."""
     sessions = request.app.state.session_factory
 
-    def previous_or_membership() -> tuple[CreatedMission | None, bool]:
+    def previous_or_membership() -> tuple[CreatedMission | None, bool, bool]:
         with sessions() as session:
             if idempotency_key:
                 previous = (
                     session.query(IdempotencyRecord).filter_by(user_id=user.id, key=idempotency_key).one_or_none()
                 )
                 if previous is not None:
-                    return CreatedMission.model_validate(previous.body), True
-            return None, membership_is_active(session, user.organisation_id)
+                    return CreatedMission.model_validate(previous.body), True, False
+            qualify = qualification_required(session, user.organisation_id)
+            return None, membership_is_active(session, user.organisation_id), qualify
 
-    previous, active = await anyio.to_thread.run_sync(previous_or_membership)
+    previous, active, qualify = await anyio.to_thread.run_sync(previous_or_membership)
     if previous is not None:
         return previous
     if user.email_verified_at is None:
@@ -121,7 +122,7 @@ async def create_mission(
         client_org_id=user.organisation_id,
         need=plain,
         actor=actor_of(user),
-        policy=Policy(),
+        policy=Policy(qualification_required=qualify),
         documents_task_queue=settings.documents_task_queue,
     )
     # answered once the workflow's first task is done, which wrote the mission to the read model
