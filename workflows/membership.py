@@ -106,7 +106,7 @@ class MembershipWorkflow:
             )
         )
         if vetting.status is OnboardingStatus.EXPIRED:
-            reviews.cancel()
+            await reviews  # the member is told
             await workflow.wait_condition(workflow.all_handlers_finished)
             await self.readmodel.notices_delivered()
             return self.view

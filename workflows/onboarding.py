@@ -114,7 +114,7 @@ class Onboarding:
     # --- the time ------------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Until cancelled (the end of the term): the reminder and the expiry of the step under way."""
+        """Until cancelled (the end of the term) or expired: the reminder and the expiry of the step under way."""
         v = self.view
         while True:
             status, due = v.status, v.due
@@ -142,6 +142,7 @@ class Onboarding:
             elif v.approved_version is None:
                 await self._enter(S.EXPIRED, None, None)
                 await self._tell("expired", "onboarding_expired")
+                return
             else:  # a change not fixed in time is dropped: the approved version stays in force
                 v.version_id, v.version = None, v.approved_version
                 await self._enter(S.APPROVED, None, None)

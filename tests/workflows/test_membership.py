@@ -92,7 +92,7 @@ class Members:
         self, handle: WorkflowHandle[Any, MembershipView], community: Community, member_id: uuid.UUID
     ) -> MembershipView:
         """The member submits its legal data as it stands (a new version)."""
-        await self.until(handle, lambda v: v.onboarding.due is not None)
+        await self.until(handle, lambda v: v.onboarding.due is not None or v.onboarding.approved_version is not None)
         with transaction(self.sessions) as s:
             version = submit_version(s, community=community, member_id=member_id, now=datetime.now(UTC))
             version_id, number = version.id, version.version
