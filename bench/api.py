@@ -386,6 +386,7 @@ async def _run(
 
     from api.security import hash_password
     from cli.demo import Party, enrol_second_factor, pay_fees
+    from cli.onboarding import vet_members
     from store import account_security, accounts
     from store.db import make_engine, make_session_factory, transaction
 
@@ -422,7 +423,9 @@ async def _run(
     client, ops = await token(email), await token(ops_email)
     await enrol_second_factor(http, Party(ops_email, ops))  # every ops route needs the second factor
     # the organisation's registration fee, confirmed by ops through its membership workflow (as in production)
-    await pay_fees(http, Party(ops_email, ops), [Party(email, client, str(org_id))])
+    members = [Party(email, client, str(org_id))]
+    await vet_members(http, Party(ops_email, ops), members, qualify_needs=False)  # vetted, needs go to matching
+    await pay_fees(http, Party(ops_email, ops), members)
     inbox = (await http.get("/tasks", headers=client)).json()
     detail = (await http.get(f"/missions/{ours[0]}", headers=client)).json()
     print(f"inbox: {len(inbox)} open tasks; detail: {len(detail['timeline'])} timeline events", flush=True)

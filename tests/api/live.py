@@ -45,6 +45,7 @@ from cli.demo import (
     proposal,
     register_parties,
 )
+from cli.onboarding import vet_members
 from config.settings import Settings
 from config.temporal import connect
 from store import accounts
@@ -250,6 +251,7 @@ async def build_live_mission(
             competition = await register_competition(api, tag, outbox)
             client_a, experts = competition.client, competition.experts
             client_b, stranger = await _register_unrelated(api, tag, outbox)
+            await vet_members(api, ops, [client_a, *experts, competition.removed], qualify_needs=False)
             await pay_fees(api, ops, [client_a, *experts, competition.removed])
             demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
             await to_contract(demo, competition)
