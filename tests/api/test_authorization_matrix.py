@@ -239,6 +239,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/portal/ops/attention"): Rule("portal-page"),
     ("GET", "/portal/ops/audit"): Rule("portal-page"),
     ("GET", "/portal/ops/charts"): Rule("portal-page"),
+    ("GET", "/portal/ops/members"): Rule("portal-page"),
+    ("POST", "/portal/ops/members/{member_id}/{decision}"): Rule("portal-page", body=REASON),
+    ("POST", "/portal/ops/organisations/{org_id}/qualification"): Rule("portal-page"),
     ("GET", "/portal/ops/missions/{mission_id}"): Rule("portal-page"),  # other roles are sent home (303)
     ("POST", "/portal/ops/missions/{mission_id}/{action}"): Rule("portal-page", body=REASON),
     # a client or expert page; ops are sent to their own mission page (303)
@@ -288,6 +291,7 @@ def _path(live: LiveMission, template: str, mission_id: str) -> str:
         "kind": "client",
         "update": "request_revision" if "/milestones/" in template else "cancel",
         "action": "pause",
+        "decision": "request-changes",
         "notice_id": UUID0,
         "session_id": UUID0,
     }
