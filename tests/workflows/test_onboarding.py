@@ -21,7 +21,7 @@ from store.db import transaction
 from store.models.community import Expert
 from store.models.legal import InvoiceRecord
 from store.models.onboarding import LegalVersion
-from store.models.readmodel import Task
+from store.models.readmodel import Notification, Task
 from store.onboarding import current_legal_data, save_draft, submit_version
 from tests.workflows.test_membership import (  # noqa: F401  (fixtures)
     OPS,
@@ -45,9 +45,21 @@ def open_tasks(h: Members, member_id: uuid.UUID | None, role: str) -> list[str]:
         return list(s.scalars(query))
 
 
-async def notices(h: Members, member_id: uuid.UUID | None, kind: str, count: int) -> list[Any]:
-    found: list[Any] = await poll(lambda: asyncio.sleep(0, h.notices(member_id, kind)), lambda n: len(n) == count, 10)  # type: ignore[arg-type]
-    return found
+async def notices(
+    h: Members, member_id: uuid.UUID | None, kind: str, count: int, *, workflow_id: str = ""
+) -> list[Notification]:
+    """The member's notices of this kind (or, with `workflow_id`, the workflow's: ops' have no party)."""
+
+    def found() -> list[Notification]:
+        if not workflow_id:
+            assert member_id is not None
+            return h.notices(member_id, kind)
+        with h.sessions() as s:
+            query = select(Notification).where(Notification.workflow_id == workflow_id, Notification.kind == kind)
+            return list(s.scalars(query))
+
+    told: list[Notification] = await poll(lambda: asyncio.sleep(0, found()), lambda n: len(n) == count, 10)
+    return told
 
 
 def invoices_of(h: Members, member_id: uuid.UUID) -> list[InvoiceRecord]:
@@ -82,6 +94,9 @@ async def test_no_fee_invoice_until_ops_approve_then_the_fee_activates(members: 
     assert open_tasks(members, expert_id, "expert") == []  # submitted: the member's task is done
     assert "review_member" in open_tasks(members, None, "ops")
     assert invoices_of(members, expert_id) == []
+    await members.env.sleep(timedelta(days=1, hours=1))  # ops have 3 days: they are told once it is late
+    late = await notices(members, None, "onboarding_review_late", 1, workflow_id=handle.id)
+    assert late[0].role == "ops" and late[0].params["version"] == "1"
 
     approved = await members.approve(handle)
     assert approved.onboarding.status is OnboardingStatus.APPROVED and approved.onboarding.approved_version == 1
