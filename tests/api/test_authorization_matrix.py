@@ -240,6 +240,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/portal/ops/audit"): Rule("portal-page"),
     ("GET", "/portal/ops/charts"): Rule("portal-page"),
     ("GET", "/portal/ops/members"): Rule("portal-page"),
+    ("GET", "/portal/onboarding"): Rule("portal-page"),  # a member's own; ops are sent home (303)
+    ("POST", "/portal/onboarding/legal"): Rule("portal-page"),
+    ("POST", "/portal/onboarding/documents"): Rule("portal-page"),
+    ("POST", "/portal/onboarding/submit"): Rule("portal-page"),
     ("POST", "/portal/ops/members/{member_id}/{decision}"): Rule("portal-page", body=REASON),
     ("POST", "/portal/ops/organisations/{org_id}/qualification"): Rule("portal-page"),
     ("GET", "/portal/ops/missions/{mission_id}"): Rule("portal-page"),  # other roles are sent home (303)
