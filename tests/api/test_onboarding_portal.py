@@ -71,10 +71,13 @@ async def test_an_expert_is_vetted_from_the_portal_pages(
     assert "error" in await expert.post("/portal/onboarding/legal", {"legal_name": "X"})  # incomplete: refused
     assert "error" not in await expert.post("/portal/onboarding/submit", {})
 
+    assert "/portal/ops/members?status=awaiting_review" in await ops.get("/portal/ops/attention")  # ops' task
     queue = await ops.get("/portal/ops/members?status=awaiting_review")
     assert expert_id in queue and "Portail Conseil" in queue
     await ops.post(f"/portal/ops/members/{expert_id}/request-changes", {"reason": "The Kbis is too old"})
     assert "The Kbis is too old" in await expert.get("/portal/onboarding")
+    inbox = await expert.get("/portal/inbox")  # the task to fix it links to the registration page
+    assert "The Kbis is too old" in inbox and '<p class="meta"><a href="/portal/onboarding">' in inbox
 
     await expert.post("/portal/onboarding/submit", {})
     assert "error" not in await ops.post(f"/portal/ops/members/{expert_id}/approve", {"note": "ok"})
