@@ -3,6 +3,8 @@ model (activities.readmodel), as the workflow's status changes."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -10,11 +12,12 @@ from temporalio.exceptions import ApplicationError
 
 from config.settings import Settings
 from domain.membership import MembershipProjection, StartTermRequest, Term, add_year
+from domain.onboarding import OnboardingProjection
 from store.db import transaction
 from store.models.community import Expert, Membership, Organisation
 
 
-def membership_row(s: Session, request: StartTermRequest | MembershipProjection) -> Membership:
+def membership_row(s: Session, request: StartTermRequest | MembershipProjection | OnboardingProjection) -> Membership:
     """The member's Membership row, locked; created (pending) on first use."""
     membership = s.scalar(select(Membership).where(Membership.member_id == request.member_id).with_for_update())
     if membership is not None:
@@ -23,7 +26,9 @@ def membership_row(s: Session, request: StartTermRequest | MembershipProjection)
     if member is None:
         raise ApplicationError(f"unknown {request.community} {request.member_id}", type="UnknownMember",
                                non_retryable=True)  # fmt: skip
-    membership = Membership(community=request.community, member_id=request.member_id, status="pending")
+    # the fee is fixed when the first term starts (after the onboarding): none yet
+    membership = Membership(community=request.community, member_id=request.member_id, status="pending",
+                            fee_schedule_version="", fee_amount=Decimal(0))  # fmt: skip
     s.add(membership)
     return membership
 

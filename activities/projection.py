@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from domain.membership import MembershipProjection
+from domain.onboarding import OnboardingProjection
 
 
 class TaskSpec(BaseModel):
@@ -128,3 +129,4 @@ class ReadModelWrite(BaseModel):
     notices: list[NoticeRequest] = Field(default_factory=list, description="told to a party (e-mail and portal)")
     audit: AuditRecord | None = None
     membership: MembershipProjection | None = None
+    onboarding: OnboardingProjection | None = Field(default=None, description="a member's onboarding or legal review")

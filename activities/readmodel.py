@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
 from activities.membership import membership_row
+from activities.onboarding import apply_onboarding
 from activities.projection import (
     AuditRecord,
     NoticeRequest,
@@ -81,6 +82,8 @@ def _apply(s: Session, w: ReadModelWrite) -> bool:
         applied = _apply_audit(s, w.audit) or applied
     if w.membership is not None:
         applied = _apply_membership(s, w.membership) or applied
+    if w.onboarding is not None:
+        applied = apply_onboarding(s, w.onboarding) or applied
     return applied
 
 

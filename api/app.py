@@ -31,6 +31,7 @@ from api.routers import (
     mission_documents,
     missions,
     notifications,
+    onboarding,
     ops,
     ops_missions,
     public,
@@ -128,7 +129,7 @@ def create_app(
     accounts = (auth, account, two_factor)
     parties = (missions, mission_documents, disputes, messages, notifications)
     people = (clients, experts, directory, memberships)
-    routers = (health, *accounts, *parties, *people, ops, ops_missions)
+    routers = (health, *accounts, *parties, *people, onboarding, ops, ops_missions)
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

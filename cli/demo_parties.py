@@ -83,8 +83,15 @@ async def register_parties(api: httpx.AsyncClient, tag: str, outbox: Outbox) -> 
 
 
 async def pay_fees(api: httpx.AsyncClient, ops: Party, members: list[Party]) -> None:
-    """Ops confirm each member's registration fee once its fee invoice is issued (MembershipWorkflow)."""
+    """Ops confirm each member's registration fee once its fee invoice is issued (MembershipWorkflow). The fee is
+    invoiced once ops approved the member's onboarding: a member who has not submitted it yet is vetted first
+    (cli.onboarding.vet_members), its organisation's needs going straight to matching, as the demo's do."""
+    from cli.onboarding import vet_members
+
     for member in members:
+        onboarding = (await api.get("/onboarding/me", headers=member.headers)).json()
+        if onboarding.get("status") == "profile":
+            await vet_members(api, ops, [member], qualify_needs=False)
 
         async def invoiced(member: Party = member) -> Any:
             view = (await api.get(f"/memberships/{member.member_id}", headers=ops.headers)).json()

@@ -136,7 +136,18 @@ def find(who: Who, update: str, scope: Scope = Scope.MISSION) -> Action:
     return BY_NAME[Action(who, update, cmds.Command, "", "", scope).name]
 
 
+# The inbox tasks of a membership's onboarding (domain.onboarding), answered outside any mission; such a task carries
+# its member's id where a mission's task carries the mission's.
+MEMBER_FORMS = {
+    "complete_onboarding": "POST /onboarding/me/submit",
+    "fix_onboarding": "POST /onboarding/me/submit",
+    "review_member": "POST /ops/members/{mission_id}/approve | POST /ops/members/{mission_id}/request-changes",
+}
+
+
 def form_hint(task_action: str) -> str:
     """The routes that complete an inbox task, as the inbox shows them: `POST /missions/{mission_id}/...`."""
+    if task_action in MEMBER_FORMS:
+        return MEMBER_FORMS[task_action]
     routes = [a.route() for a in ACTIONS if task_action in a.completes]
     return "POST " + " | ".join(routes) if routes else ""

@@ -21,3 +21,9 @@ class Actor(BaseModel):
     role: Role
     org_id: UUID | None = None  # set for client members
     expert_id: UUID | None = None  # set for experts
+
+
+class Command(BaseModel):
+    """What every update of a workflow takes: who acts, and what they ask."""
+
+    actor: Actor

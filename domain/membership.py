@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.actors import Actor, Role
 from domain.money import Currency, Money
+from domain.onboarding import OnboardingPolicy, OnboardingView
 
 Community = Literal["client_organisation", "expert"]
 
@@ -95,6 +96,10 @@ class StartMembership(BaseModel):
     status: MembershipStatus = MembershipStatus.PENDING
     policy: MembershipPolicy = MembershipPolicy()
     documents_task_queue: str | None = None
+    onboarding: OnboardingView | None = Field(
+        default=None, description="carried over a renewal; None: a new member is vetted first (term 1, pending)"
+    )
+    onboarding_policy: OnboardingPolicy = OnboardingPolicy()
 
 
 class ConfirmFeePayment(BaseModel):
@@ -139,6 +144,7 @@ class MembershipView(BaseModel):
     reminders_sent: int = 0
     lapse_at: datetime | None = None
     renewal_at: datetime | None = None
+    onboarding: OnboardingView = Field(default_factory=OnboardingView, description="the review of its legal data")
 
 
 def check_confirm(view: MembershipView, cmd: ConfirmFeePayment, now: datetime) -> None:

@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, computed_field
 
 from domain.actors import Actor, Role
+from domain.actors import Command as Command  # its home was here: the doors still import it from domain.mission
 from domain.documents import IssuedDocument
 from domain.money import Money
 from domain.need import Language, Need
@@ -79,10 +80,6 @@ def milestone_workflow_id(mission_id: UUID, number: int) -> str:
 
 
 # --- commands (update inputs) ----------------------------------------------------------------------------
-
-
-class Command(BaseModel):
-    actor: Actor
 
 
 class ReviseNeed(Command):

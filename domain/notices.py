@@ -85,6 +85,14 @@ TASKS: dict[str, NoticeText] = {
         N_("A mission needs attention: “{mission}”"), N_("A step failed for good; fix it and resume.")
     ),
     "follow_up_deadline": NoticeText(N_("A deadline passed: “{mission}”"), N_("Follow it up with the late party.")),
+    "complete_onboarding": NoticeText(
+        N_("Complete your registration"),
+        N_("Give your legal data and proof documents, then submit them for review."),
+    ),
+    "fix_onboarding": NoticeText(N_("Changes asked on your legal data"), "{title}"),
+    "review_member": NoticeText(
+        N_("A member to vet: {title}"), N_("Check the legal data and proofs; approve or ask changes.")
+    ),
 }
 
 KINDS: dict[str, NoticeText] = {
@@ -143,6 +151,19 @@ KINDS: dict[str, NoticeText] = {
         N_("Credit note {number} for “{mission}”"),
         N_("Invoice {invoice} is cancelled by this credit note."),
         legal=True,
+    ),
+    "onboarding_reminder": NoticeText(
+        "Your registration is not complete yet", "Submit your legal data and proof documents by {due}."
+    ),
+    "onboarding_expired": NoticeText(
+        "Your registration expired", "Your legal data was not submitted in time; register again to join."
+    ),
+    "onboarding_changes_requested": NoticeText("Changes asked on your legal data", "Our team asks: {reason}"),
+    "onboarding_approved": NoticeText(
+        "Your legal data is approved", "Version {version} of your legal data is in force for your next invoices."
+    ),
+    "onboarding_review_late": NoticeText(
+        "A member waits for its review", "Version {version} of a member's legal data waits since {since}."
     ),
     "membership_lapsed": NoticeText(
         N_("Your membership lapsed"), N_("The fee was not paid: you cannot open or accept new missions until it is.")

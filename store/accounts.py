@@ -68,6 +68,7 @@ def create_membership(
         community=community,
         member_id=member_id,
         status="pending",
+        onboarding_status="profile",  # listed to ops at once, even before its workflow writes (domain.onboarding)
         fee_schedule_version=schedule_version,
         fee_amount=fee,
         currency=currency,

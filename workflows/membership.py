@@ -1,5 +1,9 @@
 """MembershipWorkflow (id `membership:{member_id}`): one per client organisation or expert, for years.
 
+A new member is vetted first (workflows.onboarding): it submits its legal data and proofs, ops approve them or ask
+for changes; only then is its first fee invoiced. Later changes of its legal data go through the same review, at
+any time of a term.
+
 Per term: fix the fee (schedule version in force when the term starts), issue the fee invoice, remind at 7 and
 14 days, lapse at 30 days unpaid; ops confirm the payment (update `confirm_fee_payment`), which records it in
 the transparency ledger and activates the member. At the end of a paid term the workflow continues as new for
@@ -12,6 +16,7 @@ continue-as-new: after the first release, a change of the commands a running mem
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import suppress
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -21,7 +26,8 @@ from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import RetryPolicy, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from workflows.readmodel import ReadModel
+from workflows.onboarding import Onboarding
+from workflows.readmodel import ReadModel, ops_audited
 
 with workflow.unsafe.imports_passed_through():
     from activities.invoices import InvoiceActivities
@@ -40,6 +46,15 @@ with workflow.unsafe.imports_passed_through():
         can_move,
         check_confirm,
         membership_workflow_id,
+    )
+    from domain.onboarding import (
+        ApproveLegalData,
+        OnboardingStatus,
+        OnboardingView,
+        RequestLegalChanges,
+        SubmitLegalData,
+        check_review,
+        check_submit,
     )
 
 if TYPE_CHECKING:
@@ -69,9 +84,32 @@ class MembershipWorkflow:
             status=inp.status,
         )
         self.readmodel = ReadModel(self.view.workflow_id, inp.member_id)
+        new_member = inp.term == 1 and inp.status is MembershipStatus.PENDING
+        self.view.onboarding = inp.onboarding or (
+            OnboardingView() if new_member else OnboardingView(status=OnboardingStatus.APPROVED)
+        )
+        self.onboarding = Onboarding(
+            self.view.onboarding, inp.member_id, inp.community, self.readmodel, inp.onboarding_policy
+        )
 
     @workflow.run
     async def run(self, inp: StartMembership) -> MembershipView:
+        vetting = self.view.onboarding
+        reviews = asyncio.ensure_future(self.onboarding.run())
+        if vetting.status is OnboardingStatus.PROFILE and vetting.due is None:
+            await self.onboarding.begin()
+        # vetted first: no fee invoice before ops approved the member's legal data
+        await workflow.wait_condition(
+            lambda: (
+                vetting.approved_version is not None
+                or vetting.status in (OnboardingStatus.APPROVED, OnboardingStatus.EXPIRED)
+            )
+        )
+        if vetting.status is OnboardingStatus.EXPIRED:
+            await reviews  # the member is told
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self.readmodel.notices_delivered()
+            return self.view
         request = StartTermRequest(
             member_id=inp.member_id,
             community=inp.community,
@@ -91,6 +129,7 @@ class MembershipWorkflow:
         if term_end > workflow.now():
             await workflow.sleep(term_end - workflow.now())
         await workflow.wait_condition(workflow.all_handlers_finished)
+        reviews.cancel()
         await self.readmodel.notices_delivered()
         if self.view.paid_on is None:
             return self.view  # the term ended unpaid: the membership stays lapsed
@@ -105,6 +144,8 @@ class MembershipWorkflow:
                 status=self.view.status,
                 policy=inp.policy,
                 documents_task_queue=inp.documents_task_queue,
+                onboarding=self.view.onboarding,
+                onboarding_policy=inp.onboarding_policy,
             )
         )
 
@@ -221,6 +262,37 @@ class MembershipWorkflow:
     @confirm_fee_payment.validator
     def _can_confirm(self, cmd: ConfirmFeePayment) -> None:
         check_confirm(self.view, cmd, workflow.now())
+
+    # --- the review of the member's legal data (workflows.onboarding) ------------------------------------------
+
+    @workflow.update
+    async def submit_legal_data(self, cmd: SubmitLegalData) -> MembershipView:
+        await self.onboarding.submitted(cmd.version_id, cmd.version)
+        return self.view
+
+    @submit_legal_data.validator
+    def _can_submit(self, cmd: SubmitLegalData) -> None:
+        check_submit(self.view.onboarding, cmd, self.inp.member_id)
+
+    @workflow.update
+    @ops_audited
+    async def approve_legal_data(self, cmd: ApproveLegalData) -> MembershipView:
+        await self.onboarding.approved(cmd.actor)
+        return self.view
+
+    @approve_legal_data.validator
+    def _can_approve(self, cmd: ApproveLegalData) -> None:
+        check_review(self.view.onboarding, cmd.actor, cmd.version_id)
+
+    @workflow.update
+    @ops_audited
+    async def request_legal_changes(self, cmd: RequestLegalChanges) -> MembershipView:
+        await self.onboarding.changes_requested(cmd.actor, cmd.reason)
+        return self.view
+
+    @request_legal_changes.validator
+    def _can_request_changes(self, cmd: RequestLegalChanges) -> None:
+        check_review(self.view.onboarding, cmd.actor, cmd.version_id)
 
 
 # --- starting it ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from api.deps import CurrentUser, DocumentStoreDep, OpsUser, SessionDep, Tempora
 from api.errors import ERROR_RESPONSES
 from api.gateway import UPDATE_ERRORS, http_error
 from domain.membership import ConfirmFeePayment, MembershipView, membership_workflow_id
-from store.models.community import AuditEntry, Membership, User
+from store.models.community import AuditEntry, Membership, Organisation, User
 from store.models.legal import DocumentRecord, InvoiceRecord
 
 router = APIRouter(prefix="/memberships", tags=["memberships"], responses=ERROR_RESPONSES)
@@ -67,6 +67,11 @@ def membership_is_active(session: Session, member_id: uuid.UUID | None) -> bool:
     """What the mission routes check before a member opens or accepts a mission."""
     found = session.scalar(select(Membership.status).where(Membership.member_id == member_id))
     return found == "active"
+
+
+def qualification_required(session: Session, org_id: uuid.UUID | None) -> bool:
+    """Whether ops qualify this organisation's needs before matching (its setting; new organisations: on)."""
+    return bool(session.scalar(select(Organisation.qualification_required).where(Organisation.id == org_id)))
 
 
 def _fee_invoices(session: Session, membership: Membership) -> list[InvoiceRecord]:

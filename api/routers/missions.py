@@ -22,7 +22,7 @@ from api import gateway, service
 from api.deps import ClientUser, CurrentUser, SessionDep, SettingsDep, TemporalDep, VisibleMission, actor_of
 from api.errors import ERROR_RESPONSES
 from api.routers.action_routes import add_action_routes
-from api.routers.memberships import membership_is_active
+from api.routers.memberships import membership_is_active, qualification_required
 from api.schemas.missions import (
     MissionDetail,
     MissionPage,
@@ -80,17 +80,18 @@ async def create_mission(
     requests holding the connections wait for that loop, froze the API under 100 concurrent needs (bench.load)."""
     sessions = request.app.state.session_factory
 
-    def previous_or_membership() -> tuple[CreatedMission | None, bool]:
+    def previous_or_membership() -> tuple[CreatedMission | None, bool, bool]:
         with sessions() as session:
             if idempotency_key:
                 previous = (
                     session.query(IdempotencyRecord).filter_by(user_id=user.id, key=idempotency_key).one_or_none()
                 )
                 if previous is not None:
-                    return CreatedMission.model_validate(previous.body), True
-            return None, membership_is_active(session, user.organisation_id)
+                    return CreatedMission.model_validate(previous.body), True, False
+            qualify = qualification_required(session, user.organisation_id)
+            return None, membership_is_active(session, user.organisation_id), qualify
 
-    previous, active = await anyio.to_thread.run_sync(previous_or_membership)
+    previous, active, qualify = await anyio.to_thread.run_sync(previous_or_membership)
     if previous is not None:
         return previous
     if user.email_verified_at is None:
@@ -107,7 +108,7 @@ async def create_mission(
         client_org_id=user.organisation_id,
         need=plain,
         actor=actor_of(user),
-        policy=Policy(),
+        policy=Policy(qualification_required=qualify),
         documents_task_queue=settings.documents_task_queue,
     )
     # answered once the need is in the read model (update-with-start: workflows.client.open_mission)

@@ -70,7 +70,8 @@ class ExpertProfileRead(BaseModel):
 
 
 class ExpertProfileUpdate(BaseModel):
-    """Fields an expert may change at any time; legal identifiers change through support (they are on invoices)."""
+    """Fields an expert may change at any time; legal data (on invoices) change through a review by ops
+    (`PUT /onboarding/me/legal`, then `POST /onboarding/me/submit`)."""
 
     model_config = ConfigDict(extra="forbid")
 

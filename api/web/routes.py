@@ -15,8 +15,10 @@ from api.web import (
     pages_auth,
     pages_directory,
     pages_expert,
+    pages_members,
     pages_missions,
     pages_notices,
+    pages_onboarding,
     pages_ops,
     pages_public,
 )
@@ -31,6 +33,8 @@ for _module in (
     pages_expert,
     pages_directory,
     pages_ops,
+    pages_members,
+    pages_onboarding,
     pages_public,
 ):
     router.include_router(_module.router)

@@ -44,6 +44,9 @@ class Organisation(IdMixin, TimestampMixin, Base):
     # the client's reputation: the experts' ratings of its missions, counted once revealed (double-blind)
     rating: Mapped[Decimal] = mapped_column(Numeric(3, 2), default=Decimal("0"))
     ratings_count: Mapped[int] = mapped_column(Integer, default=0)
+    qualification_required: Mapped[bool] = mapped_column(
+        Boolean, default=True, doc="ops qualify each need of this organisation before matching (new ones: on)"
+    )
 
     members: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -145,6 +148,11 @@ class Membership(IdMixin, TimestampMixin, Base):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     term_start: Mapped[date | None] = mapped_column(Date)
     term_end: Mapped[date | None] = mapped_column(Date)
+    onboarding_status: Mapped[str | None] = mapped_column(
+        String(24), index=True, doc="domain.onboarding.OnboardingStatus; none: vetted before onboarding existed"
+    )
+    onboarding_due_at: Mapped[datetime | None] = mapped_column(doc="deadline of the onboarding step under way")
+    onboarding_reason: Mapped[str] = mapped_column(Text, default="", server_default="", doc="why ops asked for changes")
 
 
 class RefreshToken(IdMixin, TimestampMixin, Base):

@@ -98,6 +98,8 @@ class Rule:
 REASON = {"reason": "the matrix checks who may do this"}
 TODAY = date.today().isoformat()
 UUID0 = "00000000-0000-4000-8000-000000000000"
+LEGAL_DATA = {"legal_name": "Matrix SA", "legal_form": "SA", "address_line": "1 rue de la Paix", "postcode": "75002",
+              "city": "Paris", "country": "FR"}  # fmt: skip
 
 RULES: dict[tuple[str, str], Rule] = {
     # docs, health, metrics, static files
@@ -203,6 +205,20 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/ops/missions/{mission_id}/threads/{expert_id}/messages"): Rule("ops", body={"body": "hi"}),
     ("GET", "/memberships/{member_id}"): Rule("ops"),
     ("POST", "/memberships/{member_id}/payments"): Rule("ops"),
+    # onboarding: a member's own (staff are no member); the matrix's parties are vetted, the unrelated two are not
+    ("GET", "/onboarding/me"): Rule("any", only={OPS: 404}),
+    ("PUT", "/onboarding/me/legal"): Rule("any", body=LEGAL_DATA, only={OPS: 404}),
+    ("POST", "/onboarding/me/documents"): Rule("any", body="file", query="kind=identity", only={OPS: 404}),
+    ("GET", "/onboarding/me/documents/{document_id}"): Rule("any", ok=404),  # a mission's document is no proof
+    # vetted members submit a new version; the two not vetted miss their proofs (409)
+    ("POST", "/onboarding/me/submit"): Rule("any", ok=(200, 409), only={OPS: 404}),
+    ("GET", "/ops/members"): Rule("ops"),
+    ("GET", "/ops/members/{member_id}"): Rule("ops"),
+    ("GET", "/ops/members/{member_id}/documents/{document_id}"): Rule("ops", ok=404),
+    ("POST", "/ops/members/{member_id}/approve"): Rule("ops"),
+    ("POST", "/ops/members/{member_id}/request-changes"): Rule("ops"),
+    ("GET", "/ops/organisations/{org_id}/settings"): Rule("ops"),
+    ("PUT", "/ops/organisations/{org_id}/settings"): Rule("ops", body={"qualification_required": True}),
     ("POST", "/codec/encode"): Rule("ops"),
     ("POST", "/codec/decode"): Rule("ops"),
     # public transparency ledger
@@ -253,6 +269,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/portal/ops/audit"): Rule("portal-page"),
     ("GET", "/portal/ops/charts"): Rule("portal-page"),
     ("GET", "/portal/ops/overview"): Rule("portal-page"),  # other roles are sent home (303)
+    ("GET", "/portal/ops/members"): Rule("portal-page"),
+    ("GET", "/portal/onboarding"): Rule("portal-page"),  # a member's own; ops are sent home (303)
+    ("POST", "/portal/onboarding/legal"): Rule("portal-page"),
+    ("POST", "/portal/onboarding/documents"): Rule("portal-page"),
+    ("POST", "/portal/onboarding/submit"): Rule("portal-page"),
+    ("POST", "/portal/ops/members/{member_id}/{decision}"): Rule("portal-page", body=REASON),
+    ("POST", "/portal/ops/organisations/{org_id}/qualification"): Rule("portal-page"),
     ("GET", "/portal/ops/missions/{mission_id}"): Rule("portal-page"),  # other roles are sent home (303)
     ("POST", "/portal/ops/missions/{mission_id}/{action}"): Rule("portal-page", body=REASON),
     # a client or expert page; ops are sent to their own mission page (303)
@@ -299,9 +322,11 @@ def _path(live: LiveMission, template: str, mission_id: str) -> str:
         "number": "1",
         "document_id": live.document_id,
         "member_id": live.parties[CLIENT_A].member_id,
+        "org_id": live.parties[CLIENT_A].member_id,
         "kind": "client",
         "update": "request_revision" if "/milestones/" in template else "cancel",
         "action": "pause",
+        "decision": "request-changes",
         "notice_id": UUID0,
         "session_id": UUID0,
     }

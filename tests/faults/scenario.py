@@ -22,6 +22,7 @@ from temporalio.client import Client
 
 from api.account_mail import Outbox
 from cli.demo import PASSWORD, Party, enrol_second_factor, need, pay_fees, proposal, register_parties
+from cli.onboarding import vet_members
 from config.settings import Settings
 from store.models.legal import ContractRecord, DocumentRecord, InvoiceRecord
 from store.models.readmodel import MissionMilestone, MissionRecord, Task, TimelineEvent
@@ -135,6 +136,7 @@ async def platform(
 async def members(p: Platform) -> tuple[Party, list[Party]]:
     """One client organisation and three experts, registered and with their fees paid."""
     client, experts = await register_parties(p.api, uuid.uuid4().hex[:8], p.outbox)
+    await vet_members(p.api, p.ops, [client, *experts], qualify_needs=False)
     await pay_fees(p.api, p.ops, [client, *experts])
     return client, experts
 

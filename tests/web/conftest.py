@@ -41,7 +41,7 @@ from documents.rendering import Renderer
 from documents.store import open_document_store
 from store import accounts
 from store.db import make_session_factory
-from store.models.community import Expert, Membership, User
+from store.models.community import Expert, Membership, Organisation, User
 from tests.conftest import start_dev_server
 from workflows import ALL_WORKFLOWS
 
@@ -227,11 +227,19 @@ def unique_email(prefix: str) -> str:
 
 
 def activate(sessions: sessionmaker[Session], email: str) -> None:
-    """What the membership workflow does once the fee is paid: the member may open or accept missions."""
+    """What the membership workflow does once the member is vetted and its fee paid: the member may open or accept
+    missions. These tests' needs go straight to matching (no qualification by ops)."""
     with sessions() as s, s.begin():
         user = s.scalars(select(User).where(User.email == email.lower())).one()
         member_id = user.organisation_id or user.expert_id
-        s.execute(update(Membership).where(Membership.member_id == member_id).values(status="active"))
+        s.execute(
+            update(Membership)
+            .where(Membership.member_id == member_id)
+            .values(status="active", onboarding_status="approved", onboarding_due_at=None)
+        )
+        if user.organisation_id:
+            s.execute(update(Organisation).where(Organisation.id == user.organisation_id).values(
+                qualification_required=False))  # fmt: skip
         if user.expert_id:
             s.execute(update(Expert).where(Expert.id == user.expert_id).values(membership_active=True))
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,11 +31,13 @@ from documents.rendering import Renderer
 from documents.store import LocalDocumentStore
 from domain.actors import Actor, Role
 from domain.membership import Community, ConfirmFeePayment, FeeSchedule, MembershipStatus, MembershipView
+from domain.onboarding import ApproveLegalData, SubmitLegalData
 from store.db import transaction
 from store.legal import verify_ledger
 from store.models.community import Expert, Membership, Organisation
 from store.models.legal import InvoiceRecord, LedgerEntry
 from store.models.readmodel import Notification
+from store.onboarding import submit_version
 from workflows.membership import MembershipWorkflow, start_membership
 
 pytestmark = pytest.mark.db
@@ -75,10 +77,37 @@ class Members:
     sessions: sessionmaker[Session]
     started: list[WorkflowHandle[Any, MembershipView]] = field(default_factory=list)
 
-    async def start(self, community: Community, member_id: uuid.UUID) -> WorkflowHandle[Any, MembershipView]:
+    async def start(
+        self, community: Community, member_id: uuid.UUID, *, vet: bool = True
+    ) -> WorkflowHandle[Any, MembershipView]:
+        """Start the member's workflow; `vet`: the member submits its legal data and ops approve it at once."""
         handle = await start_membership(self.env.client, self.settings, community, member_id)
         self.started.append(handle)
+        if vet:
+            await self.submit(handle, community, member_id)
+            await self.approve(handle)
         return handle
+
+    async def submit(
+        self, handle: WorkflowHandle[Any, MembershipView], community: Community, member_id: uuid.UUID
+    ) -> MembershipView:
+        """The member submits its legal data as it stands (a new version)."""
+        await self.until(handle, lambda v: v.onboarding.due is not None or v.onboarding.approved_version is not None)
+        with transaction(self.sessions) as s:
+            version = submit_version(s, community=community, member_id=member_id, now=datetime.now(UTC))
+            version_id, number = version.id, version.version
+        key = "org_id" if community == "client_organisation" else "expert_id"
+        member = Actor(user_id=uuid.uuid4(), role=Role.CLIENT if key == "org_id" else Role.EXPERT, **{key: member_id})
+        cmd = SubmitLegalData(actor=member, version_id=version_id, version=number)
+        view: MembershipView = await handle.execute_update(MembershipWorkflow.submit_legal_data, cmd)
+        return view
+
+    async def approve(self, handle: WorkflowHandle[Any, MembershipView]) -> MembershipView:
+        view = await handle.query(MembershipWorkflow.state)
+        assert view.onboarding.version_id is not None
+        cmd = ApproveLegalData(actor=OPS, version_id=view.onboarding.version_id)
+        approved: MembershipView = await handle.execute_update(MembershipWorkflow.approve_legal_data, cmd)
+        return approved
 
     async def stop_all(self) -> None:
         """The time-skipping server shared by the session will not skip time while a workflow of a finished test
