@@ -30,6 +30,7 @@ from api.routers import (
     notifications,
     ops,
     ops_missions,
+    ops_repair,
     public,
     two_factor,
 )
@@ -123,7 +124,19 @@ def create_app(
         allow_credentials=True,
     )
     accounts = (auth, account, two_factor)
-    routers = (health, *accounts, missions, messages, notifications, clients, experts, memberships, ops, ops_missions)
+    routers = (
+        health,
+        *accounts,
+        missions,
+        messages,
+        notifications,
+        clients,
+        experts,
+        memberships,
+        ops,
+        ops_missions,
+        ops_repair,
+    )
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

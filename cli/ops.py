@@ -12,13 +12,12 @@ from typing import Annotated, Any
 import typer
 from fastapi import HTTPException
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api import gateway, service
+from api import gateway, repair, service
 from config.settings import get_settings
 from config.temporal import connect
 from domain.actions import Who, find
@@ -147,25 +146,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command("retry-all")
     def retry_all(reason: Reason, as_: As) -> None:
-        """Resume every mission in needs_attention (after the cause is fixed), with progress."""
+        """Resume every mission and milestone in needs_attention (after the cause is fixed)."""
 
         async def work(session: Session, client: Client) -> None:
             user = _ops_user(session, as_)
-            rows, _ = queries.list_missions(session, user=user, stages=["needs_attention"], limit=10_000)
-            done, refused = 0, 0
-            resume = find(Who.OPS, "resume")
-            with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), console=console) as progress:
-                task = progress.add_task("resuming", total=len(rows))
-                for mission in rows:
-                    try:
-                        await service.act(
-                            session, client, user=user, mission_id=mission.id, action=resume, fields={"reason": reason}
-                        )
-                        done += 1
-                    except HTTPException as exc:
-                        refused += 1
-                        progress.console.print(f"[yellow]{mission.id}: {exc.detail}[/yellow]")
-                    progress.advance(task)
-            console.print(f"{done} resumed, {refused} refused")
+            result = await repair.retry_all(session, client, user=user, reason=reason)
+            for outcome in result.outcomes:
+                style = "green" if outcome.outcome == "done" else "yellow"
+                console.print(f"[{style}]{outcome.workflow_id}: {outcome.outcome}[/{style}]")
+            console.print(f"{result.done} resumed, {result.refused} refused")
 
         _run(work)

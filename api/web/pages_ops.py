@@ -7,13 +7,16 @@ import uuid
 from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
+from api import repair
 from api.deps import SessionDep
 from api.routers import ops, ops_missions
 from api.web import actions, forms
@@ -73,6 +76,7 @@ def attention(request: Request, user: WebUser, session: SessionDep) -> Response:
         user,
         page=page,
         tasks=tasks,
+        parked=repair.parked(session),
         filters={},
         stages=[s.value for s in Stage],
         attention=True,
@@ -115,13 +119,86 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
         if len(forms.text(form, "reason")) < 3:
             raise HTTPException(422, "reason: " + _("Reason (required, audited)"))
         number = forms.text(form, "milestone")
-        milestone = int(number) if action == "resume" and number.isdigit() else None
+        if action == "extend" and "|" in forms.text(form, "key"):
+            # a milestone's deadline: the key select's value is `<number>|<key>` (a mission's: `|<key>`)
+            number, key = forms.text(form, "key").split("|", 1)
+            form = FormData([(k, key if k == "key" else v) for k, v in form.multi_items()])
+        milestone = int(number) if action in ("resume", "extend") and number.isdigit() else None
         scope = Scope.MISSION if milestone is None else Scope.MILESTONE
         chosen = actions.action_for(user, action, scope)
         await actions.perform(request, session, user, mission_id=mission_id, action=chosen, form=form, number=milestone)
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=_("Done."))
+
+
+@router.post("/retry-all", dependencies=[CsrfChecked])
+async def retry_all(request: Request, user: WebUser, session: SessionDep) -> Response:
+    """Resume every parked mission and milestone; the outcome of each is shown with the batch's."""
+    require(user, "ops")
+    form = await request.form()
+    _ = translations(language_of(request, user)).gettext
+    reason = forms.text(form, "reason")
+    if len(reason) < 3:
+        return redirect(request, "/portal/ops/attention", error="reason: " + _("Reason (required, audited)"))
+    try:
+        result = await repair.retry_all(session, await actions.temporal_of(request), user=user, reason=reason)
+    except HTTPException as exc:
+        return redirect(request, "/portal/ops/attention", error=error_text(exc))
+    return render(request, "ops_batch.html", user, query=repair.ATTENTION_QUERY, count=None, result=result)
+
+
+@router.get("/batch")
+async def batch(request: Request, user: WebUser) -> Response:
+    """Batch actions: a search-attribute query, its dry-run count, then the action on every workflow it matches."""
+    require(user, "ops")
+    text = request.query_params.get("query", "")
+    count: int | None = None
+    problem = None
+    if text:
+        try:
+            count = await repair.count(await actions.temporal_of(request), repair.Query.of(text))
+        except HTTPException as exc:
+            problem = error_text(exc)
+    return render(
+        request,
+        "ops_batch.html",
+        user,
+        query=text or repair.ATTENTION_QUERY,
+        count=count,
+        problem=problem,
+        result=None,
+        batch_actions=repair.BATCH_ACTIONS,
+    )
+
+
+@router.post("/batch", dependencies=[CsrfChecked])
+async def batch_run(request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "ops")
+    form = await request.form()
+    _ = translations(language_of(request, user)).gettext
+    text, action, reason = forms.text(form, "query"), forms.text(form, "action"), forms.text(form, "reason")
+    back = "/portal/ops/batch?" + urlencode({"query": text})
+    try:
+        if len(reason) < 3:
+            raise HTTPException(422, "reason: " + _("Reason (required, audited)"))
+        if action not in repair.BATCH_ACTIONS:
+            raise HTTPException(422, "action: " + ", ".join(repair.BATCH_ACTIONS))
+        expected = forms.text(form, "expected_count")
+        if not expected.isdigit():
+            raise HTTPException(422, "expected_count: " + _("Count the matching workflows first."))
+        result = await repair.run_batch(
+            session,
+            await actions.temporal_of(request),
+            user=user,
+            action=action,  # checked against BATCH_ACTIONS above
+            query=repair.Query.of(text),
+            expected=int(expected),
+            reason=reason,
+        )
+    except HTTPException as exc:
+        return redirect(request, back, error=error_text(exc))
+    return render(request, "ops_batch.html", user, query=text, count=None, result=result)
 
 
 @router.get("/audit")
