@@ -46,8 +46,11 @@ class Parked(BaseModel):
     since: str
 
 
-def parked(session: Session, *, limit: int = 500) -> list[Parked]:
-    """Missions and milestones waiting for a repair, oldest first (from the read model's open repair tasks)."""
+def parked(
+    session: Session, *, limit: int = 500, client_org_id: uuid.UUID | None = None, expert_id: uuid.UUID | None = None
+) -> list[Parked]:
+    """Missions and milestones waiting for a repair, oldest first (from the read model's open repair tasks); only
+    those of a client organisation or a selected expert when one is given."""
     return [
         Parked(
             mission_id=task.mission_id,
@@ -57,7 +60,7 @@ def parked(session: Session, *, limit: int = 500) -> list[Parked]:
             reason=task.title,
             since=task.opened_at.isoformat(),
         )
-        for task, mission in queries.parked(session, limit=limit)
+        for task, mission in queries.parked(session, limit=limit, client_org_id=client_org_id, expert_id=expert_id)
     ]
 
 
@@ -99,17 +102,25 @@ def _parse(workflow_id: str) -> tuple[uuid.UUID, int | None]:
     try:
         return uuid.UUID(head), queries.milestone_number(workflow_id)
     except ValueError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"not a mission workflow: {workflow_id}") from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not a mission workflow: {workflow_id}") from None
 
 
 async def retry_all(session: Session, client: Client, *, user: User, reason: str) -> BatchResult:
     """Resume every parked mission and milestone (after the cause is fixed), audited as one batch and each on its
     own."""
     queue = await anyio.to_thread.run_sync(lambda: _parked_ids(session))
-    outcomes = [
-        await _act_on(session, client, user=user, workflow_id=wid, update="resume", reason=reason) for wid in queue
-    ]
+    outcomes = await resume_each(session, client, user=user, workflow_ids=queue, reason=reason)
     return await _finish(session, user, "retry-all", "needs attention (read model)", reason, len(queue), outcomes)
+
+
+async def resume_each(
+    session: Session, client: Client, *, user: User, workflow_ids: list[str], reason: str
+) -> list[Outcome]:
+    """Resume these parked workflows one by one (each audited by the workflow, or here when refused)."""
+    return [
+        await _act_on(session, client, user=user, workflow_id=wid, update="resume", reason=reason)
+        for wid in workflow_ids
+    ]
 
 
 def _parked_ids(session: Session) -> list[str]:
@@ -128,9 +139,9 @@ class Query:
     def of(cls, text: str) -> Query:
         text = text.strip()
         if not text:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "query: a search-attribute query is required")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "query: a search-attribute query is required")
         if len(text) > 1000:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "query: at most 1000 characters")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "query: at most 1000 characters")
         return cls(text)
 
     def scoped(self) -> str:
@@ -140,7 +151,7 @@ class Query:
 
 
 def _bad_query(exc: RPCError) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"query: {exc.message}")
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"query: {exc.message}")
 
 
 async def count(client: Client, query: Query) -> int:
@@ -164,7 +175,7 @@ async def run_batch(
     """Send `action` to every workflow the query matches. `expected` is the count the dry run showed: a batch whose
     query matches another number now is refused (409), so ops confirm what they saw."""
     if action not in BATCH_ACTIONS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"action: one of {', '.join(BATCH_ACTIONS)}")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"action: one of {', '.join(BATCH_ACTIONS)}")
     matched = await count(client, query)
     if matched != expected:
         raise HTTPException(

@@ -186,9 +186,16 @@ def inbox_rows(connection: Connection, key: InboxKey) -> list[Any]:
     return list(connection.execute(_INBOX["party"], {"role": role, "party": party}))
 
 
-def parked(session: Session, *, limit: int = 500) -> list[tuple[Task, MissionRecord | None]]:
+def parked(
+    session: Session,
+    *,
+    limit: int = 500,
+    client_org_id: uuid.UUID | None = None,
+    expert_id: uuid.UUID | None = None,
+) -> list[tuple[Task, MissionRecord | None]]:
     """The needs-attention queue: every workflow (mission or milestone) waiting for a repair, with its reason, from
-    the open ops `repair` tasks the workflows open when they park (the task's title is the reason); oldest first."""
+    the open ops `repair` tasks the workflows open when they park (the task's title is the reason); oldest first.
+    `client_org_id` / `expert_id`: only the missions of this client or with this selected expert."""
     query = (
         select(Task, MissionRecord)
         .join(MissionRecord, MissionRecord.id == Task.mission_id, isouter=True)
@@ -196,6 +203,10 @@ def parked(session: Session, *, limit: int = 500) -> list[tuple[Task, MissionRec
         .order_by(Task.opened_at)
         .limit(limit)
     )
+    if client_org_id is not None:
+        query = query.where(MissionRecord.client_org_id == client_org_id)
+    if expert_id is not None:
+        query = query.where(MissionRecord.selected_expert_id == expert_id)
     return [(task, mission) for task, mission in session.execute(query).all()]
 
 

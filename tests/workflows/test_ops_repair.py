@@ -78,5 +78,7 @@ async def test_a_review_extended_by_ops_is_not_accepted_at_its_old_end(ts: Harne
     await h.skip(timedelta(days=10))
     m = await h.until_milestone(1, lambda m: m.stage is not MilestoneStage.IN_REVIEW)
     assert m.accepted_automatically
-    refused = await _refusal(h, ExtendDeadline(actor=h.ops, key="review:0", new_due=datetime.now(UTC) + timedelta(days=40)))
+    refused = await _refusal(
+        h, ExtendDeadline(actor=h.ops, key="review:0", new_due=datetime.now(UTC) + timedelta(days=40))
+    )
     assert refused.startswith("no running deadline 'review:0'")
