@@ -44,6 +44,8 @@ class Parked(BaseModel):
     milestone: int | None = Field(description="the milestone's number; none for the mission itself")
     reason: str
     since: str
+    client_org_id: uuid.UUID | None = None
+    expert_id: uuid.UUID | None = Field(default=None, description="the mission's selected expert, if any")
 
 
 def parked(
@@ -59,6 +61,8 @@ def parked(
             milestone=queries.milestone_number(task.workflow_id),
             reason=task.title,
             since=task.opened_at.isoformat(),
+            client_org_id=mission.client_org_id if mission is not None else None,
+            expert_id=mission.selected_expert_id if mission is not None else None,
         )
         for task, mission in queries.parked(session, limit=limit, client_org_id=client_org_id, expert_id=expert_id)
     ]

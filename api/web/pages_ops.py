@@ -18,11 +18,11 @@ from starlette.datastructures import FormData
 
 from api import repair
 from api.deps import SessionDep
-from api.routers import ops, ops_missions
+from api.routers import ops, ops_missions, ops_repair
 from api.web import actions, forms
 from api.web.charts import bar_chart
 from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
-from api.web.i18n import stage_label, translations
+from api.web.i18n import N_, stage_label, translations
 from domain.actions import Scope
 from domain.stages import Stage
 from store import missions as queries
@@ -199,6 +199,64 @@ async def batch_run(request: Request, user: WebUser, session: SessionDep) -> Res
     except HTTPException as exc:
         return redirect(request, back, error=error_text(exc))
     return render(request, "ops_batch.html", user, query=text, count=None, result=result)
+
+
+LEGAL_LABELS = {
+    "legal_name": N_("Legal name"),
+    "legal_form": N_("Legal form"),
+    "address_line": N_("Address"),
+    "postcode": N_("Postcode"),
+    "city": N_("City"),
+    "country": N_("Country (ISO code)"),
+    "siret": "SIRET",
+    "vat_number": N_("VAT number"),
+    "tax_id": N_("Tax identifier (not VAT)"),
+    "vat_regime": N_("VAT regime"),
+    "iban": "IBAN",
+    "bic": "BIC / SWIFT",
+    "account_number": N_("Bank account number"),
+    "aba_routing": N_("ABA routing number"),
+    "billing_email": N_("Billing e-mail"),
+}
+
+
+@router.get("/parties/{kinds}/{party_id}/legal")
+def legal(kinds: str, party_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep) -> Response:
+    """A party's legal data, its versions and its parked missions; the form to fix it and resume them."""
+    require(user, "ops")
+    try:
+        read = ops_repair.legal_of(session, kinds, party_id)
+    except HTTPException as exc:
+        return render(request, "error.html", user, status_code=exc.status_code, message=error_text(exc))
+    audit = ops.audit_log(user, session, target=read.party, limit=50)
+    return render(request, "ops_legal.html", user, kinds=kinds, party_id=party_id, legal=read, labels=LEGAL_LABELS,
+                  audit=audit)  # fmt: skip
+
+
+@router.post("/parties/{kinds}/{party_id}/legal", dependencies=[CsrfChecked])
+async def legal_edit(kinds: str, party_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "ops")
+    form = await request.form()
+    back = f"/portal/ops/parties/{kinds}/{party_id}/legal"
+    _ = translations(language_of(request, user)).gettext
+    try:
+        current = ops_repair.legal_of(session, kinds, party_id).data
+        changes = {
+            name: forms.text(form, name) or None
+            for name in current
+            if name in form and (forms.text(form, name) or None) != current[name]
+        }
+        body = ops_repair.LegalEdit(changes=changes, reason=forms.text(form, "reason"), resume="resume" in form)
+        done = await ops_repair.edit_legal(
+            session, await actions.temporal_of(request), user=user, kinds=kinds, party_id=party_id, body=body
+        )
+    except (ValidationError, HTTPException) as exc:
+        return redirect(request, back, error=error_text(exc))
+    if done.version is None:
+        return redirect(request, back, ok=_("Nothing changed."))
+    resumed = ", ".join(f"{o.workflow_id}: {o.outcome}" for o in done.resumed)
+    message = _("Saved as version %(version)s.") % {"version": done.version}
+    return redirect(request, back, ok=f"{message} {_('Resumed:')} {resumed}" if resumed else message)
 
 
 @router.get("/audit")
