@@ -31,6 +31,7 @@ from api.routers import (
     ops,
     ops_missions,
     ops_repair,
+    privacy,
     public,
     two_factor,
 )
@@ -136,6 +137,7 @@ def create_app(
         ops,
         ops_missions,
         ops_repair,
+        privacy,
     )
     for module in (*routers, codec, public):
         app.include_router(module.router)

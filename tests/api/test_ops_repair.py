@@ -70,6 +70,9 @@ async def test_ops_fix_a_partys_tax_id_then_resume_the_parked_milestone(
     assert item["milestone"] == 1 and item["mission_id"] == mission_id
     assert "a VAT-registered seller must have a VAT number" in item["reason"]
     assert (await api.get("/ops/attention", headers=client.headers)).status_code == 403
+    inspected = await _ok(api.get(f"/ops/missions/{mission_id}", headers=ops))
+    failures = [e["failure"] for e in inspected["milestones"][milestone] if e["failure"]]
+    assert any("a VAT-registered seller must have a VAT number" in f for f in failures), "decoded for ops"
 
     # the legal data: refused with the field named, then fixed (a new version, audited); no resume yet
     legal = f"/ops/parties/experts/{expert.member_id}/legal"
