@@ -26,6 +26,7 @@ from api.web.i18n import N_, stage_label, translations
 from domain.actions import Scope
 from domain.stages import Stage
 from store import missions as queries
+from store.models.community import AuditEntry
 from store.models.readmodel import MissionRecord, TimelineEvent
 
 router = APIRouter(prefix="/portal/ops", include_in_schema=False)
@@ -96,7 +97,15 @@ async def inspect(mission_id: uuid.UUID, request: Request, user: WebUser, sessio
         inspection = await ops_missions.inspect_mission(mission_id, user, session, await actions.temporal_of(request))
     except HTTPException as exc:
         problem = error_text(exc)
-    audit = ops.audit_log(user, session, target=f"mission:{mission_id}", limit=100)
+    # the mission's entries and its milestones' (`mission:{id}:milestone:{n}`), newest first
+    audit = list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target.like(f"mission:{mission_id}%"))
+            .order_by(AuditEntry.at.desc())
+            .limit(100)
+        )
+    )
     return render(
         request,
         "ops_mission.html",
