@@ -143,9 +143,11 @@ class Query:
     def of(cls, text: str) -> Query:
         text = text.strip()
         if not text:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "query: a search-attribute query is required")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "where: a search-attribute query is required")
         if len(text) > 1000:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "query: at most 1000 characters")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "where: at most 1000 characters")
+        if not text.isprintable() or not text.encode("utf-8", "replace").decode("utf-8") == text:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "where: printable text only")
         return cls(text)
 
     def scoped(self) -> str:
@@ -155,7 +157,7 @@ class Query:
 
 
 def _bad_query(exc: RPCError) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"query: {exc.message}")
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"where: {exc.message}")
 
 
 async def count(client: Client, query: Query) -> int:

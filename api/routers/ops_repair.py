@@ -23,7 +23,8 @@ from store.models.community import Expert, Organisation, User
 
 router = APIRouter(prefix="/ops", tags=["ops"], responses=ERROR_RESPONSES)
 
-QueryText = Annotated[
+# `where`, not `query`: the 422 names a field by its location, where `query` and `body` are the locations' names
+WhereText = Annotated[
     str,
     Query(
         min_length=1,
@@ -48,19 +49,19 @@ async def retry_all(body: Retry, user: OpsUser, session: SessionDep, client: Tem
 
 
 class Count(BaseModel):
-    query: str
+    where: str
     count: int
 
 
 @router.get("/batch/count", response_model=Count, summary="Dry run: how many workflows a query matches")
-async def batch_count(query: QueryText, _user: OpsUser, client: TemporalDep) -> Count:
-    q = repair.Query.of(query)
-    return Count(query=q.text, count=await repair.count(client, q))
+async def batch_count(where: WhereText, _user: OpsUser, client: TemporalDep) -> Count:
+    q = repair.Query.of(where)
+    return Count(where=q.text, count=await repair.count(client, q))
 
 
 class Batch(BaseModel):
     action: repair.BatchAction
-    query: str = Field(min_length=1, max_length=1000)
+    where: str = Field(min_length=1, max_length=1000, description="the search-attribute query the dry run counted")
     expected_count: int = Field(ge=0, description="the count the dry run showed; another count now is a 409")
     reason: str = Field(min_length=3, max_length=2000)
 
@@ -72,7 +73,7 @@ async def batch(body: Batch, user: OpsUser, session: SessionDep, client: Tempora
         client,
         user=user,
         action=body.action,
-        query=repair.Query.of(body.query),
+        query=repair.Query.of(body.where),
         expected=body.expected_count,
         reason=body.reason,
     )

@@ -161,7 +161,7 @@ async def retry_all(request: Request, user: WebUser, session: SessionDep) -> Res
 async def batch(request: Request, user: WebUser) -> Response:
     """Batch actions: a search-attribute query, its dry-run count, then the action on every workflow it matches."""
     require(user, "ops")
-    text = request.query_params.get("query", "")
+    text = request.query_params.get("where", "")
     count: int | None = None
     problem = None
     if text:
@@ -186,8 +186,8 @@ async def batch_run(request: Request, user: WebUser, session: SessionDep) -> Res
     require(user, "ops")
     form = await request.form()
     _ = translations(language_of(request, user)).gettext
-    text, action, reason = forms.text(form, "query"), forms.text(form, "action"), forms.text(form, "reason")
-    back = "/portal/ops/batch?" + urlencode({"query": text})
+    text, action, reason = forms.text(form, "where"), forms.text(form, "action"), forms.text(form, "reason")
+    back = "/portal/ops/batch?" + urlencode({"where": text})
     try:
         if len(reason) < 3:
             raise HTTPException(422, "reason: " + _("Reason (required, audited)"))

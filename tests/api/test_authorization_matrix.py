@@ -125,6 +125,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/totp/enable"): Rule("any"),
     ("POST", "/auth/totp/recovery-codes"): Rule("any"),
     ("POST", "/auth/totp/disable"): Rule("any"),
+    ("GET", "/auth/me/export"): Rule("any"),  # my data (GDPR), as I may see it
+    ("POST", "/auth/me/erasure"): Rule("any"),  # the invalid body erases nothing
     ("GET", "/tasks"): Rule("any"),
     # my notices: each person reads and marks only their own (another's notice id answers 404 like a missing one)
     ("GET", "/notifications"): Rule("any"),
@@ -177,7 +179,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/ops/missions/{mission_id}/resolve-dispute"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/cancel"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/milestones/{number}/resume"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/milestones/{number}/extend"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/terminate"): Rule("ops"),
+    ("GET", "/ops/attention"): Rule("ops"),
+    ("POST", "/ops/retry-all"): Rule("ops"),
+    ("GET", "/ops/batch/count"): Rule("ops", ok=422),  # without its `where`
+    ("POST", "/ops/batch"): Rule("ops"),
+    ("GET", "/ops/parties/{kinds}/{party_id}/legal"): Rule("ops"),
+    ("PUT", "/ops/parties/{kinds}/{party_id}/legal"): Rule("ops"),
     # outside a dispute, ops may not read a thread (409 says why); with a reason, as the route requires
     ("GET", "/ops/missions/{mission_id}/threads/{expert_id}/messages"): Rule("ops", ok=409, query="reason=matrix"),
     ("GET", "/memberships/{member_id}"): Rule("ops"),
@@ -213,6 +222,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/security/totp/recovery-codes"): Rule("portal-page"),
     ("POST", "/portal/security/totp/disable"): Rule("portal-page"),
     ("POST", "/portal/security/sessions/{session_id}/revoke"): Rule("portal-page"),
+    ("GET", "/portal/security/export"): Rule("portal-page"),
+    ("POST", "/portal/security/erase"): Rule("portal-page"),  # the empty form: wrong password, nothing erased
     ("GET", "/portal/missions"): Rule("portal-page"),
     ("GET", "/portal/missions/new"): Rule("portal-page"),
     ("POST", "/portal/missions/new"): Rule("portal-page", ok=(303, 422)),
@@ -225,6 +236,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/portal/ops/charts"): Rule("portal-page"),
     ("GET", "/portal/ops/missions/{mission_id}"): Rule("portal-page"),  # other roles are sent home (303)
     ("POST", "/portal/ops/missions/{mission_id}/{action}"): Rule("portal-page", body=REASON),
+    ("POST", "/portal/ops/retry-all"): Rule("portal-page"),  # the empty form: no reason, nothing resumed
+    ("GET", "/portal/ops/batch"): Rule("portal-page"),
+    ("POST", "/portal/ops/batch"): Rule("portal-page"),  # the empty form: no reason, no count
+    ("GET", "/portal/ops/parties/{kinds}/{party_id}/legal"): Rule("portal-page"),
+    ("POST", "/portal/ops/parties/{kinds}/{party_id}/legal"): Rule("portal-page"),  # no reason: nothing changes
     # a client or expert page; ops are sent to their own mission page (303)
     ("GET", "/portal/missions/{mission_id}"): Rule("portal-mission", only={OPS: 303}),
     ("GET", "/portal/missions/{mission_id}/documents/{document_id}"): Rule("portal-mission", only=CONTRACT_ONLY),
@@ -273,6 +289,8 @@ def _path(live: LiveMission, template: str, mission_id: str) -> str:
         "action": "pause",
         "notice_id": UUID0,
         "session_id": UUID0,
+        "kinds": "experts",
+        "party_id": live.parties[EXPERT].member_id,
     }
     path = template.replace("{number}.pdf", f"{live.fee_invoice}.pdf").replace("/static", "/static/portal.css")
     for name, value in values.items():
@@ -410,7 +428,9 @@ async def test_the_inbox_lists_the_partys_open_tasks_each_with_its_form(live_mis
     mine = [t for t in tasks if str(t.mission_id) == live.mission_id]
     assert mine and {t.role for t in mine} == {"client"}
     for t in mine:
-        assert t.form == form_of(t.action, live.mission_id) != ""
+        assert t.form == form_of(t.action, live.mission_id, t.workflow_id) != ""
+        # a milestone's task points at that milestone's route (its number filled in), a mission's at the mission's
+        assert ("/milestones/1/" in t.form) == t.workflow_id.endswith(":milestone:1"), t.form
     expert = (await live.api.get("/tasks", headers=live.parties[EXPERT].headers)).json()
     assert {t["id"] for t in expert}.isdisjoint({str(t.id) for t in mine}), "each party sees its own tasks"
 

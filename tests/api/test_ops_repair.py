@@ -103,13 +103,13 @@ async def test_ops_fix_a_partys_tax_id_then_resume_the_parked_milestone(
     query = f'MissionStage = "milestone:needs_attention" AND ClientOrg = "{client.member_id}"'
 
     async def counted() -> int:
-        answer = await _ok(api.get("/ops/batch/count", params={"query": query}, headers=ops))
+        answer = await _ok(api.get("/ops/batch/count", params={"where": query}, headers=ops))
         return int(answer["count"])
 
     assert await _until("the search attributes to show it", counted, within=60) == 1
-    bad = await api.get("/ops/batch/count", params={"query": "MissionStage = = 1"}, headers=ops)
-    assert bad.status_code == 422 and bad.json()["detail"].startswith("query:"), bad.text
-    batch = {"action": "resume", "query": query, "reason": "VAT number fixed"}
+    bad = await api.get("/ops/batch/count", params={"where": "MissionStage = = 1"}, headers=ops)
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("where:"), bad.text
+    batch = {"action": "resume", "where": query, "reason": "VAT number fixed"}
     stale = await api.post("/ops/batch", json=batch | {"expected_count": 3}, headers=ops)
     assert stale.status_code == 409 and "matches 1 workflows now, not 3" in stale.text
     done = await _ok(api.post("/ops/batch", json=batch | {"expected_count": 1}, headers=ops))
