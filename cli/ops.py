@@ -20,7 +20,7 @@ from temporalio.client import Client
 from api import gateway, repair, service
 from config.settings import get_settings
 from config.temporal import connect
-from domain.actions import Who, find
+from domain.actions import Scope, Who, find
 from store import missions as queries
 from store.db import make_session_factory, shared_engine
 from store.models.community import User
@@ -117,19 +117,24 @@ def register(app: typer.Typer) -> None:
     @app.command("extend")
     def extend(
         mission_id: uuid.UUID,
-        key: Annotated[str, typer.Option(help="deadline key, e.g. signature or proposals:1")],
+        key: Annotated[str, typer.Option(help="deadline key, e.g. signature, proposals:1, or a milestone's payment")],
         until: Annotated[datetime, typer.Option(help="new due date-time (ISO, with zone)")],
         reason: Reason,
         as_: As,
+        milestone: Annotated[int | None, typer.Option(help="the milestone's number, for one of its deadlines")] = None,
     ) -> None:
-        """Extend a deadline."""
+        """Extend a deadline of a mission, or of one of its milestones (delivery, review, payment)."""
 
         async def work(session: Session, client: Client) -> None:
             user = _ops_user(session, as_)
             fields = {"key": key, "new_due": until, "reason": reason}
-            action = find(Who.OPS, "extend_deadline")
-            view = await service.act(session, client, user=user, mission_id=mission_id, action=action, fields=fields)
-            console.print(f"{mission_id}: {key} extended; stage {view.stage.value}")
+            scope = Scope.MISSION if milestone is None else Scope.MILESTONE
+            action = find(Who.OPS, "extend_deadline", scope)
+            view = await service.act(
+                session, client, user=user, mission_id=mission_id, action=action, fields=fields, number=milestone
+            )
+            where = f"{mission_id}" if milestone is None else f"{mission_id} milestone {milestone}"
+            console.print(f"{where}: {key} extended; stage {view.stage.value}")
 
         _run(work)
 

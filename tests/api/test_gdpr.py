@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from cli.demo import PASSWORD, _ok
@@ -89,7 +89,7 @@ async def test_erasure_is_refused_while_a_running_mission_needs_the_member(live:
 
 
 async def test_erasure_pseudonymises_the_member_and_keeps_the_legal_records(
-    live: LiveMission, session_factory: sessionmaker[Session]
+    live: LiveMission, session_factory: sessionmaker[Session], dev_server_env: WorkflowEnvironment
 ) -> None:
     removed = live.parties[REMOVED]
     api, headers = live.api, removed.headers
@@ -115,6 +115,8 @@ async def test_erasure_pseudonymises_the_member_and_keeps_the_legal_records(
     assert "invoices and credit notes" in done["kept"]
 
     assert (await api.get("/auth/me", headers=headers)).status_code == 401, "the session is revoked at once"
+    membership = await dev_server_env.client.get_workflow_handle(f"membership:{removed.member_id}").describe()
+    assert membership.status == WorkflowExecutionStatus.TERMINATED, "no renewal invoice to an erased member"
     login = await api.post("/auth/login", json={"email": removed.email, "password": PASSWORD, "otp": removed.otp()})
     assert login.status_code == 401
     with session_factory() as session:
