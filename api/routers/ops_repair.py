@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api import repair
+from api import repair, service
 from api.deps import OpsUser, SessionDep, TemporalDep, release_connection
 from api.errors import ERROR_RESPONSES
 from api.schemas.accounts import ExpertLegalData, OrganisationLegalData
@@ -175,9 +175,16 @@ def validated_change(
     return checked.model_dump(mode="json")
 
 
-@router.get("/parties/{kinds}/{party_id}/legal", response_model=LegalRead, summary="A party's legal data")
-def read_legal(kinds: str, party_id: uuid.UUID, _user: OpsUser, session: SessionDep) -> LegalRead:
-    return legal_of(session, kinds, party_id)
+def read_audited(session: Session, user: User, kinds: str, party_id: uuid.UUID) -> LegalRead:
+    """`legal_of`, with the audit entry of a privileged read (a party's bank details and identifiers)."""
+    read = legal_of(session, kinds, party_id)
+    service.audit(session, user=user, action="read_legal_data", target=read.party, reason="ops view", details={})
+    return read
+
+
+@router.get("/parties/{kinds}/{party_id}/legal", response_model=LegalRead, summary="A party's legal data (audited)")
+def read_legal(kinds: str, party_id: uuid.UUID, user: OpsUser, session: SessionDep) -> LegalRead:
+    return read_audited(session, user, kinds, party_id)
 
 
 async def edit_legal(

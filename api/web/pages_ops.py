@@ -234,7 +234,7 @@ def legal(kinds: str, party_id: uuid.UUID, request: Request, user: WebUser, sess
     """A party's legal data, its versions and its parked missions; the form to fix it and resume them."""
     require(user, "ops")
     try:
-        read = ops_repair.legal_of(session, kinds, party_id)
+        read = ops_repair.read_audited(session, user, kinds, party_id)
     except HTTPException as exc:
         return render(request, "error.html", user, status_code=exc.status_code, message=error_text(exc))
     audit = ops.audit_log(user, session, target=read.party, limit=50)

@@ -152,6 +152,7 @@ async def test_ops_fix_a_partys_tax_id_then_resume_the_parked_milestone(
         )
     actions = {(a.action, a.target) for a in audit}
     assert ("edit_legal_data", f"expert:{expert.member_id}") in actions
+    assert ("read_legal_data", f"expert:{expert.member_id}") in actions, "reading bank details is audited"
     assert ("resume", milestone) in actions and ("extend_deadline", milestone) in actions
     [batch_row] = [a for a in audit if a.action == "batch:resume" and a.details["query"] == query]
     assert batch_row.details["count"] == "1" and batch_row.reason == "VAT number fixed"
