@@ -34,6 +34,8 @@ from api.routers import (
     onboarding,
     ops,
     ops_missions,
+    ops_repair,
+    privacy,
     public,
     two_factor,
 )
@@ -129,7 +131,7 @@ def create_app(
     accounts = (auth, account, two_factor)
     parties = (missions, mission_documents, disputes, messages, notifications)
     people = (clients, experts, directory, memberships)
-    routers = (health, *accounts, *parties, *people, onboarding, ops, ops_missions)
+    routers = (health, *accounts, *parties, *people, onboarding, privacy, ops, ops_missions, ops_repair)
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

@@ -128,13 +128,18 @@ async def history_events(client: Client, workflow_id: str) -> list[dict[str, Any
             if kind == "timer_started_event_attributes" and attrs is not None:
                 name = f"timer {attrs.start_to_fire_timeout.ToTimedelta()}"
             failure = getattr(attrs, "failure", None) if attrs is not None else None
+            message = ""
+            if failure is not None and (failure.message or failure.HasField("encoded_attributes")):
+                # failures travel encoded (config.temporal.data_converter): decoded here for ops
+                decoded = await client.data_converter.decode_failure(failure)
+                message = str(getattr(decoded, "message", decoded))
             events.append(
                 {
                     "id": event.event_id,
                     "at": event.event_time.ToDatetime().isoformat() + "Z",
                     "type": EventType.Name(event.event_type).removeprefix("EVENT_TYPE_").lower(),
                     "name": name,
-                    "failure": failure.message if failure is not None and failure.message else "",
+                    "failure": message,
                 }
             )
     except RPCError as exc:

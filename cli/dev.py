@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -104,6 +105,20 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 DEV_SMTP_PORT = 8025
 
 
+def set_retention(settings: Settings, server: subprocess.Popen[bytes], port: int = 7233) -> None:
+    """The embedded server's namespace keeps a closed workflow's history INNOT_TEMPORAL_RETENTION_DAYS (the dev
+    server's own default is one day); `temporal server start-dev` has no option for it, so it is set once up."""
+    from config.temporal import apply_retention, connect
+
+    _wait_for_port("127.0.0.1", port, 60, server)
+
+    async def apply() -> None:
+        await apply_retention(await connect(settings, address=f"127.0.0.1:{port}"), settings)
+
+    asyncio.run(apply())
+    console.print(f"Closed workflows are kept {settings.temporal_retention_days} days (namespace retention)")
+
+
 def start_mail_catcher(settings: Settings) -> Controller:
     """A local SMTP server keeping every e-mail in a Maildir (`settings.dev_mailbox`), shown at /dev/mailbox."""
     if port_busy(DEV_SMTP_PORT):
@@ -130,6 +145,7 @@ def run_dev(settings: Settings) -> int:
             console.print("Starting the embedded Temporal dev server (SQLite file var/temporal.db)...")
             procs.append(start_temporal(settings))
             env["INNOT_TEMPORAL_ADDRESS"] = "127.0.0.1:7233"
+            set_retention(settings, procs[-1])
             temporal_ui = f"http://127.0.0.1:{settings.temporal_ui_port}"
         innot = [sys.executable, "-m", "cli.main"]
         procs.append(_child([*innot, "worker"], env, "worker.log"))

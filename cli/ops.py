@@ -12,13 +12,12 @@ from typing import Annotated, Any
 import typer
 from fastapi import HTTPException
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api import gateway, service
+from api import gateway, repair, service
 from config.settings import get_settings
 from config.temporal import connect
 from domain.actions import Scope, Who, find
@@ -160,19 +159,24 @@ def register(app: typer.Typer) -> None:
     @app.command("extend")
     def extend(
         mission_id: uuid.UUID,
-        key: Annotated[str, typer.Option(help="deadline key, e.g. signature or proposals:1")],
+        key: Annotated[str, typer.Option(help="deadline key, e.g. signature, proposals:1, or a milestone's payment")],
         until: Annotated[datetime, typer.Option(help="new due date-time (ISO, with zone)")],
         reason: Reason,
         as_: As,
+        milestone: Annotated[int | None, typer.Option(help="the milestone's number, for one of its deadlines")] = None,
     ) -> None:
-        """Extend a deadline."""
+        """Extend a deadline of a mission, or of one of its milestones (delivery, review, payment)."""
 
         async def work(session: Session, client: Client) -> None:
             user = _ops_user(session, as_)
             fields = {"key": key, "new_due": until, "reason": reason}
-            action = find(Who.OPS, "extend_deadline")
-            view = await service.act(session, client, user=user, mission_id=mission_id, action=action, fields=fields)
-            console.print(f"{mission_id}: {key} extended; stage {view.stage.value}")
+            scope = Scope.MISSION if milestone is None else Scope.MILESTONE
+            action = find(Who.OPS, "extend_deadline", scope)
+            view = await service.act(
+                session, client, user=user, mission_id=mission_id, action=action, fields=fields, number=milestone
+            )
+            where = f"{mission_id}" if milestone is None else f"{mission_id} milestone {milestone}"
+            console.print(f"{where}: {key} extended; stage {view.stage.value}")
 
         _run(work)
 
@@ -189,25 +193,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command("retry-all")
     def retry_all(reason: Reason, as_: As) -> None:
-        """Resume every mission in needs_attention (after the cause is fixed), with progress."""
+        """Resume every mission and milestone in needs_attention (after the cause is fixed)."""
 
         async def work(session: Session, client: Client) -> None:
             user = _ops_user(session, as_)
-            rows, _ = queries.list_missions(session, user=user, stages=["needs_attention"], limit=10_000)
-            done, refused = 0, 0
-            resume = find(Who.OPS, "resume")
-            with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), console=console) as progress:
-                task = progress.add_task("resuming", total=len(rows))
-                for mission in rows:
-                    try:
-                        await service.act(
-                            session, client, user=user, mission_id=mission.id, action=resume, fields={"reason": reason}
-                        )
-                        done += 1
-                    except HTTPException as exc:
-                        refused += 1
-                        progress.console.print(f"[yellow]{mission.id}: {exc.detail}[/yellow]")
-                    progress.advance(task)
-            console.print(f"{done} resumed, {refused} refused")
+            result = await repair.retry_all(session, client, user=user, reason=reason)
+            for outcome in result.outcomes:
+                style = "green" if outcome.outcome == "done" else "yellow"
+                console.print(f"[{style}]{outcome.workflow_id}: {outcome.outcome}[/{style}]")
+            console.print(f"{result.done} resumed, {result.refused} refused")
 
         _run(work)

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{VAR / 'innot.db'}"
     temporal_address: str | None = None
     temporal_namespace: str = "default"
+    # how long the Temporal server keeps a closed workflow's history (namespace retention) before deleting it: the
+    # histories hold no personal data in clear (codec), the legal records live in SQL; `innot dev` sets it on its
+    # embedded server, deploy/compose.yaml on the cluster's namespace
+    temporal_retention_days: int = Field(default=30, ge=1, le=3650)
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None

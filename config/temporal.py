@@ -9,7 +9,7 @@ from pathlib import Path
 
 from temporalio.client import Client, Interceptor, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
 from temporalio.worker import UnsandboxedWorkflowRunner, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -20,9 +20,29 @@ from config.settings import VAR, Settings
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    """Pydantic payloads, encrypted by the codec: the Temporal history holds no personal data in clear."""
+    """Pydantic payloads, encrypted by the codec: the Temporal history holds no personal data in clear. Failures
+    too: their message and stack trace travel as an encoded payload (a failed step's reason may quote a party's
+    data), which the SDK decodes for the workflow and `api.gateway` for the ops' history view."""
     return dataclasses.replace(
-        pydantic_data_converter, payload_codec=EncryptionCodec(DataCipher.from_settings(settings))
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(DataCipher.from_settings(settings)),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+async def apply_retention(client: Client, settings: Settings) -> None:
+    """Keep a closed workflow's history `temporal_retention_days`, then let the server delete it (namespace
+    retention). For the embedded dev server; a cluster's namespace is set by its operator (deploy/compose.yaml)."""
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.namespace.v1 import NamespaceConfig
+    from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
+
+    ttl = Duration(seconds=settings.temporal_retention_days * 86_400)
+    await client.workflow_service.update_namespace(
+        UpdateNamespaceRequest(
+            namespace=settings.temporal_namespace,
+            config=NamespaceConfig(workflow_execution_retention_ttl=ttl),
+        )
     )
 
 

@@ -124,6 +124,8 @@ ACTIONS: tuple[Action, ...] = (
     Action(OPS, "cancel", cmds.CancelMission, "cancel", "Cancel the mission"),
     Action(OPS, "resume", cmds.ResumeMission, "resume", "Retry a milestone step that failed for good (needs_attention)",
            scope=M, completes=("repair",)),
+    Action(OPS, "extend_deadline", cmds.ExtendDeadline, "extend",
+           "Extend a milestone's deadline (delivery, review, payment)", scope=M, completes=("follow_up_deadline",)),
 )
 # fmt: on
 

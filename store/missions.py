@@ -192,3 +192,33 @@ def inbox_rows(connection: Connection, key: InboxKey) -> list[Any]:
     if role == "ops":
         return list(connection.execute(_INBOX["ops"], {"role": role}))
     return list(connection.execute(_INBOX["party"], {"role": role, "party": party}))
+
+
+def parked(
+    session: Session,
+    *,
+    limit: int = 500,
+    client_org_id: uuid.UUID | None = None,
+    expert_id: uuid.UUID | None = None,
+) -> list[tuple[Task, MissionRecord | None]]:
+    """The needs-attention queue: every workflow (mission or milestone) waiting for a repair, with its reason, from
+    the open ops `repair` tasks the workflows open when they park (the task's title is the reason); oldest first.
+    `client_org_id` / `expert_id`: only the missions of this client or with this selected expert."""
+    query = (
+        select(Task, MissionRecord)
+        .join(MissionRecord, MissionRecord.id == Task.mission_id, isouter=True)
+        .where(Task.closed_at.is_(None), Task.role == "ops", Task.action == "repair")
+        .order_by(Task.opened_at)
+        .limit(limit)
+    )
+    if client_org_id is not None:
+        query = query.where(MissionRecord.client_org_id == client_org_id)
+    if expert_id is not None:
+        query = query.where(MissionRecord.selected_expert_id == expert_id)
+    return [(task, mission) for task, mission in session.execute(query).all()]
+
+
+def milestone_number(workflow_id: str) -> int | None:
+    """The milestone number of `mission:{id}:milestone:{n}`, None for a mission's workflow id."""
+    _, sep, number = workflow_id.partition(":milestone:")
+    return int(number) if sep and number.isdigit() else None

@@ -113,7 +113,11 @@ async def test_ops_console_finds_inspects_and_repairs_a_mission(
         code, out = await _innot(env, "ops", "resume", str(mission_id), "--reason", "back", "--as", ops_email)
         assert code == 0, out
         code, out = await _innot(env, "ops", "retry-all", "--reason", "directory fixed", "--as", ops_email)
-        assert code == 0 and "resumed" in out, out
+        assert code == 0 and "resumed" in out and f"mission:{mission_id}: done" in out, out
+        later = (date.today() + timedelta(days=30)).isoformat() + "T12:00:00+00:00"
+        extend = ["--key", "payment", "--until", later, "--reason", "payment plan", "--as", ops_email]
+        code, out = await _innot(env, "ops", "extend", str(mission_id), "--milestone", "1", *extend)
+        assert code == 1 and "404" in out and "milestone" in out, out  # no milestone before a contract
         code, out = await _innot(env, "ops", "pause", str(mission_id), "--reason", "x" * 5, "--as", "nobody@x.example")
         assert code == 2 and "no ops account" in out
         code, out = await _innot(

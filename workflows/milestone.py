@@ -26,6 +26,7 @@ from temporalio import workflow
 
 from workflows.capabilities import call
 from workflows.deadlines import Deadlines
+from workflows.mission_rules import check_extend
 from workflows.readmodel import ReadModel, ops_audited
 
 with workflow.unsafe.imports_passed_through():
@@ -36,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         AcceptDeliverable,
         ConfirmPayment,
         Deadline,
+        ExtendDeadline,
         MilestoneHold,
         MilestoneSettlement,
         MilestoneView,
@@ -507,3 +509,24 @@ class MilestoneWorkflow:
             raise ValueError("only ops may resume a milestone")
         if self.view.stage is not MS.NEEDS_ATTENTION:
             raise ValueError("the milestone is not waiting for a repair")
+
+    @workflow.update
+    @ops_audited
+    async def extend_deadline(self, cmd: ExtendDeadline) -> MilestoneView:
+        """Ops give more time: the delivery, the review or the payment (the tasks that answer it move with it)."""
+        d = self.deadlines.get(cmd.key)
+        assert d is not None
+        moved = self.deadlines.extend(d, cmd.new_due)
+        await self.readmodel.event(
+            "deadline_extended",
+            f"{d.key} until {d.due.isoformat()}",
+            actor=cmd.actor,
+            open_tasks=moved,
+            close_tasks=[f"escalation:{d.key}"],
+            outcome="deadline extended",
+        )
+        return self.view
+
+    @extend_deadline.validator
+    def _v_extend_deadline(self, cmd: ExtendDeadline) -> None:
+        check_extend(self.view, cmd, workflow.now())

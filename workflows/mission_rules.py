@@ -22,6 +22,7 @@ from domain.mission import (
     ExtendDeadline,
     Invitation,
     InviteExpert,
+    MilestoneView,
     MissionView,
     OpenDispute,
     PauseMission,
@@ -107,7 +108,7 @@ def _before(d: Deadline | None, now: datetime, what: str) -> None:
         raise ValueError(f"{what} closed at {d.due.isoformat()}")
 
 
-def _deadline(view: MissionView, key: str) -> Deadline | None:
+def _deadline(view: MissionView | MilestoneView, key: str) -> Deadline | None:
     return next((d for d in view.deadlines if d.key == key), None)
 
 
@@ -345,7 +346,8 @@ def check_resume(view: MissionView, cmd: ResumeMission) -> None:
         raise ValueError("the mission is neither paused nor waiting for a repair")
 
 
-def check_extend(view: MissionView, cmd: ExtendDeadline, now: datetime) -> None:
+def check_extend(view: MissionView | MilestoneView, cmd: ExtendDeadline, now: datetime) -> None:
+    """A mission's or a milestone's deadline (both keep theirs in `deadlines`)."""
     _ops(cmd.actor, "extend a deadline")
     d = _deadline(view, cmd.key)
     if d is None:

@@ -44,14 +44,21 @@ router = APIRouter(tags=["missions"], responses=ERROR_RESPONSES)
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c3f44-8a55-4c55-9a39-6f3c4a0d3e21")
 
 
-def form_of(task_action: str, mission_id: object) -> str:
-    """The API route(s) that complete an inbox task of this kind, for this mission."""
-    return form_hint(task_action).replace("{mission_id}", str(mission_id))
+def form_of(task_action: str, mission_id: object, workflow_id: str = "") -> str:
+    """The API route(s) that complete an inbox task of this kind, for this mission; a milestone's task (its
+    workflow id names the milestone) points at the milestone's routes, a mission's at the mission's."""
+    hint = form_hint(task_action)
+    _, sep, number = workflow_id.partition(":milestone:")
+    routes = hint.removeprefix("POST ").split(" | ") if hint else []
+    if workflow_id and routes:
+        chosen = [r for r in routes if ("{number}" in r) == bool(sep)]
+        hint = "POST " + " | ".join(chosen) if chosen else hint
+    return hint.replace("{mission_id}", str(mission_id)).replace("{number}", number if sep else "{number}")
 
 
 def task_read(task: Any) -> TaskRead:
     answer = TaskRead.model_validate(task)
-    answer.form = form_of(task.action, task.mission_id)
+    answer.form = form_of(task.action, task.mission_id, getattr(task, "workflow_id", "") or "")
     return answer
 
 
@@ -186,7 +193,10 @@ def detail_for(session: Session, sight: Sight) -> MissionDetail:
     migration cleared), filtered by `api.views`."""
     mission = sight.mission
     detail = mission.detail or projection.mission_detail(session.connection(), mission.id)
-    tasks = [t | {"form": form_of(t["action"], mission.id)} for t in tasks_of(sight, detail["open_tasks"])]
+    tasks = [
+        t | {"form": form_of(t["action"], mission.id, t.get("workflow_id") or "")}
+        for t in tasks_of(sight, detail["open_tasks"])
+    ]
     return MissionDetail.model_validate(
         {
             "mission": summary_of(sight),
@@ -221,7 +231,7 @@ async def inbox(request: Request, user: CurrentUser) -> Response:
         # our own rows, in TaskRead's fields and order, written by pydantic-core's encoder as a TaskRead would be
         # (tests/api: the same bytes), without building a model per row first: a party with a hundred running
         # missions polls a hundred rows (bench.load: validation was a third of the inbox's CPU)
-        body = to_json([r._asdict() | {"form": form_of(r.action, r.mission_id)} for r in rows])
+        body = to_json([r._asdict() | {"form": form_of(r.action, r.mission_id, r.workflow_id)} for r in rows])
         cache.put(key, version, body)
         return body
 

@@ -153,7 +153,60 @@ class ExpertProfileCreate(Address):
         return self
 
 
-def _tax_identifiers(party: OrganisationCreate | ExpertProfileCreate) -> None:
+class OrganisationLegalData(Address):
+    """An organisation's legal data as ops edit it: checked as at registration, by the country."""
+
+    legal_name: str = Field(min_length=2, max_length=200)
+    legal_form: str = Field(min_length=2, max_length=64)
+    siret: Siret | None = None
+    vat_number: str | None = None
+    tax_id: str | None = None
+    billing_email: EmailStr
+
+    @model_validator(mode="after")
+    def _identifiers(self) -> OrganisationLegalData:
+        if self.country == "FR" and not self.siret:
+            raise _field_error("siret", "a French organisation must give its SIRET")
+        _tax_identifiers(self)
+        if not self.vat_number and self.country in EU_COUNTRIES and self.country != "FR":
+            raise _field_error("vat_number", "an EU business outside France must give its VAT number")
+        return self
+
+
+class ExpertLegalData(Address):
+    """An expert's legal data as ops edit it (name and address on invoices, tax regime and identifiers, bank
+    details): checked as at registration, by the country."""
+
+    legal_name: str = Field(min_length=2, max_length=200)
+    legal_form: str = Field(max_length=64)
+    vat_regime: VatRegime
+    siret: Siret | None = None
+    vat_number: str | None = None
+    tax_id: str | None = None
+    iban: Iban | None = None
+    bic: Bic | None = None
+    account_number: AccountNumber | None = None
+    aba_routing: AbaRouting | None = None
+
+    @model_validator(mode="after")
+    def _legal_consistency(self) -> ExpertLegalData:
+        if self.country == "FR" and not self.siret:
+            raise _field_error("siret", "a French expert must give a SIRET")
+        if self.vat_regime == "franchise_en_base" and self.country not in EU_COUNTRIES:
+            raise _field_error("vat_regime", "the small-business scheme exists for sellers established in the EU")
+        if self.vat_regime == "non_eu" and self.country in EU_COUNTRIES:
+            raise _field_error("vat_regime", f"'non_eu' is for sellers outside the EU; {self.country} is in the EU")
+        if self.vat_regime == "vat_registered" and self.country in EU_COUNTRIES and not self.vat_number:
+            raise _field_error("vat_number", "a VAT-registered EU expert must give a VAT number")
+        _tax_identifiers(self)
+        _bank_details(self)
+        return self
+
+
+LegalParty = OrganisationCreate | ExpertProfileCreate | OrganisationLegalData | ExpertLegalData
+
+
+def _tax_identifiers(party: LegalParty) -> None:
     """Validate by the party's country; an identifier given as vat_number that is no VAT number (a US EIN) is kept
     as tax_id, where invoices carry it (BT-32)."""
     for name in ("vat_number", "tax_id"):
@@ -170,7 +223,7 @@ def _tax_identifiers(party: OrganisationCreate | ExpertProfileCreate) -> None:
         setattr(party, "vat_number" if kind == "vat" else "tax_id", number)
 
 
-def _bank_details(expert: ExpertProfileCreate) -> None:
+def _bank_details(expert: ExpertProfileCreate | ExpertLegalData) -> None:
     """IBAN (+ BIC) in SEPA; elsewhere an account number with its ABA routing number (US) or BIC/SWIFT."""
     if expert.country in SEPA_COUNTRIES and not expert.iban:
         raise _field_error("iban", f"an expert in {expert.country} (SEPA) is paid to an IBAN")

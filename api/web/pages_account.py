@@ -11,10 +11,12 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import SecretStr, ValidationError
 
+from api.deps import ACCESS_COOKIE, SessionDep
 from api.routers import account, two_factor
+from api.routers import privacy as privacy_routes
 from api.schemas.security import ForgotPassword, LinkToken, NewPassword, TotpCode, TotpStatus
 from api.web import forms
-from api.web.core import CsrfChecked, MaybeUser, WebUser, error_text, language_of, redirect, render
+from api.web.core import REFRESH_COOKIE, CsrfChecked, MaybeUser, WebUser, error_text, language_of, redirect, render
 from api.web.i18n import translations
 from config.settings import Settings
 
@@ -163,3 +165,29 @@ async def revoke_session(session_id: uuid.UUID, request: Request, user: WebUser)
     except HTTPException as exc:
         return redirect(request, "/portal/security", error=error_text(exc))
     return redirect(request, "/portal/security", ok=_("Session logged out."))
+
+
+@router.get("/security/export")
+def export_my_data(request: Request, user: WebUser, session: SessionDep) -> Response:
+    """The member's data as a zip, as `GET /auth/me/export` answers it."""
+    return privacy_routes.export_my_data(user, session, request.app.state.cipher, request.app.state.document_store)
+
+
+@router.post("/security/erase", dependencies=[CsrfChecked])
+async def erase_my_data(request: Request, user: WebUser, session: SessionDep) -> Response:
+    form = await request.form()
+    _ = translations(language_of(request, user)).gettext
+    try:
+        body = privacy_routes.ErasureRequest(
+            password=SecretStr(forms.text(form, "password")),
+            otp=forms.text(form, "otp") or None,
+            confirm="confirm" in form,
+            reason=_("asked on the portal"),
+        )
+        await privacy_routes.erase_my_data(body, request, user, session, _settings(request))
+    except (ValidationError, HTTPException) as exc:
+        return redirect(request, "/portal/security", error=error_text(exc))
+    response = redirect(request, "/portal/login", ok=_("Your data was erased and your account closed."))
+    response.delete_cookie(ACCESS_COOKIE)
+    response.delete_cookie(REFRESH_COOKIE, path="/portal")
+    return response

@@ -7,23 +7,28 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from babel.dates import format_date
 from babel.numbers import format_currency
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.datastructures import FormData
 
+from api import repair
 from api.deps import SessionDep
-from api.routers import ops, ops_missions
+from api.routers import ops, ops_missions, ops_repair
 from api.web import actions, forms
 from api.web.charts import bar_chart, strip_chart
 from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
-from api.web.i18n import stage_label, translations
+from api.web.i18n import N_, stage_label, translations
 from domain.actions import Scope
 from domain.stages import Stage
 from store import missions as queries
 from store import ops_views as views
+from store.models.community import AuditEntry
 from store.models.readmodel import MissionRecord
 
 router = APIRouter(prefix="/portal/ops", include_in_schema=False)
@@ -74,6 +79,7 @@ def attention(request: Request, user: WebUser, session: SessionDep) -> Response:
         user,
         page=page,
         tasks=tasks,
+        parked=repair.parked(session),
         filters={},
         stages=[s.value for s in Stage],
         attention=True,
@@ -93,7 +99,15 @@ async def inspect(mission_id: uuid.UUID, request: Request, user: WebUser, sessio
         inspection = await ops_missions.inspect_mission(mission_id, user, session, await actions.temporal_of(request))
     except HTTPException as exc:
         problem = error_text(exc)
-    audit = ops.audit_log(user, session, target=f"mission:{mission_id}", limit=100)
+    # the mission's entries and its milestones' (`mission:{id}:milestone:{n}`), newest first
+    audit = list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target.like(f"mission:{mission_id}%"))
+            .order_by(AuditEntry.at.desc())
+            .limit(100)
+        )
+    )
     return render(
         request,
         "ops_mission.html",
@@ -116,7 +130,11 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
         if len(forms.text(form, "reason")) < 3:
             raise HTTPException(422, "reason: " + _("Reason (required, audited)"))
         number = forms.text(form, "milestone")
-        milestone = int(number) if action == "resume" and number.isdigit() else None
+        if action == "extend" and "|" in forms.text(form, "key"):
+            # a milestone's deadline: the key select's value is `<number>|<key>` (a mission's: `|<key>`)
+            number, key = forms.text(form, "key").split("|", 1)
+            form = FormData([(k, key if k == "key" else v) for k, v in form.multi_items()])
+        milestone = int(number) if action in ("resume", "extend") and number.isdigit() else None
         dispute = forms.text(form, "dispute")
         scope = Scope.MISSION if milestone is None else Scope.MILESTONE
         if dispute.isdigit():
@@ -126,6 +144,133 @@ async def act(mission_id: uuid.UUID, action: str, request: Request, user: WebUse
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
     return redirect(request, back, ok=_("Done."))
+
+
+@router.post("/retry-all", dependencies=[CsrfChecked])
+async def retry_all(request: Request, user: WebUser, session: SessionDep) -> Response:
+    """Resume every parked mission and milestone; the outcome of each is shown with the batch's."""
+    require(user, "ops")
+    form = await request.form()
+    _ = translations(language_of(request, user)).gettext
+    reason = forms.text(form, "reason")
+    if len(reason) < 3:
+        return redirect(request, "/portal/ops/attention", error="reason: " + _("Reason (required, audited)"))
+    try:
+        result = await repair.retry_all(session, await actions.temporal_of(request), user=user, reason=reason)
+    except HTTPException as exc:
+        return redirect(request, "/portal/ops/attention", error=error_text(exc))
+    return render(request, "ops_batch.html", user, query=repair.ATTENTION_QUERY, count=None, result=result)
+
+
+@router.get("/batch")
+async def batch(request: Request, user: WebUser) -> Response:
+    """Batch actions: a search-attribute query, its dry-run count, then the action on every workflow it matches."""
+    require(user, "ops")
+    text = request.query_params.get("where", "")
+    count: int | None = None
+    problem = None
+    if text:
+        try:
+            count = await repair.count(await actions.temporal_of(request), repair.Query.of(text))
+        except HTTPException as exc:
+            problem = error_text(exc)
+    return render(
+        request,
+        "ops_batch.html",
+        user,
+        query=text or repair.ATTENTION_QUERY,
+        count=count,
+        problem=problem,
+        result=None,
+        batch_actions=repair.BATCH_ACTIONS,
+    )
+
+
+@router.post("/batch", dependencies=[CsrfChecked])
+async def batch_run(request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "ops")
+    form = await request.form()
+    _ = translations(language_of(request, user)).gettext
+    text, action, reason = forms.text(form, "where"), forms.text(form, "action"), forms.text(form, "reason")
+    back = "/portal/ops/batch?" + urlencode({"where": text})
+    try:
+        if len(reason) < 3:
+            raise HTTPException(422, "reason: " + _("Reason (required, audited)"))
+        if action not in repair.BATCH_ACTIONS:
+            raise HTTPException(422, "action: " + ", ".join(repair.BATCH_ACTIONS))
+        expected = forms.text(form, "expected_count")
+        if not expected.isdigit():
+            raise HTTPException(422, "expected_count: " + _("Count the matching workflows first."))
+        result = await repair.run_batch(
+            session,
+            await actions.temporal_of(request),
+            user=user,
+            action=action,  # checked against BATCH_ACTIONS above
+            query=repair.Query.of(text),
+            expected=int(expected),
+            reason=reason,
+        )
+    except HTTPException as exc:
+        return redirect(request, back, error=error_text(exc))
+    return render(request, "ops_batch.html", user, query=text, count=None, result=result)
+
+
+LEGAL_LABELS = {
+    "legal_name": N_("Legal name"),
+    "legal_form": N_("Legal form"),
+    "address_line": N_("Address"),
+    "postcode": N_("Postcode"),
+    "city": N_("City"),
+    "country": N_("Country (ISO code)"),
+    "siret": "SIRET",
+    "vat_number": N_("VAT number"),
+    "tax_id": N_("Tax identifier (not VAT)"),
+    "vat_regime": N_("VAT regime"),
+    "iban": "IBAN",
+    "bic": "BIC / SWIFT",
+    "account_number": N_("Bank account number"),
+    "aba_routing": N_("ABA routing number"),
+    "billing_email": N_("Billing e-mail"),
+}
+
+
+@router.get("/parties/{kinds}/{party_id}/legal")
+def legal(kinds: str, party_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep) -> Response:
+    """A party's legal data, its versions and its parked missions; the form to fix it and resume them."""
+    require(user, "ops")
+    try:
+        read = ops_repair.read_audited(session, user, kinds, party_id)
+    except HTTPException as exc:
+        return render(request, "error.html", user, status_code=exc.status_code, message=error_text(exc))
+    audit = ops.audit_log(user, session, target=read.party, limit=50)
+    return render(request, "ops_legal.html", user, kinds=kinds, party_id=party_id, legal=read, labels=LEGAL_LABELS,
+                  audit=audit)  # fmt: skip
+
+
+@router.post("/parties/{kinds}/{party_id}/legal", dependencies=[CsrfChecked])
+async def legal_edit(kinds: str, party_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep) -> Response:
+    require(user, "ops")
+    form = await request.form()
+    back = f"/portal/ops/parties/{kinds}/{party_id}/legal"
+    _ = translations(language_of(request, user)).gettext
+    try:
+        current = ops_repair.legal_of(session, kinds, party_id).data
+        changes = {
+            name: forms.text(form, name) or None
+            for name in current
+            if name in form and (forms.text(form, name) or None) != current[name]
+        }
+        body = ops_repair.LegalEdit(changes=changes, reason=forms.text(form, "reason"), resume="resume" in form)
+        done = await ops_repair.edit_legal(
+            session, await actions.temporal_of(request), user=user, kinds=kinds, party_id=party_id, body=body
+        )
+    except (ValidationError, HTTPException) as exc:
+        return redirect(request, back, error=error_text(exc))
+    if done.version is None:
+        return redirect(request, back, ok=_("Nothing changed."))
+    resumed = ", ".join(f"{o.workflow_id}: {o.outcome}" for o in done.resumed)
+    message = _("Saved as version %(version)s.") % {"version": done.version}
+    return redirect(request, back, ok=f"{message} {_('Resumed:')} {resumed}" if resumed else message)
 
 
 @router.get("/audit")

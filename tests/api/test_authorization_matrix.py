@@ -128,6 +128,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/totp/enable"): Rule("any"),
     ("POST", "/auth/totp/recovery-codes"): Rule("any"),
     ("POST", "/auth/totp/disable"): Rule("any"),
+    ("GET", "/auth/me/export"): Rule("any"),  # my data (GDPR), as I may see it
+    ("POST", "/auth/me/erasure"): Rule("any"),  # the invalid body erases nothing
     ("GET", "/tasks"): Rule("any"),
     # my notices: each person reads and marks only their own (another's notice id answers 404 like a missing one)
     ("GET", "/notifications"): Rule("any"),
@@ -198,7 +200,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/ops/missions/{mission_id}/disputes/{number}/decide"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/cancel"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/milestones/{number}/resume"): Rule("ops"),
+    ("POST", "/ops/missions/{mission_id}/milestones/{number}/extend"): Rule("ops"),
     ("POST", "/ops/missions/{mission_id}/terminate"): Rule("ops"),
+    ("GET", "/ops/attention"): Rule("ops"),
+    ("POST", "/ops/retry-all"): Rule("ops"),
+    ("GET", "/ops/batch/count"): Rule("ops", ok=422),  # without its `where`
+    ("POST", "/ops/batch"): Rule("ops"),
+    ("GET", "/ops/parties/{kinds}/{party_id}/legal"): Rule("ops"),
+    ("PUT", "/ops/parties/{kinds}/{party_id}/legal"): Rule("ops"),
     # outside a dispute, ops may not read a thread (409 says why); with a reason, as the route requires
     ("GET", "/ops/missions/{mission_id}/threads/{expert_id}/messages"): Rule("ops", ok=409, query="reason=matrix"),
     # nor write in it to mediate (its invalid body answers first)
@@ -256,6 +265,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/notifications/{notice_id}/open"): Rule("portal-page"),  # another's: "not found", as the API
     ("GET", "/portal/notifications/preferences"): Rule("portal-page"),
     ("POST", "/portal/notifications/preferences"): Rule("portal-page"),
+    ("GET", "/portal/security/export"): Rule("portal-page"),
+    ("POST", "/portal/security/erase"): Rule("portal-page"),  # the empty form: wrong password, nothing erased
     ("GET", "/portal/missions"): Rule("portal-page"),
     ("GET", "/portal/missions/new"): Rule("portal-page"),
     ("POST", "/portal/missions/new"): Rule("portal-page", ok=(303, 422)),
@@ -278,6 +289,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/ops/organisations/{org_id}/qualification"): Rule("portal-page"),
     ("GET", "/portal/ops/missions/{mission_id}"): Rule("portal-page"),  # other roles are sent home (303)
     ("POST", "/portal/ops/missions/{mission_id}/{action}"): Rule("portal-page", body=REASON),
+    ("POST", "/portal/ops/retry-all"): Rule("portal-page"),  # the empty form: no reason, nothing resumed
+    ("GET", "/portal/ops/batch"): Rule("portal-page"),
+    ("POST", "/portal/ops/batch"): Rule("portal-page"),  # the empty form: no reason, no count
+    ("GET", "/portal/ops/parties/{kinds}/{party_id}/legal"): Rule("portal-page"),
+    ("POST", "/portal/ops/parties/{kinds}/{party_id}/legal"): Rule("portal-page"),  # no reason: nothing changes
     # a client or expert page; ops are sent to their own mission page (303)
     ("GET", "/portal/missions/{mission_id}"): Rule("portal-mission", only={OPS: 303}),
     ("GET", "/portal/missions/{mission_id}/documents/{document_id}"): Rule("portal-mission", only=CONTRACT_ONLY),
@@ -329,6 +345,8 @@ def _path(live: LiveMission, template: str, mission_id: str) -> str:
         "decision": "request-changes",
         "notice_id": UUID0,
         "session_id": UUID0,
+        "kinds": "experts",
+        "party_id": live.parties[EXPERT].member_id,
     }
     path = template.replace("{number}.pdf", f"{live.fee_invoice}.pdf").replace("/static", "/static/portal.css")
     for name, value in values.items():
@@ -466,7 +484,9 @@ async def test_the_inbox_lists_the_partys_open_tasks_each_with_its_form(live_mis
     mine = [t for t in tasks if str(t.mission_id) == live.mission_id]
     assert mine and {t.role for t in mine} == {"client"}
     for t in mine:
-        assert t.form == form_of(t.action, live.mission_id) != ""
+        assert t.form == form_of(t.action, live.mission_id, t.workflow_id) != ""
+        # a milestone's task points at that milestone's route (its number filled in), a mission's at the mission's
+        assert ("/milestones/1/" in t.form) == t.workflow_id.endswith(":milestone:1"), t.form
     expert = (await live.api.get("/tasks", headers=live.parties[EXPERT].headers)).json()
     assert {t["id"] for t in expert}.isdisjoint({str(t.id) for t in mine}), "each party sees its own tasks"
 
