@@ -71,7 +71,13 @@ def export(session: Session, cipher: DataCipher, store: DocumentStore, user: Use
         party, buyer = ("expert", expert.id), f"expert:{expert.id}"
     if party is not None:
         data["legal_data_versions"] = [
-            {"version": v.version, "at": v.at.isoformat(), "changed": v.changed, "data": _json(v.data)}
+            {
+                "version": v.version,
+                "status": v.status,
+                "at": v.at.isoformat(),
+                "changed": v.changed,
+                "data": _json(v.data),
+            }
             for v in versions(session, party[0], party[1])  # type: ignore[arg-type]
         ]
         fees = session.scalars(select(InvoiceRecord).where(InvoiceRecord.buyer_ref == buyer))

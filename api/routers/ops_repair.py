@@ -92,6 +92,9 @@ class LegalVersionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     version: int
+    status: str = Field(
+        description="approved (in force), superseded, submitted (under review), draft, changes_requested"
+    )
     data: dict[str, Any]
     changed: list[str]
     reason: str

@@ -132,23 +132,6 @@ class LedgerEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class LegalDataVersion(IdMixin, Base):
-    """One version of a party's legal data (what its invoices and contracts state: names, address, tax and
-    company identifiers, bank details), append-only: version 1 is the data before the first edit, each edit adds
-    the next. An issued invoice keeps its own snapshot and never changes."""
-
-    __tablename__ = "legal_data_versions"
-    __table_args__ = (UniqueConstraint("party", "version"),)
-
-    party: Mapped[str] = mapped_column(String(64), index=True, doc="expert:<id> | organisation:<id>")
-    version: Mapped[int] = mapped_column(Integer)
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, doc="the whole legal data of this version")
-    changed: Mapped[list[str]] = mapped_column(JSON, default=list, doc="the fields this version changed")
-    reason: Mapped[str] = mapped_column(Text, default="")
-    by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
-    at: Mapped[datetime]
-
-
 class ImmutableRecordError(RuntimeError):
     pass
 
@@ -178,6 +161,6 @@ def _refuse_delete(_mapper: Mapper[Any], _connection: Any, target: Any) -> None:
     raise ImmutableRecordError(f"{type(target).__name__} rows are never deleted")
 
 
-for _model in (DocumentRecord, InvoiceRecord, ContractRecord, ConsentRecord, LedgerEntry, LegalDataVersion):
+for _model in (DocumentRecord, InvoiceRecord, ContractRecord, ConsentRecord, LedgerEntry):
     event.listen(_model, "before_update", _refuse_edit)
     event.listen(_model, "before_delete", _refuse_delete)

@@ -57,6 +57,9 @@ async def test_ops_fix_a_partys_tax_id_then_resume_the_parked_milestone(
     await _ok(api.post(f"{base}/milestones/1/deliverable", files=files, headers=expert.headers))
     await demo.wait_action(client, "review_deliverable", "milestone 1 to review", 1)
     with session_factory() as session:  # a bad data fix wiped the VAT-registered expert's VAT number
+        vetted = session.get(Expert, uuid.UUID(expert.member_id))
+        assert vetted is not None
+        VETTED_VAT = vetted.vat_number  # noqa: N806 - the number the onboarding approved
         session.execute(update(Expert).where(Expert.id == uuid.UUID(expert.member_id)).values(vat_number=None))
         session.commit()
     await _ok(api.post(f"{base}/milestones/1/accept", json={}, headers=client.headers))
@@ -94,9 +97,10 @@ async def test_ops_fix_a_partys_tax_id_then_resume_the_parked_milestone(
     assert no_iban.status_code == 422 and "changes.iban: an expert in FR (SEPA) is paid to an IBAN" in no_iban.text
     after = await _ok(api.get(legal, headers=ops))
     assert after["data"]["vat_number"] == FIXED_VAT
-    assert [(v["version"], v["changed"], v["data"]["vat_number"]) for v in after["versions"]] == [
-        (1, [], None),
-        (2, ["vat_number"], FIXED_VAT),
+    # version 1: as vetted at onboarding (the bad fix above went around the versions); version 2: ops' fix
+    assert [(v["version"], v["status"], v["changed"], v["data"]["vat_number"]) for v in after["versions"]] == [
+        (1, "superseded", [], VETTED_VAT),
+        (2, "approved", ["vat_number"], FIXED_VAT),
     ]
 
     # batch retry: the dry-run count first, a batch with another count is refused, then the confirmed one
