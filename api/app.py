@@ -30,6 +30,7 @@ from api.routers import (
     notifications,
     ops,
     ops_missions,
+    org,
     public,
     two_factor,
 )
@@ -123,7 +124,8 @@ def create_app(
         allow_credentials=True,
     )
     accounts = (auth, account, two_factor)
-    routers = (health, *accounts, missions, messages, notifications, clients, experts, memberships, ops, ops_missions)
+    parties = (missions, messages, notifications, clients, org, experts, memberships)
+    routers = (health, *accounts, *parties, ops, ops_missions)
     for module in (*routers, codec, public):
         app.include_router(module.router)
     if settings.environment == "development":  # the development mail catcher's mailbox; never in production

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from domain import mission as cmds
+from domain.org_roles import APPROVES, PAYS, RUNS_MISSIONS, OrgRole
 
 
 class Who(StrEnum):
@@ -43,6 +44,15 @@ class Action:
     needs_active_membership: bool = False  # a lapsed member cannot open or accept new missions
     needs_verified_email: bool = False  # an engagement: only once the account's e-mail address is verified
     needs_second_factor: bool = False  # a legal act: a fresh authenticator code (`otp`) confirms it
+    # the roles of a client organisation's members who may take it (domain.org_roles); experts and ops: unused
+    org_roles: frozenset[OrgRole] = RUNS_MISSIONS
+
+    def allows(self, role: str, org_role: str | None = None) -> bool:
+        """Whether an account of this role (and, for a client member, this role in their organisation) may take
+        the action."""
+        if not self.who.allows(role):
+            return False
+        return role != "client" or (org_role is not None and org_role in self.org_roles)
 
     @property
     def name(self) -> str:
@@ -64,7 +74,11 @@ M = Scope.MILESTONE
 ACTIONS: tuple[Action, ...] = (
     # the client's side of the mission
     Action(C, "revise_need", cmds.ReviseNeed, "need", "Revise the need (after ops asked for details)",
-           completes=("need_details",)),
+           completes=("need_details", "revise_budget")),
+    Action(C, "approve_budget", cmds.ApproveBudget, "approval/approve", "Approve the need's budget",
+           completes=("approve_budget",), org_roles=APPROVES),
+    Action(C, "reject_budget", cmds.RejectBudget, "approval/reject", "Reject the need's budget",
+           completes=("approve_budget",), org_roles=APPROVES),
     Action(C, "edit_shortlist", cmds.EditShortlist, "shortlist/remove", "Remove candidates from the shortlist",
            completes=("review_shortlist",)),
     Action(C, "start_invitations", cmds.StartInvitations, "invitations/start", "Send the invitations",
@@ -95,7 +109,7 @@ ACTIONS: tuple[Action, ...] = (
     Action(C, "request_revision", cmds.RequestRevision, "revision", "Ask for a revision", scope=M,
            completes=("review_deliverable",)),
     Action(C, "confirm_payment", cmds.ConfirmPayment, "payment", "Confirm the payment", scope=M,
-           completes=("confirm_payment",)),
+           completes=("confirm_payment",), org_roles=PAYS),
     # ops
     Action(OPS, "qualify_need", cmds.QualifyNeed, "qualify", "Qualify the need: approve, reject, ask for details",
            completes=("qualify_need",)),
@@ -120,6 +134,19 @@ assert len(BY_NAME) == len(ACTIONS), "two actions share a name"
 def find(who: Who, update: str, scope: Scope = Scope.MISSION) -> Action:
     """The action `who` takes with `update` (KeyError when there is none: a door asked for an unknown action)."""
     return BY_NAME[Action(who, update, cmds.Command, "", "", scope).name]
+
+
+def task_roles(task_action: str) -> frozenset[OrgRole]:
+    """The roles of a client organisation who may answer a task of this kind: whom its inbox shows it to and its
+    notices reach. A kind no client action completes is everybody's."""
+    roles = [a.org_roles for a in ACTIONS if task_action in a.completes and a.who in (Who.CLIENT, Who.PARTY)]
+    return frozenset().union(*roles) if roles else frozenset(OrgRole)
+
+
+def answers_task(role: str, org_role: str | None, task_action: str) -> bool:
+    """Whether an account may answer a task of this kind (its inbox shows it, its notices reach it): for a client
+    member, when their role in the organisation is one of the task's roles; any expert or ops account otherwise."""
+    return role != "client" or (org_role is not None and org_role in task_roles(task_action))
 
 
 def form_hint(task_action: str) -> str:

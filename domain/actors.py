@@ -21,3 +21,4 @@ class Actor(BaseModel):
     role: Role
     org_id: UUID | None = None  # set for client members
     expert_id: UUID | None = None  # set for experts
+    org_role: str | None = None  # a client member's role in their organisation (domain.org_roles)

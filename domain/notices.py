@@ -62,6 +62,13 @@ TASKS: dict[str, NoticeText] = {
     "need_details": NoticeText(
         "Our team needs details on “{mission}”", "Complete your need so that we can match experts to it."
     ),
+    "approve_budget": NoticeText(
+        "A budget to approve: “{mission}”",
+        "A need of your organisation is above the approval threshold ({title}). Approve or reject it before {due}.",
+    ),
+    "revise_budget": NoticeText(
+        "The budget of “{mission}” was not approved", "An approver of your organisation asks you to revise the need."
+    ),
     "qualify_need": NoticeText("A need to qualify: “{mission}”", "Approve it, reject it or ask the client."),
     "resolve_dispute": NoticeText("A dispute to resolve: “{mission}”", "The parties of a mission disagree."),
     "repair": NoticeText("A mission needs attention: “{mission}”", "A step failed for good; fix it and resume."),
