@@ -69,6 +69,7 @@ async def start_mission(client: Client, settings: Settings, start: StartMission)
             actor=start.actor,
             task_queue=settings.task_queue,
             policy=start.policy,
+            approval_threshold=start.approval_threshold,
             documents_task_queue=start.documents_task_queue,
             matching_task_queue=start.matching_task_queue,
         )

@@ -83,7 +83,7 @@ def remove(session: Session, *, organisation_id: uuid.UUID, user_id: uuid.UUID) 
     if user is None:
         return False
     if user.org_role in MANAGES and _admins(session, organisation_id) <= 1:
-        raise MemberRefused("member_id: the last admin of the organisation cannot be removed; name another admin first")
+        raise MemberRefused("user_id: the last admin of the organisation cannot be removed; name another admin first")
     user.is_active = False
     revoke_all_sessions(session, user_id=user.id)
     return True

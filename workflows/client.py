@@ -25,6 +25,7 @@ from domain.mission import (
     milestone_workflow_id,
     mission_workflow_id,
 )
+from domain.money import Money
 from domain.need import Need
 from domain.policy import Policy
 from workflows.milestone import FINAL, MilestoneWorkflow
@@ -42,6 +43,7 @@ async def start_mission(
     actor: Actor,
     task_queue: str,
     policy: Policy | None = None,
+    approval_threshold: Money | None = None,
     documents_task_queue: str | None = None,
     matching_task_queue: str | None = None,
     search_attributes: bool = True,
@@ -55,6 +57,7 @@ async def start_mission(
             need=need,
             actor=actor,
             policy=policy or Policy(),
+            approval_threshold=approval_threshold,
             documents_task_queue=documents_task_queue,
             matching_task_queue=matching_task_queue,
             search_attributes=search_attributes,

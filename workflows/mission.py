@@ -111,10 +111,10 @@ class MissionWorkflow:
 
     @workflow.update
     async def reject_budget(self, cmd: RejectBudget) -> MissionView:
-        self.deadlines.drop("approval")
         if cmd.outcome == "cancel":
             await self.mission.stop_with(Stage.CANCELLED, f"budget rejected: {cmd.reason}", cmd.actor)
             return self.view
+        self.deadlines.drop("approval")
         revise = steps.client_task(self.view, "revise_budget", f"Budget not approved: {cmd.reason}"[:300])
         await self.mission.transition(
             Stage.NEED,

@@ -173,28 +173,28 @@ async def invite_member(body: Invite, user: Admin, request: Request, factory: Fa
     return Done(detail=INVITE_ANSWER.format(email=email))
 
 
-@router.patch("/members/{member_id}", response_model=OrgMember, summary="Change a member's role (admin)")
-async def change_role(member_id: uuid.UUID, body: MemberRole, user: Admin, factory: Factory) -> OrgMember:
+@router.patch("/members/{user_id}", response_model=OrgMember, summary="Change a member's role (admin)")
+async def change_role(user_id: uuid.UUID, body: MemberRole, user: Admin, factory: Factory) -> OrgMember:
     org_id = user.organisation_id
     assert org_id is not None
 
     def apply() -> OrgMember:
         with transaction(factory) as session:
             try:
-                found = orgs.change_role(session, organisation_id=org_id, user_id=member_id, role=body.role)
+                found = orgs.change_role(session, organisation_id=org_id, user_id=user_id, role=body.role)
             except orgs.MemberRefused as exc:
                 raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
             if found is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "member_id: no such member of your organisation")
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "user_id: no such member of your organisation")
             return OrgMember.model_validate(found)
 
     answer = await anyio.to_thread.run_sync(apply)
-    forget_user(member_id)  # their next request reads the new role
+    forget_user(user_id)  # their next request reads the new role
     return answer
 
 
-@router.delete("/members/{member_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a member (admin)")
-async def remove_member(member_id: uuid.UUID, user: Admin, factory: Factory) -> Response:
+@router.delete("/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a member (admin)")
+async def remove_member(user_id: uuid.UUID, user: Admin, factory: Factory) -> Response:
     """The member's account is closed and every one of its sessions ends; the missions stay the organisation's."""
     org_id = user.organisation_id
     assert org_id is not None
@@ -202,13 +202,13 @@ async def remove_member(member_id: uuid.UUID, user: Admin, factory: Factory) -> 
     def apply() -> bool:
         with transaction(factory) as session:
             try:
-                return orgs.remove(session, organisation_id=org_id, user_id=member_id)
+                return orgs.remove(session, organisation_id=org_id, user_id=user_id)
             except orgs.MemberRefused as exc:
                 raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
     if not await anyio.to_thread.run_sync(apply):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "member_id: no such member of your organisation")
-    forget_user(member_id)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "user_id: no such member of your organisation")
+    forget_user(user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -241,7 +241,7 @@ def read_settings(user: ClientUser, factory: Factory) -> OrgSettings:
 def write_settings(body: OrgSettings, user: Admin, factory: Factory) -> OrgSettings:
     """Applies to the needs posted from now on (a running mission keeps the threshold it started with)."""
     if body.approval_threshold is not None and body.currency is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "currency: give the threshold's currency")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "currency: give the threshold's currency")
     assert user.organisation_id is not None
     with transaction(factory) as session:
         org = orgs.set_threshold(
