@@ -10,11 +10,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.web import pages_account, pages_auth, pages_expert, pages_missions, pages_ops, pages_public
+from api.web import pages_account, pages_auth, pages_expert, pages_missions, pages_ops, pages_org, pages_public
 from api.web.core import STATIC_DIR, redirect
 
 router = APIRouter(include_in_schema=False)
-for _module in (pages_auth, pages_account, pages_missions, pages_expert, pages_ops, pages_public):
+for _module in (pages_auth, pages_account, pages_missions, pages_expert, pages_ops, pages_org, pages_public):
     router.include_router(_module.router)
 
 

@@ -268,6 +268,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/forgot-password"): Rule("portal-form", ok=422),  # the empty form: no address
     ("GET", "/portal/reset-password"): Rule("portal-public"),
     ("POST", "/portal/reset-password"): Rule("portal-form", ok=400),  # the empty form: no valid link
+    ("GET", "/portal/join"): Rule("portal-public"),
+    ("POST", "/portal/join"): Rule("portal-form", ok=400),  # the empty form: no valid link
+    ("GET", "/portal/members"): Rule("portal-page"),  # other roles are sent home (303)
+    ("POST", "/portal/members/invite"): Rule("portal-page"),  # the admin's empty form comes back with its error
+    ("POST", "/portal/members/settings"): Rule("portal-page"),
+    ("POST", "/portal/members/{user_id}/role"): Rule("portal-page"),
+    ("POST", "/portal/members/{user_id}/remove"): Rule("portal-page"),
     ("GET", "/portal/security"): Rule("portal-page"),
     ("POST", "/portal/security/verify-email"): Rule("portal-page"),
     ("POST", "/portal/security/totp/setup"): Rule("portal-page"),
