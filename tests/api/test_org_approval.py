@@ -1,0 +1,65 @@
+"""The approval step through the API, on the shared live mission's organisation (Temporal dev server): with a
+threshold set by the admin, a buyer's need above it waits for an approver; the task is in the approvers' inbox
+(not the buyer's nor finance's), a buyer cannot approve it, an approver can, and matching starts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from cli.demo import need
+from tests.api.live import LiveMission
+
+pytestmark = [pytest.mark.db, pytest.mark.devserver]
+
+
+async def _stage(live: LiveMission, mission_id: str, headers: dict[str, str], stage: str) -> dict[str, object]:
+    for _ in range(200):
+        detail = (await live.api.get(f"/missions/{mission_id}", headers=headers)).json()
+        if detail["mission"]["stage"] == stage:
+            return dict(detail)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the mission stayed in {detail['mission']['stage']}, not {stage}")
+
+
+async def test_a_need_above_the_threshold_waits_for_an_approver(live_mission: LiveMission) -> None:
+    live = live_mission
+    admin, buyer = live.parties["client_a"].headers, live.parties["client_buyer"].headers
+    approver, finance = live.parties["client_approver"].headers, live.parties["client_finance"].headers
+    # 30000 USD is about 27650 EUR: the need asks 1100 EUR x 30 days = 33000 EUR, above it
+    threshold = {"approval_threshold": "30000.00", "currency": "USD"}
+    assert (await live.api.put("/org/settings", json=threshold, headers=admin)).status_code == 200
+    try:
+        created = await live.api.post("/missions", json=need(), headers=buyer)
+    finally:
+        await live.api.put("/org/settings", json={"approval_threshold": None}, headers=admin)
+    assert created.status_code == 201, created.text
+    mission_id = created.json()["mission_id"]
+    await _stage(live, mission_id, buyer, "approval")
+
+    def approvals(tasks: list[dict[str, str]]) -> list[str]:
+        return [t["action"] for t in tasks if t["mission_id"] == mission_id]
+
+    assert approvals((await live.api.get("/tasks", headers=approver)).json()) == ["approve_budget"]
+    assert approvals((await live.api.get("/tasks", headers=admin)).json()) == ["approve_budget"]
+    assert approvals((await live.api.get("/tasks", headers=buyer)).json()) == []
+    assert approvals((await live.api.get("/tasks", headers=finance)).json()) == []
+
+    base = f"/missions/{mission_id}/approval"
+    refused = await live.api.post(f"{base}/approve", json={}, headers=buyer)
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "only the organisation's admin or approver can approve the need's budget"
+    short = await live.api.post(f"{base}/reject", json={"reason": "no"}, headers=approver)
+    assert short.status_code == 422 and "reason" in short.text
+
+    approved = await live.api.post(f"{base}/approve", json={"reason": "within the year's plan"}, headers=approver)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["approved_budget"] == {"amount": "33000.00", "currency": "EUR"}
+    detail = await _stage(live, mission_id, buyer, "shortlist")
+    kinds = [e["kind"] for e in detail["timeline"]]  # type: ignore[union-attr]
+    assert kinds[:3] == ["need_submitted", "stage:approval", "stage:shortlist"]
+    again = await live.api.post(f"{base}/approve", json={}, headers=approver)
+    assert again.status_code == 409
+    assert again.json()["detail"].startswith("cannot approve the budget while the mission is in")
+    await live.api.post(f"/missions/{mission_id}/cancel", json={"reason": "test over"}, headers=buyer)
