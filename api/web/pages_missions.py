@@ -24,7 +24,7 @@ from api.views import redact, summary_of
 from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
 from api.web.i18n import translations
-from domain.actions import Scope
+from domain.actions import Scope, Who, answers_task, find
 from domain.mission import MissionView, PendingAction
 from domain.stages import Stage
 from store import messaging
@@ -108,8 +108,13 @@ def _mission_or_404(session: Any, user: User, mission_id: uuid.UUID) -> MissionR
 
 
 def _mine(actions_: list[PendingAction], user: User) -> set[str]:
+    """The pending actions this user may answer: their party's, and for a client member, their role's."""
     party = user.organisation_id if user.role == "client" else user.expert_id
-    return {a.action for a in actions_ if a.role.value == user.role and a.party_id == party}
+    return {
+        a.action
+        for a in actions_
+        if a.role.value == user.role and a.party_id == party and answers_task(user.role, user.org_role, a.action)
+    }
 
 
 def _names(session: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -170,6 +175,7 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         threads=threads,
         my_actions=my_actions,
         milestone_actions=milestone_actions,
+        may_cancel=find(Who.CLIENT, "cancel").allows(user.role, user.org_role),
         today=date.today().isoformat(),
     )
 

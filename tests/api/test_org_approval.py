@@ -1,13 +1,17 @@
 """The approval step through the API, on the shared live mission's organisation (Temporal dev server): with a
 threshold set by the admin, a buyer's need above it waits for an approver; the task is in the approvers' inbox
-(not the buyer's nor finance's), a buyer cannot approve it, an approver can, and matching starts."""
+(not the buyer's nor finance's), a buyer cannot approve it, an approver can (through the API or the portal's
+form), and matching starts."""
 
 from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
+from api.deps import ACCESS_COOKIE
+from api.web.core import CSRF_COOKIE, CSRF_FIELD
 from cli.demo import need
 from tests.api.live import LiveMission
 
@@ -21,6 +25,19 @@ async def _stage(live: LiveMission, mission_id: str, headers: dict[str, str], st
             return dict(detail)
         await asyncio.sleep(0.05)
     raise AssertionError(f"the mission stayed in {detail['mission']['stage']}, not {stage}")
+
+
+async def _portal(
+    live: LiveMission, role: str, method: str, path: str, form: dict[str, str] | None = None
+) -> httpx.Response:
+    """A portal request with the party's cookie (and the CSRF token for a form)."""
+    live.api.cookies.clear()
+    csrf = (await live.api.get("/portal/login")).cookies.get(CSRF_COOKIE)
+    live.api.cookies.clear()
+    cookie = f"{CSRF_COOKIE}={csrf}; {ACCESS_COOKIE}={live.tokens[role]}"
+    if method == "GET":
+        return await live.api.get(path, headers={"Cookie": cookie})
+    return await live.api.post(path, data={CSRF_FIELD: csrf or "", **(form or {})}, headers={"Cookie": cookie})
 
 
 async def test_a_need_above_the_threshold_waits_for_an_approver(live_mission: LiveMission) -> None:
@@ -53,9 +70,15 @@ async def test_a_need_above_the_threshold_waits_for_an_approver(live_mission: Li
     short = await live.api.post(f"{base}/reject", json={"reason": "no"}, headers=approver)
     assert short.status_code == 422 and "reason" in short.text
 
-    approved = await live.api.post(f"{base}/approve", json={"reason": "within the year's plan"}, headers=approver)
-    assert approved.status_code == 200, approved.text
-    assert approved.json()["approved_budget"] == {"amount": "33000.00", "currency": "EUR"}
+    # the portal: the approver's inbox carries the approval's forms (the buyer's does not), which approve it
+    form = f"/portal/missions/{mission_id}/act/approve_budget"
+    assert form in (await _portal(live, "client_approver", "GET", "/portal/inbox")).text
+    assert form not in (await _portal(live, "client_buyer", "GET", "/portal/inbox")).text
+    assert form in (await _portal(live, "client_approver", "GET", f"/portal/missions/{mission_id}")).text
+    approved = await _portal(live, "client_approver", "POST", form, {"reason": "within the year's plan"})
+    assert approved.status_code == 303, approved.text
+    state = (await live.api.get(f"/missions/{mission_id}/state", headers=approver)).json()
+    assert state["approved_budget"] == {"amount": "33000.00", "currency": "EUR"}
     detail = await _stage(live, mission_id, buyer, "shortlist")
     kinds = [e["kind"] for e in detail["timeline"]]  # type: ignore[union-attr]
     assert kinds[:3] == ["need_submitted", "stage:approval", "stage:shortlist"]
