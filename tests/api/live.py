@@ -177,7 +177,7 @@ async def to_contract(demo: Demo, competition: Competition) -> None:
     created = await _ok(post("/missions", json=wanted, headers=client.headers), 201)
     demo.mission_id = created["mission_id"]
     shown = await demo.api.get(f"/missions/{demo.mission_id}", headers=client.headers)
-    assert shown.status_code == 200, "a new mission is on its page at once: its creator opens it next"
+    assert shown.status_code == 200, f"a new mission is on its page at once: {shown.status_code} {shown.text[:300]}"
     view = await demo.wait_action(client, "review_shortlist", "the shortlist")
     ours = {e.member_id for e in experts}
     listed = {c["expert_id"] for c in view["shortlist"]}
