@@ -26,6 +26,7 @@ from api.web.core import CsrfChecked, WebUser, error_text, function_choices, lan
 from api.web.i18n import translations
 from domain.actions import Scope, Who, answers_task, find
 from domain.mission import MissionView, PendingAction
+from domain.need import Need
 from domain.stages import Stage
 from store import messaging
 from store import missions as queries
@@ -117,6 +118,14 @@ def _mine(actions_: list[PendingAction], user: User) -> set[str]:
     }
 
 
+def _need_values(need: Need) -> dict[str, str]:
+    """The need as its form shows it, to revise it."""
+    data = need.model_dump(mode="json")
+    listed = {k: ", ".join(data[k]) for k in ("skills", "languages", "countries")}
+    flags = {k: "on" if data[k] else "" for k in ("remote", "confidential")}
+    return {k: str(v) for k, v in data.items()} | listed | flags
+
+
 def _names(session: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
@@ -176,6 +185,8 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         my_actions=my_actions,
         milestone_actions=milestone_actions,
         may_cancel=find(Who.CLIENT, "cancel").allows(user.role, user.org_role),
+        values=_need_values(view.need) if view and my_actions & {"need_details", "revise_budget"} else {},
+        functions=function_choices(language_of(request, user)),
         today=date.today().isoformat(),
     )
 

@@ -73,6 +73,15 @@ async def test_a_need_above_the_threshold_waits_for_an_approver(live_mission: Li
     short = await live.api.post(f"{base}/reject", json={"reason": "no"}, headers=approver)
     assert short.status_code == 422 and "reason" in short.text
 
+    # rejected: the buyer revises the need (the mission's page has the form, filled in), and it waits again
+    rejected = await live.api.post(f"{base}/reject", json={"reason": "too expensive"}, headers=approver)
+    assert rejected.status_code == 200 and rejected.json()["stage"] == "need"
+    page = (await _portal(live, "client_buyer", "GET", f"/portal/missions/{mission_id}")).text
+    assert f"/portal/missions/{mission_id}/act/revise_need" in page and "Budget not approved: too expensive" in page
+    assert 'value="1100.00"' in page, "the form shows the need as it is"
+    revised = await live.api.post(f"/missions/{mission_id}/need", json={"need": need()}, headers=buyer)
+    assert revised.status_code == 200 and revised.json()["stage"] == "approval", revised.text
+
     # the portal: the approver's inbox carries the approval's forms (the buyer's does not), which approve it
     form = f"/portal/missions/{mission_id}/act/approve_budget"
     assert form in (await _portal(live, "client_approver", "GET", "/portal/inbox")).text
@@ -85,10 +94,10 @@ async def test_a_need_above_the_threshold_waits_for_an_approver(live_mission: Li
     for _ in range(200):  # matching starts (whether the shared directory has experts for it is not this test's)
         detail = (await live.api.get(f"/missions/{mission_id}", headers=buyer)).json()
         kinds = [e["kind"] for e in detail["timeline"]]
-        if len(kinds) >= 3:
+        if len(kinds) >= 5:
             break
         await asyncio.sleep(0.05)
-    assert kinds[:3] == ["need_submitted", "stage:approval", "stage:shortlist"]
+    assert kinds[:5] == ["need_submitted", "stage:approval", "stage:need", "stage:approval", "stage:shortlist"]
     again = await live.api.post(f"{base}/approve", json={}, headers=approver)
     assert again.status_code == 409
     assert again.json()["detail"].startswith("cannot approve the budget while the mission is in")
