@@ -33,6 +33,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.mail import Letter, MailRefused, SmtpServer, Writer
+from domain.actions import answers_task
 from domain.notices import is_legal
 from store.db import transaction
 from store.models.community import User
@@ -150,15 +151,17 @@ class NotifyActivities:
         return f"{self._public_url}/portal/missions/{notice.mission_id}"
 
 
-def recipients_of(s: Session, role: str, party_id: uuid.UUID | None) -> list[User]:
-    """The people a party's notices reach: every active member of a client organisation, the expert's account,
-    every ops account."""
+def recipients_of(s: Session, role: str, party_id: uuid.UUID | None, action: str | None = None) -> list[User]:
+    """The people a party's notices reach: every active member of a client organisation (for a notice about a task,
+    `action`, the members whose role answers it: an approval reaches the approvers), the expert's account, every
+    ops account."""
     query = select(User).where(User.is_active.is_(True), User.role == role)
     if role == "client":
         query = query.where(User.organisation_id == party_id)
     elif role == "expert":
         query = query.where(User.expert_id == party_id)
-    return list(s.scalars(query.order_by(User.created_at)))
+    people = s.scalars(query.order_by(User.created_at))
+    return [u for u in people if action is None or answers_task(role, u.org_role, action)]
 
 
 def fan_out(s: Session, notice: Notification, message_id: Callable[[str], str]) -> list[uuid.UUID]:
@@ -168,7 +171,7 @@ def fan_out(s: Session, notice: Notification, message_id: Callable[[str], str]) 
         r.user_id: r for r in s.scalars(select(NoticeRecipient).where(NoticeRecipient.notification_id == notice.id))
     }
     legal = is_legal(notice.kind, notice.params)
-    for user in recipients_of(s, notice.role, notice.party_id):
+    for user in recipients_of(s, notice.role, notice.party_id, notice.params.get("action")):
         if user.id in known:
             continue
         mode = s.scalar(

@@ -26,11 +26,26 @@ from store.models.community import User
 
 log = structlog.get_logger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "web" / "templates" / "email"
-Kind = Literal["verify_email", "reset_password"]
-PAGES: dict[str, str] = {"verify_email": "/portal/verify-email", "reset_password": "/portal/reset-password"}
+Kind = Literal["verify_email", "reset_password", "org_invitation"]
+PAGES: dict[str, str] = {
+    "verify_email": "/portal/verify-email",
+    "reset_password": "/portal/reset-password",
+    "org_invitation": "/portal/join",
+}
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), keep_trailing_newline=True
 )
+
+
+class Recipient(Protocol):
+    """Whom an account e-mail goes to: an account, or a colleague invited to open one (store OrgInvitation)."""
+
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def language(self) -> str: ...
 
 
 class Mailer(Protocol):
@@ -101,10 +116,19 @@ MAIL_TEXTS: dict[str, dict[str, str]] = {
         "expiry": N_("This link works once, for 48 hours."),
         "ignore": N_("If you did not create an innot account, ignore this e-mail."),
     },
+    "org_invitation": {
+        "subject": N_("A colleague invites you to innot"),
+        "intro": N_(
+            "A colleague invites you to join your organisation on innot, the private consulting marketplace. Choose your password with the link below to open your account."  # noqa: E501
+        ),
+        "action": N_("Join my organisation"),
+        "expiry": N_("This link works once, for seven days."),
+        "ignore": N_("If you do not know why you received it, ignore this e-mail: no account is opened."),
+    },
 }
 
 
-def write(settings: Settings, user: User, kind: Kind, link: str) -> EmailMessage:
+def write(settings: Settings, user: User | Recipient, kind: Kind, link: str) -> EmailMessage:
     _ = translations(user.language).gettext
     context = {
         "name": user.full_name,
@@ -129,7 +153,9 @@ def write(settings: Settings, user: User, kind: Kind, link: str) -> EmailMessage
     return message
 
 
-async def send_account_email(mailer: Mailer | None, settings: Settings, *, user: User, kind: Kind, token: str) -> None:
+async def send_account_email(
+    mailer: Mailer | None, settings: Settings, *, user: User | Recipient, kind: Kind, token: str
+) -> None:
     """Write and send the e-mail carrying this link; MailUnavailable when no server took it."""
     if mailer is None:
         raise MailUnavailable("no mail server is configured (INNOT_SMTP_URL)")
@@ -137,5 +163,5 @@ async def send_account_email(mailer: Mailer | None, settings: Settings, *, user:
     try:
         await anyio.to_thread.run_sync(mailer.send, message)
     except (OSError, smtplib.SMTPException, MailRefused) as exc:
-        log.warning("account e-mail not sent", kind=kind, user_id=str(user.id), error=str(exc)[:200])
+        log.warning("account e-mail not sent", kind=kind, error=str(exc)[:200])
         raise MailUnavailable(str(exc)) from exc

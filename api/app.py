@@ -35,6 +35,7 @@ from api.routers import (
     ops,
     ops_missions,
     ops_repair,
+    org,
     privacy,
     public,
     two_factor,
@@ -130,7 +131,7 @@ def create_app(
     )
     accounts = (auth, account, two_factor)
     parties = (missions, mission_documents, disputes, messages, notifications)
-    people = (clients, experts, directory, memberships)
+    people = (clients, org, experts, directory, memberships)
     routers = (health, *accounts, *parties, *people, onboarding, privacy, ops, ops_missions, ops_repair)
     for module in (*routers, codec, public):
         app.include_router(module.router)

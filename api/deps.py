@@ -161,7 +161,13 @@ OpsUser = Annotated[User, Depends(require_role(Role.OPS))]
 
 
 def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, role=Role(user.role), org_id=user.organisation_id, expert_id=user.expert_id)
+    return Actor(
+        user_id=user.id,
+        role=Role(user.role),
+        org_id=user.organisation_id,
+        expert_id=user.expert_id,
+        org_role=user.org_role if user.role == "client" else None,
+    )
 
 
 async def cipher_of(request: Request) -> DataCipher:

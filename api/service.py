@@ -41,6 +41,7 @@ from domain.mission import (
     milestone_workflow_id,
     mission_workflow_id,
 )
+from domain.org_roles import names
 from domain.vat import TaxParty, invoiceable
 from store import directory
 from store.access import visible_mission
@@ -175,6 +176,9 @@ def _check_access(session: Session, user: User, mission_id: uuid.UUID, action: A
     if not action.who.allows(user.role):
         who = "parties of the mission" if action.who is Who.PARTY else action.who.value
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the {who} can {action.summary.lower()}")
+    if not action.allows(user.role, user.org_role):
+        who = names(action.org_roles)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"only the organisation's {who} can {action.summary.lower()}")
     if action.needs_verified_email and user.email_verified_at is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, unverified_reason(user, action.summary.lower()))
     if action.needs_active_membership and not membership_is_active(session, user.expert_id):

@@ -44,7 +44,9 @@ def milestones_of(sight: Sight, milestones: list[Any]) -> list[Any]:
 
 def tasks_of(sight: Sight, tasks: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The open tasks addressed to this viewer."""
-    return [t for t in tasks if sees_task(sight.viewer, role=t["role"], party_id=t.get("party_id"))]
+    return [
+        t for t in tasks if sees_task(sight.viewer, role=t["role"], party_id=t.get("party_id"), action=t.get("action"))
+    ]
 
 
 def ratings_of(sight: Sight, ratings: Iterable[Any]) -> list[Any]:

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from domain import dispute
 from domain import mission as cmds
+from domain.org_roles import APPROVES, PAYS, RUNS_MISSIONS, OrgRole
 
 
 class Who(StrEnum):
@@ -45,6 +46,15 @@ class Action:
     needs_active_membership: bool = False  # a lapsed member cannot open or accept new missions
     needs_verified_email: bool = False  # an engagement: only once the account's e-mail address is verified
     needs_second_factor: bool = False  # a legal act: a fresh authenticator code (`otp`) confirms it
+    # the roles of a client organisation's members who may take it (domain.org_roles); experts and ops: unused
+    org_roles: frozenset[OrgRole] = RUNS_MISSIONS
+
+    def allows(self, role: str, org_role: str | None = None) -> bool:
+        """Whether an account of this role (and, for a client member, this role in their organisation) may take
+        the action."""
+        if not self.who.allows(role):
+            return False
+        return role != "client" or (org_role is not None and org_role in self.org_roles)
 
     @property
     def name(self) -> str:
@@ -68,7 +78,11 @@ M, D = Scope.MILESTONE, Scope.DISPUTE
 ACTIONS: tuple[Action, ...] = (
     # the client's side of the mission
     Action(C, "revise_need", cmds.ReviseNeed, "need", "Revise the need (after ops asked for details)",
-           completes=("need_details",)),
+           completes=("need_details", "revise_budget")),
+    Action(C, "approve_budget", cmds.ApproveBudget, "approval/approve", "Approve the need's budget",
+           completes=("approve_budget",), org_roles=APPROVES),
+    Action(C, "reject_budget", cmds.RejectBudget, "approval/reject", "Reject the need's budget",
+           completes=("approve_budget",), org_roles=APPROVES),
     Action(C, "edit_shortlist", cmds.EditShortlist, "shortlist/remove", "Remove candidates from the shortlist",
            completes=("review_shortlist",)),
     Action(C, "invite_expert", cmds.InviteExpert, "shortlist/invite",
@@ -106,7 +120,8 @@ ACTIONS: tuple[Action, ...] = (
     Action(C, "request_revision", cmds.RequestRevision, "revision", "Ask for a revision", scope=M,
            completes=("review_deliverable",)),
     Action(P, "confirm_payment", cmds.ConfirmPayment, "payment",
-           "Confirm the payment (the client: paid; the expert: received)", scope=M, completes=("confirm_payment",)),
+           "Confirm the payment (the client: paid; the expert: received)", scope=M, completes=("confirm_payment",),
+           org_roles=PAYS),
     Action(E, "report_non_payment", cmds.ReportNonPayment, "non-payment",
            "Report that the invoice is still unpaid after its due date", scope=M),
     # ops
@@ -136,6 +151,19 @@ assert len(BY_NAME) == len(ACTIONS), "two actions share a name"
 def find(who: Who, update: str, scope: Scope = Scope.MISSION) -> Action:
     """The action `who` takes with `update` (KeyError when there is none: a door asked for an unknown action)."""
     return BY_NAME[Action(who, update, cmds.Command, "", "", scope).name]
+
+
+def task_roles(task_action: str) -> frozenset[OrgRole]:
+    """The roles of a client organisation who may answer a task of this kind: whom its inbox shows it to and its
+    notices reach. A kind no client action completes is everybody's."""
+    roles = [a.org_roles for a in ACTIONS if task_action in a.completes and a.who in (Who.CLIENT, Who.PARTY)]
+    return frozenset().union(*roles) if roles else frozenset(OrgRole)
+
+
+def answers_task(role: str, org_role: str | None, task_action: str) -> bool:
+    """Whether an account may answer a task of this kind (its inbox shows it, its notices reach it): for a client
+    member, when their role in the organisation is one of the task's roles; any expert or ops account otherwise."""
+    return role != "client" or (org_role is not None and org_role in task_roles(task_action))
 
 
 # The inbox tasks of a membership's onboarding (domain.onboarding), answered outside any mission; such a task carries

@@ -21,6 +21,7 @@ class Actor(BaseModel):
     role: Role
     org_id: UUID | None = None  # set for client members
     expert_id: UUID | None = None  # set for experts
+    org_role: str | None = None  # a client member's role in their organisation (domain.org_roles)
 
 
 class Command(BaseModel):

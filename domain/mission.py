@@ -49,6 +49,9 @@ class StartMission(BaseModel):
     need: Need
     actor: Actor = Field(description="the client member who submits the need")
     policy: Policy = Policy()
+    approval_threshold: Money | None = Field(
+        default=None, description="the organisation's threshold when the need was posted: above it, an approver"
+    )
     documents_task_queue: str | None = Field(default=None, description="None: the workflow's own queue")
     matching_task_queue: str | None = None
     search_attributes: bool = Field(
@@ -89,6 +92,17 @@ class ReviseNeed(Command):
 class QualifyNeed(Command):
     decision: Literal["approve", "reject", "ask_details"]
     reason: Reason = Field(default="", max_length=2000)
+
+
+class ApproveBudget(Command):
+    reason: Reason = Field(default="", max_length=2000)
+
+
+class RejectBudget(Command):
+    reason: Reason = Field(min_length=3, max_length=2000)
+    outcome: Literal["revise", "cancel"] = Field(
+        default="revise", description="revise: back to the buyer, who revises the need; cancel: the mission ends"
+    )
 
 
 class EditShortlist(Command):
@@ -342,6 +356,7 @@ class MissionView(BaseModel):
         default=None, description="after the contract: a party asked to cancel; the other party agrees by cancelling"
     )
     closed_reason: str | None = None
+    approved_budget: Money | None = Field(default=None, description="the budget an approver approved")
     shortlist: list[Candidate] = Field(default_factory=list)
     reserve: list[Candidate] = Field(default_factory=list)
     removed_expert_ids: list[UUID] = Field(default_factory=list)

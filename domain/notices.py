@@ -93,6 +93,14 @@ TASKS: dict[str, NoticeText] = {
     "review_member": NoticeText(
         N_("A member to vet: {title}"), N_("Check the legal data and proofs; approve or ask changes.")
     ),
+    "approve_budget": NoticeText(
+        N_("A budget to approve: “{mission}”"),
+        N_("A need of your organisation is above the approval threshold ({title}). Approve or reject it before {due}."),
+    ),
+    "revise_budget": NoticeText(
+        N_("The budget of “{mission}” was not approved"),
+        N_("An approver of your organisation asks you to revise the need."),
+    ),
 }
 
 KINDS: dict[str, NoticeText] = {

@@ -12,6 +12,7 @@ class Policy(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     qualification_required: bool = Field(default=False, description="ops qualify every need before matching")
+    approval: timedelta = Field(default=timedelta(days=3), description="an approver answers a budget above threshold")
     invitation_answer: timedelta = timedelta(hours=72)
     proposals: timedelta = timedelta(days=7)
     selection: timedelta = timedelta(days=14)

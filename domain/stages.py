@@ -13,6 +13,7 @@ class Stage(StrEnum):
     """Mission stages, in the order of the happy path, then the side exits."""
 
     NEED = "need"
+    APPROVAL = "approval"  # an approver of the client organisation approves a budget above its threshold
     QUALIFICATION = "qualification"
     SHORTLIST = "shortlist"
     INVITATIONS = "invitations"
@@ -29,6 +30,7 @@ class Stage(StrEnum):
 WORKING: frozenset[Stage] = frozenset(
     {
         Stage.NEED,
+        Stage.APPROVAL,
         Stage.QUALIFICATION,
         Stage.SHORTLIST,
         Stage.INVITATIONS,
@@ -39,11 +41,15 @@ WORKING: frozenset[Stage] = frozenset(
     }
 )
 TERMINAL: frozenset[Stage] = frozenset({Stage.CLOSED, Stage.CANCELLED})
+# before matching: the need as submitted or revised, its budget's approval, ops' qualification
+BEFORE_MATCHING: frozenset[Stage] = frozenset({Stage.NEED, Stage.APPROVAL, Stage.QUALIFICATION})
 SUSPENDED: frozenset[Stage] = frozenset({Stage.DISPUTED, Stage.NEEDS_ATTENTION})
 _SIDE_EXITS = {Stage.CANCELLED, Stage.DISPUTED, Stage.NEEDS_ATTENTION}
 
 ALLOWED: dict[Stage, frozenset[Stage]] = {
-    Stage.NEED: frozenset({Stage.QUALIFICATION, Stage.SHORTLIST, *_SIDE_EXITS}),
+    Stage.NEED: frozenset({Stage.APPROVAL, Stage.QUALIFICATION, Stage.SHORTLIST, *_SIDE_EXITS}),
+    # an approver approves the budget (-> qualification or matching) or rejects it (-> need: the buyer revises)
+    Stage.APPROVAL: frozenset({Stage.NEED, Stage.QUALIFICATION, Stage.SHORTLIST, *_SIDE_EXITS}),
     # ops may send the need back to the client for details (-> need)
     Stage.QUALIFICATION: frozenset({Stage.NEED, Stage.SHORTLIST, *_SIDE_EXITS}),
     Stage.SHORTLIST: frozenset({Stage.INVITATIONS, *_SIDE_EXITS}),

@@ -5,8 +5,9 @@ shapes each answer with the predicates below.
 A viewer stands in one of four places towards a mission, or nowhere:
 
 - **ops** see everything (their reading of private messages goes through the audited dispute route);
-- the **client** (any member of the mission's organisation) sees the whole mission, every candidate included:
-  choosing among them is their job;
+- the **client** (any member of the mission's organisation, whatever their role in it: admin, buyer, approver or
+  finance, who sees the documents and invoices it pays) sees the whole mission, every candidate included: choosing
+  among them is their job; the tasks shown to a member are those their role answers (`domain.actions`);
 - the **contractor** (the selected expert) sees the mission's own steps, their own invitation and proposal, and
   everything of the contract: its events, milestones, documents, invoices and ratings;
 - **ratings are double-blind**: the client and the contractor each see their own rating, and the other's only once
@@ -27,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain.actions import answers_task
 from domain.mission import MissionView
 
 
@@ -44,6 +46,7 @@ class Viewer:
     role: str
     organisation_id: uuid.UUID | None = None
     expert_id: uuid.UUID | None = None
+    org_role: str | None = None  # a client member's role in their organisation (domain.org_roles)
 
 
 # An expert's participation (the read model's mission_experts.status) that keeps them a candidate.
@@ -128,10 +131,13 @@ def sees_event(place: Standing, viewer: Viewer, *, kind: str, expert_id: str | u
     return kind in MISSION_WIDE_EVENTS
 
 
-def sees_task(viewer: Viewer, *, role: str, party_id: str | uuid.UUID | None) -> bool:
+def sees_task(viewer: Viewer, *, role: str, party_id: str | uuid.UUID | None, action: str | None = None) -> bool:
     """An open task is shown to whom it is addressed: its role, and its organisation or expert (ops tasks have no
-    party). The inbox's query applies the same rule in SQL (`store.missions.inbox_rows`)."""
+    party), and within an organisation the members whose role answers its `action`. The inbox's query applies the
+    same rule (`store.missions.inbox_rows`, then `domain.actions.answers_task`)."""
     if role != viewer.role:
+        return False
+    if action is not None and not answers_task(viewer.role, viewer.org_role, action):
         return False
     party = {"client": viewer.organisation_id, "expert": viewer.expert_id}.get(viewer.role)
     return party is None or str(party_id) == str(party)

@@ -27,7 +27,8 @@ class Sight:
 
 
 def viewer_of(user: User) -> Viewer:
-    return Viewer(role=user.role, organisation_id=user.organisation_id, expert_id=user.expert_id)
+    org_role = user.org_role if user.role == "client" else None
+    return Viewer(role=user.role, organisation_id=user.organisation_id, expert_id=user.expert_id, org_role=org_role)
 
 
 def visible(session: Session, *, user: User, mission_id: uuid.UUID, with_detail: bool = False) -> Sight | None:

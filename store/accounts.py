@@ -37,6 +37,7 @@ def create_user(
     language: str = "en",
     organisation_id: uuid.UUID | None = None,
     expert_id: uuid.UUID | None = None,
+    org_role: str | None = None,
 ) -> User:
     _check_email_free(session, email)
     user = User(
@@ -47,6 +48,7 @@ def create_user(
         language=language,
         organisation_id=organisation_id,
         expert_id=expert_id,
+        org_role=org_role,
         # staff accounts are opened by an administrator for a known address; members prove theirs by the link
         email_verified_at=datetime.now(UTC) if role == "ops" else None,
     )
@@ -84,7 +86,8 @@ def register_organisation(
     org = Organisation(**organisation)
     session.add(org)
     session.flush()
-    member = create_user(session, role="client", organisation_id=org.id, **user)  # type: ignore[arg-type]
+    # the first registrant of an organisation is its admin (domain.org_roles): they invite their colleagues
+    member = create_user(session, role="client", organisation_id=org.id, org_role="admin", **user)  # type: ignore[arg-type]
     return member, org
 
 

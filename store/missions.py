@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from domain.actions import answers_task
 from domain.visibility import KEEPS_SIGHT
 from store.models.community import User
 from store.models.readmodel import (
@@ -112,7 +113,10 @@ def open_tasks(
         query = query.where(Task.party_id == user.expert_id)
     if mission_id:
         query = query.where(Task.mission_id == mission_id)
-    return list(session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at, Task.opened_at).limit(limit)))
+    tasks = session.scalars(query.order_by(Task.due_at.is_(None), Task.due_at, Task.opened_at).limit(limit))
+    if user.role != "client" or role not in (None, "client"):
+        return list(tasks)
+    return [t for t in tasks if answers_task("client", user.org_role, t.action)]  # the member's role's tasks
 
 
 INBOX_COLUMNS = (
@@ -155,6 +159,9 @@ def inbox_version(connection: Connection, key: InboxKey) -> int:
     return version or 0
 
 
+CacheKey = tuple[str | uuid.UUID, ...]  # the inbox (InboxKey), and the reader's role in their organisation
+
+
 class InboxCache:
     """Each inbox's last answer, under the inbox's version: an inbox that has not changed since is answered without
     reading its tasks again (every party polls its inbox; most polls find nothing new). Read the version before the
@@ -163,10 +170,10 @@ class InboxCache:
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self._entries: OrderedDict[InboxKey, tuple[int, bytes]] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, tuple[int, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: InboxKey, version: int) -> bytes | None:
+    def get(self, key: CacheKey, version: int) -> bytes | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] != version:
@@ -174,7 +181,7 @@ class InboxCache:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: InboxKey, version: int, body: bytes) -> None:
+    def put(self, key: CacheKey, version: int, body: bytes) -> None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry[0] > version:

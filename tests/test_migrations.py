@@ -110,3 +110,37 @@ def test_timeline_events_recorded_before_get_the_expert_they_concern(database_ur
         ("milestone:awaiting_payment", winner),
     ]
     assert detail is None
+
+
+def test_every_client_account_becomes_the_admin_of_its_organisation(database_url: str) -> None:
+    """Before roles, every client account ran its organisation: each one is its admin after the migration; experts
+    and ops get no organisation role."""
+    url = _fresh_database(database_url, "mig_roles")
+    upgrade(url, "f3688719ba06")
+    org, t0 = uuid.uuid4(), datetime(2030, 1, 1, 9, tzinfo=UTC)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (id, legal_name, legal_form, country, address_line, postcode, city,"
+                    " billing_email, created_at) VALUES (:id, 'Client SAS', 'SAS', 'FR', '1 rue',"
+                    " '75001', 'Paris', 'b@client.test', :t0)"
+                ).bindparams(sa.bindparam("id", type_=sa.Uuid)),
+                {"id": org, "t0": t0},
+            )
+            for email, role, org_id in (("a@client.test", "client", org), ("b@client.test", "client", org),
+                                        ("o@ops.test", "ops", None)):  # fmt: skip
+                conn.execute(
+                    text(
+                        "INSERT INTO users (id, email, full_name, password_hash, role, language, organisation_id,"
+                        " is_active, created_at) VALUES (:id, :email, 'N', 'x', :role, 'en', :org, true, :t0)"
+                    ).bindparams(sa.bindparam("id", type_=sa.Uuid), sa.bindparam("org", type_=sa.Uuid)),
+                    {"id": uuid.uuid4(), "email": email, "role": role, "org": org_id, "t0": t0},
+                )
+        upgrade(url)
+        with engine.connect() as conn:
+            roles = dict(conn.execute(text("SELECT email, org_role FROM users")).all())
+    finally:
+        engine.dispose()
+    assert roles == {"a@client.test": "admin", "b@client.test": "admin", "o@ops.test": None}

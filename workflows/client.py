@@ -26,6 +26,7 @@ from domain.mission import (
     milestone_workflow_id,
     mission_workflow_id,
 )
+from domain.money import Money
 from domain.need import Need
 from domain.policy import Policy
 from workflows.milestone import FINAL, MilestoneWorkflow
@@ -43,6 +44,7 @@ async def start_mission(
     actor: Actor,
     task_queue: str,
     policy: Policy | None = None,
+    approval_threshold: Money | None = None,
     documents_task_queue: str | None = None,
     matching_task_queue: str | None = None,
     search_attributes: bool = True,

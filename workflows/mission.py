@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.mission import (
         AnswerInvitation,
         AnswerRating,
+        ApproveBudget,
         CancelMission,
         EditShortlist,
         ExtendDeadline,
@@ -34,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         QualifyNeed,
         RateParty,
         ReassignExpert,
+        RejectBudget,
         RequestNewRound,
         ResumeMission,
         ReviseNeed,
@@ -44,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitProposal,
         WithdrawProposal,
     )
+    from domain.org_roles import need_budget
     from domain.shortlist import client_pick
     from domain.stages import Stage
     from domain.terms import proposal_total
@@ -92,18 +95,55 @@ class MissionWorkflow:
     @ops_audited
     async def revise_need(self, cmd: ReviseNeed) -> MissionView:
         self.view.need = cmd.need
-        await self.mission.transition(
-            Stage.QUALIFICATION,
-            "need revised",
-            actor=cmd.actor,
-            close_tasks=["need_details"],
-            open_tasks=[steps.qualify_task()],
-        )
+        to, _, tasks = self.mission.need_step() or (Stage.SHORTLIST, "", [])
+        closing = [a.key for a in self.view.pending_actions if a.key in rules.REVISE_TASKS]
+        await self.mission.transition(to, "need revised", actor=cmd.actor, close_tasks=closing, open_tasks=tasks)
         return self.view
 
     @revise_need.validator
     def _v_revise_need(self, cmd: ReviseNeed) -> None:
         rules.check_revise_need(self.view, cmd)
+
+    @workflow.update
+    async def approve_budget(self, cmd: ApproveBudget) -> MissionView:
+        budget = self.view.approved_budget = need_budget(self.view.need)
+        self.deadlines.drop("approval")
+        to, _, tasks = self.mission.need_step() or (Stage.SHORTLIST, "", [])
+        await self.mission.transition(
+            to,
+            f"budget of {budget.amount} {budget.currency} approved",
+            actor=cmd.actor,
+            close_tasks=["approve_budget", "escalation:approval"],
+            open_tasks=tasks,
+            details={"reason": cmd.reason} if cmd.reason else {},
+            outcome="approved",
+        )
+        return self.view
+
+    @approve_budget.validator
+    def _v_approve_budget(self, cmd: ApproveBudget) -> None:
+        rules.check_budget_decision(self.view, cmd)
+
+    @workflow.update
+    async def reject_budget(self, cmd: RejectBudget) -> MissionView:
+        if cmd.outcome == "cancel":
+            await self.mission.stop_with(Stage.CANCELLED, f"budget rejected: {cmd.reason}", cmd.actor)
+            return self.view
+        self.deadlines.drop("approval")
+        revise = steps.client_task(self.view, "revise_budget", f"Budget not approved: {cmd.reason}"[:300])
+        await self.mission.transition(
+            Stage.NEED,
+            f"budget rejected: {cmd.reason}",
+            actor=cmd.actor,
+            close_tasks=["approve_budget", "escalation:approval"],
+            open_tasks=[revise],
+            outcome="rejected",
+        )
+        return self.view
+
+    @reject_budget.validator
+    def _v_reject_budget(self, cmd: RejectBudget) -> None:
+        rules.check_budget_decision(self.view, cmd)
 
     @workflow.update
     @ops_audited

@@ -48,11 +48,13 @@ with workflow.unsafe.imports_passed_through():
         MilestoneHold,
         MilestoneView,
         MissionView,
+        PendingAction,
         Settlement,
         StartMission,
         milestone_workflow_id,
     )
-    from domain.stages import SUSPENDED, TERMINAL, MilestoneStage, Stage, can_move
+    from domain.org_roles import needs_approval
+    from domain.stages import BEFORE_MATCHING, SUSPENDED, TERMINAL, MilestoneStage, Stage, can_move
 
 
 class IllegalMove(RuntimeError):
@@ -195,11 +197,24 @@ class Mission:
     # --- the stages a mission goes through on its own ------------------------------------------------------
 
     async def _need_stage(self) -> None:
-        if not self.inp.policy.qualification_required:
+        step = self.need_step()
+        if step is None:
             return
-        await self._advance(Stage.QUALIFICATION, "awaiting ops qualification", open_tasks=[steps.qualify_task()])
-        # the ops decision (qualify_need) moves on: to shortlist, back to need for details, or cancels
-        await self.deadlines.wait(lambda: self.view.stage not in (Stage.NEED, Stage.QUALIFICATION))
+        to, reason, tasks = step
+        await self._advance(to, reason, open_tasks=tasks)
+        # the approver's decision (approve_budget, reject_budget) and the ops decision (qualify_need) move on: to
+        # qualification or matching, back to need for a revision, or cancel
+        await self.deadlines.wait(lambda: self.view.stage not in BEFORE_MATCHING)
+
+    def need_step(self) -> tuple[Stage, str, list[PendingAction]] | None:
+        """Where a submitted, approved or revised need goes next: to the organisation's approvers when its budget is
+        above their threshold (with a deadline), to ops when the policy wants them to qualify it; None: to matching."""
+        if needs_approval(self.view.need, self.inp.approval_threshold, self.view.approved_budget):
+            d = self.deadlines.add("approval", "approval", span=self.inp.policy.approval)
+            return Stage.APPROVAL, "awaiting the budget's approval", [steps.approval_task(self.view, d)]
+        if self.inp.policy.qualification_required:
+            return Stage.QUALIFICATION, "awaiting ops qualification", [steps.qualify_task()]
+        return None
 
     async def _shortlist_stage(self) -> None:
         if self.view.stage is not Stage.SHORTLIST:

@@ -16,6 +16,7 @@ from domain.actors import Actor, Role
 from domain.mission import (
     AnswerInvitation,
     AnswerRating,
+    ApproveBudget,
     CancelMission,
     Deadline,
     EditShortlist,
@@ -31,6 +32,7 @@ from domain.mission import (
     RateParty,
     Rating,
     ReassignExpert,
+    RejectBudget,
     RequestNewRound,
     ResumeMission,
     ReviseNeed,
@@ -43,6 +45,7 @@ from domain.mission import (
     is_expert,
     is_ops,
 )
+from domain.org_roles import APPROVES, may
 from domain.stages import TERMINAL, Stage
 from domain.terms import proposal_total
 
@@ -112,11 +115,22 @@ def _deadline(view: MissionView | MilestoneView, key: str) -> Deadline | None:
     return next((d for d in view.deadlines if d.key == key), None)
 
 
+REVISE_TASKS = ("need_details", "revise_budget")  # ops asked for details; an approver rejected the budget
+
+
 def check_revise_need(view: MissionView, cmd: ReviseNeed) -> None:
     _client(view, cmd.actor, "revise the need")
     _stage(view, Stage.NEED, doing="revise the need")
-    if not any(a.key == "need_details" for a in view.pending_actions):
-        raise ValueError("ops have not asked for details")
+    if not any(a.key in REVISE_TASKS for a in view.pending_actions):
+        raise ValueError("nobody asked to revise the need: neither ops nor an approver")
+
+
+def check_budget_decision(view: MissionView, cmd: ApproveBudget | RejectBudget) -> None:
+    doing = "approve the budget" if isinstance(cmd, ApproveBudget) else "reject the budget"
+    if not (is_client_member(cmd.actor, view.client_org_id) and may(cmd.actor.org_role, APPROVES)):
+        raise ValueError(f"only an approver (or the admin) of the client organisation may {doing}")
+    _not_paused(view, cmd.actor)
+    _stage(view, Stage.APPROVAL, doing=doing)
 
 
 def check_qualify(view: MissionView, cmd: QualifyNeed) -> None:

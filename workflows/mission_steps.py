@@ -23,6 +23,7 @@ from domain.mission import (
     StartMission,
 )
 from domain.money import Money
+from domain.org_roles import need_budget
 from domain.shortlist import ExposureRecord, ShortlistRequest
 from domain.stages import MilestoneStage
 from workflows.mission_rules import selected_proposal, signing_party
@@ -32,6 +33,12 @@ from workflows.mission_rules import selected_proposal, signing_party
 
 def qualify_task() -> PendingAction:
     return ops_task("qualify", "qualify_need", "Qualify the need")
+
+
+def approval_task(view: MissionView, deadline: Deadline) -> PendingAction:
+    budget = need_budget(view.need)
+    title = f"Approve the budget of {budget.amount} {budget.currency}"
+    return client_task(view, "approve_budget", title, deadline)
 
 
 def ops_task(key: str, action: str, title: str) -> PendingAction:

@@ -30,13 +30,15 @@ from api.schemas.missions import (
     TaskRead,
 )
 from api.views import milestones_of, ratings_of, redact, summary_of, tasks_of, timeline_of
-from domain.actions import ACTIONS, Who, form_hint
+from domain.actions import ACTIONS, Who, answers_task, form_hint
 from domain.mission import MissionView, StartMission
+from domain.money import Money
+from domain.org_roles import RUNS_MISSIONS, may, names
 from domain.policy import Policy
 from domain.taxonomy import normalise_need
 from store import missions as queries
 from store.access import Sight, sight_of, sights, visible
-from store.models.community import IdempotencyRecord, User
+from store.models.community import IdempotencyRecord, Organisation, User
 from store.models.readmodel import MissionRecord
 
 router = APIRouter(tags=["missions"], responses=ERROR_RESPONSES)
@@ -87,18 +89,27 @@ async def create_mission(
     requests holding the connections wait for that loop, froze the API under 100 concurrent needs (bench.load)."""
     sessions = request.app.state.session_factory
 
-    def previous_or_membership() -> tuple[CreatedMission | None, bool, bool]:
+    if not may(user.org_role, RUNS_MISSIONS):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"only the organisation's {names(RUNS_MISSIONS)} can post a need"
+        )
+
+    def previous_or_membership() -> tuple[CreatedMission | None, bool, bool, Money | None]:
         with sessions() as session:
             if idempotency_key:
                 previous = (
                     session.query(IdempotencyRecord).filter_by(user_id=user.id, key=idempotency_key).one_or_none()
                 )
                 if previous is not None:
-                    return CreatedMission.model_validate(previous.body), True, False
+                    return CreatedMission.model_validate(previous.body), True, False, None
+            org = session.get(Organisation, user.organisation_id)
+            threshold = None
+            if org is not None and org.approval_threshold is not None and org.approval_currency:
+                threshold = Money(amount=org.approval_threshold, currency=org.approval_currency)
             qualify = qualification_required(session, user.organisation_id)
-            return None, membership_is_active(session, user.organisation_id), qualify
+            return None, membership_is_active(session, user.organisation_id), qualify, threshold
 
-    previous, active, qualify = await anyio.to_thread.run_sync(previous_or_membership)
+    previous, active, qualify, threshold = await anyio.to_thread.run_sync(previous_or_membership)
     if previous is not None:
         return previous
     if user.email_verified_at is None:
@@ -108,6 +119,8 @@ async def create_mission(
             status.HTTP_409_CONFLICT, "your organisation's membership is not active: pay the registration fee first"
         )
     plain = normalise_need(need.as_need())
+    if threshold is not None and threshold.currency != plain.currency:  # compared in the need's currency
+        threshold = settings.exchange_rates.table().convert(threshold, plain.currency)
     mission_id = uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user.id}:{idempotency_key}") if idempotency_key else uuid.uuid4()
     assert user.organisation_id is not None
     start = StartMission(
@@ -116,6 +129,7 @@ async def create_mission(
         need=plain,
         actor=actor_of(user),
         policy=Policy(qualification_required=qualify),
+        approval_threshold=threshold,
         documents_task_queue=settings.documents_task_queue,
     )
     # answered once the need is in the read model (update-with-start: workflows.client.open_mission)
@@ -222,17 +236,21 @@ async def inbox(request: Request, user: CurrentUser) -> Response:
     def read() -> bytes:
         cache: queries.InboxCache = request.app.state.inbox_cache
         key = queries.inbox_key(user)
+        role_in_org = user.org_role or "" if user.role == "client" else ""
+        cached = (*key, role_in_org)
         with request.app.state.engine.connect() as connection:
             version = queries.inbox_version(connection, key)  # first: the rows read next are as new or newer
-            body = cache.get(key, version)
+            body = cache.get(cached, version)
             if body is not None:
                 return body
             rows = queries.inbox_rows(connection, key)
+        # a client member sees the tasks their role in the organisation answers (domain.actions)
+        rows = [r for r in rows if answers_task(user.role, role_in_org or None, r.action)]
         # our own rows, in TaskRead's fields and order, written by pydantic-core's encoder as a TaskRead would be
         # (tests/api: the same bytes), without building a model per row first: a party with a hundred running
         # missions polls a hundred rows (bench.load: validation was a third of the inbox's CPU)
         body = to_json([r._asdict() | {"form": form_of(r.action, r.mission_id, r.workflow_id)} for r in rows])
-        cache.put(key, version, body)
+        cache.put(cached, version, body)
         return body
 
     return Response(await anyio.to_thread.run_sync(read), media_type="application/json")

@@ -273,6 +273,7 @@ class UserRead(BaseModel):
     language: str
     organisation_id: UUID | None
     expert_id: UUID | None
+    org_role: str | None = Field(default=None, description="a client member's role: admin, buyer, approver, finance")
     email_verified: bool = Field(default=False, description="the owner followed the link sent at registration")
     second_factor: bool = Field(default=False, description="a TOTP authenticator is enrolled")
 
@@ -282,7 +283,7 @@ class UserRead(BaseModel):
         if hasattr(data, "email_verified_at"):  # a User row: derive the flags from its columns
             return {
                 name: getattr(data, name)
-                for name in ("id", "email", "full_name", "role", "language", "organisation_id", "expert_id")
+                for name in ("id", "email", "full_name", "role", "language", "organisation_id", "expert_id", "org_role")
             } | {
                 "email_verified": data.email_verified_at is not None,
                 "second_factor": data.totp_enabled_at is not None,

@@ -60,6 +60,8 @@ FIELDS: dict[type[cmds.Command], FieldsOf] = {
     cmds.RequestRevision: _reason,
     cmds.ConfirmPayment: lambda f: {"paid_on": forms.text(f, "paid_on"), "reference": forms.text(f, "reference")},
     cmds.ReviseNeed: lambda f: {"need": forms.need(f)},
+    cmds.ApproveBudget: _reason,
+    cmds.RejectBudget: lambda f: {"reason": forms.text(f, "reason"), "outcome": forms.text(f, "outcome") or "revise"},
     cmds.QualifyNeed: lambda f: {"decision": forms.text(f, "decision"), "reason": forms.text(f, "reason")},
     dispute.DecideDispute: lambda f: {
         "outcome": forms.text(f, "outcome"),

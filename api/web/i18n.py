@@ -19,6 +19,7 @@ LANG_COOKIE = "innot_lang"
 # The domain names its values; how a person reads them is the portal's business.
 STAGE_LABELS: dict[str, str] = {
     Stage.NEED: N_("Need"),
+    Stage.APPROVAL: N_("Budget approval"),
     Stage.QUALIFICATION: N_("Qualification"),
     Stage.SHORTLIST: N_("Shortlist"),
     Stage.INVITATIONS: N_("Invitations"),

@@ -26,8 +26,9 @@ from api.web.core import CsrfChecked, WebUser, error_text, function_choices, lan
 from api.web.i18n import translations
 from api.web.pickers import field_messages
 from api.web.tracker import tracker_of
-from domain.actions import Scope
+from domain.actions import Scope, Who, answers_task, find
 from domain.mission import MissionView, PendingAction
+from domain.need import Need
 from domain.stages import Stage
 from store import messaging
 from store import missions as queries
@@ -112,8 +113,21 @@ def _mission_or_404(session: Any, user: User, mission_id: uuid.UUID) -> MissionR
 
 
 def _mine(actions_: list[PendingAction], user: User) -> set[str]:
+    """The pending actions this user may answer: their party's, and for a client member, their role's."""
     party = user.organisation_id if user.role == "client" else user.expert_id
-    return {a.action for a in actions_ if a.role.value == user.role and a.party_id == party}
+    return {
+        a.action
+        for a in actions_
+        if a.role.value == user.role and a.party_id == party and answers_task(user.role, user.org_role, a.action)
+    }
+
+
+def _need_values(need: Need) -> dict[str, str]:
+    """The need as its form shows it, to revise it."""
+    data = need.model_dump(mode="json")
+    listed = {k: ", ".join(data[k]) for k in ("skills", "languages", "countries")}
+    flags = {k: "on" if data[k] else "" for k in ("remote", "confidential")}
+    return {k: str(v) for k, v in data.items()} | listed | flags
 
 
 def _names(session: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -176,6 +190,9 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         my_actions=my_actions,
         milestone_actions=milestone_actions,
         rating_to_answer=rating_to_answer,
+        may_cancel=find(Who.PARTY, "cancel").allows(user.role, user.org_role),
+        values=_need_values(view.need) if view and my_actions & {"need_details", "revise_budget"} else {},
+        functions=function_choices(language_of(request, user)),
         today=date.today().isoformat(),
         tracker=tracker_of(view, user, language_of(request, user), names) if view is not None else None,
     )

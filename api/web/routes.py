@@ -20,6 +20,7 @@ from api.web import (
     pages_notices,
     pages_onboarding,
     pages_ops,
+    pages_org,
     pages_public,
 )
 from api.web.core import STATIC_DIR, redirect
@@ -35,6 +36,7 @@ for _module in (
     pages_ops,
     pages_members,
     pages_onboarding,
+    pages_org,
     pages_public,
 ):
     router.include_router(_module.router)

@@ -47,6 +47,9 @@ class Organisation(IdMixin, TimestampMixin, Base):
     qualification_required: Mapped[bool] = mapped_column(
         Boolean, default=True, doc="ops qualify each need of this organisation before matching (new ones: on)"
     )
+    # a need whose budget is above this waits for an approver of the organisation (None: no approval step)
+    approval_threshold: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    approval_currency: Mapped[str | None] = mapped_column(String(3))
 
     members: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -123,6 +126,7 @@ class User(IdMixin, TimestampMixin, Base):
     role: Mapped[str] = mapped_column(String(16), doc="client | expert | ops")
     language: Mapped[str] = mapped_column(String(2), default="en")
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    org_role: Mapped[str | None] = mapped_column(String(16), doc="client members: admin | buyer | approver | finance")
     expert_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("experts.id"), unique=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     email_verified_at: Mapped[datetime | None] = mapped_column(doc="when the owner followed the verification link")
@@ -133,6 +137,23 @@ class User(IdMixin, TimestampMixin, Base):
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
     expert: Mapped[Expert | None] = relationship(back_populates="user")
+
+
+class OrgInvitation(IdMixin, TimestampMixin, Base):
+    """An admin's invitation of a colleague into the organisation: an e-mailed link (only the SHA-256 of its token is
+    kept) that expires and opens one account, with the role the admin chose."""
+
+    __tablename__ = "org_invitations"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    full_name: Mapped[str] = mapped_column(String(200))
+    org_role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class Membership(IdMixin, TimestampMixin, Base):

@@ -109,9 +109,9 @@ def _party(s: Session) -> tuple[Organisation, list[User], MissionRecord]:
     s.flush()
     people = [
         User(email=f"buyer-{tag}@client.test", full_name="Alice Martin", password_hash="x", role="client",
-             language="fr", organisation_id=org.id),
+             language="fr", organisation_id=org.id, org_role="admin"),
         User(email=f"finance-{tag}@client.test", full_name="Bob Smith", password_hash="x", role="client",
-             language="en", organisation_id=org.id),
+             language="en", organisation_id=org.id, org_role="admin"),
     ]  # fmt: skip
     s.add_all(people)
     mission = MissionRecord(

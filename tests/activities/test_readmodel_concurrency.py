@@ -73,7 +73,7 @@ def test_concurrent_projections_keep_the_materialised_detail_whole(session_facto
     with ThreadPoolExecutor(max_workers=3) as pool:
         list(pool.map(run, batches))
 
-    client = User(role="client", organisation_id=org)
+    client = User(role="client", organisation_id=org, org_role="admin")
     with session_factory() as session:
         mission = session.get(MissionRecord, mission_id)
         assert mission is not None and mission.detail is not None

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from fastapi import FastAPI
@@ -96,6 +97,21 @@ async def _register_unrelated(api: httpx.AsyncClient, tag: str, outbox: Outbox) 
     for party in (client_b, stranger):
         await open_account(api, party, outbox)
     return client_b, stranger
+
+
+async def join_colleague(api: httpx.AsyncClient, admin: Party, email: str, role: str, outbox: Outbox) -> Party:
+    """The admin invites a colleague with this role; the colleague follows the e-mailed link, opens the account (its
+    address verified by the act), logs in and enrols a second factor."""
+    colleague = Party(email)
+    body = {"email": email, "full_name": f"{role.title()} Colleague", "role": role}
+    await _ok(api.post("/org/members", json=body, headers=admin.headers), 202)
+    link = urlsplit(outbox.link(email, "org_invitation"))
+    await _ok(api.post("/org/join", json={"token": parse_qs(link.query)["token"][0], "password": PASSWORD}))
+    await _login(api, colleague)
+    await enrol_second_factor(api, colleague)
+    me = await _ok(api.get("/auth/me", headers=colleague.headers))
+    colleague.member_id = me["id"]
+    return colleague
 
 
 # Real ISO 639-1 codes that neither the seeded directory (store.seed) nor another test's expert speaks: each
@@ -277,6 +293,10 @@ async def build_live_mission(
         client_a, experts = competition.client, competition.experts
         client_b, stranger = await _register_unrelated(api, tag, outbox)
         await pay_fees(api, ops, [client_a, *experts, competition.removed])
+        colleagues = {
+            role: await join_colleague(api, client_a, f"{role}.{tag}@demo-client.example", role, outbox)
+            for role in ("buyer", "approver", "finance")
+        }
         demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
         await to_contract(demo, competition)
         if through_first_invoice:
@@ -295,6 +315,9 @@ async def build_live_mission(
         parties = {
             "client_a": client_a,
             "client_b": client_b,
+            "client_buyer": colleagues["buyer"],
+            "client_approver": colleagues["approver"],
+            "client_finance": colleagues["finance"],
             "expert_selected": experts[0],
             "expert_losing": experts[1],
             "expert_other": experts[2],

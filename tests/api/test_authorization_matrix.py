@@ -2,7 +2,8 @@
 in delivery: contract signed, first milestone delivered, accepted and invoiced), generated from the app's route
 table so that a new route cannot escape it.
 
-Callers: anonymous, client of the mission's organisation (A), client of another organisation (B), the invited
+Callers: anonymous, client of the mission's organisation (A: its admin, and a buyer, an approver and a finance
+member the admin invited), client of another organisation (B), the invited
 and selected expert, a losing candidate (invited, proposed, not selected), an expert removed from the shortlist
 before the invitations, an unrelated expert, ops. Each route is classified below; an unclassified route fails.
 What is asserted: anonymous gets 401 except on public, health, docs, auth and portal pages; a wrong role gets
@@ -39,9 +40,12 @@ from tests.api.live import LiveMission, secrets
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
 
-ANON, CLIENT_A, CLIENT_B, EXPERT, LOSER, REMOVED, STRANGER, OPS = (
+ANON, CLIENT_A, BUYER, APPROVER, FINANCE, CLIENT_B, EXPERT, LOSER, REMOVED, STRANGER, OPS = (
     "anonymous",
     "client_a",
+    "client_buyer",
+    "client_approver",
+    "client_finance",
     "client_b",
     "expert_selected",
     "expert_losing",
@@ -49,7 +53,10 @@ ANON, CLIENT_A, CLIENT_B, EXPERT, LOSER, REMOVED, STRANGER, OPS = (
     "expert_unrelated",
     "ops",
 )
-ROLES = (ANON, CLIENT_A, CLIENT_B, EXPERT, LOSER, REMOVED, STRANGER, OPS)  # anonymous first: the public answer
+# anonymous first: the public answer
+ROLES = (ANON, CLIENT_A, BUYER, APPROVER, FINANCE, CLIENT_B, EXPERT, LOSER, REMOVED, STRANGER, OPS)
+COLLEAGUES = {BUYER: 403, APPROVER: 403, FINANCE: 403}  # client A's members who are not its admin
+NOT_RUNNING = {APPROVER: 403, FINANCE: 403}  # members whose role does not run missions (domain.org_roles)
 OUTSIDERS = (CLIENT_B, REMOVED, STRANGER)  # a mission-scoped route answers them as for a missing mission
 WATCHED = (LOSER, REMOVED)  # whose answers are read for what they must not learn
 OK = "ok"  # through authorization: the route's own answer (200, 201, 204, 303, 409 or 422 for the invalid body)
@@ -60,18 +67,60 @@ KINDS: dict[str, dict[str, int | str]] = {
     "open": {},  # no token needed (registration, login, refresh): the body is checked, never 401
     "any": {ANON: 401},  # any account, for its own data
     "client": {ANON: 401, EXPERT: 403, LOSER: 403, REMOVED: 403, STRANGER: 403, OPS: 403},
-    "expert": {ANON: 401, CLIENT_A: 403, CLIENT_B: 403, OPS: 403},
+    # the admin of an organisation manages its members and settings (client B: for its own organisation)
+    "org-admin": {ANON: 401, **COLLEAGUES, EXPERT: 403, LOSER: 403, REMOVED: 403, STRANGER: 403, OPS: 403},
+    "expert": {ANON: 401, CLIENT_A: 403, **COLLEAGUES, CLIENT_B: 403, OPS: 403},
     "directory": {ANON: 401, EXPERT: 403, LOSER: 403, REMOVED: 403, STRANGER: 403},  # clients (and ops) choose
-    "ops": {ANON: 401, CLIENT_A: 403, CLIENT_B: 403, EXPERT: 403, LOSER: 403, REMOVED: 403, STRANGER: 403},
+    "ops": {
+        ANON: 401,
+        CLIENT_A: 403,
+        **COLLEAGUES,
+        CLIENT_B: 403,
+        EXPERT: 403,
+        LOSER: 403,
+        REMOVED: 403,
+        STRANGER: 403,
+    },
     # mission-scoped: another organisation's client and an expert not part of the mission get 404 (as missing);
     # a losing candidate is part of it (their own invitation and proposal), the removed expert is not
     "mission-read": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404},
     "mission-parties": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, OPS: 403},
     # the selected expert's thread
     "mission-thread": {ANON: 401, CLIENT_B: 404, LOSER: 404, REMOVED: 404, STRANGER: 404, OPS: 404},
-    "mission-client": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, EXPERT: 403, LOSER: 403, OPS: 403},
-    "mission-expert": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, CLIENT_A: 403, OPS: 403},
-    "mission-party": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, OPS: 403},
+    # the client's side: its admin and buyers run the mission, its approvers approve a budget, finance pays
+    "mission-client": {
+        ANON: 401,
+        **NOT_RUNNING,
+        CLIENT_B: 404,
+        REMOVED: 404,
+        STRANGER: 404,
+        EXPERT: 403,
+        LOSER: 403,
+        OPS: 403,
+    },
+    "mission-approver": {
+        ANON: 401,
+        BUYER: 403,
+        FINANCE: 403,
+        CLIENT_B: 404,
+        REMOVED: 404,
+        STRANGER: 404,
+        EXPERT: 403,
+        LOSER: 403,
+        OPS: 403,
+    },
+    "mission-payer": {  # the client's admin or finance, and the contracted expert (money received)
+        ANON: 401,
+        BUYER: 403,
+        APPROVER: 403,
+        CLIENT_B: 404,
+        REMOVED: 404,
+        STRANGER: 404,
+        LOSER: 403,
+        OPS: 403,
+    },
+    "mission-expert": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, CLIENT_A: 403, **COLLEAGUES, OPS: 403},
+    "mission-party": {ANON: 401, **NOT_RUNNING, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, OPS: 403},
     "own-fee-invoice": {ANON: 401, CLIENT_B: 404, EXPERT: 404, LOSER: 404, REMOVED: 404, STRANGER: 404, OPS: 404},
     # portal pages: cookie auth, anonymous is sent to the login page (303), forms need the CSRF token
     "portal-public": {},
@@ -142,7 +191,17 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/memberships/me/invoices/{number}.pdf"): Rule("own-fee-invoice"),
     ("GET", "/clients/organisation"): Rule("client"),
     ("GET", "/clients/organisation/members"): Rule("client"),
-    ("POST", "/missions"): Rule("client", body=need()),
+    ("POST", "/missions"): Rule("client", body=need(), only=NOT_RUNNING),
+    # the organisation's members and settings
+    ("GET", "/org/members"): Rule("client"),
+    ("POST", "/org/members"): Rule(
+        "org-admin", body={"email": "x@colleague.example", "full_name": "X Y", "role": "buyer"}
+    ),
+    ("PATCH", "/org/members/{user_id}"): Rule("org-admin", body={"role": "buyer"}),
+    ("DELETE", "/org/members/{user_id}"): Rule("org-admin", ok=404),  # nobody: as for another organisation's member
+    ("POST", "/org/join"): Rule("open"),
+    ("GET", "/org/settings"): Rule("client"),
+    ("PUT", "/org/settings"): Rule("org-admin", body={"approval_threshold": None}),
     ("GET", "/experts/profile"): Rule("expert"),
     ("PATCH", "/experts/profile"): Rule("expert", body={"headline": "Finance"}),
     ("POST", "/experts/profile/cv"): Rule("expert", body="file"),
@@ -176,9 +235,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/missions/{mission_id}/evidence/{document_id}"): Rule("mission-read", ok=404),
     ("POST", "/missions/{mission_id}/milestones/{number}/accept"): Rule("mission-client", body={}),
     ("POST", "/missions/{mission_id}/milestones/{number}/revision"): Rule("mission-client", body=REASON),
-    # the client confirms it paid, the expert that the money arrived
-    ("POST", "/missions/{mission_id}/milestones/{number}/payment"): Rule("mission-party", body={"paid_on": TODAY}),
+    # the client's admin or finance confirm it paid, the contracted expert that the money arrived
+    ("POST", "/missions/{mission_id}/milestones/{number}/payment"): Rule("mission-payer", body={"paid_on": TODAY}),
     ("POST", "/missions/{mission_id}/milestones/{number}/non-payment"): Rule("mission-expert", body=REASON),
+    ("POST", "/missions/{mission_id}/approval/approve"): Rule("mission-approver", body={}),
+    ("POST", "/missions/{mission_id}/approval/reject"): Rule("mission-approver", body=REASON),
     ("POST", "/missions/{mission_id}/invitation/accept"): Rule("mission-expert", body={}),
     ("POST", "/missions/{mission_id}/invitation/decline"): Rule("mission-expert", body={}),
     ("POST", "/missions/{mission_id}/proposal"): Rule("mission-expert", body=proposal("900.00")),
@@ -253,6 +314,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/forgot-password"): Rule("portal-form", ok=422),  # the empty form: no address
     ("GET", "/portal/reset-password"): Rule("portal-public"),
     ("POST", "/portal/reset-password"): Rule("portal-form", ok=400),  # the empty form: no valid link
+    ("GET", "/portal/join"): Rule("portal-public"),
+    ("POST", "/portal/join"): Rule("portal-form", ok=400),  # the empty form: no valid link
+    ("GET", "/portal/members"): Rule("portal-page"),  # other roles are sent home (303)
+    ("POST", "/portal/members/invite"): Rule("portal-page"),  # the admin's empty form comes back with its error
+    ("POST", "/portal/members/settings"): Rule("portal-page"),
+    ("POST", "/portal/members/{user_id}/role"): Rule("portal-page"),
+    ("POST", "/portal/members/{user_id}/remove"): Rule("portal-page"),
     ("GET", "/portal/security"): Rule("portal-page"),
     ("POST", "/portal/security/verify-email"): Rule("portal-page"),
     ("POST", "/portal/security/totp/setup"): Rule("portal-page"),
@@ -347,6 +415,7 @@ def _path(live: LiveMission, template: str, mission_id: str) -> str:
         "session_id": UUID0,
         "kinds": "experts",
         "party_id": live.parties[EXPERT].member_id,
+        "user_id": UUID0,
     }
     path = template.replace("{number}.pdf", f"{live.fee_invoice}.pdf").replace("/static", "/static/portal.css")
     for name, value in values.items():

@@ -30,6 +30,7 @@ from config.temporal import workflow_runner
 from domain.actors import Actor, Role
 from domain.dispute import DisputeView, dispute_workflow_id
 from domain.mission import MilestoneView, MissionView, milestone_workflow_id
+from domain.money import Money
 from domain.need import Need
 from domain.policy import Policy
 from domain.terms import MilestonePlan, ProposalTerms
@@ -101,7 +102,9 @@ class Harness:
     def expert(self, expert_id: uuid.UUID) -> Actor:
         return Actor(user_id=uuid.uuid5(expert_id, "user"), role=Role.EXPERT, expert_id=expert_id)
 
-    async def start(self, policy: Policy | None = None, **need: Any) -> WorkflowHandle[Any, MissionView]:
+    async def start(
+        self, policy: Policy | None = None, threshold: Money | None = None, **need: Any
+    ) -> WorkflowHandle[Any, MissionView]:
         return await start_mission(
             self.env.client,
             mission_id=self.mission_id,
@@ -110,6 +113,7 @@ class Harness:
             actor=self.client_actor,
             task_queue=self.task_queue,
             policy=policy,
+            approval_threshold=threshold,
             documents_task_queue=self.task_queue,
             search_attributes=self.search_attributes,
         )

@@ -1,6 +1,6 @@
 """Record the histories replayed by test_replay.py, one per workflow and scenario:
 
-    .venv/bin/python -m tests.workflows.record_histories [rich] [searchable] [membership]   (default: all three)
+    .venv/bin/python -m tests.workflows.record_histories [rich] [searchable] [membership] [approval]   (default: all)
 
 - `rich`: one mission with a revision, an automatic acceptance, payment reminders, a dispute (opened by the client on
   milestone 2, answered by the expert, decided by ops: continue) and ratings, on the time-skipping server:
@@ -8,6 +8,8 @@
   server knows no custom search attributes, so these hold no upsert;
 - `searchable`: a plain mission, need to closed, on the dev server with the search attributes the workers upsert
   in production: {mission,milestone_1,milestone_2}_searchable.json;
+- `approval`: a need above its organisation's threshold: the budget rejected, the need revised, approved, then the
+  mission matched and cancelled, on the time-skipping server: mission_approval.json;
 - `membership`: one membership term (fee invoice, a reminder, payment confirmed by ops, renewal by
   continue-as-new): membership_renewal.json.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -29,13 +32,14 @@ from temporalio.testing import WorkflowEnvironment
 
 import store.models  # noqa: F401
 from domain.dispute import AnswerDispute, DecideDispute, dispute_workflow_id
-from domain.mission import OpenDispute, RequestRevision
+from domain.mission import ApproveBudget, CancelMission, OpenDispute, RejectBudget, RequestRevision, ReviseNeed
+from domain.money import Money
 from domain.stages import MilestoneStage, Stage
 from store.base import Base
 from store.db import make_engine, make_session_factory
 from tests.conftest import _binary, start_dev_server
 from tests.workflows import flows
-from tests.workflows.conftest import Harness, _harness, terms
+from tests.workflows.conftest import Harness, _harness, make_need, terms
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 
@@ -174,7 +178,34 @@ async def membership() -> None:
             engine.dispose()
 
 
-SCENARIOS = {"rich": rich, "searchable": searchable, "membership": membership}
+async def approval() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/record.db")
+        Base.metadata.create_all(engine)
+        env = await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
+        )
+        try:
+            async for h in _harness(env, "record-approval", make_session_factory(engine), search_attributes=False):
+                approver = h.client_actor.model_copy(update={"org_role": "approver"})
+                buyer = h.client_actor.model_copy(update={"org_role": "buyer"})
+                await h.start(threshold=Money(amount=Decimal("20000.00"), currency="EUR"))
+                await h.until(lambda v: v.stage is Stage.APPROVAL)
+                await h.skip(timedelta(days=2, hours=1))  # the reminder to the approvers
+                await h.update("reject_budget", RejectBudget(actor=approver, reason="too expensive"))
+                await h.update("revise_need", ReviseNeed(actor=buyer, need=make_need(budget_max=Decimal("1300"))))
+                await h.update("approve_budget", ApproveBudget(actor=approver))
+                await h.until(lambda v: v.stage is Stage.SHORTLIST and bool(v.shortlist))
+                await h.update("cancel", CancelMission(actor=buyer, reason="approved, but not now"))
+                await h.handle.result()
+                history = await h.handle.fetch_history()
+                _write(HISTORIES / "mission_approval.json", history.to_json(), len(history.events))
+        finally:
+            await env.shutdown()
+            engine.dispose()
+
+
+SCENARIOS = {"rich": rich, "searchable": searchable, "membership": membership, "approval": approval}
 
 if __name__ == "__main__":
     import sys

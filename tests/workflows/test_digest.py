@@ -36,7 +36,7 @@ def _someone_on_digest(sessions: sessionmaker[Session]) -> str:
         s.add(org)
         s.flush()
         user = User(email=f"d-{tag}@org.test", full_name="Dana", password_hash="x", role="client",
-                    organisation_id=org.id)  # fmt: skip
+                    organisation_id=org.id, org_role="admin")  # fmt: skip
         s.add(user)
         s.flush()
         s.add(NoticePreference(user_id=user.id, kind="reminder", mode="digest"))

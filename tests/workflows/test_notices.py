@@ -73,7 +73,7 @@ def _people(sessions: sessionmaker[Session], h: Harness) -> None:
                            postcode="75001", city="Paris", billing_email="billing@client.test"))  # fmt: skip
         s.flush()
         s.add(User(email=f"buyer-{h.org_id.hex[:8]}@client.test", full_name="Claire", password_hash="x",
-                   role="client", organisation_id=h.org_id, language="en"))  # fmt: skip
+                   role="client", organisation_id=h.org_id, language="en", org_role="admin"))  # fmt: skip
         for expert_id in h.fakes.experts:
             s.add(Expert(id=expert_id, display_name="Expert", legal_name="Expert EI", country="FR",
                          address_line="2 rue", postcode="33000", city="Bordeaux", daily_rate=Decimal("800"),
