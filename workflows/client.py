@@ -56,6 +56,7 @@ async def start_mission(
         need=need,
         actor=actor,
         policy=policy or Policy(),
+        approval_threshold=approval_threshold,
         documents_task_queue=documents_task_queue,
         matching_task_queue=matching_task_queue,
         search_attributes=search_attributes,

@@ -116,7 +116,6 @@ KINDS: dict[str, dict[str, int | str]] = {
         CLIENT_B: 404,
         REMOVED: 404,
         STRANGER: 404,
-        LOSER: 403,
         OPS: 403,
     },
     "mission-expert": {ANON: 401, CLIENT_B: 404, REMOVED: 404, STRANGER: 404, CLIENT_A: 403, **COLLEAGUES, OPS: 403},
@@ -341,7 +340,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/portal/inbox"): Rule("portal-page"),
     ("GET", "/portal/profile"): Rule("portal-page"),
     ("GET", "/portal/directory"): Rule("portal-page"),  # experts are sent home (303)
-    ("POST", "/portal/profile"): Rule("portal-page"),
+    ("POST", "/portal/profile"): Rule("portal-page", ok=(303, 422)),  # the empty form comes back with its errors
     ("POST", "/portal/profile/cv"): Rule("portal-page"),
     ("GET", "/portal/ops/missions"): Rule("portal-page"),
     ("GET", "/portal/ops/attention"): Rule("portal-page"),

@@ -35,7 +35,7 @@ def test_each_role_takes_its_own_actions() -> None:
     assert takes["admin"] == {a.name for a in ACTIONS if a.who in (Who.CLIENT, Who.PARTY)}, "the admin does all"
     assert "client:select_proposal" in takes["buyer"] and "client:approve_budget" not in takes["buyer"]
     assert takes["approver"] == {"client:approve_budget", "client:reject_budget"}
-    assert takes["finance"] == {"client:milestone_confirm_payment"}
+    assert takes["finance"] == {"party:milestone_confirm_payment"}
     assert takes[None] == set(), "a member without a role takes nothing"
     assert find(Who.EXPERT, "submit_proposal").allows("expert"), "experts have no organisation role"
 
