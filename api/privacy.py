@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import structlog
 from fastapi import HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +31,7 @@ from api.schemas.accounts import UserRead
 from api.schemas.profiles import ExpertProfileRead, OrganisationRead
 from api.views import sees_documents
 from config.crypto import DataCipher
-from documents.store import DocumentStore
+from documents.store import DocumentNotFoundError, DocumentStore
 from store import messaging, privacy
 from store import missions as queries
 from store.access import sights
@@ -40,6 +41,8 @@ from store.models.community import Expert, Organisation, User
 from store.models.legal import DocumentRecord, InvoiceRecord
 
 EXPORT_MEDIA_TYPE = "application/zip"
+
+log = structlog.get_logger(__name__)
 
 
 def _json(value: Any) -> Any:
@@ -58,6 +61,15 @@ def export(session: Session, cipher: DataCipher, store: DocumentStore, user: Use
         "notifications": [n.model_dump(mode="json") for n in feed(session, user, limit=200).items],
     }
     files: dict[str, bytes] = {}
+    missing: list[str] = []
+
+    def add(name: str, sha256: str) -> None:
+        try:
+            files[name] = store.get(sha256)
+        except DocumentNotFoundError:
+            log.error("export: a document is missing from the store", sha256=sha256, user_id=str(user.id))
+            missing.append(name)
+
     party = None
     if user.organisation_id is not None and (org := session.get(Organisation, user.organisation_id)) is not None:
         data["organisation"] = OrganisationRead.model_validate(org).model_dump(mode="json")
@@ -84,8 +96,9 @@ def export(session: Session, cipher: DataCipher, store: DocumentStore, user: Use
         for invoice in fees:
             doc = session.get(DocumentRecord, invoice.document_id) if invoice.document_id else None
             if doc is not None:
-                files[f"documents/membership/{invoice.number}.pdf"] = store.get(doc.sha256)
-    rows, _ = queries.list_missions(session, user=user, limit=10_000)
+                add(f"documents/membership/{invoice.number}.pdf", doc.sha256)
+    # the missions a member took part in (an ops account's work is the platform's, in the audit log)
+    rows = queries.list_missions(session, user=user, limit=10_000)[0] if user.role != "ops" else []
     missions = []
     for sight in sights(session, user=user, missions=rows):
         mission = sight.mission
@@ -103,12 +116,14 @@ def export(session: Session, cipher: DataCipher, store: DocumentStore, user: Use
                 select(DocumentRecord).where(
                     DocumentRecord.mission_id == mission.id,
                     DocumentRecord.stage != "refused",
+                    DocumentRecord.kind != "evidence",  # a dispute's, sealed: opened one by one at its own route
                 )
             )
             for record in records:
                 name = record.file_name or f"{record.kind}-{record.number or record.id}.pdf"
-                files[f"documents/{mission.id}/{record.id.hex[:8]}-{name}"] = store.get(record.sha256)
+                add(f"documents/{mission.id}/{record.id.hex[:8]}-{name}", record.sha256)
     data["missions"] = missions
+    data["documents_missing"] = missing  # listed, not fatal: the member gets the rest, ops see the gap
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False, default=str))
