@@ -89,6 +89,8 @@ def create_demo_accounts(settings: Settings) -> dict[str, tuple[str, str]]:
             },
         )
         client_user.email_verified_at = datetime.now(UTC)
+        # an established customer whose needs go straight to matching (ops can turn qualification on in the portal)
+        org.qualification_required = False
         members = [("client_organisation", org.id, settings.fees.client_organisation)]
         for role, (name, identity, place) in DEMO_EXPERT_PROFILES.items():
             expert_user, expert = accounts.register_expert(
