@@ -24,15 +24,13 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.capabilities import call
 from workflows.deadlines import Deadlines
+from workflows.milestone_billing import Billing, client_task, end_of
 from workflows.mission_rules import check_extend
 from workflows.readmodel import ReadModel, ops_audited
 
 with workflow.unsafe.imports_passed_through():
-    from activities.invoices import InvoiceActivities
     from domain.actors import Actor, Role
-    from domain.documents import CreditNoteRequest, IssuedDocument, MissionInvoiceRequest, PaymentReminderRequest
     from domain.mission import (
         AcceptDeliverable,
         ConfirmPayment,
@@ -71,10 +69,6 @@ async def quietly(signal: Awaitable[None]) -> None:
         await signal
 
 
-def _end_of(day: datetime | None, fallback: datetime) -> datetime:
-    return day if day is not None and day > fallback else fallback
-
-
 @workflow.defn(name="MilestoneWorkflow")
 class MilestoneWorkflow:
     @workflow.init
@@ -95,6 +89,10 @@ class MilestoneWorkflow:
         self.deadlines = Deadlines(
             self.view, inp.policy, self.readmodel, suspended=self._suspended, expired=self._on_expired
         )
+        self.billing = Billing(
+            inp, self.view, self.readmodel, self.deadlines,
+            advance=self._advance, transition=self._transition, repair=self._repair,
+        )  # fmt: skip
         self._started = False  # `milestone_started` is recorded: the first event (seq 1) is the milestone's start
         self._resume_requested = False
         self._resume_stage = MS.AWAITING_DELIVERABLE  # where a repair returns to
@@ -118,7 +116,7 @@ class MilestoneWorkflow:
     async def _lifecycle(self) -> None:
         end_of_due_date = datetime.combine(self.inp.plan.due_date, time(23, 59, 59), tzinfo=UTC)
         d = self.deadlines.add(
-            "deliverable:0", "deliverable", due=_end_of(end_of_due_date, workflow.now() + timedelta(days=1))
+            "deliverable:0", "deliverable", due=end_of(end_of_due_date, workflow.now() + timedelta(days=1))
         )
         await self.readmodel.event("milestone_started", self.inp.plan.title, open_tasks=[self._deliver_task(d)])
         self._started = True
@@ -129,53 +127,18 @@ class MilestoneWorkflow:
                 break
             r = self.deadlines.add(f"review:{self.view.revisions}", "review", span=self.inp.policy.review)
             title = f"Review the deliverable of '{self.inp.plan.title}'"
-            review = self._client_task(r.key, "review_deliverable", title, r)
+            review = client_task(self.inp, r.key, "review_deliverable", title, r)
             await self.readmodel.event("review_opened", "deliverable to review", open_tasks=[review])
             await self.deadlines.wait(lambda: self.view.stage is not MS.IN_REVIEW)
             self.deadlines.drop(r.key)
             if self.view.stage is MS.INVOICING:
                 break
         while True:
-            await self._invoice()
+            await self.billing.invoice()
             # a dispute may accept the milestone in part after its invoice: credit note, then a new invoice
             await self.deadlines.wait(lambda: self.view.stage in (MS.PAID, MS.INVOICING))
             if self._stage() is MS.PAID:
                 break
-
-    async def _invoice(self) -> None:
-        accepted = self.view.accepted_at or workflow.now()
-        request = MissionInvoiceRequest(
-            mission_id=self.inp.mission_id,
-            # the idempotency key: a corrected milestone's new invoice is another invoice than the one credited
-            milestone_id=self.view.workflow_id + (":corrected" if self.view.credit_note else ""),
-            contract_id=self.inp.contract_id,
-            expert_id=self.inp.expert_id,
-            client_org_id=self.inp.client_org_id,
-            description=f"{self.inp.mission_title} — {self.inp.plan.title}"
-            + (" (partial acceptance)" if self.view.partial else ""),
-            amount=self.view.amount,
-            service_date=accepted.date(),
-            issue_date=workflow.now().date(),
-            due_days=self.inp.policy.invoice_due_days,
-            language=self.inp.language,
-        )
-        invoice = await call(
-            "mission invoice",
-            InvoiceActivities.issue_mission_invoice,
-            request,
-            task_queue=self.inp.documents_task_queue,
-            repair=self._repair,
-        )
-        self.view.invoice, self.view.invoice_due = invoice, invoice.due_date
-        due = _end_of(datetime.combine(invoice.due_date, time(23, 59, 59), tzinfo=UTC), workflow.now())
-        d = self.deadlines.add("payment", "payment", due=due)
-        title = f"Pay invoice {invoice.number} and confirm the payment"
-        pay = self._client_task("payment", "confirm_payment", title, d)
-        details = {"invoice": invoice.number or "", "sha256": invoice.sha256}
-        await self._advance(MS.AWAITING_PAYMENT, f"invoice {invoice.number} issued", open_tasks=[pay], details=details)
-        number = {"number": invoice.number or ""}
-        await self.readmodel.notify("invoice_issued", "client", self.inp.client_org_id, "invoice_issued", number)
-        await self.readmodel.notify("invoice_issued:expert", "expert", self.inp.expert_id, "invoice_issued", number)
 
     def _deliver_task(self, d: Deadline) -> PendingAction:
         return PendingAction(
@@ -184,17 +147,6 @@ class MilestoneWorkflow:
             party_id=self.inp.expert_id,
             action="submit_deliverable",
             title=f"Deliver '{self.inp.plan.title}'",
-            due=d.due,
-            deadline=d.key,
-        )
-
-    def _client_task(self, key: str, action: str, title: str, d: Deadline) -> PendingAction:
-        return PendingAction(
-            key=key,
-            role=Role.CLIENT,
-            party_id=self.inp.client_org_id,
-            action=action,
-            title=title,
             due=d.due,
             deadline=d.key,
         )
@@ -252,52 +204,16 @@ class MilestoneWorkflow:
         await self._transition(self._resume_stage, "resumed by ops", close_tasks=["attention"])
 
     async def _on_expired(self, deadline: Deadline) -> None:
-        client, expert = self.inp.client_org_id, self.inp.expert_id
-        number = (self.view.invoice.number or "") if self.view.invoice else ""
         if deadline.kind == "review":
             self.view.accepted_at, self.view.accepted_automatically = workflow.now(), True
             reason = "accepted automatically: review period passed"
             await self._transition(MS.INVOICING, reason, close_tasks=[deadline.key])
+            client = self.inp.client_org_id
             await self.readmodel.notify(f"auto_accepted:{deadline.key}", "client", client, "deliverable_auto_accepted")
-        elif deadline.kind == "payment":
-            reminder = await self._reminder()
-            params = {"invoice": number, "document": reminder.number or ""}
-            await self.readmodel.notify("late_payment_notice", "client", client, "late_payment_notice", params)
-            await self.readmodel.notify("late_payment_notice:expert", "expert", expert, "late_payment_notice", params)
-            await self.deadlines.escalate(deadline)
-            self._follow_up(1)
-        elif deadline.kind == "payment_followup":
-            n = int(deadline.key.rsplit(":", 1)[1])
-            reminder = await self._reminder()
-            params = {"invoice": number, "reminder": str(n), "document": reminder.number or ""}
-            await self.readmodel.notify(f"overdue_reminder:{n}", "client", client, "overdue_reminder", params)
-            self.deadlines.drop(deadline.key)
-            self._follow_up(n + 1)
+        elif deadline.kind in ("payment", "payment_followup"):
+            await self.billing.late(deadline)
         else:
             await self.deadlines.escalate(deadline)
-
-    async def _reminder(self) -> IssuedDocument:
-        """The next reminder document of the unpaid invoice: the amount due, the late-payment interest and the 40 EUR
-        recovery indemnity owed today (documents/templates/reminder.html)."""
-        invoice = self.view.invoice
-        assert invoice is not None and invoice.number is not None
-        # the payment timer runs to the due day's last second: the first reminder is dated the first day late
-        first_late = (self.view.invoice_due or workflow.now().date()) + timedelta(days=1)
-        issued = max(workflow.now().date(), first_late)
-        request = PaymentReminderRequest(invoice_number=invoice.number, reminder=len(self.view.reminders) + 1,
-                                         issue_date=issued)  # fmt: skip
-        queue = self.inp.documents_task_queue
-        reminder = await call("payment reminder", InvoiceActivities.issue_payment_reminder, request, task_queue=queue,
-                              repair=self._repair)  # fmt: skip
-        self.view.reminders.append(reminder)
-        details = {"invoice": invoice.number, "document": reminder.number or "", "sha256": reminder.sha256}
-        await self.readmodel.event("payment_reminder_issued", f"reminder {reminder.number}", details=details)
-        return reminder
-
-    def _follow_up(self, n: int) -> None:
-        if n <= self.inp.policy.late_payment_reminders:
-            span = self.inp.policy.late_payment_every
-            self.deadlines.add(f"payment_followup:{n}", "payment_followup", span=span, remind=False)
 
     # --- queries, signals, updates -------------------------------------------------------------------------
 
@@ -316,7 +232,7 @@ class MilestoneWorkflow:
         the deliverable by a new deadline."""
         await workflow.wait_condition(lambda: self._started)
         if settlement.outcome == "partial" and self.view.stage is MS.AWAITING_PAYMENT and not self.view.credit_note:
-            await self._correct(settlement)
+            await self.billing.correct(settlement)
             return
         if self.view.stage not in (MS.AWAITING_DELIVERABLE, MS.IN_REVIEW):
             return  # accepted meanwhile: the decision's validator saw it was not (a race the mission lost)
@@ -349,33 +265,6 @@ class MilestoneWorkflow:
             await self.readmodel.event(
                 "milestone_redo", reason, close_tasks=closing, open_tasks=[self._deliver_task(d)], details=details
             )
-
-    async def _correct(self, settlement: MilestoneSettlement) -> None:
-        """Accepted in part after its invoice: the invoice is cancelled by a credit note, and a new invoice of the
-        accepted amount follows (a correction is a credit note plus a new invoice, never an edit: MONEY.md)."""
-        invoice = self.view.invoice
-        assert invoice is not None and invoice.number is not None and settlement.amount is not None
-        request = CreditNoteRequest(
-            invoice_number=invoice.number,
-            idempotency_key=f"credit:{invoice.number}",
-            reason=settlement.reason[:300],
-            issue_date=workflow.now().date(),
-        )
-        queue = self.inp.documents_task_queue
-        note = await call("credit note", InvoiceActivities.issue_credit_note, request, task_queue=queue,
-                          repair=self._repair)  # fmt: skip
-        self.view.credit_note = note
-        self.view.amount, self.view.partial = settlement.amount, True
-        for d in [d for d in self.view.deadlines if d.kind in ("payment", "payment_followup")]:
-            self.deadlines.drop(d.key)
-        details = {"invoice": invoice.number, "credit_note": note.number or "", "amount": str(settlement.amount.amount)}
-        reason = (
-            f"invoice {invoice.number} cancelled by credit note {note.number}: accepted in part ({settlement.reason})"
-        )
-        await self._transition(MS.INVOICING, reason, close_tasks=["payment", "escalation:payment"], details=details)
-        params = {"number": note.number or "", "invoice": invoice.number}
-        await self.readmodel.notify("credit_note", "client", self.inp.client_org_id, "credit_note_issued", params)
-        await self.readmodel.notify("credit_note:expert", "expert", self.inp.expert_id, "credit_note_issued", params)
 
     def _check(self, actor: Actor, stage: MilestoneStage, *, client: bool, doing: str) -> None:
         if self.view.held and not is_ops(actor):
@@ -477,16 +366,7 @@ class MilestoneWorkflow:
         (a suspension), and a reminder with the charges owed today goes to the client; ops follow it up."""
         self.view.non_payment_reported_at = workflow.now()
         await self.readmodel.event("non_payment_reported", cmd.reason, actor=cmd.actor)
-        d = self.deadlines.get("payment")
-        if d is not None and not d.expired:
-            d.expired = True
-            await self._on_expired(d)
-        else:
-            reminder = await self._reminder()
-            number = self.view.invoice.number if self.view.invoice else ""
-            params = {"invoice": number or "", "document": reminder.number or ""}
-            key = f"overdue_reminder:reported:{len(self.view.reminders)}"
-            await self.readmodel.notify(key, "client", self.inp.client_org_id, "overdue_reminder", params)
+        await self.billing.reported()
         return self.view
 
     @report_non_payment.validator
