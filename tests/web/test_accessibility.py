@@ -85,7 +85,7 @@ def page_paths(mission_id: str) -> list[str]:
     for route in iter_route_contexts(portal.routes):
         if not isinstance(route.original_route, APIRoute) or "GET" not in (route.methods or ()):
             continue
-        if str(route.path).endswith(".csv"):
+        if str(route.path).endswith((".csv", "/export")):  # downloads (a CSV, the member's data as a zip)
             continue
         path = str(route.path).replace("{mission_id}", mission_id)
         if "{" not in path:
