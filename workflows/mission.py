@@ -18,7 +18,6 @@ from workflows.mission_process import Mission
 from workflows.readmodel import ops_audited
 
 with workflow.unsafe.imports_passed_through():
-    from activities.projection import RatingRecord, RatingReply
     from domain.mission import (
         AnswerInvitation,
         AnswerRating,
@@ -46,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         SubmitProposal,
         WithdrawProposal,
     )
-    from domain.org_roles import need_budget
     from domain.shortlist import client_pick
     from domain.stages import Stage
     from domain.terms import proposal_total
@@ -94,10 +92,7 @@ class MissionWorkflow:
     @workflow.update
     @ops_audited
     async def revise_need(self, cmd: ReviseNeed) -> MissionView:
-        self.view.need = cmd.need
-        to, _, tasks = self.mission.need_step() or (Stage.SHORTLIST, "", [])
-        closing = [a.key for a in self.view.pending_actions if a.key in rules.REVISE_TASKS]
-        await self.mission.transition(to, "need revised", actor=cmd.actor, close_tasks=closing, open_tasks=tasks)
+        await self.mission.need.revise(cmd)
         return self.view
 
     @revise_need.validator
@@ -106,18 +101,7 @@ class MissionWorkflow:
 
     @workflow.update
     async def approve_budget(self, cmd: ApproveBudget) -> MissionView:
-        budget = self.view.approved_budget = need_budget(self.view.need)
-        self.deadlines.drop("approval")
-        to, _, tasks = self.mission.need_step() or (Stage.SHORTLIST, "", [])
-        await self.mission.transition(
-            to,
-            f"budget of {budget.amount} {budget.currency} approved",
-            actor=cmd.actor,
-            close_tasks=["approve_budget", "escalation:approval"],
-            open_tasks=tasks,
-            details={"reason": cmd.reason} if cmd.reason else {},
-            outcome="approved",
-        )
+        await self.mission.need.approve(cmd)
         return self.view
 
     @approve_budget.validator
@@ -126,9 +110,8 @@ class MissionWorkflow:
 
     @workflow.update
     async def reject_budget(self, cmd: RejectBudget) -> MissionView:
-        if cmd.outcome == "cancel":
-            await self.mission.stop_with(Stage.CANCELLED, f"budget rejected: {cmd.reason}", cmd.actor)
-            return self.view
+        await self.mission.need.reject(cmd)
+        return self.view
         self.deadlines.drop("approval")
         revise = steps.client_task(self.view, "revise_budget", f"Budget not approved: {cmd.reason}"[:300])
         await self.mission.transition(
@@ -148,15 +131,7 @@ class MissionWorkflow:
     @workflow.update
     @ops_audited
     async def qualify_need(self, cmd: QualifyNeed) -> MissionView:
-        if cmd.decision == "approve":
-            await self.mission.transition(Stage.SHORTLIST, "need approved", actor=cmd.actor, close_tasks=["qualify"])
-        elif cmd.decision == "ask_details":
-            details = steps.client_task(self.view, "need_details", f"Ops ask for details: {cmd.reason}")
-            await self.mission.transition(
-                Stage.NEED, cmd.reason, actor=cmd.actor, close_tasks=["qualify"], open_tasks=[details]
-            )
-        else:
-            await self.mission.stop_with(Stage.CANCELLED, f"rejected by ops: {cmd.reason}", cmd.actor)
+        await self.mission.need.qualify(cmd)
         return self.view
 
     @qualify_need.validator
@@ -317,25 +292,7 @@ class MissionWorkflow:
     @workflow.update
     @ops_audited
     async def rate(self, cmd: RateParty) -> MissionView:
-        rating = steps.new_rating(cmd, workflow.now())
-        self.view.ratings.append(rating)
-        assert self.view.selected_expert_id is not None
-        record = RatingRecord(
-            mission_id=self.view.mission_id,
-            by=rating.by,
-            expert_id=self.view.selected_expert_id,
-            client_org_id=self.view.client_org_id,
-            score=cmd.score,
-            comment=cmd.comment,
-            at=rating.at,
-        )
-        await self.readmodel.event(
-            "rated",
-            f"{rating.by} rated",  # double-blind: the score shows when the ratings are revealed
-            actor=cmd.actor,
-            close_tasks=[f"rate:{rating.by}"],
-            rating=record,
-        )
+        await self.mission.feedback.rate(cmd)
         return self.view
 
     @rate.validator
@@ -345,13 +302,7 @@ class MissionWorkflow:
     @workflow.update
     async def answer_rating(self, cmd: AnswerRating) -> MissionView:
         """The rated party answers the rating they received, once, publicly (the ratings are revealed)."""
-        rating = rules.rating_received(self.view, cmd.actor)
-        now = workflow.now()
-        rating.reply, rating.replied_at = cmd.reply, now
-        reply = RatingReply(mission_id=self.view.mission_id, by=rating.by, reply=cmd.reply, at=now)
-        answering = "expert" if rating.by == "client" else "client"
-        await self.readmodel.event("rating_answered", f"the {answering} answered the {rating.by}'s rating",
-                                   actor=cmd.actor, reply=reply)  # fmt: skip
+        await self.mission.feedback.answer(cmd)
         return self.view
 
     @answer_rating.validator

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -30,16 +29,17 @@ from workflows import mission_rules as rules
 from workflows import mission_steps as steps
 from workflows.capabilities import call
 from workflows.deadlines import Deadlines
+from workflows.feedback import Feedback
 from workflows.invitations import Invitations
 from workflows.milestone import ACCEPTED, MilestoneWorkflow, quietly
 from workflows.mission_disputes import Disputes
+from workflows.need_review import NeedReview
 from workflows.readmodel import Party, ReadModel
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import ContractActivities
     from activities.invoices import InvoiceActivities
     from activities.matching import MatchingActivities
-    from activities.projection import RatingsRevealed
     from domain.actors import Actor
     from domain.documents import CreditNoteRequest
     from domain.mission import (
@@ -48,13 +48,11 @@ with workflow.unsafe.imports_passed_through():
         MilestoneHold,
         MilestoneView,
         MissionView,
-        PendingAction,
         Settlement,
         StartMission,
         milestone_workflow_id,
     )
-    from domain.org_roles import needs_approval
-    from domain.stages import BEFORE_MATCHING, SUSPENDED, TERMINAL, MilestoneStage, Stage, can_move
+    from domain.stages import SUSPENDED, TERMINAL, MilestoneStage, Stage, can_move
 
 
 class IllegalMove(RuntimeError):
@@ -82,12 +80,14 @@ class Mission:
         )
         self.invitations = Invitations(self.view, inp.policy, self.readmodel, self.deadlines)
         self.disputes = Disputes(self)
+        self.need = NeedReview(self)
+        self.feedback = Feedback(self)
         # a side exit asked for: cancelled or closed, and what becomes of the unpaid invoices
         self.stop: tuple[Stage, str, Actor | None, Settlement] | None = None
         self.recorded = False  # the need is in the read model (update `opened`)
         self.resume_requested = False  # ops asked to retry the step that failed
         self.new_round = False  # the client asked for another proposal round
-        self._window_closed = False  # the proposal or feedback window passed its deadline
+        self._window_closed = False  # the proposal window passed its deadline
         self._children: dict[int, asyncio.Task[MilestoneView]] = {}  # each running milestone, by number
         self.signals: list[asyncio.Task[None]] = []  # sent to the milestones; nobody waits for their ack
 
@@ -169,7 +169,7 @@ class Mission:
         return [live[n] for n in sorted(kept)]
 
     async def _lifecycle(self) -> None:
-        await self._need_stage()
+        await self.need.run()
         while True:
             await self._shortlist_stage()
             if await self._invitation_stage():
@@ -179,46 +179,14 @@ class Mission:
         await self._delivery_stage()
         await self._feedback_stage()
         self.view.closed_reason = "completed"
-        await self._advance(Stage.CLOSED, "mission completed", close_tasks=["*"])
-        await self._answers_to_ratings()
-
-    async def _answers_to_ratings(self) -> None:
-        """Closed, the mission still takes each rated party's public answer to their rating, until every rating
-        given is answered or `replies_until` passes (update `answer_rating`)."""
-        until = self.view.replies_until
-        if until is None or all(r.replied_at is not None for r in self.view.ratings):
-            return
-        with suppress(asyncio.TimeoutError):
-            await workflow.wait_condition(
-                lambda: all(r.replied_at is not None for r in self.view.ratings),
-                timeout=max(until - workflow.now(), timedelta(seconds=1)),
-            )
+        await self.advance(Stage.CLOSED, "mission completed", close_tasks=["*"])
+        await self.feedback.answers()
 
     # --- the stages a mission goes through on its own ------------------------------------------------------
 
-    async def _need_stage(self) -> None:
-        step = self.need_step()
-        if step is None:
-            return
-        to, reason, tasks = step
-        await self._advance(to, reason, open_tasks=tasks)
-        # the approver's decision (approve_budget, reject_budget) and the ops decision (qualify_need) move on: to
-        # qualification or matching, back to need for a revision, or cancel
-        await self.deadlines.wait(lambda: self.view.stage not in BEFORE_MATCHING)
-
-    def need_step(self) -> tuple[Stage, str, list[PendingAction]] | None:
-        """Where a submitted, approved or revised need goes next: to the organisation's approvers when its budget is
-        above their threshold (with a deadline), to ops when the policy wants them to qualify it; None: to matching."""
-        if needs_approval(self.view.need, self.inp.approval_threshold, self.view.approved_budget):
-            d = self.deadlines.add("approval", "approval", span=self.inp.policy.approval)
-            return Stage.APPROVAL, "awaiting the budget's approval", [steps.approval_task(self.view, d)]
-        if self.inp.policy.qualification_required:
-            return Stage.QUALIFICATION, "awaiting ops qualification", [steps.qualify_task()]
-        return None
-
     async def _shortlist_stage(self) -> None:
         if self.view.stage is not Stage.SHORTLIST:
-            await self._advance(Stage.SHORTLIST, "matching experts")
+            await self.advance(Stage.SHORTLIST, "matching experts")
         self.view.shortlist, self.view.reserve = [], []
         while True:
             request = steps.shortlist_request(self.view)
@@ -275,7 +243,7 @@ class Mission:
             if self.view.stage is Stage.PROPOSALS:
                 await self.readmodel.event("proposal_round_opened", f"round {r}", open_tasks=tasks)
             else:
-                await self._advance(Stage.PROPOSALS, f"proposal round {r}", open_tasks=tasks)
+                await self.advance(Stage.PROPOSALS, f"proposal round {r}", open_tasks=tasks)
             await self.deadlines.wait(lambda: self._window_closed or rules.all_answered(self.view))
             self.view.proposals_open = False
             self.deadlines.drop(d.key)
@@ -337,7 +305,7 @@ class Mission:
             task_queue=docs,
             repair=self.repair,
         )
-        await self._advance(
+        await self.advance(
             Stage.DELIVERY,
             "contract signed and sealed",
             close_tasks=["escalation:signature"],
@@ -361,29 +329,10 @@ class Mission:
 
         self._children = {n: asyncio.create_task(final(h)) for n, h in enumerate(handles, start=1)}
         await self.deadlines.wait(lambda: all(m.stage in ACCEPTED for m in self.view.milestones))
-        await self._advance(Stage.FEEDBACK, "every milestone accepted")
+        await self.advance(Stage.FEEDBACK, "every milestone accepted")
 
     async def _feedback_stage(self) -> None:
-        d = self.deadlines.add("feedback", "feedback", span=self.inp.policy.feedback)
-        rate = [
-            steps.client_task(self.view, "rate:client", "Rate the expert", d, action="rate_expert"),
-            steps.expert_task(self.view.selected_expert_id, "rate:expert", "rate_client", "Rate the client", d),
-        ]
-        await self.readmodel.event("feedback_opened", "rate each other", open_tasks=rate)
-        self._window_closed = False
-        await self.deadlines.wait(lambda: self._window_closed or len(self.view.ratings) == 2)
-        self.deadlines.drop("feedback")
-        closing = ["rate:client", "rate:expert"]
-        # double-blind until now: both rated, or the window closed; the ratings go public and count in reputations
-        now = workflow.now()
-        self.view.ratings_revealed, self.view.replies_until = True, now + self.inp.policy.feedback
-        assert self.view.selected_expert_id is not None
-        reveal = RatingsRevealed(mission_id=self.view.mission_id, expert_id=self.view.selected_expert_id,
-                                 client_org_id=self.view.client_org_id, at=now)  # fmt: skip
-        summary = rules.ratings_summary(self.view.ratings)
-        await self.readmodel.event(
-            "feedback_closed", summary, close_tasks=closing, outcome="window closed", reveal=reveal
-        )
+        await self.feedback.run()
         if self._children:  # the milestones end once paid: the mission closes after them
             # shielded: a side exit meanwhile cancels this wait, not the milestones (the exit settles them: _settle)
             self.view.milestones = list(await asyncio.gather(*(asyncio.shield(t) for t in self._children.values())))
@@ -403,7 +352,7 @@ class Mission:
         details = {"from": frm.value, **event.pop("details", {})}
         await self.readmodel.event(f"stage:{to.value}", reason, actor=actor, details=details, **event)
 
-    async def _advance(self, to: Stage, reason: str, **event: Any) -> None:
+    async def advance(self, to: Stage, reason: str, **event: Any) -> None:
         """A move of the lifecycle itself: never while the mission is paused, disputed or under repair."""
         await workflow.wait_condition(lambda: not self.suspended())
         await self.transition(to, reason, **event)
@@ -431,7 +380,9 @@ class Mission:
     async def _on_expired(self, deadline: Deadline) -> None:
         if deadline.kind == "invitation":
             await self.invitations.expired(deadline)
-        elif deadline.kind in ("proposals", "feedback"):
+        elif deadline.kind == "feedback":
+            self.feedback.window_closed = True
+        elif deadline.kind == "proposals":
             self._window_closed = True
         else:
             await self.deadlines.escalate(deadline)
