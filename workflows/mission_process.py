@@ -197,11 +197,12 @@ class Mission:
             if shortlist.candidates:
                 break
             await self._pool_exhausted("matching found no available expert for this need")
-        self.view.shortlist, self.view.reserve = shortlist.candidates, shortlist.reserve
-        exposure = steps.exposure_record(self.view, workflow.now())
+        # recorded first: the client sees the shortlist with its review task, in one write
+        exposure = steps.exposure_record(self.view, shortlist.candidates, workflow.now())
         await call(
             "matching", MatchingActivities.record_shortlist_exposure, exposure, task_queue=queue, repair=self.repair
         )
+        self.view.shortlist, self.view.reserve = shortlist.candidates, shortlist.reserve
         summary = f"{len(shortlist.candidates)} candidates, {len(shortlist.reserve)} in reserve"
         review = steps.client_task(self.view, "review_shortlist", "Review the shortlist and invite")
         await self.readmodel.event("shortlist_ready", summary, open_tasks=[review])

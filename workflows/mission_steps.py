@@ -24,7 +24,7 @@ from domain.mission import (
 )
 from domain.money import Money
 from domain.org_roles import need_budget
-from domain.shortlist import ExposureRecord, ShortlistRequest
+from domain.shortlist import Candidate, ExposureRecord, ShortlistRequest
 from domain.stages import MilestoneStage
 from workflows.mission_rules import selected_proposal, signing_party
 
@@ -105,9 +105,9 @@ def shortlist_request(view: MissionView) -> ShortlistRequest:
     )
 
 
-def exposure_record(view: MissionView, now: datetime) -> ExposureRecord:
+def exposure_record(view: MissionView, shortlist: list[Candidate], now: datetime) -> ExposureRecord:
     """The experts the shortlist puts in front of the client, for fair exposure."""
-    return ExposureRecord(mission_id=view.mission_id, expert_ids=[c.expert_id for c in view.shortlist], at=now)
+    return ExposureRecord(mission_id=view.mission_id, expert_ids=[c.expert_id for c in shortlist], at=now)
 
 
 def busy_until(view: MissionView) -> date:
