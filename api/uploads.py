@@ -58,3 +58,13 @@ def document_response(record: DocumentRecord, data: bytes) -> Response:
         media_type, name = record.media_type, f"{record.kind}-{record.number or record.id}.pdf"
     headers["Content-Disposition"] = content_disposition(name)
     return Response(data, media_type=media_type, headers=headers)
+
+
+def shown_inline(response: Response) -> Response:
+    """A PDF the platform issued (contract, invoice), to preview in the page: `inline` instead of `attachment`. A file
+    a member sent (sandboxed by its policy) stays an attachment."""
+    disposition = response.headers.get("Content-Disposition", "")
+    issued = "Content-Security-Policy" not in response.headers and response.media_type == "application/pdf"
+    if issued and disposition.startswith("attachment"):
+        response.headers["Content-Disposition"] = "inline" + disposition.removeprefix("attachment")
+    return response

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
-from api import gateway
+from api import gateway, uploads
 from api.deps import SessionDep, SettingsDep
 from api.routers import messages as message_routes
 from api.routers import mission_documents, missions
@@ -25,7 +25,7 @@ from api.web import actions, forms
 from api.web.core import CsrfChecked, WebUser, error_text, function_choices, language_of, redirect, render, require
 from api.web.i18n import translations
 from api.web.pickers import field_messages
-from api.web.tracker import tracker_of
+from api.web.tracker import ExpertCard, current_proposals, expert_card, tracker_of
 from domain.actions import Scope, Who, answers_task, find
 from domain.mission import MissionView, PendingAction
 from domain.need import Need
@@ -137,6 +137,13 @@ def _names(session: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     return {expert_id: name for expert_id, name in rows}
 
 
+def _cards(session: Any, ids: set[uuid.UUID], lang: str) -> dict[uuid.UUID, ExpertCard]:
+    """The public profile summary and reputation of the experts whose proposals the reader sees."""
+    if not ids:
+        return {}
+    return {e.id: expert_card(e, lang) for e in session.scalars(select(Expert).where(Expert.id.in_(ids)))}
+
+
 @router.get("/{mission_id}")
 async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep) -> Response:
     require(user, "client", "expert")
@@ -161,6 +168,8 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
     if summary.selected_expert_id:
         ids.add(summary.selected_expert_id)
     names = _names(session, ids)
+    lang = language_of(request, user)
+    proposals = current_proposals(view) if view is not None else []
     threads: list[tuple[uuid.UUID, list[messaging.PlainMessage]]] = []
     partners = [user.expert_id] if user.role == "expert" else sorted(names, key=lambda e: names[e])
     for expert_id in partners:
@@ -192,9 +201,11 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         rating_to_answer=rating_to_answer,
         may_cancel=find(Who.PARTY, "cancel").allows(user.role, user.org_role),
         values=_need_values(view.need) if view and my_actions & {"need_details", "revise_budget"} else {},
-        functions=function_choices(language_of(request, user)),
+        functions=function_choices(lang),
         today=date.today().isoformat(),
-        tracker=tracker_of(view, user, language_of(request, user), names) if view is not None else None,
+        tracker=tracker_of(view, user, lang, names) if view is not None else None,
+        proposals=proposals,
+        cards=_cards(session, {p.expert_id for p in proposals}, lang),
     )
 
 
@@ -291,13 +302,19 @@ async def dispute_action(
 
 @router.get("/{mission_id}/documents/{document_id}")
 def download(
-    mission_id: uuid.UUID, document_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep
+    mission_id: uuid.UUID,
+    document_id: uuid.UUID,
+    request: Request,
+    user: WebUser,
+    session: SessionDep,
+    inline: bool = False,
 ) -> Response:
+    """The document, as an attachment; `?inline=true` previews a PDF the platform issued (the contract) in the page."""
     mission = _mission_or_404(session, user, mission_id)
     result: Response = mission_documents.download_document(
         mission, document_id, user, session, request.app.state.document_store
     )
-    return result
+    return uploads.shown_inline(result) if inline else result
 
 
 @router.post("/{mission_id}/threads/{expert_id}", dependencies=[CsrfChecked])

@@ -8,13 +8,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 
+from babel import Locale
 from babel.dates import format_date, format_time, format_timedelta
+from babel.numbers import format_decimal
 
 from api.web.i18n import N_, translations
-from domain.mission import MissionView, PendingAction
+from domain.mission import MissionView, PendingAction, Proposal
 from domain.stages import SUSPENDED, TERMINAL, Stage
-from store.models.community import User
+from store.models.community import Expert, User
 
 # the happy path, in order; qualification shows only on the missions that go through it
 PATH = (
@@ -125,3 +128,39 @@ def tracker_of(
     far = datetime.max.replace(tzinfo=UTC)
     found.sort(key=lambda a: (not a.mine, a.due or far))
     return Tracker(steps, exit_, found)
+
+
+@dataclass(frozen=True)
+class ExpertCard:
+    """An expert's public profile summary and reputation, shown next to their proposal for the client to compare."""
+
+    name: str
+    headline: str
+    languages: list[str]  # their names in the reader's language
+    daily_rate: Decimal
+    currency: str
+    rating: Decimal
+    rating_text: str  # "4.6" as the reader writes it
+    ratings_count: int
+    completed_missions: int
+
+
+def expert_card(expert: Expert, lang: str) -> ExpertCard:
+    names = Locale.parse(lang).languages
+    return ExpertCard(
+        name=expert.display_name,
+        headline=expert.headline,
+        languages=[str(names.get(code, code)) for code in expert.languages],
+        daily_rate=expert.daily_rate,
+        currency=expert.currency,
+        rating=expert.rating,
+        rating_text=format_decimal(expert.rating, "0.0", locale=lang),
+        ratings_count=expert.ratings_count,
+        completed_missions=expert.completed_missions,
+    )
+
+
+def current_proposals(view: MissionView) -> list[Proposal]:
+    """The proposals of the current round (of a redacted view: a candidate's own only), the selected one first."""
+    found = [p for p in view.proposals if p.round == view.proposal_round or p.status == "selected"]
+    return sorted(found, key=lambda p: (p.status != "selected", p.submitted_at))
