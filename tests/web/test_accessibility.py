@@ -46,7 +46,12 @@ INSPECT = """async () => {
   const unlabelled = [...document.querySelectorAll('input, select, textarea')]
     .filter(el => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
     .map(el => el.outerHTML.slice(0, 120));
-  return {blocking, unlabelled, overflow: document.documentElement.scrollWidth - window.innerWidth};
+  // the outermost elements past the right edge, to name what makes the page scroll sideways
+  const beyond = el => el.getBoundingClientRect().right > window.innerWidth + 1;
+  const past = [...document.querySelectorAll('body *')]
+    .filter(el => beyond(el) && !el.closest('.table-wrap') && !(el.parentElement && beyond(el.parentElement)));
+  const wide = past.slice(0, 3).map(el => el.outerHTML.slice(0, 100));
+  return {blocking, unlabelled, overflow: document.documentElement.scrollWidth - window.innerWidth, wide};
 }""" % list(BLOCKING)  # noqa: UP031 - the braces are JavaScript's
 
 
@@ -211,7 +216,7 @@ def test_every_page_is_accessible_at_every_width(
             problems += [f"{where}: {v}" for v in found["blocking"]]
             problems += [f"{where}: no label: {html}" for html in found["unlabelled"]]
             if found["overflow"] > 0:
-                problems.append(f"{where}: {found['overflow']} px wider than the screen")
+                problems.append(f"{where}: {found['overflow']} px wider than the screen: {found['wide']}")
             problems += [f"{where}: the keyboard never reaches {html}" for html in found["unreached"]]
             problems += [f"{where}: focus not visible on {html}" for html in found["unseen"]]
             if found["first_focus"] != "skip":
