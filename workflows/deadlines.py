@@ -15,7 +15,7 @@ from workflows.readmodel import ReadModel, View, next_due
 
 with workflow.unsafe.imports_passed_through():
     from domain.actors import Role
-    from domain.mission import Deadline, PendingAction
+    from domain.mission import Deadline, ExtendDeadline, PendingAction
     from domain.policy import Policy
 
 
@@ -61,8 +61,22 @@ class Deadlines:
     def get(self, key: str) -> Deadline | None:
         return next((d for d in self._view.deadlines if d.key == key), None)
 
-    def extend(self, d: Deadline, new_due: datetime) -> list[PendingAction]:
-        """Move a deadline (ops); the pending actions that answer it move with it and are returned."""
+    async def extend(self, cmd: ExtendDeadline) -> None:
+        """Ops move a deadline (its validator checked the key and the date): the pending actions that answer it move
+        with it, its escalation task closes, and the event says until when."""
+        d = self.get(cmd.key)
+        assert d is not None
+        moved = self._move(d, cmd.new_due)
+        await self._readmodel.event(
+            "deadline_extended",
+            f"{d.key} until {d.due.isoformat()}",
+            actor=cmd.actor,
+            open_tasks=moved,
+            close_tasks=[f"escalation:{d.key}"],
+            outcome="deadline extended",
+        )
+
+    def _move(self, d: Deadline, new_due: datetime) -> list[PendingAction]:
         now = workflow.now()
         d.due = new_due
         d.remind_at = new_due - self._policy.reminder_for(new_due - now)

@@ -394,17 +394,7 @@ class MilestoneWorkflow:
     @ops_audited
     async def extend_deadline(self, cmd: ExtendDeadline) -> MilestoneView:
         """Ops give more time: the delivery, the review or the payment (the tasks that answer it move with it)."""
-        d = self.deadlines.get(cmd.key)
-        assert d is not None
-        moved = self.deadlines.extend(d, cmd.new_due)
-        await self.readmodel.event(
-            "deadline_extended",
-            f"{d.key} until {d.due.isoformat()}",
-            actor=cmd.actor,
-            open_tasks=moved,
-            close_tasks=[f"escalation:{d.key}"],
-            outcome="deadline extended",
-        )
+        await self.deadlines.extend(cmd)
         return self.view
 
     @extend_deadline.validator

@@ -153,32 +153,18 @@ class ExpertProfileCreate(Address):
         return self
 
 
-class OrganisationLegalData(Address):
-    """An organisation's legal data as ops edit it: checked as at registration, by the country."""
-
-    legal_name: str = Field(min_length=2, max_length=200)
-    legal_form: str = Field(min_length=2, max_length=64)
-    siret: Siret | None = None
-    vat_number: str | None = None
-    tax_id: str | None = None
-    billing_email: EmailStr
-
-    @model_validator(mode="after")
-    def _identifiers(self) -> OrganisationLegalData:
-        if self.country == "FR" and not self.siret:
-            raise _field_error("siret", "a French organisation must give its SIRET")
-        _tax_identifiers(self)
-        if not self.vat_number and self.country in EU_COUNTRIES and self.country != "FR":
-            raise _field_error("vat_number", "an EU business outside France must give its VAT number")
-        return self
+class OrganisationLegalData(OrganisationCreate):
+    """An organisation's legal data as it submits it for review and as ops edit it: the registration's fields,
+    checked the same way, by the country."""
 
 
 class ExpertLegalData(Address):
-    """An expert's legal data as ops edit it (name and address on invoices, tax regime and identifiers, bank
-    details): checked as at registration, by the country."""
+    """An expert's legal data (name and address on invoices, tax regime and identifiers, bank details), as the
+    expert submits it for review (api.schemas.onboarding) and as ops edit it: checked as at registration, by the
+    country."""
 
-    legal_name: str = Field(min_length=2, max_length=200)
-    legal_form: str = Field(max_length=64)
+    legal_name: str = Field(min_length=2, max_length=200, description="name on invoices")
+    legal_form: str = Field(default="Entrepreneur individuel", max_length=64)
     vat_regime: VatRegime
     siret: Siret | None = None
     vat_number: str | None = None

@@ -5,51 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from api.schemas.accounts import (
-    AbaRouting,
-    AccountNumber,
-    Address,
-    Bic,
-    Iban,
-    OrganisationCreate,
-    Siret,
-    VatRegime,
-    _bank_details,
-    _field_error,
-    _tax_identifiers,
-)
-from domain.identifiers import EU_COUNTRIES
-
-
-class ExpertLegalData(Address):
-    """An expert's legal data: what its invoices name as seller, and where it is paid."""
-
-    legal_name: str = Field(min_length=2, max_length=200, description="name on invoices")
-    legal_form: str = Field(default="Entrepreneur individuel", max_length=64)
-    vat_regime: VatRegime
-    siret: Siret | None = None
-    vat_number: str | None = None
-    tax_id: str | None = None
-    iban: Iban | None = None
-    bic: Bic | None = None
-    account_number: AccountNumber | None = None
-    aba_routing: AbaRouting | None = None
-
-    @model_validator(mode="after")
-    def _legal_consistency(self) -> ExpertLegalData:
-        if self.country == "FR" and not self.siret:
-            raise _field_error("siret", "a French expert must give a SIRET")
-        if self.vat_regime == "franchise_en_base" and self.country not in EU_COUNTRIES:
-            raise _field_error("vat_regime", "the small-business scheme exists for sellers established in the EU")
-        if self.vat_regime == "non_eu" and self.country in EU_COUNTRIES:
-            raise _field_error("vat_regime", f"'non_eu' is for sellers outside the EU; {self.country} is in the EU")
-        if self.vat_regime == "vat_registered" and self.country in EU_COUNTRIES and not self.vat_number:
-            raise _field_error("vat_number", "a VAT-registered EU expert must give a VAT number")
-        _tax_identifiers(self)  # type: ignore[arg-type]  # the same fields as a profile's
-        _bank_details(self)  # type: ignore[arg-type]
-        return self
+from api.schemas.accounts import ExpertLegalData, OrganisationLegalData, VatRegime
 
 
 class LegalDataIn(BaseModel):
@@ -75,7 +33,7 @@ class LegalDataIn(BaseModel):
     def checked(self, community: str) -> dict[str, str | None]:
         """The fields of the community, validated (pydantic's ValidationError names the field)."""
         given = self.model_dump(exclude_none=True)
-        model = ExpertLegalData if community == "expert" else OrganisationCreate
+        model = ExpertLegalData if community == "expert" else OrganisationLegalData
         return model.model_validate(given).model_dump(mode="json")
 
 
