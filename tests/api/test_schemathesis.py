@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from tests.api.live import LiveMission, build_live_mission
-from tests.api.test_authorization_matrix import ANON, KINDS, OK, ROLES, RULES
+from tests.api.matrix_rules import ANON, KINDS, OK, ROLES, RULES
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
 
