@@ -4,13 +4,14 @@ ops `resume` retries the same step."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 from temporalio.types import MethodAsyncSingleParam, MethodSyncSingleParam
 
 A = TypeVar("A")
@@ -44,11 +45,15 @@ async def call(
 
 async def call(step: str, activity: Any, arg: Any, *, task_queue: str | None, repair: Repair) -> Any:
     """Run the activity until it succeeds; each failure for good goes to `repair(reason)`, which returns once ops
-    resumed the process."""
+    resumed the process. Cancelled with the process, it raises CancelledError."""
     while True:
         try:
             return await workflow.execute_activity_method(
                 activity, arg, task_queue=task_queue, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
             )
         except ActivityError as err:
+            if is_cancelled_exception(err):
+                # the process is stopping (cancelled, settled): the activity was cancelled with it, which is no
+                # failure to park for a repair; waiting for one would hold the stop forever
+                raise asyncio.CancelledError from err
             await repair(f"{step} failed: {err.cause if err.cause is not None else err}"[:1000])

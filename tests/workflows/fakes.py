@@ -3,6 +3,7 @@ plausible typed results, deterministic, with switchable permanent failures."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections import Counter
@@ -45,6 +46,7 @@ class Fakes:
         self.experts = [uuid.uuid4() for _ in range(shortlisted + reserve)]
         self.shortlisted = shortlisted
         self.fail: set[str] = set()
+        self.gates: dict[str, asyncio.Event] = {}  # an activity named here waits (as a slow one would) until set
         self.calls: Counter[str] = Counter()
         self.requests: list[object] = []
 
@@ -56,6 +58,8 @@ class Fakes:
     @activity.defn(name="shortlist_experts")
     async def shortlist(self, req: ShortlistRequest) -> Shortlist:
         self._maybe_fail("shortlist_experts")
+        if (gate := self.gates.get("shortlist_experts")) is not None:
+            await gate.wait()
         self.requests.append(req)
         pool = [e for e in self.experts if e not in req.exclude_expert_ids]
         return Shortlist(

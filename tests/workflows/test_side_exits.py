@@ -3,6 +3,7 @@ qualification by ops, reassignment, a new proposal round."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -94,6 +95,20 @@ async def test_client_cancels_while_no_contract_is_signed_whatever_the_stage(ts:
     view = await h.update("cancel", CancelMission(actor=h.client_actor, reason="we stop here"))
     assert view.stage is Stage.CANCELLED and view.closed_reason == "we stop here"
     await eventually(lambda: h.open_tasks() == [])
+
+
+async def test_a_cancellation_while_matching_runs_ends_the_mission(ts: Harness) -> None:
+    """The client cancels while the matching activity is still running: the activity is cancelled with the mission,
+    which ends cancelled (it used to take the cancelled activity for a failure and wait for a repair, forever)."""
+    h = ts
+    gate = h.fakes.gates["shortlist_experts"] = asyncio.Event()
+    try:
+        await h.start()
+        await eventually(lambda: h.fakes.calls["shortlist_experts"] >= 1)
+        view = await h.update("cancel", CancelMission(actor=h.client_actor, reason="we found someone"))
+        assert view.stage is Stage.CANCELLED and view.closed_reason == "we found someone"
+    finally:
+        gate.set()
 
 
 async def test_a_signed_contract_binds_even_when_the_mission_needs_attention(ts: Harness) -> None:
