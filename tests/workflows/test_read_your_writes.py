@@ -7,13 +7,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from domain.mission import AcceptDeliverable, PauseMission, ResumeMission, StartInvitations
+from domain.mission import AcceptDeliverable, PauseMission, ResumeMission, StartInvitations, StartMission
+from domain.policy import Policy
 from domain.stages import MilestoneStage, Stage
 from store.models.community import AuditEntry
 from store.models.readmodel import MissionMilestone, MissionRecord
 from tests.workflows import flows
 from tests.workflows.conftest import Harness, make_need
-from workflows.client import mission_state, send_milestone_update, start_mission
+from workflows.client import open_mission, send_milestone_update
 from workflows.search_attributes import MISSION_STAGE
 
 pytestmark = pytest.mark.db
@@ -21,17 +22,17 @@ pytestmark = pytest.mark.db
 
 async def test_a_new_mission_is_listed_when_its_start_is_answered(dev: Harness) -> None:
     h = dev
-    # what the API does to answer POST /missions: start the workflow, then read its state
-    await start_mission(
-        h.env.client,
+    # what the API does to answer POST /missions: start the workflow with its `opened` update (a plain start then a
+    # query could be answered before the first write, when no worker had picked the first task up yet)
+    start = StartMission(
         mission_id=h.mission_id,
         client_org_id=h.org_id,
         need=make_need(),
         actor=h.client_actor,
-        task_queue=h.task_queue,
+        policy=Policy(),
         documents_task_queue=h.task_queue,
     )
-    await mission_state(h.env.client, h.mission_id)
+    await open_mission(h.env.client, start, task_queue=h.task_queue)
     with h.sessions() as s:
         row = s.get(MissionRecord, h.mission_id)
     assert row is not None and row.title == "Finance transformation"
