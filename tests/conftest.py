@@ -71,11 +71,16 @@ def _binary(name: str) -> str:
 
 @pytest.fixture(scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
-    )
+    env = await start_time_skipping()
     yield env
     await env.shutdown()
+
+
+async def start_time_skipping() -> WorkflowEnvironment:
+    """Temporal's time-skipping test server (installed binary) with the pydantic converter."""
+    return await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
+    )
 
 
 async def start_dev_server() -> WorkflowEnvironment:

@@ -38,6 +38,7 @@ from store.models.community import Expert, Membership, Organisation
 from store.models.legal import InvoiceRecord, LedgerEntry
 from store.models.readmodel import Notification
 from store.onboarding import submit_version
+from tests.conftest import start_time_skipping
 from workflows.membership import MembershipWorkflow, start_membership
 
 pytestmark = pytest.mark.db
@@ -151,9 +152,18 @@ def renderer() -> Renderer:
     return Renderer()
 
 
+@pytest.fixture(scope="module")
+async def own_clock() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of these tests' own: they skip days and a year, which another test's activity still
+    in flight on the shared server would hold back (its clock does not skip while one runs)."""
+    env = await start_time_skipping()
+    yield env
+    await env.shutdown()
+
+
 @pytest.fixture
 async def members(
-    time_skipping_env: WorkflowEnvironment,
+    own_clock: WorkflowEnvironment,
     task_queue: str,
     session_factory: sessionmaker[Session],
     renderer: Renderer,
@@ -167,7 +177,7 @@ async def members(
     membership = MembershipActivities(session_factory, settings)
     with ThreadPoolExecutor(max_workers=4) as pool:
         async with Worker(
-            time_skipping_env.client,
+            own_clock.client,
             task_queue=task_queue,
             workflows=[MembershipWorkflow],
             activities=[
@@ -179,7 +189,7 @@ async def members(
             ],
             activity_executor=pool,
         ):
-            harness = Members(time_skipping_env, settings, session_factory)
+            harness = Members(own_clock, settings, session_factory)
             yield harness
             await harness.stop_all()
 
