@@ -20,7 +20,7 @@ from api.security import hash_password
 from store.accounts import create_user
 from store.db import transaction
 from tests.api.conftest import bearer, client_registration, login, unique_email, verified, with_second_factor
-from tests.workflows.test_membership import Members, members, renderer  # noqa: F401  (fixtures)
+from tests.workflows.test_membership import Members, members, own_clock, renderer  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.db
 

@@ -24,7 +24,7 @@ from store.models.legal import DocumentRecord
 from store.models.onboarding import MemberDocument
 from tests.api.conftest import bearer, expert_registration, login, verified
 from tests.api.test_memberships import _ops_headers, _registered_client, member_api  # noqa: F401  (fixture)
-from tests.workflows.test_membership import Members, members, poll, renderer  # noqa: F401  (fixtures)
+from tests.workflows.test_membership import Members, members, own_clock, poll, renderer  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.db
 

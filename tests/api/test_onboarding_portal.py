@@ -16,7 +16,7 @@ from api.web.core import CSRF_COOKIE, CSRF_FIELD
 from store.models.community import Organisation
 from tests.api.conftest import expert_registration, login, verified
 from tests.api.test_memberships import _ops_headers, _registered_client, member_api  # noqa: F401  (fixture)
-from tests.workflows.test_membership import Members, members, poll, renderer  # noqa: F401  (fixtures)
+from tests.workflows.test_membership import Members, members, own_clock, poll, renderer  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.db
 PDF = b"%PDF-1.4\n1 0 obj<< /Type /Catalog >>endobj\ntrailer<< /Root 1 0 R >>\n%%EOF\n"

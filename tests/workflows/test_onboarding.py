@@ -30,6 +30,7 @@ from tests.workflows.test_membership import (  # noqa: F401  (fixtures)
     members,
     new_expert,
     new_organisation,
+    own_clock,
     poll,
     renderer,
 )
