@@ -1,4 +1,5 @@
-"""Contract activities (documents task queue): render the contract, record each party's signature, seal it.
+"""Contract activities (documents task queue): render the contract (or an amendment), record each party's
+signature, seal it.
 
 Sync methods: the worker runs them in its thread pool (rendering and signing stay off the event loop). Each is
 idempotent: a retry returns the document already issued, never a second one.
@@ -7,23 +8,36 @@ idempotent: a retry returns the document already issued, never a second one.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 
 from activities.paperwork import DocumentWork, contract_of, expert_party, fail, org_party
-from documents.contracts import render_contract, terms_sha256, terms_snapshot
+from documents.contracts import render_amendment, render_contract, terms_sha256, terms_snapshot
 from documents.signing import SEAL_NAME
-from domain.documents import ContractRequest, IssuedDocument, SealContractRequest, SignContractRequest
+from domain.documents import (
+    AmendmentRequest,
+    ContractRequest,
+    IssuedDocument,
+    SealContractRequest,
+    SignContractRequest,
+)
 from store.db import transaction
 from store.models.community import Expert, Organisation, User
 from store.models.legal import ConsentRecord, ContractRecord, DocumentRecord
 
 
 class ContractActivities(DocumentWork):
-    def _existing_contract(self, s: Session, request: ContractRequest) -> IssuedDocument | None:
-        existing = s.scalar(select(ContractRecord).where(ContractRecord.mission_id == request.mission_id))
+    def _existing_contract(
+        self, s: Session, request: ContractRequest | AmendmentRequest, amendment: int = 0
+    ) -> IssuedDocument | None:
+        existing = s.scalar(
+            select(ContractRecord).where(
+                ContractRecord.mission_id == request.mission_id, ContractRecord.amendment == amendment
+            )
+        )
         if existing is None:
             return None
         if existing.terms_sha256 != terms_sha256(request):
@@ -72,6 +86,60 @@ class ContractActivities(DocumentWork):
             s.add(contract)
             s.flush()
             return IssuedDocument(document_id=contract.id, kind="contract", sha256=doc.sha256)
+
+    @activity.defn
+    def render_amendment(self, request: AmendmentRequest) -> IssuedDocument:
+        """Render the contract's amendment `request.number` (the milestones handed over to another expert): a
+        contract record of its own, amending the contract, which the client and the new expert sign and the platform
+        seals like the contract (`sign_contract`, `seal_contract`)."""
+        with self._sessions() as s:
+            issued = self._existing_contract(s, request, request.number)
+            if issued is not None:
+                return issued
+            amended = contract_of(s, request.mission_id, request.amends_contract_id)
+            if amended.status != "sealed":
+                raise fail("only a sealed contract can be amended", "SignOrder")
+            contract_sha256 = s.get_one(DocumentRecord, amended.current_document_id).sha256
+            org = s.get(Organisation, request.client_org_id)
+            expert, former = s.get(Expert, request.expert_id), s.get(Expert, request.from_expert_id)
+            if org is None or expert is None or former is None:
+                raise fail("unknown client organisation or expert", "UnknownParty")
+            client, incoming, outgoing = org_party(org), expert_party(s, expert), expert_party(s, former)
+        pdf = render_amendment(
+            self._renderer,
+            request,
+            client=client,
+            expert=incoming,
+            former=outgoing,
+            platform_name=self._settings.platform.legal_name,
+            contract_sha256=contract_sha256,
+            issued_on=datetime.now().date(),
+        )
+        stored = self._store_pdf(pdf)
+        with transaction(self._sessions) as s:
+            issued = self._existing_contract(s, request, request.number)  # a concurrent attempt recorded it
+            if issued is not None:
+                return issued
+            doc = self._save_document(
+                s, stored, kind="contract", language=request.language, mission_id=request.mission_id
+            )
+            record = ContractRecord(
+                mission_id=request.mission_id,
+                amendment=request.number,
+                amends_id=request.amends_contract_id,
+                client_org_id=request.client_org_id,
+                expert_id=request.expert_id,
+                language=request.language,
+                terms=terms_snapshot(request),
+                terms_sha256=terms_sha256(request),
+                total_amount=sum((m.amount for m in request.milestones), Decimal("0")),
+                currency=request.currency,
+                original_document_id=doc.id,
+                current_document_id=doc.id,
+            )
+            s.add(record)
+            s.flush()
+            return IssuedDocument(document_id=record.id, kind="contract", sha256=doc.sha256)
 
     def _to_sign(
         self, s: Session, request: SignContractRequest
@@ -196,7 +264,7 @@ class ContractActivities(DocumentWork):
             contract.status, contract.current_document_id = "sealed", doc.id
             self._ledger(
                 s,
-                kind="contract_signed",
+                kind="contract_amended" if contract.amendment else "contract_signed",
                 community="mission",
                 period=now.strftime("%Y-%m"),
                 amount=contract.total_amount,

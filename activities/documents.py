@@ -16,6 +16,7 @@ class DocumentActivities(ContractActivities, InvoiceActivities):
         issues a credit note when it ends with unpaid invoices to cancel (workflows/mission_process.py)."""
         return [
             self.render_contract,
+            self.render_amendment,
             self.sign_contract,
             self.seal_contract,
             self.issue_mission_invoice,

@@ -37,6 +37,7 @@ from domain.mission import (
     InviteExpert,
     MilestoneView,
     MissionView,
+    ReassignExpert,
     SelectProposal,
     milestone_workflow_id,
     mission_workflow_id,
@@ -97,6 +98,11 @@ async def act(
         await anyio.to_thread.run_sync(partial(_check_invoiceable, session, mission_id, command.expert_id))
     if isinstance(command, InviteExpert):
         await anyio.to_thread.run_sync(partial(_check_pickable, session, mission_id, command.expert_id))
+    if isinstance(command, ReassignExpert):  # the new expert is one a client could pick, and can invoice this client
+        new = command.to_expert_id
+        await anyio.to_thread.run_sync(partial(_check_pickable, session, mission_id, new, field="to_expert_id"))
+        doing = "this expert cannot take the mission over"
+        await anyio.to_thread.run_sync(partial(_check_invoiceable, session, mission_id, new, doing=doing))
     if number is None:
         target = mission_workflow_id(mission_id)
     elif action.scope is Scope.DISPUTE:
@@ -137,7 +143,9 @@ def _check_evidence(session: Session, mission_id: uuid.UUID, evidence: list[Evid
         )
 
 
-def _check_invoiceable(session: Session, mission_id: uuid.UUID, expert_id: uuid.UUID) -> None:
+def _check_invoiceable(
+    session: Session, mission_id: uuid.UUID, expert_id: uuid.UUID, *, doing: str = "this proposal cannot be selected"
+) -> None:
     """409 before a contract binds an expert whose invoices to this client could not be issued (MONEY.md: a
     mission never reaches a milestone that cannot be invoiced); the reason says what to add."""
     mission = session.get(MissionRecord, mission_id)
@@ -151,10 +159,10 @@ def _check_invoiceable(session: Session, mission_id: uuid.UUID, expert_id: uuid.
     reason = invoiceable(seller, TaxParty(country=org.country, vat_number=org.vat_number, tax_id=org.tax_id))
     release_connection(session)
     if reason is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"this proposal cannot be selected: {reason}")
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{doing}: {reason}")
 
 
-def _check_pickable(session: Session, mission_id: uuid.UUID, expert_id: uuid.UUID) -> None:
+def _check_pickable(session: Session, mission_id: uuid.UUID, expert_id: uuid.UUID, *, field: str = "expert_id") -> None:
     """409 unless the expert a client picked can be found in the directory now, and is not one of the client's own
     people (never matched to their organisation, never picked either)."""
     mission = session.get(MissionRecord, mission_id)
@@ -162,9 +170,9 @@ def _check_pickable(session: Session, mission_id: uuid.UUID, expert_id: uuid.UUI
     own = mission is not None and expert_id in client_org_expert_ids(session, mission.client_org_id)
     release_connection(session)
     if expert is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "expert_id: not an expert of the directory")
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{field}: not an expert of the directory")
     if own:
-        raise HTTPException(status.HTTP_409_CONFLICT, "expert_id: a member of your own organisation")
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{field}: a member of the client's own organisation")
 
 
 def _check_access(session: Session, user: User, mission_id: uuid.UUID, action: Action) -> None:

@@ -7,7 +7,7 @@ import json
 from datetime import date
 
 from documents.rendering import Renderer
-from domain.documents import ContractRequest
+from domain.documents import AmendmentRequest, ContractRequest
 from domain.invoice import Party
 
 CLAUSES = {
@@ -38,11 +38,11 @@ CLAUSES = {
 }  # fmt: skip
 
 
-def terms_snapshot(request: ContractRequest) -> dict[str, object]:
+def terms_snapshot(request: ContractRequest | AmendmentRequest) -> dict[str, object]:
     return request.model_dump(mode="json")
 
 
-def terms_sha256(request: ContractRequest) -> str:
+def terms_sha256(request: ContractRequest | AmendmentRequest) -> str:
     canonical = json.dumps(terms_snapshot(request), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -57,5 +57,19 @@ def render_contract(
     return renderer.pdf(
         "contract.html", language=request.language, title=request.mission_title, c=request, client=client,
         expert=expert, platform_name=platform_name, issued_on=issued_on, clauses=clauses,
+        terms_sha256=terms_sha256(request),
+    )  # fmt: skip
+
+
+def render_amendment(
+    renderer: Renderer, request: AmendmentRequest, *, client: Party, expert: Party, former: Party, platform_name: str,
+    contract_sha256: str, issued_on: date,
+) -> bytes:  # fmt: skip
+    """A contract amendment: the milestones handed over from the `former` expert to the new `expert`, whom the
+    client and the new expert sign (documents/templates/amendment.html)."""
+    return renderer.pdf(
+        "amendment.html", language=request.language, title=request.mission_title, a=request, client=client,
+        expert=expert, former=former, platform_name=platform_name, issued_on=issued_on,
+        rows=list(zip(request.numbers, request.milestones, strict=True)), contract_sha256=contract_sha256,
         terms_sha256=terms_sha256(request),
     )  # fmt: skip

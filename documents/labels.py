@@ -68,6 +68,19 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder_outro": "Merci de procéder au règlement "
         "dans les meilleurs délais. Des pénalités de retard et l'indemnité forfaitaire de 40 EUR "
         "sont exigibles.",
+        "amendment": "Avenant n° {number} au contrat de prestation de services",
+        "amended_contract": "Contrat modifié",
+        "former_expert": "L'expert sortant",
+        "new_expert": "L'expert entrant",
+        "handover": "Objet de l'avenant",
+        "handover_text": "Les jalons ci-dessous, non encore livrés, sont confiés à l'expert entrant, qui les "
+        "réalise aux conditions du contrat (démarche, clauses) et aux montants et échéances ci-dessous. Le contrat "
+        "prend fin pour l'expert sortant pour ces jalons, conformément à sa clause de résiliation ; les jalons qu'il "
+        "a livrés et qui ont été acceptés restent les siens, facturés et payés à lui.",
+        "reason": "Motif",
+        "handover_invoicing": "Les factures des jalons confiés sont émises au nom de l'expert entrant et font "
+        "référence au présent avenant. La plateforme ne perçoit aucune commission. Commission : 0,00.",
+        "handover_rest": "Toutes les autres stipulations du contrat demeurent inchangées.",
     },
     "en": {
         "mission_invoice": "Invoice",
@@ -133,5 +146,18 @@ LABELS: dict[str, dict[str, str]] = {
         "total_due": "Total due",
         "reminder_outro": "Please pay it without delay. "
         "Late payment penalties and the fixed 40 EUR recovery indemnity are due.",
+        "amendment": "Amendment no. {number} to the consulting services agreement",
+        "amended_contract": "Amended contract",
+        "former_expert": "The outgoing expert",
+        "new_expert": "The incoming expert",
+        "handover": "Purpose of this amendment",
+        "handover_text": "The milestones below, not yet delivered, are entrusted to the incoming expert, who "
+        "carries them out under the terms of the contract (approach, clauses) at the amounts and due dates below. "
+        "The contract ends for the outgoing expert for these milestones, under its termination clause; the "
+        "milestones they delivered and that were accepted remain theirs, invoiced and paid to them.",
+        "reason": "Reason",
+        "handover_invoicing": "The invoices of the milestones entrusted are issued in the name of the incoming "
+        "expert and refer to this amendment. The platform takes no commission. Commission: 0.00.",
+        "handover_rest": "All other terms of the contract remain unchanged.",
     },
 }

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from domain.membership import Community
 from domain.money import Money
 from domain.need import Language
-from domain.terms import ProposalTerms
+from domain.terms import MilestonePlan, ProposalTerms
 
 
 class IssuedDocument(BaseModel):
@@ -40,6 +40,24 @@ class ContractRequest(BaseModel):
     confidential: bool
     terms: ProposalTerms
     total: Money
+
+
+class AmendmentRequest(BaseModel):
+    """A contract amendment: the milestones `numbers` (their plans as amended) pass from `from_expert_id` to the
+    request's expert; it amends the contract `amends_contract_id`."""
+
+    mission_id: UUID
+    number: int = Field(ge=1)
+    amends_contract_id: UUID
+    client_org_id: UUID
+    from_expert_id: UUID
+    expert_id: UUID
+    mission_title: str
+    language: Language
+    reason: str
+    numbers: list[int]
+    milestones: list[MilestonePlan]
+    currency: str
 
 
 class SignContractRequest(BaseModel):

@@ -193,9 +193,17 @@ class ExtendDeadline(Command):
 
 
 class ReassignExpert(Command):
+    """Ops replace an expert. Before the contract: an invited or accepted expert by another. After it: the
+    contractor, for the milestones not yet delivered, through a contract amendment the client and the new expert
+    sign (the milestones accepted stay the first expert's, invoiced and paid to them)."""
+
     from_expert_id: UUID
     to_expert_id: UUID
     reason: Reason = Field(min_length=3, max_length=2000)
+    due_date: date | None = Field(
+        default=None,
+        description="after the contract: the new due date of the milestones handed over, for those due earlier",
+    )
 
 
 class SubmitDeliverable(Command):
@@ -227,6 +235,15 @@ class MilestoneSettlement(BaseModel):
     reason: Reason
     amount: Money | None = None
     new_due: datetime | None = None
+
+
+class MilestoneHandover(BaseModel):
+    """Parent -> child signal: a sealed contract amendment hands this milestone over to another expert."""
+
+    expert_id: UUID
+    contract_id: UUID = Field(description="the amendment: the new expert's invoice refers to it")
+    due_date: date
+    reason: Reason
 
 
 class MilestoneHold(BaseModel):
@@ -291,6 +308,20 @@ class ContractState(BaseModel):
     def binds(self) -> bool:
         """The contract binds both parties once both signed it, whatever the mission's stage since."""
         return {s.party for s in self.signatures} >= {"client", "expert"}
+
+
+class Amendment(BaseModel):
+    """A contract amendment (workflows/handover.py): the milestones not yet delivered pass from one expert to
+    another once the client and the new expert signed it and the platform sealed it."""
+
+    number: int = Field(ge=1)
+    from_expert_id: UUID
+    to_expert_id: UUID
+    reason: Reason
+    milestones: list[int] = Field(description="the numbers of the milestones handed over")
+    due_date: date | None = None
+    contract: ContractState | None = Field(default=None, description="its document and signatures, once rendered")
+    handed_over_at: datetime | None = None
 
 
 class MilestoneView(BaseModel):
@@ -366,6 +397,10 @@ class MissionView(BaseModel):
     proposals: list[Proposal] = Field(default_factory=list)
     selected_expert_id: UUID | None = None
     contract: ContractState | None = None
+    amendments: list[Amendment] = Field(default_factory=list, description="contract amendments, in order")
+    former_expert_ids: list[UUID] = Field(
+        default_factory=list, description="contractors whose milestones an amendment handed over to another"
+    )
     milestones: list[MilestoneView] = Field(
         default_factory=list,
         description="each milestone: live from the milestone in `GET /missions/{id}/state`; in a mission action's "
@@ -388,6 +423,18 @@ class MissionView(BaseModel):
     def accepted_expert_ids(self) -> list[UUID]:
         return [i.expert_id for i in self.invitations if i.status == "accepted"]
 
+    def pending_amendment(self) -> Amendment | None:
+        """The amendment being signed (rendered, not yet sealed), if any."""
+        last = self.amendments[-1] if self.amendments else None
+        return last if last is not None and last.handed_over_at is None else None
+
+    def to_sign(self) -> ContractState | None:
+        """The document the parties sign now: the contract in its stage, else an amendment being signed."""
+        if self.stage is Stage.CONTRACT:
+            return self.contract
+        pending = self.pending_amendment()
+        return pending.contract if pending is not None else None
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def documents(self) -> list[IssuedDocument]:
@@ -395,6 +442,7 @@ class MissionView(BaseModel):
         docs: list[IssuedDocument] = []
         if self.contract:
             docs.append(self.contract.sealed or self.contract.document)
+        docs += [a.contract.sealed or a.contract.document for a in self.amendments if a.contract]
         docs += [m.invoice for m in self.milestones if m.invoice]
         docs += [m.credit_note for m in self.milestones if m.credit_note]
         return docs

@@ -160,6 +160,19 @@ KINDS: dict[str, NoticeText] = {
         N_("Invoice {invoice} is cancelled by this credit note."),
         legal=True,
     ),
+    "contract_handed_over": NoticeText(
+        N_("Milestones of “{mission}” handed over to another expert"),
+        N_(
+            "Our team hands the milestones {milestones} over to another expert, by an amendment to the contract: "
+            "{reason}. The milestones you delivered and that were accepted stay yours, invoiced and paid to you."
+        ),
+        legal=True,
+    ),
+    "contract_amended": NoticeText(
+        N_("The contract of “{mission}” is amended"),
+        N_("Amendment {number} is signed and sealed: the milestones {milestones} now go on with their new expert."),
+        legal=True,
+    ),
     "onboarding_reminder": NoticeText(
         "Your registration is not complete yet", "Submit your legal data and proof documents by {due}."
     ),
@@ -202,6 +215,8 @@ KIND_LABELS: dict[str, str] = {
     "dispute_unanswered": N_("A dispute goes to mediation"),
     "dispute_decided": N_("A dispute decided"),
     "credit_note_issued": N_("Credit notes"),
+    "contract_handed_over": N_("Milestones handed over to another expert"),
+    "contract_amended": N_("Contract amendments"),
 }
 LEGAL_KINDS = sorted({*(k for k, t in KINDS.items() if t.legal), *(a for a, t in TASKS.items() if t.legal)})
 

@@ -12,6 +12,11 @@ A viewer stands in one of four places towards a mission, or nowhere:
   everything of the contract: its events, milestones, documents, invoices and ratings;
 - **ratings are double-blind**: the client and the contractor each see their own rating, and the other's only once
   both rated or the feedback window closed (`sees_rating`); the timeline tells who rated, the score only then;
+- a **party to a handover** (an expert a contract amendment names who is not the contractor: the outgoing one once
+  it is sealed, whose undelivered milestones went to another, and the incoming one while they are asked to sign it,
+  workflows/handover.py) sees their part: the mission's own steps and the events that concern them, the contract
+  and the amendments that name them (their documents too), their own milestones (delivered, invoiced and paid to
+  them), tasks and invoices; not the other expert's milestones, deliverables or invoices;
 - a **candidate** (an expert invited and not selected, whose invitation is pending, accepted, or was withdrawn by
   the platform) sees the need, their own invitation and proposal, and the mission's own steps until someone is
   selected; never another candidate, a score, a price, nor anything of the contract (who, deadlines, events,
@@ -36,6 +41,7 @@ class Standing(StrEnum):
     OPS = "ops"
     CLIENT = "client"
     CONTRACTOR = "contractor"
+    HANDOVER = "handover_party"
     CANDIDATE = "candidate"
 
 
@@ -50,7 +56,9 @@ class Viewer:
 
 
 # An expert's participation (the read model's mission_experts.status) that keeps them a candidate.
-KEEPS_SIGHT: frozenset[str] = frozenset({"pending", "accepted", "withdrawn", "selected"})
+KEEPS_SIGHT: frozenset[str] = frozenset({"pending", "accepted", "withdrawn", "selected", "handed_over", "taking_over"})
+# An expert's participation that makes them a party to a handover (a contract amendment): outgoing, or incoming
+HANDOVER: frozenset[str] = frozenset({"handed_over", "taking_over"})
 
 # The mission's own steps, shown to every party of the mission when they name no expert. From the selection on,
 # every event belongs to the contract: the projection attributes it to the contractor (`concerned_expert`), so a
@@ -103,13 +111,20 @@ def standing(
         return None
     if selected_expert_id == viewer.expert_id:
         return Standing.CONTRACTOR
+    if participation in HANDOVER:
+        return Standing.HANDOVER
     return Standing.CANDIDATE if participation in KEEPS_SIGHT else None
 
 
 def sees_contract(place: Standing) -> bool:
     """The contract and all it carries: who was selected, its deadlines, milestones, deliverables, invoices,
     documents and ratings."""
-    return place is not Standing.CANDIDATE
+    return place in (Standing.OPS, Standing.CLIENT, Standing.CONTRACTOR)
+
+
+def sees_own_part(place: Standing) -> bool:
+    """A party to a handover: the contract documents and amendments naming them, their own milestones and invoices."""
+    return place is Standing.HANDOVER
 
 
 def sees_rating(place: Standing, *, by: str, revealed: bool) -> bool:
@@ -148,7 +163,8 @@ def sees_thread(place: Standing, viewer: Viewer, *, thread_expert_id: uuid.UUID)
     only through the audited dispute route, never here."""
     if place is Standing.CLIENT:
         return True
-    return place in (Standing.CONTRACTOR, Standing.CANDIDATE) and viewer.expert_id == thread_expert_id
+    experts = (Standing.CONTRACTOR, Standing.HANDOVER, Standing.CANDIDATE)
+    return place in experts and viewer.expert_id == thread_expert_id
 
 
 def concerned_expert(
@@ -207,7 +223,9 @@ def redact_view(view: MissionView, viewer: Viewer) -> MissionView:
             update={"ratings": [r for r in view.ratings if sees_rating(place, by=r.by, revealed=revealed)]}
         )
     place = place or Standing.CANDIDATE
-    contract = sees_contract(place)
+    contract, handover = sees_contract(place), sees_own_part(place)
+    named = [a for a in view.amendments if handover and me in (a.from_expert_id, a.to_expert_id)]
+    own = [m for m in view.milestones if handover and m.expert_id == me]
     open_to_me = contract or view.selected_expert_id is None  # a candidate's sight ends at the selection
     return view.model_copy(
         update={
@@ -217,8 +235,10 @@ def redact_view(view: MissionView, viewer: Viewer) -> MissionView:
             "invitations": [i for i in view.invitations if i.expert_id == me],
             "proposals": [p for p in view.proposals if p.expert_id == me],
             "selected_expert_id": view.selected_expert_id if contract else None,
-            "contract": view.contract if contract else None,
-            "milestones": view.milestones if contract else [],
+            "contract": view.contract if contract or handover else None,
+            "amendments": view.amendments if contract else named,
+            "former_expert_ids": view.former_expert_ids if contract else [],
+            "milestones": view.milestones if contract else own,
             "ratings": [r for r in view.ratings if sees_rating(place, by=r.by, revealed=revealed)],
             "pending_actions": [a for a in view.pending_actions if a.role.value == "expert" and a.party_id == me],
             # a deadline's key may name an expert (an invitation's): only one's own

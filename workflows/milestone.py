@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         ConfirmPayment,
         Deadline,
         ExtendDeadline,
+        MilestoneHandover,
         MilestoneHold,
         MilestoneSettlement,
         MilestoneView,
@@ -96,7 +97,7 @@ class MilestoneWorkflow:
         self._started = False  # `milestone_started` is recorded: the first event (seq 1) is the milestone's start
         self._resume_requested = False
         self._resume_stage = MS.AWAITING_DELIVERABLE  # where a repair returns to
-        self._told = (False, False, "")  # (accepted, final, invoice number) as the mission last heard
+        self._told: tuple[MilestoneStage, Any, str] = (MS.AWAITING_DELIVERABLE, inp.expert_id, "")  # as last told
         self._signals: list[asyncio.Task[None]] = []  # sent to the mission; nobody waits for its ack
 
     @workflow.run
@@ -168,15 +169,11 @@ class MilestoneWorkflow:
         self._tell_mission()
 
     def _tell_mission(self) -> None:
-        """The mission's copy of this milestone follows what the mission needs: its acceptance, its invoice (to
-        settle it) and its end. The signal leaves with this workflow task; nothing waits for the mission to receive it
-        but the end of the run."""
+        """The mission's copy of this milestone follows what the mission needs: its stage (its acceptance and end; a
+        deliverable in review cannot be handed over), its expert and its invoice (to settle it). The signal leaves
+        with this workflow task; nothing waits for the mission to receive it but the end of the run."""
         parent = workflow.info().parent
-        told = (
-            self.view.stage in ACCEPTED,
-            self.view.stage in FINAL,
-            (self.view.invoice.number or "") if self.view.invoice else "",
-        )
+        told = (self.view.stage, self.view.expert_id, (self.view.invoice.number or "") if self.view.invoice else "")
         if parent is None or told == self._told:
             return
         self._told = told
@@ -265,6 +262,45 @@ class MilestoneWorkflow:
             await self.readmodel.event(
                 "milestone_redo", reason, close_tasks=closing, open_tasks=[self._deliver_task(d)], details=details
             )
+
+    @workflow.signal
+    async def hand_over(self, handover: MilestoneHandover) -> None:
+        """A sealed contract amendment (from the mission, which held this milestone meanwhile) hands it over to
+        another expert: their delivery task, by the amendment's due date, and their invoice, which refers to the
+        amendment. A milestone accepted meanwhile stays with its expert (a race the amendment lost)."""
+        await workflow.wait_condition(lambda: self._started)
+        if self.view.stage not in (MS.AWAITING_DELIVERABLE, MS.IN_REVIEW):
+            return
+        r = self.view.revisions
+        closing = [f"review:{r}", f"deliver:{r}", f"escalation:review:{r}", f"escalation:deliverable:{r}"]
+        self.deadlines.drop(f"review:{r}")
+        self.deadlines.drop(f"deliverable:{r}")
+        former = self.inp.expert_id
+        # the input is shared with the billing: the invoice is the new expert's, under the amendment
+        self.inp.expert_id, self.inp.contract_id = handover.expert_id, handover.contract_id
+        self.view.expert_id, self.view.due_date = handover.expert_id, handover.due_date
+        if self.view.stage is MS.IN_REVIEW:  # submitted before the hold arrived: the new expert delivers anew
+            self.view.revisions += 1
+        due = end_of(datetime.combine(handover.due_date, time(23, 59, 59), tzinfo=UTC), workflow.now())
+        d = self.deadlines.add(f"deliverable:{self.view.revisions}", "deliverable", due=due)
+        details = {"from": str(former), "expert_id": str(handover.expert_id), "due": handover.due_date.isoformat()}
+        if self.view.stage is MS.IN_REVIEW:
+            await self._transition(
+                MS.AWAITING_DELIVERABLE,
+                handover.reason,
+                close_tasks=closing,
+                open_tasks=[self._deliver_task(d)],
+                details=details,
+            )
+        else:
+            await self.readmodel.event(
+                "milestone_handed_over",
+                handover.reason,
+                close_tasks=closing,
+                open_tasks=[self._deliver_task(d)],
+                details=details,
+            )
+            self._tell_mission()
 
     def _check(self, actor: Actor, stage: MilestoneStage, *, client: bool, doing: str) -> None:
         if self.view.held and not is_ops(actor):

@@ -276,12 +276,13 @@ class MissionWorkflow:
     @workflow.update
     @ops_audited
     async def sign_contract(self, cmd: SignContract) -> MissionView:
-        """Answered once the signature is on the PDF (the contract stage records it), or the mission moved on."""
-        contract = self.view.contract
+        """The contract, or during the delivery an amendment (`MissionView.to_sign`). Answered once the signature is
+        on the PDF (`Mission.sign_and_seal` records it), or the mission moved on."""
+        contract = self.view.to_sign()
         assert contract is not None
         contract.signatures.append(steps.new_signature(rules.signing_party(cmd.actor), cmd, workflow.now()))
         await workflow.wait_condition(
-            lambda: all(s.recorded for s in contract.signatures) or self.view.stage is not Stage.CONTRACT
+            lambda: all(s.recorded for s in contract.signatures) or self.view.to_sign() is not contract
         )
         return self.view
 
@@ -380,9 +381,14 @@ class MissionWorkflow:
     @workflow.update
     @ops_audited
     async def reassign_expert(self, cmd: ReassignExpert) -> MissionView:
-        await self.mission.invitations.reassign(cmd)
+        """Before the contract: another expert is invited instead. During the delivery: a contract amendment hands
+        the undelivered milestones over (workflows/handover.py)."""
+        if self.view.stage is Stage.DELIVERY:
+            await self.mission.handover.start(cmd)
+        else:
+            await self.mission.invitations.reassign(cmd)
         return self.view
 
     @reassign_expert.validator
     def _v_reassign_expert(self, cmd: ReassignExpert) -> None:
-        rules.check_reassign(self.view, cmd)
+        rules.check_reassign(self.view, cmd, workflow.now())

@@ -17,6 +17,7 @@ proposal rounds. Changing this code: see "Changing a workflow" in the README (th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 from uuid import UUID
@@ -30,6 +31,7 @@ from workflows import mission_steps as steps
 from workflows.capabilities import call
 from workflows.deadlines import Deadlines
 from workflows.feedback import Feedback
+from workflows.handover import Handover
 from workflows.invitations import Invitations
 from workflows.milestone import ACCEPTED, MilestoneWorkflow, quietly
 from workflows.mission_disputes import Disputes
@@ -80,6 +82,7 @@ class Mission:
         )
         self.invitations = Invitations(self.view, inp.policy, self.readmodel, self.deadlines)
         self.disputes = Disputes(self)
+        self.handover = Handover(self)
         self.need = NeedReview(self)
         self.feedback = Feedback(self)
         # a side exit asked for: cancelled or closed, and what becomes of the unpaid invoices
@@ -105,6 +108,7 @@ class Mission:
         if self.stop is not None:
             to, reason, actor, unpaid = self.stop
             self.disputes.stop()
+            self.handover.stop()
             kept = await self._settle(unpaid, reason)
             self.view.deadlines.clear()
             self.view.closed_reason = reason
@@ -117,7 +121,7 @@ class Mission:
         await asyncio.gather(*self.signals)
         return self.view
 
-    def _milestone(self, n: int) -> MilestoneView:
+    def milestone(self, n: int) -> MilestoneView:
         return next(m for m in self.view.milestones if m.number == n)
 
     async def _settle(self, unpaid: Settlement, reason: str) -> list[asyncio.Task[MilestoneView]]:
@@ -135,7 +139,7 @@ class Mission:
                 # a cancelled child ends as ChildWorkflowError(cause=CancelledError) for its parent
                 with suppress(asyncio.CancelledError, ChildWorkflowError):
                     await task
-                self._milestone(n).stage = MilestoneStage.CANCELLED
+                self.milestone(n).stage = MilestoneStage.CANCELLED
         self.hold_milestones(released=True)  # the kept ones go on to their invoice and payment
         for n in sorted(credited):
             invoice = copies[n].invoice
@@ -153,7 +157,7 @@ class Mission:
                 task_queue=self.inp.documents_task_queue,
                 repair=self.repair,
             )
-            self._milestone(n).credit_note = note  # the copy of now: a signal may have replaced it meanwhile
+            self.milestone(n).credit_note = note  # the copy of now: a signal may have replaced it meanwhile
             details = {"milestone": str(n), "invoice": invoice.number, "credit_note": note.number or ""}
             await self.readmodel.event("credit_note_issued", f"invoice {invoice.number} cancelled", details=details)
             params = {"number": note.number or "", "invoice": invoice.number}
@@ -281,8 +285,22 @@ class Mission:
         ]
         details = {"document_id": str(document.document_id), "sha256": document.sha256}
         await self.readmodel.event("contract_ready", "contract ready to sign", open_tasks=sign, details=details)
+        await self.sign_and_seal(contract, lambda party: f"sign:{party}")
+        self.deadlines.drop("signature")
+        assert contract.sealed is not None
+        await self.advance(
+            Stage.DELIVERY,
+            "contract signed and sealed",
+            close_tasks=["escalation:signature"],
+            details={"sha256": contract.sealed.sha256, "busy_until": steps.busy_until(self.view).isoformat()},
+        )
+
+    async def sign_and_seal(self, contract: ContractState, task_key: Callable[[str], str]) -> None:
+        """Put each party's signature on the contract (or an amendment) as it comes, the client's first (the update
+        `sign_contract` waits until its signature is recorded), then the platform's seal. `task_key`: the key of the
+        party's signing task, closed once its signature is on the PDF."""
+        docs = self.inp.documents_task_queue
         while not (len(contract.signatures) == 2 and all(s.recorded for s in contract.signatures)):
-            # the parties sign through the update `sign_contract`, which waits until its signature is recorded
             await self.deadlines.wait(lambda: any(not s.recorded for s in contract.signatures))
             for sig in [s for s in contract.signatures if not s.recorded]:
                 contract.document = await call(
@@ -294,23 +312,16 @@ class Mission:
                 )
                 sig.recorded = True
                 details = {"sha256": contract.document.sha256}
-                closing = [f"sign:{sig.party}"]
+                closing = [task_key(sig.party)]
                 await self.readmodel.event(
                     "contract_signed", f"signed by the {sig.party}", close_tasks=closing, details=details
                 )
-        self.deadlines.drop("signature")
         contract.sealed = await call(
             "contract seal",
             ContractActivities.seal_contract,
             steps.seal_request(self.view, contract),
             task_queue=docs,
             repair=self.repair,
-        )
-        await self.advance(
-            Stage.DELIVERY,
-            "contract signed and sealed",
-            close_tasks=["escalation:signature"],
-            details={"sha256": contract.sealed.sha256, "busy_until": steps.busy_until(self.view).isoformat()},
         )
 
     async def _delivery_stage(self) -> None:
@@ -389,9 +400,15 @@ class Mission:
             await self.deadlines.escalate(deadline)
 
     def hold_milestones(self, *, released: bool = False) -> None:
-        """Tell the milestones the mission is paused or disputed (they hold), or running again (or `released`)."""
-        held = not released and (self.view.paused or self.view.stage is Stage.DISPUTED)
-        hold = MilestoneHold(held=held, reason=self.view.paused_reason or self.view.dispute_reason or "")
+        """Tell the milestones the mission is paused or disputed, or that a contract amendment hands them over (they
+        hold), or running again (or `released`)."""
+        stopped = self.view.paused or self.view.stage is Stage.DISPUTED
+        amendment = self.view.pending_amendment()
         for m in self.view.milestones:
+            handed = amendment is not None and m.number in amendment.milestones
+            held = not released and (stopped or handed)
+            handing = f"handed over to another expert by amendment {amendment.number}" if handed and amendment else ""
+            reason = self.view.paused_reason or self.view.dispute_reason or handing
+            hold = MilestoneHold(held=held, reason=reason[:300])
             signal = workflow.get_external_workflow_handle(m.workflow_id).signal(MilestoneWorkflow.hold, hold)
             self.signals.append(asyncio.create_task(quietly(signal)))

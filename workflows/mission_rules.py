@@ -46,7 +46,7 @@ from domain.mission import (
     is_ops,
 )
 from domain.org_roles import APPROVES, may
-from domain.stages import TERMINAL, Stage
+from domain.stages import TERMINAL, MilestoneStage, Stage
 from domain.terms import proposal_total
 
 # deadlines whose expiry is handled once for good (the window closed): they cannot be reopened
@@ -74,7 +74,8 @@ def all_answered(view: MissionView) -> bool:
 
 
 def selected_proposal(view: MissionView) -> Proposal:
-    return next(p for p in view.proposals if p.status == "selected" and p.expert_id == view.selected_expert_id)
+    """The proposal the contract was made of (its expert may have handed the mission over since: an amendment)."""
+    return next(p for p in view.proposals if p.status == "selected")
 
 
 def signing_party(actor: Actor) -> Literal["client", "expert"]:
@@ -243,23 +244,30 @@ def check_request_new_round(view: MissionView, cmd: RequestNewRound, already: bo
 
 
 def check_sign_contract(view: MissionView, cmd: SignContract, now: datetime) -> None:
+    """The contract in its stage, or during the delivery an amendment (signed by the client and the new expert)."""
     _not_paused(view, cmd.actor)
-    _stage(view, Stage.CONTRACT, doing="sign the contract")
-    if view.contract is None:
-        raise ValueError("the contract is being prepared")
+    amendment = view.pending_amendment() if view.stage is not Stage.CONTRACT else None
+    if amendment is None:
+        _stage(view, Stage.CONTRACT, doing="sign the contract")
+    elif view.stage is not Stage.DELIVERY:
+        raise ValueError(f"cannot sign amendment {amendment.number} while the mission is {view.stage.value}")
+    contract = view.to_sign()
+    if contract is None:
+        raise ValueError("the amendment is being prepared" if amendment else "the contract is being prepared")
+    signer = amendment.to_expert_id if amendment else view.selected_expert_id
     if cmd.actor.role is Role.CLIENT:
         if not is_client_member(cmd.actor, view.client_org_id):
             raise ValueError("only a member of the client organisation may sign for the client")
-    elif not is_expert(cmd.actor, view.selected_expert_id):
-        raise ValueError("only the selected expert may sign for the expert")
+    elif not is_expert(cmd.actor, signer):
+        raise ValueError(f"only the {'new' if amendment else 'selected'} expert may sign for the expert")
     party = signing_party(cmd.actor)
-    if party == "expert" and not any(s.party == "client" for s in view.contract.signatures):
+    if party == "expert" and not any(s.party == "client" for s in contract.signatures):
         raise ValueError("the client signs first, then the expert")
-    if any(s.party == party for s in view.contract.signatures):
+    if any(s.party == party for s in contract.signatures):
         raise ValueError(f"the {party} has signed already")
-    if any(not s.recorded for s in view.contract.signatures):
+    if any(not s.recorded for s in contract.signatures):
         raise ValueError("the other party's signature is being recorded: reload the contract and sign again")
-    if cmd.expected_sha256 != view.contract.document.sha256:
+    if cmd.expected_sha256 != contract.document.sha256:
         raise ValueError("the contract changed since you opened it: reload it before signing")
 
 
@@ -373,10 +381,21 @@ def check_extend(view: MissionView | MilestoneView, cmd: ExtendDeadline, now: da
         raise ValueError(f"the {d.kind} deadline has passed and was handled: it cannot be reopened")
 
 
-def check_reassign(view: MissionView, cmd: ReassignExpert) -> None:
+def to_hand_over(view: MissionView) -> list[int]:
+    """The milestones a contract amendment can hand over to another expert: those still awaiting their deliverable."""
+    return [m.number for m in view.milestones if m.stage is MilestoneStage.AWAITING_DELIVERABLE]
+
+
+def check_reassign(view: MissionView, cmd: ReassignExpert, now: datetime) -> None:
     _ops(cmd.actor, "reassign an expert")
-    if view.stage in (Stage.CONTRACT, Stage.DELIVERY, Stage.FEEDBACK):
-        raise ValueError("the contract binds the selected expert: cancel through a dispute instead")
+    if view.stage is Stage.DELIVERY:
+        _check_handover(view, cmd, now)
+        return
+    if view.stage in (Stage.CONTRACT, Stage.FEEDBACK):
+        raise ValueError(
+            "the contract binds the selected expert: reassign during the delivery (by a contract amendment), or "
+            "cancel through a dispute"
+        )
     _stage(view, Stage.INVITATIONS, Stage.PROPOSALS, doing="reassign an expert")
     old = invitation(view, cmd.from_expert_id)
     if old is None or old.status not in ("pending", "accepted"):
@@ -385,3 +404,32 @@ def check_reassign(view: MissionView, cmd: ReassignExpert) -> None:
         raise ValueError("the proposal window is closed")
     if invitation(view, cmd.to_expert_id) is not None:
         raise ValueError(f"expert {cmd.to_expert_id} was invited already")
+
+
+def _check_handover(view: MissionView, cmd: ReassignExpert, now: datetime) -> None:
+    """After the contract: the contractor's undelivered milestones pass to another expert by an amendment."""
+    if cmd.from_expert_id != view.selected_expert_id:
+        raise ValueError(f"from_expert_id: expert {cmd.from_expert_id} is not the mission's contractor")
+    if cmd.to_expert_id == cmd.from_expert_id or cmd.to_expert_id in view.former_expert_ids:
+        raise ValueError(f"to_expert_id: expert {cmd.to_expert_id} held this contract already")
+    pending = view.pending_amendment()
+    if pending is not None:
+        raise ValueError(f"amendment {pending.number} is being signed: wait for it, or cancel the mission")
+    reviewed = [m.number for m in view.milestones if m.stage is MilestoneStage.IN_REVIEW]
+    if reviewed:
+        numbers = ", ".join(str(n) for n in reviewed)
+        raise ValueError(
+            f"the deliverable of milestone {numbers} awaits the client's review: the client accepts it or asks for a "
+            "revision first"
+        )
+    handed = to_hand_over(view)
+    if not handed:
+        raise ValueError("no milestone awaits its deliverable: there is nothing left to hand over")
+    today = now.date()
+    if cmd.due_date is not None and cmd.due_date <= today:
+        raise ValueError(f"due_date: must be after today ({today.isoformat()})")
+    late = [m.number for m in view.milestones if m.number in handed and m.due_date <= today]
+    if late and cmd.due_date is None:
+        raise ValueError(
+            f"due_date: milestone {', '.join(str(n) for n in late)} is due by today: give the new expert a due date"
+        )

@@ -8,8 +8,9 @@ from typing import Literal
 from uuid import UUID
 
 from domain.actors import Role
-from domain.documents import ContractRequest, SealContractRequest, SignContractRequest
+from domain.documents import AmendmentRequest, ContractRequest, SealContractRequest, SignContractRequest
 from domain.mission import (
+    Amendment,
     ContractState,
     Deadline,
     MilestoneView,
@@ -26,6 +27,7 @@ from domain.money import Money
 from domain.org_roles import need_budget
 from domain.shortlist import Candidate, ExposureRecord, ShortlistRequest
 from domain.stages import MilestoneStage
+from domain.terms import MilestonePlan
 from workflows.mission_rules import selected_proposal, signing_party
 
 # --- task builders ------------------------------------------------------------------------------------------
@@ -126,6 +128,35 @@ def contract_request(view: MissionView) -> ContractRequest:
         confidential=view.need.confidential,
         terms=proposal.terms,
         total=proposal.total,
+    )
+
+
+def amendment_request(view: MissionView, amendment: Amendment) -> AmendmentRequest:
+    """The amendment handing `amendment.milestones` over: each as planned, due no earlier than its new due date."""
+    assert view.contract is not None
+    plans = selected_proposal(view).terms.milestones
+    milestones = {m.number: m for m in view.milestones}
+    return AmendmentRequest(
+        mission_id=view.mission_id,
+        number=amendment.number,
+        amends_contract_id=view.contract.document.document_id,
+        client_org_id=view.client_org_id,
+        from_expert_id=amendment.from_expert_id,
+        expert_id=amendment.to_expert_id,
+        mission_title=view.need.title,
+        language=view.need.mission_language,
+        reason=amendment.reason,
+        numbers=amendment.milestones,
+        milestones=[
+            MilestonePlan(
+                title=milestones[n].title,
+                description=plans[n - 1].description,
+                amount=milestones[n].amount.amount,
+                due_date=max(milestones[n].due_date, amendment.due_date or milestones[n].due_date),
+            )
+            for n in amendment.milestones
+        ],
+        currency=selected_proposal(view).terms.currency,
     )
 
 

@@ -274,6 +274,10 @@ def task_spec(a: PendingAction) -> TaskSpec:
 
 def mission_row(view: MissionView) -> MissionRow:
     experts: dict[str, str] = {str(i.expert_id): i.status for i in view.invitations}
+    experts |= {str(e): "handed_over" for e in view.former_expert_ids}
+    pending = view.pending_amendment()
+    if pending is not None:
+        experts[str(pending.to_expert_id)] = "taking_over"
     if view.selected_expert_id:
         experts[str(view.selected_expert_id)] = "selected"
     return MissionRow(

@@ -13,7 +13,7 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, HTTPException, Path, Response, UploadFile, status
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 from temporalio.service import RPCError
 
@@ -23,9 +23,10 @@ from api.errors import ERROR_RESPONSES
 from api.views import sees_documents
 from domain.actions import Scope, Who, find
 from domain.mission import MilestoneView
+from domain.visibility import sees_own_part
 from store.access import sight_of
 from store.models.community import User
-from store.models.legal import DocumentRecord
+from store.models.legal import DocumentRecord, InvoiceRecord
 from store.models.readmodel import MissionRecord
 from workflows import client as workflow_client
 
@@ -49,21 +50,33 @@ def _sees_contract(session: Session, mission: MissionRecord, user: User) -> bool
     return sight is not None and sees_documents(sight)
 
 
+def _documents_seen(session: Session, mission: MissionRecord, user: User) -> Select[tuple[DocumentRecord]] | None:
+    """The query of the mission's documents this user may see, None if none (domain.visibility): the whole contract's
+    for its parties; for a party to a handover, the contract and its amendments and the invoices that are theirs."""
+    sight = sight_of(session, user=user, mission=mission)
+    if sight is None or not (sees_documents(sight) or sees_own_part(sight.standing)):
+        return None
+    query = select(DocumentRecord).where(
+        DocumentRecord.mission_id == mission.id,
+        DocumentRecord.stage != "refused",
+        DocumentRecord.kind != "evidence",  # a dispute's, encrypted: GET /missions/{id}/evidence/{document_id}
+    )
+    if sees_documents(sight):
+        return query
+    theirs = select(InvoiceRecord.document_id).where(
+        InvoiceRecord.mission_id == mission.id, InvoiceRecord.seller_ref == f"expert:{sight.viewer.expert_id}"
+    )
+    return query.where(or_(DocumentRecord.kind == "contract", DocumentRecord.id.in_(theirs)))
+
+
 @router.get(
     "/missions/{mission_id}/documents", response_model=list[DocumentRead], summary="Contract, invoices, deliverables"
 )
 def list_documents(mission: VisibleMission, user: CurrentUser, session: SessionDep) -> list[DocumentRead]:
-    if not _sees_contract(session, mission, user):
+    query = _documents_seen(session, mission, user)
+    if query is None:
         return []
-    rows = session.scalars(
-        select(DocumentRecord)
-        .where(
-            DocumentRecord.mission_id == mission.id,
-            DocumentRecord.stage != "refused",
-            DocumentRecord.kind != "evidence",  # a dispute's, encrypted: GET /missions/{id}/evidence/{document_id}
-        )
-        .order_by(DocumentRecord.created_at)
-    )
+    rows = session.scalars(query.order_by(DocumentRecord.created_at))
     return [DocumentRead.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -77,10 +90,11 @@ def download_document(
     mission: VisibleMission, document_id: uuid.UUID, user: CurrentUser, session: SessionDep, store: DocumentStoreDep
 ) -> Response:
     record = session.get(DocumentRecord, document_id)
-    if record is None or record.mission_id != mission.id or not _sees_contract(session, mission, user):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "document not found")
-    if record.kind == "evidence":  # stored encrypted: its own route opens it
+    if record is not None and record.kind == "evidence":  # stored encrypted: its own route opens it
         raise HTTPException(status.HTTP_404_NOT_FOUND, "document not found: evidence is at /evidence/{document_id}")
+    query = _documents_seen(session, mission, user)
+    if record is None or query is None or session.scalar(query.where(DocumentRecord.id == document_id)) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "document not found")
     return uploads.document_response(record, store.get(record.sha256))
 
 

@@ -28,6 +28,7 @@ COLUMNS = {
     "fee_invoiced": "fees_invoiced",
     "fee_paid": "fees_paid",
     "contract_signed": "contracts_signed",
+    "contract_amended": "contracts_amended",
     "mission_invoice_issued": "mission_invoices",
     "credit_note_issued": "credit_notes",
 }
@@ -51,6 +52,9 @@ class PeriodTotals(BaseModel):
     fees_invoiced: Total = Field(default_factory=Total)
     fees_paid: Total = Field(default_factory=Total)
     contracts_signed: Total = Field(default_factory=Total)
+    contracts_amended: Total = Field(
+        default_factory=Total, description="amendments sealed: the amount handed over to another expert"
+    )
     mission_invoices: Total = Field(default_factory=Total)
     credit_notes: Total = Field(default_factory=Total)
     commission: Decimal = ZERO

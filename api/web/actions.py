@@ -80,6 +80,7 @@ FIELDS: dict[type[cmds.Command], FieldsOf] = {
         "from_expert_id": forms.text(f, "from_expert_id"),
         "to_expert_id": forms.text(f, "to_expert_id"),
         "reason": forms.text(f, "reason"),
+        "due_date": forms.text(f, "due_date") or None,
     },
 }
 

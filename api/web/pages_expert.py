@@ -45,8 +45,9 @@ async def inbox(request: Request, user: WebUser, session: SessionDep) -> Respons
                 view = await gateway.mission_state(await actions.temporal_of(request), task.mission_id)
             except HTTPException:
                 continue
-            if view.contract is not None:
-                contracts[task.mission_id] = view.contract.document.sha256
+            to_sign = view.to_sign()  # the contract, or an amendment to it
+            if to_sign is not None:
+                contracts[task.mission_id] = to_sign.document.sha256
     return render(
         request,
         "inbox.html",

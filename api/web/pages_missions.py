@@ -165,6 +165,7 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
     if view is not None:
         ids |= {c.expert_id for c in view.shortlist + view.reserve}
         ids |= {i.expert_id for i in view.invitations} | {p.expert_id for p in view.proposals}
+        ids |= {e for a in view.amendments for e in (a.from_expert_id, a.to_expert_id)}
     if summary.selected_expert_id:
         ids.add(summary.selected_expert_id)
     names = _names(session, ids)

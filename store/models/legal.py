@@ -82,11 +82,17 @@ class InvoiceRecord(IdMixin, TimestampMixin, Base):
 
 
 class ContractRecord(IdMixin, TimestampMixin, Base):
-    """A mission contract: the locked terms (snapshot + SHA-256) and the current PDF of its signing chain."""
+    """A mission contract, or one of its amendments (`amendment` > 0, `amends_id` the contract): the locked terms
+    (snapshot + SHA-256) and the current PDF of its signing chain."""
 
     __tablename__ = "contracts"
+    __table_args__ = (UniqueConstraint("mission_id", "amendment"),)
 
-    mission_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    mission_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    amendment: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="0: the contract; n: its n-th amendment"
+    )
+    amends_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contracts.id"), doc="the contract it amends")
     client_org_id: Mapped[uuid.UUID] = mapped_column(index=True)
     expert_id: Mapped[uuid.UUID] = mapped_column(index=True)
     language: Mapped[str] = mapped_column(String(2))

@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.documents import (
+    AmendmentRequest,
     ContractRequest,
     IssuedDocument,
     IssuedInvoice,
@@ -81,6 +82,16 @@ class Fakes:
             document_id=uuid.uuid5(req.mission_id, "contract"), kind="contract", sha256=sha(req.mission_id, "v0")
         )
 
+    @activity.defn(name="render_amendment")
+    async def render_amendment(self, req: AmendmentRequest) -> IssuedDocument:
+        self._maybe_fail("render_amendment")
+        self.requests.append(req)
+        return IssuedDocument(
+            document_id=uuid.uuid5(req.mission_id, f"amendment:{req.number}"),
+            kind="contract",
+            sha256=sha(req.mission_id, f"amendment:{req.number}"),
+        )
+
     @activity.defn(name="sign_contract")
     async def sign_contract(self, req: SignContractRequest) -> IssuedDocument:
         self._maybe_fail("sign_contract")
@@ -127,6 +138,7 @@ class Fakes:
             self.shortlist,
             self.record_exposure,
             self.render_contract,
+            self.render_amendment,
             self.sign_contract,
             self.seal_contract,
             self.issue_mission_invoice,

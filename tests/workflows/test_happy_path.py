@@ -65,9 +65,10 @@ async def test_mission_runs_from_need_to_closed(both: Harness) -> None:
 
 
 async def test_the_mission_state_shows_each_running_milestone_live(dev: Harness) -> None:
-    """A milestone tells its mission only its acceptance and its end (one workflow task and one server transfer
-    per signal); a reader of the mission's state still sees every running milestone as it is now. On the dev
-    server: a mission stopped mid-delivery on the shared time-skipping server kept later tests from skipping time."""
+    """A milestone tells its mission its stage changes, its expert and its invoice, nothing else (one workflow task
+    and one server transfer per signal); a reader of the mission's state sees every running milestone as it is now,
+    its tasks and deadlines included. On the dev server: a mission stopped mid-delivery on the shared time-skipping
+    server kept later tests from skipping time."""
     h = dev
     await flows.to_delivery(h, terms("3000.00", "2000.00"))
     await flows.deliver(h, 1)
@@ -76,7 +77,7 @@ async def test_the_mission_state_shows_each_running_milestone_live(dev: Harness)
     read = await mission_state(h.env.client, h.mission_id)
     assert read.milestones[0].stage is MilestoneStage.IN_REVIEW
     assert read.milestones[0].pending_actions == in_review.pending_actions, "the client's review task is there"
-    assert (await h.state()).milestones[0].stage is MilestoneStage.AWAITING_DELIVERABLE, "not told of the review"
+    await h.until(lambda v: v.milestones[0].stage is MilestoneStage.IN_REVIEW)  # told: it cannot be handed over now
 
     await flows.accept(h, 1)
     told = await h.until(lambda v: v.milestones[0].stage is not MilestoneStage.AWAITING_DELIVERABLE)
@@ -92,7 +93,7 @@ async def test_the_mission_state_shows_each_running_milestone_live(dev: Harness)
     signals = [
         e async for e in h.handle.fetch_history_events() if e.HasField("workflow_execution_signaled_event_attributes")
     ]
-    assert len(signals) == 6, "each milestone signalled its acceptance, its invoice and its payment, nothing else"
+    assert len(signals) == 8, "each milestone signalled its review, acceptance, invoice and payment, nothing else"
 
 
 async def test_a_milestone_being_started_reads_as_the_missions_copy(dev: Harness) -> None:
