@@ -260,10 +260,20 @@ def _open_task(c: Connection, p: Projection, spec: TaskSpec) -> None:
             },
         )
         return
-    # the same pending action again (e.g. a deadline moved): refresh it and reopen it
+    # the same pending action again (a deadline moved; a milestone handed over to another expert): refresh it, its
+    # addressee included, and reopen it
     c.execute(
         _UPDATE_TASK,
-        {"_id": task_id, "title": spec.title[:300], "due_at": spec.due_at, "closed_at": None, "outcome": None},
+        {
+            "_id": task_id,
+            "role": spec.role,
+            "party_id": spec.party_id,
+            "action": spec.action,
+            "title": spec.title[:300],
+            "due_at": spec.due_at,
+            "closed_at": None,
+            "outcome": None,
+        },
     )
 
 

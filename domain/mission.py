@@ -423,6 +423,19 @@ class MissionView(BaseModel):
     def accepted_expert_ids(self) -> list[UUID]:
         return [i.expert_id for i in self.invitations if i.status == "accepted"]
 
+    def participations(self) -> dict[UUID, str]:
+        """Each expert's part in the mission (the read model's `mission_experts.status`, domain.visibility): their
+        invitation's status, `handed_over` / `taking_over` for the outgoing / incoming expert of a handover,
+        `selected` for the contractor."""
+        parts: dict[UUID, str] = {i.expert_id: i.status for i in self.invitations}
+        parts |= dict.fromkeys(self.former_expert_ids, "handed_over")
+        pending = self.pending_amendment()
+        if pending is not None:
+            parts[pending.to_expert_id] = "taking_over"
+        if self.selected_expert_id:
+            parts[self.selected_expert_id] = "selected"
+        return parts
+
     def pending_amendment(self) -> Amendment | None:
         """The amendment being signed (rendered, not yet sealed), if any."""
         last = self.amendments[-1] if self.amendments else None

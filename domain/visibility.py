@@ -208,12 +208,11 @@ def redact_view(view: MissionView, viewer: Viewer) -> MissionView:
     """The workflow's full state as this viewer may see it (`GET /missions/{id}/state` and every action's answer).
     An expert who stands nowhere any more (e.g. the answer to their own decline) gets a candidate's view."""
     me = viewer.expert_id
-    mine = next((i for i in view.invitations if i.expert_id == me), None)
     place = standing(
         viewer,
         client_org_id=view.client_org_id,
         selected_expert_id=view.selected_expert_id,
-        participation=mine.status if mine else None,
+        participation=view.participations().get(me) if me else None,
     )
     if place is Standing.OPS:
         return view

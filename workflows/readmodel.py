@@ -273,13 +273,7 @@ def task_spec(a: PendingAction) -> TaskSpec:
 
 
 def mission_row(view: MissionView) -> MissionRow:
-    experts: dict[str, str] = {str(i.expert_id): i.status for i in view.invitations}
-    experts |= {str(e): "handed_over" for e in view.former_expert_ids}
-    pending = view.pending_amendment()
-    if pending is not None:
-        experts[str(pending.to_expert_id)] = "taking_over"
-    if view.selected_expert_id:
-        experts[str(view.selected_expert_id)] = "selected"
+    experts = {str(expert_id): part for expert_id, part in view.participations().items()}
     return MissionRow(
         mission_id=view.mission_id,
         client_org_id=view.client_org_id,

@@ -52,7 +52,8 @@ def _sees_contract(session: Session, mission: MissionRecord, user: User) -> bool
 
 def _documents_seen(session: Session, mission: MissionRecord, user: User) -> Select[tuple[DocumentRecord]] | None:
     """The query of the mission's documents this user may see, None if none (domain.visibility): the whole contract's
-    for its parties; for a party to a handover, the contract and its amendments and the invoices that are theirs."""
+    for its parties (an expert: the invoices they issued only); for a party to a handover, the contract and its
+    amendments and the invoices that are theirs."""
     sight = sight_of(session, user=user, mission=mission)
     if sight is None or not (sees_documents(sight) or sees_own_part(sight.standing)):
         return None
@@ -61,12 +62,16 @@ def _documents_seen(session: Session, mission: MissionRecord, user: User) -> Sel
         DocumentRecord.stage != "refused",
         DocumentRecord.kind != "evidence",  # a dispute's, encrypted: GET /missions/{id}/evidence/{document_id}
     )
-    if sees_documents(sight):
+    if sight.viewer.role != "expert":
         return query
-    theirs = select(InvoiceRecord.document_id).where(
-        InvoiceRecord.mission_id == mission.id, InvoiceRecord.seller_ref == f"expert:{sight.viewer.expert_id}"
+    # an expert sees the invoices they issued, never another expert's (a handover: its seller's bank details)
+    invoices = select(InvoiceRecord.document_id).where(
+        InvoiceRecord.mission_id == mission.id, InvoiceRecord.document_id.is_not(None)
     )
-    return query.where(or_(DocumentRecord.kind == "contract", DocumentRecord.id.in_(theirs)))
+    mine = invoices.where(InvoiceRecord.seller_ref == f"expert:{sight.viewer.expert_id}")
+    if sees_documents(sight):
+        return query.where(or_(DocumentRecord.id.not_in(invoices), DocumentRecord.id.in_(mine)))
+    return query.where(or_(DocumentRecord.kind == "contract", DocumentRecord.id.in_(mine)))
 
 
 @router.get(
