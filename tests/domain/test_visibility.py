@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 
+from domain.documents import IssuedDocument
+from domain.mission import Amendment, ContractState, MilestoneView, MissionView
+from domain.money import Money
+from domain.policy import Policy
+from domain.stages import MilestoneStage, Stage
 from domain.visibility import (
     Standing,
     Viewer,
     concerned_expert,
+    redact_view,
     sees_contract,
     sees_event,
     sees_rating,
@@ -17,6 +25,7 @@ from domain.visibility import (
     sees_thread,
     standing,
 )
+from tests.workflows.conftest import make_need
 
 ORG, OTHER_ORG = uuid.uuid4(), uuid.uuid4()
 WINNER, LOSER, STRANGER = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
@@ -36,6 +45,8 @@ def expert(expert_id: uuid.UUID) -> Viewer:
         (expert(LOSER), "accepted", Standing.CANDIDATE),
         (expert(LOSER), "pending", Standing.CANDIDATE),
         (expert(LOSER), "withdrawn", Standing.CANDIDATE),  # the platform withdrew the invitation: still theirs
+        (expert(LOSER), "handed_over", Standing.HANDOVER),  # their undelivered milestones went to another
+        (expert(LOSER), "taking_over", Standing.HANDOVER),  # asked to sign the amendment that hands them over
         (expert(LOSER), "declined", None),
         (expert(LOSER), "expired", None),
         (expert(STRANGER), None, None),  # never invited: on the shortlist, in the reserve, or removed from it
@@ -121,3 +132,38 @@ def test_tasks_and_threads_are_their_addressees() -> None:
 )
 def test_ratings_are_double_blind_until_revealed(place: Standing, by: str, revealed: bool, sees: bool) -> None:
     assert sees_rating(place, by=by, revealed=revealed) is sees
+
+
+def test_a_handover_shows_each_expert_their_own_part() -> None:
+    """After an amendment: the outgoing expert sees the contract they signed, their own milestone and the amendment
+    naming them, not the new expert's milestone; the incoming one, while asked to sign it, the amendment too."""
+    now = datetime(2030, 1, 6, tzinfo=UTC)
+    doc = IssuedDocument(document_id=uuid.uuid4(), kind="contract", sha256="0" * 64)
+    need = make_need()
+
+    def milestone(n: int, expert_id: uuid.UUID) -> MilestoneView:
+        return MilestoneView(
+            workflow_id=f"m:{n}", mission_id=uuid.uuid4(), number=n, title=f"Phase {n}",
+            amount=Money(amount=Decimal("1000"), currency="EUR"), due_date=date(2030, 3, n),
+            stage=MilestoneStage.AWAITING_DELIVERABLE, client_org_id=ORG, expert_id=expert_id,
+        )  # fmt: skip
+
+    amendment = Amendment(number=1, from_expert_id=LOSER, to_expert_id=WINNER, reason="leave", milestones=[2],
+                          contract=ContractState(document=doc))  # fmt: skip
+    view = MissionView(
+        workflow_id="mission:x", mission_id=uuid.uuid4(), client_org_id=ORG, need=need, policy=Policy(),
+        stage=Stage.DELIVERY, selected_expert_id=LOSER, contract=ContractState(document=doc),
+        amendments=[amendment], milestones=[milestone(1, LOSER), milestone(2, LOSER)], started_at=now, updated_at=now,
+    )  # fmt: skip
+    incoming = redact_view(view, expert(WINNER))
+    assert [a.number for a in incoming.amendments] == [1] and incoming.to_sign() is not None
+    assert incoming.milestones == [], "the milestones are not theirs until the amendment is sealed"
+
+    done = amendment.model_copy(update={"handed_over_at": now})
+    handed = view.model_copy(update={"amendments": [done], "selected_expert_id": WINNER, "former_expert_ids": [LOSER],
+                                     "milestones": [milestone(1, LOSER), milestone(2, WINNER)]})  # fmt: skip
+    outgoing = redact_view(handed, expert(LOSER))
+    assert [m.number for m in outgoing.milestones] == [1] and outgoing.contract is not None
+    assert [a.number for a in outgoing.amendments] == [1] and outgoing.selected_expert_id is None
+    assert [m.number for m in redact_view(handed, expert(WINNER)).milestones] == [1, 2]
+    assert redact_view(handed, expert(STRANGER)).amendments == []
