@@ -1,6 +1,8 @@
 """Record the histories replayed by test_replay.py, one per workflow and scenario:
 
-    .venv/bin/python -m tests.workflows.record_histories [rich] [searchable] [membership] [approval]   (default: all)
+    .venv/bin/python -m tests.workflows.record_histories [rich] [searchable] [membership] [approval] [handover]
+
+(default: all)
 
 - `rich`: one mission with a revision, an automatic acceptance, payment reminders, a dispute (opened by the client on
   milestone 2, answered by the expert, decided by ops: continue) and ratings, on the time-skipping server:
@@ -10,6 +12,8 @@
   in production: {mission,milestone_1,milestone_2}_searchable.json;
 - `approval`: a need above its organisation's threshold: the budget rejected, the need revised, approved, then the
   mission matched and cancelled, on the time-skipping server: mission_approval.json;
+- `handover`: during the delivery, ops hand milestone 2 over to another expert by an amendment both sign; the new
+  expert delivers it, the mission closes, on the time-skipping server: {mission,milestone_2}_handover.json;
 - `membership`: one membership term (fee invoice, a reminder, payment confirmed by ops, renewal by
   continue-as-new): membership_renewal.json.
 
@@ -32,7 +36,16 @@ from temporalio.testing import WorkflowEnvironment
 
 import store.models  # noqa: F401
 from domain.dispute import AnswerDispute, DecideDispute, dispute_workflow_id
-from domain.mission import ApproveBudget, CancelMission, OpenDispute, RejectBudget, RequestRevision, ReviseNeed
+from domain.mission import (
+    ApproveBudget,
+    CancelMission,
+    OpenDispute,
+    ReassignExpert,
+    RejectBudget,
+    RequestRevision,
+    ReviseNeed,
+    SignContract,
+)
 from domain.money import Money
 from domain.stages import MilestoneStage, Stage
 from store.base import Base
@@ -205,7 +218,53 @@ async def approval() -> None:
             engine.dispose()
 
 
-SCENARIOS = {"rich": rich, "searchable": searchable, "membership": membership, "approval": approval}
+async def handover() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/record.db")
+        Base.metadata.create_all(engine)
+        env = await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
+        )
+        try:
+            async for h in _harness(env, "record-handover", make_session_factory(engine), search_attributes=False):
+                view = await flows.to_delivery(h, terms("3000.00", "2000.00"))
+                old, new = view.selected_expert_id, h.fakes.experts[-1]
+                assert old is not None
+                await flows.deliver(h, 1)
+                await flows.accept(h, 1)
+                await h.until(lambda v: v.milestones[0].stage is not MilestoneStage.AWAITING_DELIVERABLE)
+                due = view.started_at.date() + timedelta(days=90)
+                ask = ReassignExpert(actor=h.ops, from_expert_id=old, to_expert_id=new, reason="leave", due_date=due)
+                await h.update("reassign_expert", ask)
+                view = await h.until(lambda v: v.amendments[0].contract is not None)
+                for actor in (h.client_actor, h.expert(new)):
+                    signing = view.amendments[0].contract
+                    assert signing is not None
+                    view = await h.update(
+                        "sign_contract", SignContract(actor=actor, expected_sha256=signing.document.sha256)
+                    )
+                await h.until_milestone(2, lambda m: m.expert_id == new and not m.held)  # noqa: B023
+                await flows.deliver(h, 2)
+                await flows.accept(h, 2)
+                await flows.rate_both(h)
+                await flows.pay(h, 1)
+                await flows.pay(h, 2)
+                await h.handle.result()
+                for name, handle in (("mission", h.handle), ("milestone_2", h.milestone(2))):
+                    history = await handle.fetch_history()
+                    _write(HISTORIES / f"{name}_handover.json", history.to_json(), len(history.events))
+        finally:
+            await env.shutdown()
+            engine.dispose()
+
+
+SCENARIOS = {
+    "rich": rich,
+    "searchable": searchable,
+    "membership": membership,
+    "approval": approval,
+    "handover": handover,
+}
 
 if __name__ == "__main__":
     import sys
