@@ -322,6 +322,9 @@ class Amendment(BaseModel):
     due_date: date | None = None
     contract: ContractState | None = Field(default=None, description="its document and signatures, once rendered")
     handed_over_at: datetime | None = None
+    withdrawn_at: datetime | None = Field(
+        default=None, description="ops replaced it by another before the new expert signed it (that expert declined)"
+    )
 
 
 class MilestoneView(BaseModel):
@@ -439,7 +442,7 @@ class MissionView(BaseModel):
     def pending_amendment(self) -> Amendment | None:
         """The amendment being signed (rendered, not yet sealed), if any."""
         last = self.amendments[-1] if self.amendments else None
-        return last if last is not None and last.handed_over_at is None else None
+        return last if last is not None and last.handed_over_at is None and last.withdrawn_at is None else None
 
     def to_sign(self) -> ContractState | None:
         """The document the parties sign now: the contract in its stage, else an amendment being signed."""

@@ -1,7 +1,8 @@
 """`Handover`: the contract amendment that hands a signed mission's undelivered milestones over to another expert,
 held by `Mission` (workflows/mission_process.py).
 
-Ops ask for it during the delivery (update `reassign_expert`, validated by `mission_rules.check_reassign`): the
+Ops ask for it during the delivery (update `reassign_expert`, validated by `mission_rules.check_reassign`; asked
+again for another expert before the new one signed, it replaces the pending amendment, withdrawn): the
 milestones still awaiting their deliverable hold; the amendment is rendered (the client, the outgoing and incoming
 experts, the milestones and their due dates); the client then the new expert sign it (update `sign_contract`, which
 signs whatever `MissionView.to_sign` names) and the platform seals it, as the contract (`Mission.sign_and_seal`).
@@ -14,6 +15,7 @@ former contractor (domain.visibility). Changing this code: see "Changing a workf
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
@@ -40,6 +42,7 @@ class Handover:
         """Record the amendment asked for and hold its milestones; it is rendered, signed and carried out on its own
         (the update answers at once: the amendment shows as being prepared)."""
         m, view = self._m, self._m.view
+        await self._withdraw_pending(cmd)
         amendment = Amendment(
             number=len(view.amendments) + 1,
             from_expert_id=cmd.from_expert_id,
@@ -60,6 +63,24 @@ class Handover:
         key = f"handover:{amendment.number}"
         await m.readmodel.notify(key, "expert", cmd.from_expert_id, "contract_handed_over", params)
         self._running = asyncio.create_task(self._carry_out(amendment))
+
+    async def _withdraw_pending(self, cmd: ReassignExpert) -> None:
+        """An amendment the new expert has not signed (they declined, or cannot): ops replace it by this one."""
+        m, pending = self._m, self._m.view.pending_amendment()
+        if pending is None:
+            return
+        if self._running is not None and not self._running.done():
+            self._running.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._running
+        pending.withdrawn_at = workflow.now()
+        k = pending.number
+        m.deadlines.drop(f"amendment:{k}")
+        closing = [f"amend:{k}:client", f"amend:{k}:expert", f"escalation:amendment:{k}"]
+        details = {"amendment": str(k), "expert_id": str(pending.to_expert_id)}
+        await m.readmodel.event(
+            "amendment_withdrawn", cmd.reason, actor=cmd.actor, close_tasks=closing, details=details, outcome="replaced"
+        )
 
     def stop(self) -> None:
         """The mission stops: an amendment being signed is abandoned with it."""

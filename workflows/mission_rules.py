@@ -413,8 +413,10 @@ def _check_handover(view: MissionView, cmd: ReassignExpert, now: datetime) -> No
     if cmd.to_expert_id == cmd.from_expert_id or cmd.to_expert_id in view.former_expert_ids:
         raise ValueError(f"to_expert_id: expert {cmd.to_expert_id} held this contract already")
     pending = view.pending_amendment()
-    if pending is not None:
-        raise ValueError(f"amendment {pending.number} is being signed: wait for it, or cancel the mission")
+    if pending is not None:  # ops may replace it by another until the new expert signed it
+        signed = pending.contract is not None and any(s.party == "expert" for s in pending.contract.signatures)
+        if signed or pending.to_expert_id == cmd.to_expert_id:
+            raise ValueError(f"amendment {pending.number} to this expert is being signed: wait for it")
     reviewed = [m.number for m in view.milestones if m.stage is MilestoneStage.IN_REVIEW]
     if reviewed:
         numbers = ", ".join(str(n) for n in reviewed)

@@ -51,7 +51,7 @@ async def test_an_amendment_hands_the_undelivered_milestones_to_a_new_expert(ts:
     held = SubmitDeliverable(actor=h.expert(old), document_id=h.mission_id, sha256="a" * 64)
     with pytest.raises(WorkflowUpdateFailedError):
         await h.update_milestone(3, "submit_deliverable", held)
-    assert "amendment 1 is being signed" in await _refused(h.update("reassign_expert", ask))
+    assert "amendment 1 to this expert is being signed" in await _refused(h.update("reassign_expert", ask))
 
     view = await h.until(lambda v: v.amendments[0].contract is not None)
     amendment = view.amendments[0]
@@ -110,3 +110,34 @@ async def test_a_handover_asks_for_a_due_date_when_the_milestone_is_late(ts: Har
     assert "due_date: milestone 1 is due by today" in await _refused(h.update("reassign_expert", ask))
     past = ask.model_copy(update={"due_date": START})
     assert "due_date: must be after today" in await _refused(h.update("reassign_expert", past))
+
+
+async def test_ops_replace_an_amendment_the_new_expert_did_not_sign(ts: Harness) -> None:
+    h = ts
+    view = await flows.to_delivery(h, terms("1000.00", "1500.00"))
+    old, declining, new = view.selected_expert_id, h.fakes.experts[-1], h.fakes.experts[-2]
+    assert old is not None and old not in (declining, new)
+    first = ReassignExpert(actor=h.ops, from_expert_id=old, to_expert_id=declining, reason="expert on leave")
+    await h.update("reassign_expert", first)
+    view = await h.until(lambda v: v.amendments[0].contract is not None)
+    assert view.amendments[0].milestones == [1, 2]
+    signing = view.amendments[0].contract
+    assert signing is not None
+    await h.update("sign_contract", SignContract(actor=h.client_actor, expected_sha256=signing.document.sha256))
+    assert "being signed" in await _refused(h.update("reassign_expert", first))
+
+    second = first.model_copy(update={"to_expert_id": new, "reason": "the first choice declined"})
+    view = await h.update("reassign_expert", second)
+    assert view.amendments[0].withdrawn_at is not None and view.amendments[1].to_expert_id == new
+    await eventually(lambda: not {t.key for t in h.open_tasks()} & {"amend:1:client", "amend:1:expert"})
+    view = await h.until(lambda v: v.amendments[1].contract is not None)
+    stale = SignContract(actor=h.expert(declining), expected_sha256=signing.document.sha256)
+    assert "only the new expert" in await _refused(h.update("sign_contract", stale))
+    for actor in (h.client_actor, h.expert(new)):
+        signing = view.amendments[1].contract
+        assert signing is not None
+        view = await h.update("sign_contract", SignContract(actor=actor, expected_sha256=signing.document.sha256))
+    view = await h.until(lambda v: v.amendments[1].handed_over_at is not None)
+    assert view.selected_expert_id == new and view.former_expert_ids == [old]
+    for n in (1, 2):
+        await h.until_milestone(n, lambda m: m.expert_id == new and not m.held)
