@@ -7,6 +7,7 @@ its own key, so a retried write changes nothing twice.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
@@ -136,12 +137,16 @@ _UNSIGNED = frozenset({"need", "qualification", "shortlist", "invitations", "pro
 
 
 def _follow_availability(s: Session, e: Projection) -> None:
-    """The directory shows the expert busy from the signature to the mission's last milestone, free at its end."""
+    """The directory shows the expert busy from the signature (or the amendment that hands the mission over to them) to
+    the mission's last milestone, free at its end (or once they handed it over)."""
     expert_id = e.mission.selected_expert_id if e.mission is not None else None
     if expert_id is None:
         return
     if e.kind == "stage:delivery" and "busy_until" in e.details:
         directory.engaged(s, expert_id, date.fromisoformat(e.details["busy_until"]))
+    elif e.kind == "contract_amended":  # a handover: the new expert is engaged, the outgoing one freed
+        directory.engaged(s, expert_id, date.fromisoformat(e.details["busy_until"]))
+        directory.freed(s, uuid.UUID(e.details["from"]), e.at.date())
     elif e.kind in ("stage:closed", "stage:cancelled") and e.details.get("from") not in _UNSIGNED:
         directory.freed(s, expert_id, e.at.date())
 

@@ -129,7 +129,13 @@ class Handover:
             "contract_amended",
             f"amendment {k} sealed: milestones {numbers} handed over",
             close_tasks=[f"escalation:{d.key}"],
-            details={"expert_id": str(amendment.to_expert_id), "sha256": contract.sealed.sha256, "amendment": str(k)},
+            details={
+                "expert_id": str(amendment.to_expert_id),
+                "from": str(amendment.from_expert_id),
+                "sha256": contract.sealed.sha256,
+                "amendment": str(k),
+                "busy_until": max(plan.due_date for plan in request.milestones).isoformat(),
+            },
         )
         params = {"number": str(k), "milestones": numbers}
         await m.readmodel.notify(f"amended:{k}:client", "client", view.client_org_id, "contract_amended", params)

@@ -7,6 +7,7 @@ sees their own part of the mission, never the new expert's invoice."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from documents.facturx import extract_facturx
 from documents.schematron import SchematronValidator, applicable_rule_sets
 from documents.signing import DevPki
 from documents.verification import verify_document
+from store.models.community import Expert
 from tests.api.live import build_live_mission
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
@@ -68,6 +70,9 @@ async def test_ops_hand_the_mission_over_by_an_amendment_both_parties_sign(
             return state if state["amendments"][0]["handed_over_at"] else None
 
         state = await _until("the amendment sealed", handed_over, within=60)
+        with session_factory() as session:  # the directory: the new expert busy until the due date, the first freed
+            incoming, outgoing = (session.get_one(Expert, uuid.UUID(p.member_id)) for p in (new, old))
+            assert incoming.engaged_until == date.fromisoformat(due) and outgoing.engaged_until is None
         assert state["selected_expert_id"] == new.member_id and state["former_expert_ids"] == [old.member_id]
         sealed = state["amendments"][0]["contract"]["sealed"]
         docs = await _ok(api.get(f"{base}/documents", headers=client.headers))
