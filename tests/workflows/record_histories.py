@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -74,7 +76,9 @@ async def _save(h: Harness, scenario: str, *, disputes: int = 0) -> None:
         _write(HISTORIES / f"{name}_{scenario}.json", history.to_json(), len(history.events))
 
 
-async def rich() -> None:
+@asynccontextmanager
+async def _time_skipping(task_queue: str) -> AsyncIterator[Harness]:
+    """A harness on a time-skipping server of its own, with a throwaway SQLite read model."""
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/record.db")
         Base.metadata.create_all(engine)
@@ -82,36 +86,39 @@ async def rich() -> None:
             data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
         )
         try:
-            async for h in _harness(env, "record-histories", make_session_factory(engine), search_attributes=False):
-                await flows.to_delivery(h, terms("3000.00", "2000.00"))
-                view = await h.state()
-                assert view.selected_expert_id is not None
-                await flows.deliver(h, 1)
-                await h.until_milestone(1, lambda m: m.stage is MilestoneStage.IN_REVIEW)
-                await h.update_milestone(
-                    1, "request_revision", RequestRevision(actor=h.client_actor, reason="add KPIs")
-                )
-                await flows.deliver(h, 1)
-                await flows.accept(h, 1)
-                opened = OpenDispute(actor=h.client_actor, reason="late second phase", milestone=2)
-                await h.update("open_dispute", opened)
-                answer = AnswerDispute(actor=h.expert(view.selected_expert_id), statement="the data came late")
-                await h.update_dispute(1, "answer_dispute", answer)
-                decide = DecideDispute(actor=h.ops, outcome="continue", reason="new date agreed")
-                await h.update_dispute(1, "decide_dispute", decide)
-                await h.until(lambda v: v.stage is Stage.DELIVERY)
-                await flows.deliver(h, 2)
-                await h.skip(timedelta(days=10, hours=1))  # milestone 2 accepted by silence
-                await h.until(lambda v: v.stage is Stage.FEEDBACK)
-                await flows.rate_both(h)
-                await h.skip(timedelta(days=29, hours=12))  # payment reminders
-                await flows.pay(h, 1)
-                await flows.pay(h, 2)
-                await h.handle.result()
-                await _save(h, "rich", disputes=1)
+            async for h in _harness(env, task_queue, make_session_factory(engine), search_attributes=False):
+                yield h
         finally:
             await env.shutdown()
             engine.dispose()
+
+
+async def rich() -> None:
+    async with _time_skipping("record-histories") as h:
+        await flows.to_delivery(h, terms("3000.00", "2000.00"))
+        view = await h.state()
+        assert view.selected_expert_id is not None
+        await flows.deliver(h, 1)
+        await h.until_milestone(1, lambda m: m.stage is MilestoneStage.IN_REVIEW)
+        await h.update_milestone(1, "request_revision", RequestRevision(actor=h.client_actor, reason="add KPIs"))
+        await flows.deliver(h, 1)
+        await flows.accept(h, 1)
+        opened = OpenDispute(actor=h.client_actor, reason="late second phase", milestone=2)
+        await h.update("open_dispute", opened)
+        answer = AnswerDispute(actor=h.expert(view.selected_expert_id), statement="the data came late")
+        await h.update_dispute(1, "answer_dispute", answer)
+        decide = DecideDispute(actor=h.ops, outcome="continue", reason="new date agreed")
+        await h.update_dispute(1, "decide_dispute", decide)
+        await h.until(lambda v: v.stage is Stage.DELIVERY)
+        await flows.deliver(h, 2)
+        await h.skip(timedelta(days=10, hours=1))  # milestone 2 accepted by silence
+        await h.until(lambda v: v.stage is Stage.FEEDBACK)
+        await flows.rate_both(h)
+        await h.skip(timedelta(days=29, hours=12))  # payment reminders
+        await flows.pay(h, 1)
+        await flows.pay(h, 2)
+        await h.handle.result()
+        await _save(h, "rich", disputes=1)
 
 
 async def searchable() -> None:
@@ -192,70 +199,48 @@ async def membership() -> None:
 
 
 async def approval() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/record.db")
-        Base.metadata.create_all(engine)
-        env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
-        )
-        try:
-            async for h in _harness(env, "record-approval", make_session_factory(engine), search_attributes=False):
-                approver = h.client_actor.model_copy(update={"org_role": "approver"})
-                buyer = h.client_actor.model_copy(update={"org_role": "buyer"})
-                await h.start(threshold=Money(amount=Decimal("20000.00"), currency="EUR"))
-                await h.until(lambda v: v.stage is Stage.APPROVAL)
-                await h.skip(timedelta(days=2, hours=1))  # the reminder to the approvers
-                await h.update("reject_budget", RejectBudget(actor=approver, reason="too expensive"))
-                await h.update("revise_need", ReviseNeed(actor=buyer, need=make_need(budget_max=Decimal("1300"))))
-                await h.update("approve_budget", ApproveBudget(actor=approver))
-                await h.until(lambda v: v.stage is Stage.SHORTLIST and bool(v.shortlist))
-                await h.update("cancel", CancelMission(actor=buyer, reason="approved, but not now"))
-                await h.handle.result()
-                history = await h.handle.fetch_history()
-                _write(HISTORIES / "mission_approval.json", history.to_json(), len(history.events))
-        finally:
-            await env.shutdown()
-            engine.dispose()
+    async with _time_skipping("record-approval") as h:
+        approver = h.client_actor.model_copy(update={"org_role": "approver"})
+        buyer = h.client_actor.model_copy(update={"org_role": "buyer"})
+        await h.start(threshold=Money(amount=Decimal("20000.00"), currency="EUR"))
+        await h.until(lambda v: v.stage is Stage.APPROVAL)
+        await h.skip(timedelta(days=2, hours=1))  # the reminder to the approvers
+        await h.update("reject_budget", RejectBudget(actor=approver, reason="too expensive"))
+        await h.update("revise_need", ReviseNeed(actor=buyer, need=make_need(budget_max=Decimal("1300"))))
+        await h.update("approve_budget", ApproveBudget(actor=approver))
+        await h.until(lambda v: v.stage is Stage.SHORTLIST and bool(v.shortlist))
+        await h.update("cancel", CancelMission(actor=buyer, reason="approved, but not now"))
+        await h.handle.result()
+        history = await h.handle.fetch_history()
+        _write(HISTORIES / "mission_approval.json", history.to_json(), len(history.events))
 
 
 async def handover() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/record.db")
-        Base.metadata.create_all(engine)
-        env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter, test_server_existing_path=_binary("temporal-test-server")
-        )
-        try:
-            async for h in _harness(env, "record-handover", make_session_factory(engine), search_attributes=False):
-                view = await flows.to_delivery(h, terms("3000.00", "2000.00"))
-                old, new = view.selected_expert_id, h.fakes.experts[-1]
-                assert old is not None
-                await flows.deliver(h, 1)
-                await flows.accept(h, 1)
-                await h.until(lambda v: v.milestones[0].stage is not MilestoneStage.AWAITING_DELIVERABLE)
-                due = view.started_at.date() + timedelta(days=90)
-                ask = ReassignExpert(actor=h.ops, from_expert_id=old, to_expert_id=new, reason="leave", due_date=due)
-                await h.update("reassign_expert", ask)
-                view = await h.until(lambda v: v.amendments[0].contract is not None)
-                for actor in (h.client_actor, h.expert(new)):
-                    signing = view.amendments[0].contract
-                    assert signing is not None
-                    view = await h.update(
-                        "sign_contract", SignContract(actor=actor, expected_sha256=signing.document.sha256)
-                    )
-                await h.until_milestone(2, lambda m: m.expert_id == new and not m.held)  # noqa: B023
-                await flows.deliver(h, 2)
-                await flows.accept(h, 2)
-                await flows.rate_both(h)
-                await flows.pay(h, 1)
-                await flows.pay(h, 2)
-                await h.handle.result()
-                for name, handle in (("mission", h.handle), ("milestone_2", h.milestone(2))):
-                    history = await handle.fetch_history()
-                    _write(HISTORIES / f"{name}_handover.json", history.to_json(), len(history.events))
-        finally:
-            await env.shutdown()
-            engine.dispose()
+    async with _time_skipping("record-handover") as h:
+        view = await flows.to_delivery(h, terms("3000.00", "2000.00"))
+        old, new = view.selected_expert_id, h.fakes.experts[-1]
+        assert old is not None
+        await flows.deliver(h, 1)
+        await flows.accept(h, 1)
+        await h.until(lambda v: v.milestones[0].stage is not MilestoneStage.AWAITING_DELIVERABLE)
+        due = view.started_at.date() + timedelta(days=90)
+        ask = ReassignExpert(actor=h.ops, from_expert_id=old, to_expert_id=new, reason="leave", due_date=due)
+        await h.update("reassign_expert", ask)
+        view = await h.until(lambda v: v.amendments[0].contract is not None)
+        for actor in (h.client_actor, h.expert(new)):
+            signing = view.amendments[0].contract
+            assert signing is not None
+            view = await h.update("sign_contract", SignContract(actor=actor, expected_sha256=signing.document.sha256))
+        await h.until_milestone(2, lambda m: m.expert_id == new and not m.held)
+        await flows.deliver(h, 2)
+        await flows.accept(h, 2)
+        await flows.rate_both(h)
+        await flows.pay(h, 1)
+        await flows.pay(h, 2)
+        await h.handle.result()
+        for name, handle in (("mission", h.handle), ("milestone_2", h.milestone(2))):
+            history = await handle.fetch_history()
+            _write(HISTORIES / f"{name}_handover.json", history.to_json(), len(history.events))
 
 
 SCENARIOS = {
