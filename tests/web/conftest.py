@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
@@ -33,8 +34,11 @@ from activities.readmodel import ReadModelActivities
 from api.account_mail import Outbox
 from api.app import create_app
 from api.routers import devmail
+from api.security import hash_password
 from api.web.routes import STATIC_DIR
 from api.web.routes import router as web_router
+from cli.demo import PASSWORD as DEMO_PASSWORD
+from cli.demo import Demo, Party, _login, enrol_second_factor, pay_fees
 from config.settings import ROOT, Settings
 from config.temporal import connect
 from documents.rendering import Renderer
@@ -42,6 +46,7 @@ from documents.store import open_document_store
 from store import accounts
 from store.db import make_session_factory
 from store.models.community import Expert, Membership, Organisation, User
+from tests.api.live import Competition, register_competition, to_contract
 from tests.conftest import start_dev_server
 from workflows import ALL_WORKFLOWS
 
@@ -251,3 +256,22 @@ def create_ops_user(sessions: sessionmaker[Session]) -> str:
             s, email=email, full_name="Olivia Ops", password_hash=PasswordHash.recommended().hash(PASSWORD), role="ops"
         )
     return email
+
+
+async def contract_through_the_api(stack: Stack, api: httpx.AsyncClient, var: Path) -> tuple[Demo, Competition]:
+    """Through the HTTP API, as `innot demo` does: an enrolled ops account confirms the fees of a client and its
+    candidates (tests.api.live.register_competition); the client's mission is at its contract stage, the first
+    candidate selected."""
+    tag = uuid.uuid4().hex[:8]
+    ops = Party(f"ops.api.{tag}@ops.example")
+    with stack.sessions() as s, s.begin():
+        accounts.create_user(
+            s, email=ops.email, full_name="Api Ops", password_hash=await hash_password(DEMO_PASSWORD), role="ops"
+        )
+    await _login(api, ops)
+    await enrol_second_factor(api, ops)
+    competition = await register_competition(api, tag, stack.outbox)
+    await pay_fees(api, ops, [competition.client, *competition.experts, competition.removed])
+    demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
+    await to_contract(demo, competition)
+    return demo, competition

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -18,12 +17,9 @@ import pyotp
 import pytest
 from playwright.sync_api import BrowserContext
 
-from api.security import hash_password
-from cli.demo import PASSWORD, Demo, Party, _login, enrol_second_factor, pay_fees
-from store import accounts
-from store.db import transaction
-from tests.api.live import register_competition, to_contract, to_first_invoice
-from tests.web.conftest import Stack, create_ops_user, shot
+from cli.demo import PASSWORD, Party
+from tests.api.live import to_first_invoice
+from tests.web.conftest import Stack, contract_through_the_api, create_ops_user, shot
 from tests.web.steps import enrol_authenticator, flash_ok, log_in, until
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver, pytest.mark.slow]
@@ -31,20 +27,9 @@ pytestmark = [pytest.mark.db, pytest.mark.devserver, pytest.mark.slow]
 
 async def _in_delivery(stack: Stack, var: Path) -> tuple[str, Party, Party, Party]:
     """A mission in delivery, its first milestone invoiced: (mission id, client, its expert, a losing candidate)."""
-    tag = uuid.uuid4().hex[:8]
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as api:
-        ops = Party(f"ops.api.{tag}@ops.example")
-        with transaction(stack.sessions) as session:
-            accounts.create_user(
-                session, email=ops.email, full_name="Api Ops", password_hash=await hash_password(PASSWORD), role="ops"
-            )
-        await _login(api, ops)
-        await enrol_second_factor(api, ops)
-        competition = await register_competition(api, tag, stack.outbox)
+        demo, competition = await contract_through_the_api(stack, api, var)
         client, chosen, other = competition.client, competition.experts[0], competition.experts[1]
-        await pay_fees(api, ops, [client, *competition.experts, competition.removed])
-        demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
-        await to_contract(demo, competition)
         await to_first_invoice(demo, client, chosen)
         return demo.mission_id, client, chosen, other
 

@@ -17,13 +17,10 @@ import pytest
 from playwright.sync_api import BrowserContext
 from sqlalchemy import update
 
-from api.security import hash_password
-from cli.demo import PASSWORD, Demo, Party, _login, _ok, enrol_second_factor, pay_fees
-from store import accounts
+from cli.demo import _ok
 from store.db import transaction
 from store.models.community import Expert
-from tests.api.live import register_competition, to_contract
-from tests.web.conftest import Stack, create_ops_user, shot
+from tests.web.conftest import Stack, contract_through_the_api, create_ops_user, shot
 from tests.web.steps import enrol_authenticator, flash_ok, has, log_in, until
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver, pytest.mark.slow]
@@ -32,20 +29,9 @@ pytestmark = [pytest.mark.db, pytest.mark.devserver, pytest.mark.slow]
 async def _parked_milestone(stack: Stack, var: Path) -> tuple[str, str, str]:
     """A mission whose first milestone was accepted after its expert's VAT number was wiped: its invoice cannot be
     issued and the milestone waits for a repair. (mission id, client organisation id, expert id)"""
-    tag = uuid.uuid4().hex[:8]
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as api:
-        ops = Party(f"ops.api.{tag}@ops.example")
-        with transaction(stack.sessions) as session:
-            accounts.create_user(
-                session, email=ops.email, full_name="Api Ops", password_hash=await hash_password(PASSWORD), role="ops"
-            )
-        await _login(api, ops)
-        await enrol_second_factor(api, ops)
-        competition = await register_competition(api, tag, stack.outbox)
+        demo, competition = await contract_through_the_api(stack, api, var)
         client, chosen = competition.client, competition.experts[0]
-        await pay_fees(api, ops, [client, *competition.experts, competition.removed])
-        demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
-        await to_contract(demo, competition)
         base = f"/missions/{demo.mission_id}"
         for party in (client, chosen):
             view = await demo.wait_action(party, "sign_contract", "the contract")
