@@ -21,6 +21,7 @@ from api import gateway, repair, service
 from config.settings import get_settings
 from config.temporal import connect
 from domain.actions import Scope, Who, find
+from domain.mission import MissionView
 from store import missions as queries
 from store.db import make_session_factory, shared_engine
 from store.models.community import User
@@ -177,6 +178,32 @@ def register(app: typer.Typer) -> None:
             )
             where = f"{mission_id}" if milestone is None else f"{mission_id} milestone {milestone}"
             console.print(f"{where}: {key} extended; stage {view.stage.value}")
+
+        _run(work)
+
+    @app.command("reassign")
+    def reassign(
+        mission_id: uuid.UUID,
+        from_expert: Annotated[uuid.UUID, typer.Option(help="the expert replaced (after the contract: contractor)")],
+        to_expert: Annotated[uuid.UUID, typer.Option(help="the expert who takes over")],
+        reason: Reason,
+        as_: As,
+        due_date: Annotated[
+            datetime | None, typer.Option(help="after the contract: the new due date of the milestones handed over")
+        ] = None,
+    ) -> None:
+        """Replace an expert: before the contract an invited one; during the delivery the contractor, for the milestones
+        awaiting their deliverable, by a contract amendment the client and the new expert sign."""
+
+        async def work(session: Session, client: Client) -> None:
+            user = _ops_user(session, as_)
+            fields = {"from_expert_id": from_expert, "to_expert_id": to_expert, "reason": reason,
+                      "due_date": due_date.date() if due_date else None}  # fmt: skip
+            action = find(Who.OPS, "reassign_expert")
+            view = await service.act(session, client, user=user, mission_id=mission_id, action=action, fields=fields)
+            pending = view.pending_amendment() if isinstance(view, MissionView) else None
+            what = f"amendment {pending.number} to sign" if pending else "reassigned"
+            console.print(f"{mission_id}: {what}; stage {view.stage.value}")
 
         _run(work)
 

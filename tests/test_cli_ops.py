@@ -118,6 +118,9 @@ async def test_ops_console_finds_inspects_and_repairs_a_mission(
         extend = ["--key", "payment", "--until", later, "--reason", "payment plan", "--as", ops_email]
         code, out = await _innot(env, "ops", "extend", str(mission_id), "--milestone", "1", *extend)
         assert code == 1 and "404" in out and "milestone" in out, out  # no milestone before a contract
+        swap = ["--from-expert", str(uuid.uuid4()), "--to-expert", str(uuid.uuid4()), "--reason", "on leave"]
+        code, out = await _innot(env, "ops", "reassign", str(mission_id), *swap, "--as", ops_email)
+        assert code == 1 and "409" in out and "to_expert_id: not an expert of the directory" in out, out
         code, out = await _innot(env, "ops", "pause", str(mission_id), "--reason", "x" * 5, "--as", "nobody@x.example")
         assert code == 2 and "no ops account" in out
         code, out = await _innot(
