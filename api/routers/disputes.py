@@ -22,6 +22,7 @@ from api.views import sees_documents
 from config.crypto import DataCipher
 from domain.dispute import DisputeView
 from store.access import sight_of
+from store.documents import record_upload
 from store.models.community import User
 from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord
@@ -86,17 +87,15 @@ async def upload_evidence(
     stored = await anyio.to_thread.run_sync(store.put, blob)
 
     def record() -> DocumentRecord:
-        doc = DocumentRecord(
+        doc = record_upload(
+            session,
             kind="evidence",
             sha256=stored,
             size=len(data),
             media_type=checked.media_type,
             file_name=checked.file_name,
             mission_id=mission.id,
-            language="en",
-            stage="uploaded",
         )
-        session.add(doc)
         session.commit()
         return doc
 

@@ -13,8 +13,8 @@ from api.errors import ERROR_RESPONSES
 from api.schemas.profiles import ExpertProfileRead, ExpertProfileUpdate
 from domain.directory import PortfolioEntry
 from store import directory
+from store.documents import record_upload
 from store.models.community import Expert
-from store.models.legal import DocumentRecord
 
 router = APIRouter(prefix="/experts", tags=["experts"], responses=ERROR_RESPONSES)
 
@@ -72,10 +72,8 @@ async def upload_cv(
 
     def record() -> ExpertProfileRead:
         expert = _profile(user, session)
-        document = DocumentRecord(kind="cv", sha256=sha256, size=len(data), media_type=checked.media_type,
-                                  file_name=checked.file_name, language="en", stage="uploaded")  # fmt: skip
-        session.add(document)
-        session.flush()
+        document = record_upload(session, kind="cv", sha256=sha256, size=len(data),
+                                           media_type=checked.media_type, file_name=checked.file_name)  # fmt: skip
         expert.cv_document_id = document.id
         session.commit()
         return _read(session, expert)

@@ -25,6 +25,7 @@ from domain.actions import Scope, Who, find
 from domain.mission import MilestoneView
 from domain.visibility import sees_own_part
 from store.access import sight_of
+from store.documents import record_upload
 from store.models.community import User
 from store.models.legal import DocumentRecord, InvoiceRecord
 from store.models.readmodel import MissionRecord
@@ -141,17 +142,15 @@ async def submit_deliverable(
             )
         ).first()
         if record is None:
-            record = DocumentRecord(
+            record = record_upload(
+                session,
                 kind="deliverable",
                 sha256=sha256,
                 size=len(data),
                 media_type=checked.media_type,
                 file_name=checked.file_name,
                 mission_id=mission.id,
-                language="en",
-                stage="uploaded",
             )
-            session.add(record)
         session.commit()
         return record
 

@@ -46,6 +46,7 @@ from documents.store import DocumentStore
 from domain.membership import MembershipView, membership_workflow_id
 from domain.onboarding import PROOF_KINDS, ApproveLegalData, ProofKind, RequestLegalChanges, SubmitLegalData
 from store import onboarding as repo
+from store.documents import record_upload
 from store.models.community import AuditEntry, Membership, Organisation, User
 from store.models.legal import DocumentRecord
 from store.models.onboarding import LegalVersion, MemberDocument
@@ -147,10 +148,9 @@ async def upload_proof(
     sha256 = await anyio.to_thread.run_sync(store.put, sealed)
 
     def record() -> ProofRead:
-        document = DocumentRecord(kind="member_proof", sha256=sha256, size=len(data), media_type=checked.media_type,
-                                  file_name=checked.file_name, language="en", stage="sealed")  # fmt: skip
-        session.add(document)
-        session.flush()
+        document = record_upload(session, kind="member_proof", sha256=sha256, size=len(data),
+                                           media_type=checked.media_type, file_name=checked.file_name,
+                                           stage="sealed")  # fmt: skip
         proof = MemberDocument(member_id=member_id, kind=kind, document_id=document.id, key_id=key_id,
                                uploaded_by=user.id)  # fmt: skip
         session.add(proof)
