@@ -9,11 +9,13 @@ sandboxed by its Content-Security-Policy, should a browser ever render it.
 from __future__ import annotations
 
 from functools import partial
+from typing import Literal
 
 import anyio
-from fastapi import HTTPException, Response, UploadFile, status
+from fastapi import HTTPException, Response, status
+from starlette.datastructures import UploadFile
 
-from documents.uploads import ACCEPTED, CheckedFile, RefusedFile, check_upload, content_disposition
+from documents.uploads import ACCEPTED, CheckedFile, RefusedFile, check_upload, clean_file_name, content_disposition
 from store.models.legal import DocumentRecord
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -30,19 +32,47 @@ DOWNLOAD_CONTENT: dict[str, dict[str, str]] = {
 UPLOAD_DESCRIPTION = f"Accepted, by content (not by name or declared type): {ACCEPTED}; at most 25 MB."
 
 
+Problem = Literal["too_large", "empty", "type"]
+
+
+class UploadRefused(HTTPException):
+    """A file `read_upload` refuses. The API answers its detail (`file: ...`); a page that takes several files names
+    the one refused (`file_name`, cleaned as it would have been kept) and says why in its reader's language
+    (`problem`; for a refused type, `reason` is the content check's own words, without the name)."""
+
+    def __init__(self, status_code: int, *, file_name: str, problem: Problem, reason: str, detail: str) -> None:
+        super().__init__(status_code, detail)
+        self.file_name, self.problem, self.reason = file_name, problem, reason
+
+
 async def read_upload(file: UploadFile, *, fallback_name: str) -> tuple[bytes, CheckedFile]:
-    """The file's bytes and what they are; 413, 415 or 422 with the reason otherwise."""
+    """The file's bytes and what they are; UploadRefused (413, 415 or 422) with the reason otherwise."""
+    name = clean_file_name(file.filename or "", fallback=fallback_name)
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "file: larger than 25 MB")
+        raise UploadRefused(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            file_name=name,
+            problem="too_large",
+            reason="larger than 25 MB",
+            detail="file: larger than 25 MB",
+        )
     if not data:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "file: empty")
+        raise UploadRefused(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, file_name=name, problem="empty", reason="empty", detail="file: empty"
+        )
     try:
         checked = await anyio.to_thread.run_sync(
             partial(check_upload, data, file.filename, fallback_name=fallback_name)
         )
     except RefusedFile as exc:
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"file: {exc}") from exc
+        raise UploadRefused(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            file_name=name,
+            problem="type",
+            reason=str(exc).removeprefix(f"{name}: "),
+            detail=f"file: {exc}",
+        ) from exc
     return data, checked
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, HTTPException, Path, Response, UploadFile, status
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUploadFile
 from temporalio.service import RPCError
 
 from api import uploads
@@ -20,6 +22,8 @@ from api.errors import ERROR_RESPONSES
 from api.gateway import http_error
 from api.views import sees_documents
 from config.crypto import DataCipher
+from documents.store import DocumentStore
+from documents.uploads import CheckedFile
 from domain.dispute import DisputeView
 from store.access import sight_of
 from store.documents import record_upload
@@ -78,35 +82,57 @@ async def upload_evidence(
     store: DocumentStoreDep,
     cipher: CipherDep,
 ) -> EvidenceRead:
+    (kept,) = await store_evidence(session, store, cipher, mission, user, [file])
+    return kept
+
+
+async def store_evidence(
+    session: Session,
+    store: DocumentStore,
+    cipher: DataCipher,
+    mission: MissionRecord,
+    user: User,
+    files: Sequence[StarletteUploadFile],
+) -> list[EvidenceRead]:
+    """The files a party brings as evidence, kept all or none, the API's upload and the portal's dispute forms
+    alike: every file is read and content-checked first (api.uploads: UploadRefused names the one refused, and
+    nothing is kept), then each is sealed, stored and recorded, the records committed together. Only the parties of
+    the contract bring evidence (ops: 403; anyone else: 404, as for a mission they cannot see)."""
     if user.role == "ops":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the parties of the contract bring evidence")
     if not await anyio.to_thread.run_sync(_party, session, mission, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
-    data, checked = await uploads.read_upload(file, fallback_name="evidence")
-    blob = seal_evidence(cipher, mission.id, data)
-    stored = await anyio.to_thread.run_sync(store.put, blob)
+    checked: list[CheckedFile] = []
+    for file in files:  # each file's bytes dropped once checked: several files are never all in memory
+        checked.append((await uploads.read_upload(file, fallback_name="evidence"))[1])
+    sealed: list[tuple[str, int, str]] = []  # each file: as the store holds it (sealed), its size, its sha256
+    for file in files:
+        await file.seek(0)
+        data = await file.read()
+        stored = await anyio.to_thread.run_sync(store.put, seal_evidence(cipher, mission.id, data))
+        sealed.append((stored, len(data), hashlib.sha256(data).hexdigest()))
 
-    def record() -> DocumentRecord:
-        doc = record_upload(
-            session,
-            kind="evidence",
-            sha256=stored,
-            size=len(data),
-            media_type=checked.media_type,
-            file_name=checked.file_name,
-            mission_id=mission.id,
-        )
+    def record() -> list[EvidenceRead]:
+        kept = []
+        for what, (stored, size, sha256) in zip(checked, sealed, strict=True):
+            doc = record_upload(
+                session,
+                kind="evidence",
+                sha256=stored,
+                size=size,
+                media_type=what.media_type,
+                file_name=what.file_name,
+                mission_id=mission.id,
+            )
+            kept.append(
+                EvidenceRead(
+                    document_id=doc.id, sha256=sha256, file_name=what.file_name, media_type=what.media_type, size=size
+                )
+            )
         session.commit()
-        return doc
+        return kept
 
-    doc = await anyio.to_thread.run_sync(record)
-    return EvidenceRead(
-        document_id=doc.id,
-        sha256=hashlib.sha256(data).hexdigest(),
-        file_name=checked.file_name,
-        media_type=checked.media_type,
-        size=len(data),
-    )
+    return await anyio.to_thread.run_sync(record)
 
 
 @router.get(
