@@ -59,7 +59,7 @@ def open_evidence(cipher: DataCipher, mission_id: uuid.UUID, blob: bytes) -> byt
     return cipher.decrypt(key_id.decode(), sealed, associated=_context(mission_id))
 
 
-def _party(session: Session, mission: MissionRecord, user: User) -> bool:
+def is_party(session: Session, mission: MissionRecord, user: User) -> bool:
     """The parties of the contract (the client's members, the selected expert) and ops."""
     if user.role == "ops":
         return True
@@ -100,7 +100,7 @@ async def store_evidence(
     the contract bring evidence (ops: 403; anyone else: 404, as for a mission they cannot see)."""
     if user.role == "ops":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the parties of the contract bring evidence")
-    if not await anyio.to_thread.run_sync(_party, session, mission, user):
+    if not await anyio.to_thread.run_sync(is_party, session, mission, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
     checked: list[CheckedFile] = []
     for file in files:  # each file's bytes dropped once checked: several files are never all in memory
@@ -154,7 +154,7 @@ def download_evidence(
         record is None
         or record.mission_id != mission.id
         or record.kind != "evidence"
-        or not _party(session, mission, user)
+        or not is_party(session, mission, user)
     ):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "evidence not found")
     data = open_evidence(cipher, mission.id, store.get(record.sha256))
@@ -175,7 +175,7 @@ async def read_dispute(
     session: SessionDep,
     client: TemporalDep,
 ) -> DisputeView:
-    if not await anyio.to_thread.run_sync(_party, session, mission, user):
+    if not await anyio.to_thread.run_sync(is_party, session, mission, user):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "dispute not found")
     try:
         return await workflow_client.dispute_state(client, mission.id, number)

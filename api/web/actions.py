@@ -7,17 +7,21 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+from annotated_types import MaxLen
 from fastapi import HTTPException, Request, status
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from temporalio.client import Client
 
 from api import service
+from api.routers import disputes
 from api.schemas.missions import body_of
 from api.web import forms
 from domain import dispute
 from domain import mission as cmds
 from domain.actions import ACTIONS, Action, Scope
+from store.access import visible_mission
 from store.models.community import User
 
 FieldsOf = Callable[[FormData], dict[str, Any]]
@@ -112,8 +116,13 @@ async def perform(
     """Validate the form as the API validates its body (a pydantic ValidationError names the faulty field), then
     act through the service."""
     body = body_of(action.command, second_factor=action.needs_second_factor)
-    fields = body.model_validate(FIELDS[action.command](form))
+    values = FIELDS[action.command](form)
+    fields = body.model_validate(values)
     client = await temporal_of(request)
+    files = evidence_files(form) if "evidence" in action.command.model_fields else []
+    if files:  # kept only once the statement is valid and the engine answers; then the action names them
+        values["evidence"] = await _keep_evidence(request, session, user, mission_id, action, files)
+        fields = body.model_validate(values)
     return await service.act(
         session,
         client,
@@ -124,6 +133,33 @@ async def perform(
         number=number,
         settings=request.app.state.settings,
     )
+
+
+def evidence_files(form: FormData) -> list[UploadFile]:
+    """The files chosen in a form's `evidence` field (`<input type=file multiple>`); a browser sends one nameless
+    empty part when none is chosen."""
+    return [f for f in form.getlist("evidence") if isinstance(f, UploadFile) and f.filename]
+
+
+def most_evidence(command: type[cmds.Command]) -> int:
+    """How many evidence files the command names at most (its `evidence` field's bound)."""
+    return next(m.max_length for m in command.model_fields["evidence"].metadata if isinstance(m, MaxLen))
+
+
+async def _keep_evidence(
+    request: Request, session: Session, user: User, mission_id: uuid.UUID, action: Action, files: list[UploadFile]
+) -> list[dict[str, str]]:
+    """The API's evidence upload (disputes.store_evidence: same checks, sealed, recorded) for every file, all or
+    none, as the action's `evidence`; no more files than the action takes."""
+    most = most_evidence(action.command)
+    if len(files) > most:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"evidence: at most {most} files")
+    mission = await anyio.to_thread.run_sync(lambda: visible_mission(session, user=user, mission_id=mission_id))
+    if mission is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "mission not found")
+    state = request.app.state
+    kept = await disputes.store_evidence(session, state.document_store, state.cipher, mission, user, files)
+    return [{"document_id": str(e.document_id), "sha256": e.sha256} for e in kept]
 
 
 async def temporal_of(request: Request) -> Client:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime
@@ -13,11 +14,12 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
+from temporalio.service import RPCError
 
 from api import gateway, uploads
 from api.deps import SessionDep, SettingsDep
+from api.routers import disputes, mission_documents, missions
 from api.routers import messages as message_routes
-from api.routers import mission_documents, missions
 from api.schemas.messages import MessageCreate
 from api.schemas.missions import MissionSummary, NeedSubmission
 from api.views import redact, summary_of
@@ -26,15 +28,19 @@ from api.web.core import CsrfChecked, WebUser, error_text, function_choices, lan
 from api.web.i18n import translations
 from api.web.pickers import field_messages
 from api.web.tracker import ExpertCard, current_proposals, expert_card, tracker_of
+from documents.uploads import ACCEPTED
 from domain.actions import Scope, Who, answers_task, find
-from domain.mission import MissionView, PendingAction
+from domain.dispute import AnswerDispute, DisputeView
+from domain.mission import MissionView, OpenDispute, PendingAction
 from domain.need import Need
 from domain.stages import Stage
 from store import messaging
 from store import missions as queries
 from store.access import sights, visible, visible_mission
 from store.models.community import Expert, Membership, User
+from store.models.legal import DocumentRecord
 from store.models.readmodel import MissionRecord
+from workflows import client as workflow_client
 
 router = APIRouter(prefix="/portal/missions", include_in_schema=False)
 NEED_FIELDS = tuple(NeedSubmission.model_fields)
@@ -183,7 +189,10 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         threads.append(
             (expert_id, messaging.read(session, request.app.state.cipher, mission=mission, expert_id=expert_id))
         )
+    shown_disputes, evidence = await _disputes(request, session, mission, user, view)
     my_actions = _mine(view.pending_actions, user) if view else set()
+    if view is not None and shown_disputes and shown_disputes[-1].number == view.disputes:  # the latest one's too
+        my_actions |= _mine(shown_disputes[-1].pending_actions, user)
     rating_to_answer = _rating_to_answer(view, user)
     milestone_actions = {m.number: _mine(m.pending_actions, user) for m in view.milestones} if view else {}
     return render(
@@ -207,7 +216,39 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         tracker=tracker_of(view, user, lang, names) if view is not None else None,
         proposals=proposals,
         cards=_cards(session, {p.expert_id for p in proposals}, lang),
+        disputes=shown_disputes,
+        evidence=evidence,
+        accepted_types=ACCEPTED,
+        most_evidence={
+            "open": actions.most_evidence(OpenDispute),
+            "answer": actions.most_evidence(AnswerDispute),
+        },
     )
+
+
+async def _disputes(
+    request: Request, session: Any, mission: MissionRecord, user: User, view: MissionView | None
+) -> tuple[list[DisputeView], dict[uuid.UUID, DocumentRecord]]:
+    """The mission's disputes as their parties read them (the API's GET /missions/{id}/disputes/{n}: statements,
+    evidence, decision), with the records of their evidence files (names, sizes); none if the engine is away."""
+    if view is None or not view.disputes or not disputes.is_party(session, mission, user):
+        return [], {}
+    client = await actions.temporal_of(request)
+
+    async def state(number: int) -> DisputeView | None:
+        try:
+            return await workflow_client.dispute_state(client, mission.id, number)
+        except RPCError:
+            return None
+
+    found = [d for d in await asyncio.gather(*map(state, range(1, view.disputes + 1))) if d is not None]
+    ids = {e.document_id for d in found for s in (d.opened, d.answer) if s is not None for e in s.evidence}
+    records = session.scalars(
+        select(DocumentRecord).where(
+            DocumentRecord.id.in_(ids), DocumentRecord.mission_id == mission.id, DocumentRecord.kind == "evidence"
+        )
+    )
+    return found, {r.id: r for r in records}
 
 
 def _rating_to_answer(view: MissionView | None, user: User) -> str | None:
@@ -226,6 +267,16 @@ def _back(form: Any, mission_id: uuid.UUID) -> str:
     return back if back.startswith("/portal/") else f"/portal/missions/{mission_id}"
 
 
+def refused_text(exc: uploads.UploadRefused, lang: str) -> str:
+    """A file refused at upload, named, and why, in the reader's language (a type refused: the check's own words)."""
+    gettext = translations(lang).gettext
+    why = {"too_large": gettext("it is larger than 25 MB"), "empty": gettext("it is empty")}.get(exc.problem)
+    return gettext("“%(name)s” was not accepted: %(why)s. Nothing was sent: remove or replace it, then send again.") % {
+        "name": exc.file_name,
+        "why": why or exc.reason,
+    }
+
+
 @router.post("/{mission_id}/act/{update}", dependencies=[CsrfChecked])
 async def mission_action(
     mission_id: uuid.UUID, update: str, request: Request, user: WebUser, session: SessionDep
@@ -236,8 +287,12 @@ async def mission_action(
     try:
         action = actions.action_for(user, update, Scope.MISSION)
         await actions.perform(request, session, user, mission_id=mission_id, action=action, form=form)
+    except uploads.UploadRefused as exc:
+        return redirect(request, back, error=refused_text(exc, lang))
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
+    finally:
+        await form.close()
     return redirect(request, back, ok=translations(lang).gettext("Done."))
 
 
@@ -255,6 +310,8 @@ async def upload_deliverable(
         client = await actions.temporal_of(request)
         store = request.app.state.document_store
         await deliver(mission, number, upload, user, session, client, store)
+    except uploads.UploadRefused as exc:
+        return redirect(request, back, error=refused_text(exc, language_of(request, user)))
     except HTTPException as exc:
         return redirect(request, back, error=error_text(exc))
     finally:
@@ -293,12 +350,17 @@ async def dispute_action(
 ) -> Response:
     form = await request.form()
     back = _back(form, mission_id)
+    lang = language_of(request, user)
     try:
         action = actions.action_for(user, update, Scope.DISPUTE)
         await actions.perform(request, session, user, mission_id=mission_id, action=action, form=form, number=number)
+    except uploads.UploadRefused as exc:
+        return redirect(request, back, error=refused_text(exc, lang))
     except (ValidationError, HTTPException) as exc:
         return redirect(request, back, error=error_text(exc))
-    return redirect(request, back, ok=translations(language_of(request, user)).gettext("Done."))
+    finally:
+        await form.close()
+    return redirect(request, back, ok=translations(lang).gettext("Done."))
 
 
 @router.get("/{mission_id}/documents/{document_id}")
@@ -316,6 +378,16 @@ def download(
         mission, document_id, user, session, request.app.state.document_store
     )
     return uploads.shown_inline(result) if inline else result
+
+
+@router.get("/{mission_id}/evidence/{document_id}")
+def download_evidence(
+    mission_id: uuid.UUID, document_id: uuid.UUID, request: Request, user: WebUser, session: SessionDep
+) -> Response:
+    """An evidence file of the mission's disputes, opened from the store as the API's route opens it."""
+    mission = _mission_or_404(session, user, mission_id)
+    state = request.app.state
+    return disputes.download_evidence(mission, document_id, user, session, state.document_store, state.cipher)
 
 
 @router.post("/{mission_id}/threads/{expert_id}", dependencies=[CsrfChecked])

@@ -334,6 +334,8 @@ RULES: dict[tuple[str, str], Rule] = {
     # a client or expert page; ops are sent to their own mission page (303)
     ("GET", "/portal/missions/{mission_id}"): Rule("portal-mission", only={OPS: 303}),
     ("GET", "/portal/missions/{mission_id}/documents/{document_id}"): Rule("portal-mission", only=CONTRACT_ONLY),
+    # as the API's evidence route: the matrix's document is an invoice, no evidence: 404 for whoever gets through
+    ("GET", "/portal/missions/{mission_id}/evidence/{document_id}"): Rule("portal-mission", ok=404),
     ("POST", "/portal/missions/{mission_id}/act/{update}"): Rule("portal-mission-form", body=REASON),
     ("POST", "/portal/missions/{mission_id}/milestones/{number}/deliverable"): Rule("portal-mission-form"),
     ("POST", "/portal/missions/{mission_id}/milestones/{number}/{update}"): Rule("portal-mission-form", body=REASON),

@@ -6,23 +6,32 @@ valid Factur-X; the mission then goes on to its close. The evidence is stored en
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
+from api.deps import ACCESS_COOKIE
+from api.uploads import MAX_UPLOAD_BYTES
+from api.web.core import CSRF_COOKIE, CSRF_FIELD, FLASH_COOKIE
+from api.web.i18n import LANG_COOKIE
 from cli.demo import Party, _ok, _until
 from documents.facturx import extract_facturx
 from documents.schematron import SchematronValidator, applicable_rule_sets
 from documents.signing import DevPki
 from documents.verification import verify_document
 from store.models.community import AuditEntry
+from store.models.legal import DocumentRecord
 from tests.api.live import LiveMission, build_live_mission
+from tests.documents.test_uploads import windows_executable
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
 EVIDENCE = b"%PDF-1.4\n% minutes of the acceptance meeting: the client agreed to pay\n"
@@ -138,3 +147,59 @@ async def test_expert_disputes_with_evidence_and_ops_accept_in_part(
         await _until("the mission to close", closed, within=60)
         ledger = await _ok(api.get("/public/ledger"))
         assert any(t["credit_notes"]["count"] >= 1 for t in ledger["totals"] if t["community"] == "mission")
+
+
+async def _portal_form(
+    live: LiveMission, role: str, path: str, form: dict[str, str], files: list[tuple[str, bytes]], lang: str
+) -> httpx.Response:
+    """A form sent from the portal's mission page by this party (its cookie, the CSRF token, the page's language),
+    its files in the `evidence` field."""
+    live.api.cookies.clear()
+    csrf = (await live.api.get("/portal/login")).cookies.get(CSRF_COOKIE) or ""
+    live.api.cookies.clear()
+    cookie = f"{CSRF_COOKIE}={csrf}; {ACCESS_COOKIE}={live.tokens[role]}; {LANG_COOKIE}={lang}"
+    parts = [("evidence", (name, content, "application/octet-stream")) for name, content in files]
+    return await live.api.post(path, data={CSRF_FIELD: csrf, **form}, files=parts, headers={"Cookie": cookie})
+
+
+async def test_a_refused_evidence_file_is_named_on_the_page_and_no_dispute_opens(
+    live_mission: LiveMission, session_factory: sessionmaker[Session]
+) -> None:
+    """The expert attaches a genuine PDF and one bad file to the portal's dispute form: the page says which file was
+    refused and why, in the reader's language; the dispute is not opened, and not even the good PDF is kept."""
+    live, expert = live_mission, live_mission.parties["expert_selected"]
+    page = f"/portal/missions/{live.mission_id}"
+
+    def evidence_kept() -> int:
+        mission_id = uuid.UUID(live.mission_id)
+        with session_factory() as s:
+            of_mission = DocumentRecord.mission_id == mission_id
+            return s.scalar(select(func.count()).where(of_mission, DocumentRecord.kind == "evidence")) or 0
+
+    before = evidence_kept()
+    statement = {"reason": "the client asks for work outside the contract", "milestone": "1"}
+    refused = [
+        ("scan.pdf", windows_executable(), "en",
+         "“scan.pdf” was not accepted: its content is application/x-msdownload (.exe), which is not accepted; "
+         "accepted: .pdf,"),
+        ("blank.pdf", b"", "en", "“blank.pdf” was not accepted: it is empty. Nothing was sent"),
+        ("huge.pdf", b"%PDF-1.4\n" + b"0" * MAX_UPLOAD_BYTES, "en",
+         "“huge.pdf” was not accepted: it is larger than 25 MB. Nothing was sent"),
+        ("vide.pdf", b"", "fr", "« vide.pdf » n'a pas été accepté : il est vide. Rien n'a été envoyé"),
+    ]  # fmt: skip
+    for name, content, lang, said in refused:
+        sent = await _portal_form(live, "expert_selected", f"{page}/act/open_dispute", statement,
+                                  [("proces-verbal.pdf", EVIDENCE), (name, content)], lang)  # fmt: skip
+        assert sent.status_code == 303 and sent.headers["location"] == page, sent.text
+        # the mission page the browser is sent back to shows the message
+        flash = f"{FLASH_COOKIE}={sent.cookies[FLASH_COOKIE]}"
+        cookie = f"{ACCESS_COOKIE}={live.tokens['expert_selected']}; {LANG_COOKIE}={lang}; {flash}"
+        live.api.cookies.clear()
+        shown = await live.api.get(page, headers={"Cookie": cookie})
+        assert shown.status_code == 200
+        message = re.search(r'class="flash flash-error" role="alert">([^<]*)<', shown.text)
+        assert message is not None and said in html.unescape(message[1]), shown.text[:3000]
+
+    state = await _ok(live.api.get(f"/missions/{live.mission_id}/state", headers=expert.headers))
+    assert state["disputes"] == 0 and state["stage"] != "disputed", "no dispute opened with part of its evidence"
+    assert evidence_kept() == before, "no file kept, not even the genuine PDF sent with the refused one"
