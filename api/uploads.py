@@ -20,7 +20,7 @@ from store.models.legal import DocumentRecord
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 # documents whose bytes a member sent; the others the platform issued
-UPLOADED_KINDS = frozenset({"deliverable", "evidence", "cv"})
+UPLOADED_KINDS = frozenset({"deliverable", "evidence", "cv", "member_proof"})
 # The media types a download may have, for the OpenAPI document.
 DOWNLOAD_CONTENT: dict[str, dict[str, str]] = {
     "application/pdf": {},

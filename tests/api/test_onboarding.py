@@ -92,6 +92,9 @@ async def test_a_new_expert_is_matched_only_once_vetted_and_paid(
     assert (row["missing"], row["under_review"]) == ([], 1)
     download = await api.get(f"/ops/members/{expert_id}/documents/{proof.id}", headers=ops)
     assert download.status_code == 200 and download.content == PDF
+    # under the name the member gave it, sandboxed as every file a member sent
+    assert download.headers["content-disposition"] == f'attachment; filename="{proof.kind}.pdf"'
+    assert download.headers["content-security-policy"] == "sandbox; default-src 'none'"
     assert (await api.get(f"/onboarding/me/documents/{proof.id}", headers=other)).status_code == 404
 
     # changes asked with a reason; the member fixes and resubmits
