@@ -31,7 +31,7 @@ from api.web.tracker import ExpertCard, current_proposals, expert_card, tracker_
 from documents.uploads import ACCEPTED
 from domain.actions import Scope, Who, answers_task, find
 from domain.dispute import AnswerDispute, DisputeView
-from domain.mission import MissionView, OpenDispute, PendingAction
+from domain.mission import MissionView, OpenDispute, PendingAction, Proposal
 from domain.need import Need
 from domain.stages import Stage
 from store import messaging
@@ -143,11 +143,17 @@ def _names(session: Any, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     return {expert_id: name for expert_id, name in rows}
 
 
-def _cards(session: Any, ids: set[uuid.UUID], lang: str) -> dict[uuid.UUID, ExpertCard]:
-    """The public profile summary and reputation of the experts whose proposals the reader sees."""
+def compared_proposals(
+    session: Any, view: MissionView | None, lang: str
+) -> tuple[list[Proposal], dict[uuid.UUID, ExpertCard]]:
+    """What `_proposals.html` shows side by side: the current round's proposals of this view (redacted for a client
+    or an expert, whole for ops), and the public profile summary and reputation of each proposing expert."""
+    proposals = current_proposals(view) if view is not None else []
+    ids = {p.expert_id for p in proposals}
     if not ids:
-        return {}
-    return {e.id: expert_card(e, lang) for e in session.scalars(select(Expert).where(Expert.id.in_(ids)))}
+        return proposals, {}
+    experts = session.scalars(select(Expert).where(Expert.id.in_(ids)))
+    return proposals, {e.id: expert_card(e, lang) for e in experts}
 
 
 @router.get("/{mission_id}")
@@ -176,7 +182,7 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         ids.add(summary.selected_expert_id)
     names = _names(session, ids)
     lang = language_of(request, user)
-    proposals = current_proposals(view) if view is not None else []
+    proposals, cards = compared_proposals(session, view, lang)
     threads: list[tuple[uuid.UUID, list[messaging.PlainMessage]]] = []
     partners = [user.expert_id] if user.role == "expert" else sorted(names, key=lambda e: names[e])
     for expert_id in partners:
@@ -215,7 +221,7 @@ async def mission_page(mission_id: uuid.UUID, request: Request, user: WebUser, s
         today=date.today().isoformat(),
         tracker=tracker_of(view, user, lang, names) if view is not None else None,
         proposals=proposals,
-        cards=_cards(session, {p.expert_id for p in proposals}, lang),
+        cards=cards,
         disputes=shown_disputes,
         evidence=evidence,
         accepted_types=ACCEPTED,

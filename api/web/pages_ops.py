@@ -24,6 +24,7 @@ from api.web import actions, forms
 from api.web.charts import bar_chart, strip_chart
 from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect, render, require
 from api.web.i18n import N_, stage_label, translations
+from api.web.pages_missions import compared_proposals
 from domain.actions import Scope
 from domain.stages import Stage
 from store import missions as queries
@@ -108,6 +109,9 @@ async def inspect(mission_id: uuid.UUID, request: Request, user: WebUser, sessio
             .limit(100)
         )
     )
+    # the proposals as the client compares them (ops see the whole state, the client every proposal as well)
+    view = inspection.state if inspection is not None else None
+    proposals, cards = compared_proposals(session, view, language_of(request, user))
     return render(
         request,
         "ops_mission.html",
@@ -117,6 +121,11 @@ async def inspect(mission_id: uuid.UUID, request: Request, user: WebUser, sessio
         problem=problem,
         timeline=queries.timeline(session, mission_id=mission_id),
         audit=audit,
+        view=view,
+        proposals=proposals,
+        cards=cards,
+        names={},  # a proposal's expert is named by their card
+        my_actions=set(),  # ops see the comparison; selecting a proposal is the client's
     )
 
 
