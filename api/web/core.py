@@ -68,6 +68,7 @@ def _environment(lang: str) -> Environment:
     env.filters["short"] = lambda value: str(value)[:8]
     env.globals.update(PRICING_LABELS=PRICING_LABELS, VAT_REGIME_LABELS=VAT_REGIME_LABELS, pick=PICKERS[lang])
     env.filters["money"] = PICKERS[lang].money
+    env.filters["size"] = PICKERS[lang].file_size
     return env
 
 

@@ -2,7 +2,7 @@
 function and skill group (with the words a search finds them by), languages and countries by their names (babel's
 CLDR data), currencies, amounts written the local way; and the API's 422 mapped back to the form's fields.
 
-Every template gets `pick` (a `Pickers` for its language) and the `money` filter (api.web.core)."""
+Every template gets `pick` (a `Pickers` for its language) and the `money` and `size` filters (api.web.core)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 
 from babel import Locale
 from babel.numbers import format_currency, format_decimal
+from babel.units import format_unit
 from pydantic import ValidationError
 
 from domain.identifiers import _COUNTRIES, _LANGUAGES
@@ -112,6 +113,13 @@ class Pickers:
         if currency:
             return str(format_currency(value, currency, locale=self.locale))
         return str(format_decimal(value, format="#,##0.00", locale=self.locale))
+
+    def file_size(self, size: int) -> str:
+        """A file's size as the reader writes it (`12.3 kB`, `12,3 ko`)."""
+        for unit, scale in (("digital-megabyte", 1_000_000), ("digital-kilobyte", 1000)):
+            if size >= scale:
+                return str(format_unit(size / scale, unit, length="short", format="#,##0.#", locale=self.locale))
+        return str(format_unit(size, "digital-byte", length="short", locale=self.locale))
 
     @staticmethod
     def chosen(values: Any, name: str) -> set[str]:
