@@ -318,6 +318,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/portal/ops/charts"): Rule("portal-page"),
     ("GET", "/portal/ops/overview"): Rule("portal-page"),  # other roles are sent home (303)
     ("GET", "/portal/ops/members"): Rule("portal-page"),
+    ("GET", "/portal/ops/members/{member_id}"): Rule("portal-page"),  # other roles are sent home (303)
+    # a proof, through the API's audited read: the document given here is none of the member's proofs (404)
+    ("GET", "/portal/ops/members/{member_id}/documents/{document_id}"): Rule("portal-page", ok=(303, 404)),
     ("GET", "/portal/onboarding"): Rule("portal-page"),  # a member's own; ops are sent home (303)
     ("POST", "/portal/onboarding/legal"): Rule("portal-page"),
     ("POST", "/portal/onboarding/documents"): Rule("portal-page"),
