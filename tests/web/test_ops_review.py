@@ -17,10 +17,12 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 from sqlalchemy import select
 
-from cli.demo import Demo
+from api.web.i18n import LANG_COOKIE
+from api.web.pickers import PICKERS
+from cli.demo import PASSWORD as DEMO_PASSWORD
+from cli.demo import Party
 from store.models.community import AuditEntry, User
-from tests.api.live import register_competition, to_contract
-from tests.web.conftest import Stack, activate, create_ops_user, shot, unique_email
+from tests.web.conftest import Stack, contract_through_the_api, create_ops_user, shot, unique_email
 from tests.web.steps import enrol_authenticator, flash_ok, log_in, register_client, until, verify_email
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
@@ -118,22 +120,19 @@ def test_ops_open_a_members_proofs_before_approving_it(
     until(ops, lambda: "approve_legal_data" in ops.locator("ul.audit").inner_text(), what="the approval audited")
 
 
-async def _proposals(stack: Stack, var: Path) -> str:
-    """A mission whose three candidates proposed (at 900, 950 and 1,000 a day, ten days each), the first selected."""
+async def _proposals(stack: Stack, var: Path) -> tuple[str, Party]:
+    """A mission whose three candidates proposed (at 900, 950 and 1,000 a day, ten days each), the first selected;
+    and its client."""
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=60) as api:
-        competition = await register_competition(api, uuid.uuid4().hex[:8], stack.outbox)
-        for party in (competition.client, *competition.experts, competition.removed):
-            activate(stack.sessions, party.email)
-        demo = Demo(api, console=None, out=var)  # type: ignore[arg-type]
-        await to_contract(demo, competition)
-        return demo.mission_id
+        demo, competition = await contract_through_the_api(stack, api, var)
+        return demo.mission_id, competition.client
 
 
 def test_ops_see_a_missions_proposals_side_by_side(
     new_context: Callable[..., BrowserContext], stack: Stack, tmp_path: Path
 ) -> None:
     with ThreadPoolExecutor(1) as setup:  # Playwright's sync API runs an event loop in this thread
-        mission_id = setup.submit(asyncio.run, _proposals(stack, tmp_path)).result()
+        mission_id, client = setup.submit(asyncio.run, _proposals(stack, tmp_path)).result()
     ops = new_context().new_page()
     log_in(ops, create_ops_user(stack.sessions))
     enrol_authenticator(ops)
@@ -150,3 +149,13 @@ def test_ops_see_a_missions_proposals_side_by_side(
     assert cards.first.locator("[data-reputation]").count() == 1, "the expert's card, as the client sees it"
     assert ops.get_by_role("button", name="Select this proposal").count() == 0, "the client's choice, not ops'"
     shot(ops, "ops-mission-proposals")
+
+    # what the client sees on its own mission page, in its language (French): ops see the same cards in it
+    ops.context.add_cookies([{"name": LANG_COOKIE, "value": "fr", "url": stack.base_url}])
+    ops.reload()
+    theirs = new_context().new_page()
+    log_in(theirs, client.email, DEMO_PASSWORD, client.recovery_codes.pop())
+    theirs.goto(f"/portal/missions/{mission_id}")
+    shown = theirs.locator(".side-by-side .proposal").all_inner_texts()
+    assert len(shown) == 3 and PICKERS["fr"].money("9500", "EUR") in shown[1]
+    assert cards.all_inner_texts() == shown
