@@ -24,6 +24,7 @@ from cli.demo import Party
 from store.models.community import AuditEntry, User
 from tests.web.conftest import Stack, contract_through_the_api, create_ops_user, shot, unique_email
 from tests.web.steps import enrol_authenticator, flash_ok, log_in, register_client, until, verify_email
+from tests.web.test_accessibility import AXE, INSPECT
 
 pytestmark = [pytest.mark.db, pytest.mark.devserver]
 
@@ -41,6 +42,13 @@ def _png() -> bytes:
 
 
 STATUTES = _png()
+
+
+def accessible(page: Page) -> None:
+    """No serious or critical axe-core violation, every field labelled, nothing wider than the screen."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(INSPECT)
+    assert found["blocking"] == [] and found["unlabelled"] == [] and found["overflow"] <= 0, found
 
 
 def _upload(page: Page, kind: str, name: str, mime: str, data: bytes) -> None:
@@ -87,6 +95,7 @@ def test_ops_open_a_members_proofs_before_approving_it(
     assert "Nothing here yet." in ops.locator("ul.audit").inner_text(), "nobody opened a proof yet"
     legal = ops.locator("#legal").inner_text()
     assert "Under review (version 1)" in legal and name in legal
+    accessible(ops)
     shot(ops, "ops-member-review")
 
     # each proof opens as the member sent it, and the read is written in the audit log
@@ -148,6 +157,7 @@ def test_ops_see_a_missions_proposals_side_by_side(
     assert "Diagnostic Beta" in cards.nth(1).inner_text(), "each proposal's own milestones"
     assert cards.first.locator("[data-reputation]").count() == 1, "the expert's card, as the client sees it"
     assert ops.get_by_role("button", name="Select this proposal").count() == 0, "the client's choice, not ops'"
+    accessible(ops)
     shot(ops, "ops-mission-proposals")
 
     # what the client sees on its own mission page, in its language (French): ops see the same cards in it
