@@ -26,7 +26,9 @@ from api.web.core import CsrfChecked, WebUser, error_text, language_of, redirect
 from api.web.i18n import N_, stage_label, translations
 from api.web.pages_missions import compared_proposals
 from domain.actions import Scope
+from domain.directory import DirectoryQuery
 from domain.stages import Stage
+from store import directory
 from store import missions as queries
 from store import ops_views as views
 from store.models.community import AuditEntry
@@ -112,6 +114,12 @@ async def inspect(mission_id: uuid.UUID, request: Request, user: WebUser, sessio
     # the proposals as the client compares them (ops see the whole state, the client every proposal as well)
     view = inspection.state if inspection is not None else None
     proposals, cards = compared_proposals(session, view, language_of(request, user))
+    # who could take the mission over (the reassign form): the directory's experts of its business function
+    rates = request.app.state.settings.exchange_rates.table()
+    try:
+        takers = directory.search(session, DirectoryQuery(function=mission.business_function, limit=100), rates).experts
+    except directory.UnknownTerm:  # a business function the taxonomy no longer knows: the id is typed by hand
+        takers = []
     return render(
         request,
         "ops_mission.html",
@@ -126,6 +134,7 @@ async def inspect(mission_id: uuid.UUID, request: Request, user: WebUser, sessio
         cards=cards,
         names={},  # a proposal's expert is named by their card
         my_actions=set(),  # ops see the comparison; selecting a proposal is the client's
+        takers=takers,
     )
 
 

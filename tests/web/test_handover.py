@@ -52,6 +52,7 @@ def test_a_handover_is_asked_by_ops_and_signed_in_the_portal(
 
     ops.goto(f"/portal/ops/missions/{mission_id}")
     assert ops.get_by_label("Replace expert").input_value() == old.member_id
+    assert ops.locator(f"#ra-takers option[value='{new.member_id}']").count() == 1, "offered by the directory"
     ops.get_by_label("By expert (id)").fill(new.member_id)
     ops.get_by_label("New due date of the milestones handed over (optional)").fill(
         (date.today() + timedelta(days=45)).isoformat()
