@@ -7,6 +7,7 @@ idempotent: a retry returns the document already issued, never a second one.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from decimal import Decimal
 
@@ -63,9 +64,24 @@ class ContractActivities(DocumentWork):
             platform_name=self._settings.platform.legal_name,
             issued_on=datetime.now().date(),
         )
-        stored = self._store_pdf(pdf)
+        return self._record_contract(
+            request, self._store_pdf(pdf), total=request.total.amount, currency=request.total.currency
+        )
+
+    def _record_contract(
+        self,
+        request: ContractRequest | AmendmentRequest,
+        stored: tuple[str, int],
+        *,
+        total: Decimal,
+        currency: str,
+        amendment: int = 0,
+        amends_id: uuid.UUID | None = None,
+    ) -> IssuedDocument:
+        """Record a rendered contract (or amendment `amendment`) and its first PDF, in one unit of work; what a
+        concurrent attempt recorded meanwhile, if it did."""
         with transaction(self._sessions) as s:
-            issued = self._existing_contract(s, request)  # a concurrent attempt may have recorded it meanwhile
+            issued = self._existing_contract(s, request, amendment)
             if issued is not None:
                 return issued
             doc = self._save_document(
@@ -73,13 +89,15 @@ class ContractActivities(DocumentWork):
             )
             contract = ContractRecord(
                 mission_id=request.mission_id,
+                amendment=amendment,
+                amends_id=amends_id,
                 client_org_id=request.client_org_id,
                 expert_id=request.expert_id,
                 language=request.language,
                 terms=terms_snapshot(request),
                 terms_sha256=terms_sha256(request),
-                total_amount=request.total.amount,
-                currency=request.total.currency,
+                total_amount=total,
+                currency=currency,
                 original_document_id=doc.id,
                 current_document_id=doc.id,
             )
@@ -115,31 +133,15 @@ class ContractActivities(DocumentWork):
             contract_sha256=contract_sha256,
             issued_on=datetime.now().date(),
         )
-        stored = self._store_pdf(pdf)
-        with transaction(self._sessions) as s:
-            issued = self._existing_contract(s, request, request.number)  # a concurrent attempt recorded it
-            if issued is not None:
-                return issued
-            doc = self._save_document(
-                s, stored, kind="contract", language=request.language, mission_id=request.mission_id
-            )
-            record = ContractRecord(
-                mission_id=request.mission_id,
-                amendment=request.number,
-                amends_id=request.amends_contract_id,
-                client_org_id=request.client_org_id,
-                expert_id=request.expert_id,
-                language=request.language,
-                terms=terms_snapshot(request),
-                terms_sha256=terms_sha256(request),
-                total_amount=sum((m.amount for m in request.milestones), Decimal("0")),
-                currency=request.currency,
-                original_document_id=doc.id,
-                current_document_id=doc.id,
-            )
-            s.add(record)
-            s.flush()
-            return IssuedDocument(document_id=record.id, kind="contract", sha256=doc.sha256)
+        total = sum((m.amount for m in request.milestones), Decimal("0"))
+        return self._record_contract(
+            request,
+            self._store_pdf(pdf),
+            total=total,
+            currency=request.currency,
+            amendment=request.number,
+            amends_id=request.amends_contract_id,
+        )
 
     def _to_sign(
         self, s: Session, request: SignContractRequest
